@@ -1,0 +1,6 @@
+//! `cargo pgprepare`: writes and checks the offline query cache in `.pgprepare/`.
+
+fn main() {
+    eprintln!("cargo pgprepare: not implemented yet");
+    std::process::exit(2);
+}

@@ -1,0 +1,1 @@
+//! Authentication exchanges as state machines fed with bytes (no IO).

@@ -1,0 +1,285 @@
+//! The one public error type.
+//!
+//! [`Error`] is opaque: match on [`Error::kind`], ask [`Error::as_db_error`]
+//! for the server's report, or use the predicates (`is_unique_violation`, ...).
+//! Display text is for people, not for matching.
+
+use std::borrow::Cow;
+use std::error::Error as StdError;
+use std::fmt;
+
+mod db;
+mod sqlstate;
+
+pub use db::{DbError, ErrorPosition, Severity};
+pub use sqlstate::SqlState;
+
+/// A `Result` whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A boxed error from a lower layer, kept as the `source()` of an [`Error`].
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// What kind of failure an [`Error`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Invalid connection options, a bad connection string, a missing file.
+    Config,
+    /// The socket failed: connect, read or write.
+    Io,
+    /// The TLS handshake or certificate check failed, or TLS was required and not offered.
+    Tls,
+    /// The server refused the credentials, or the exchange broke the rules we require.
+    Authentication,
+    /// The server sent something the protocol does not allow here. The connection is discarded.
+    Protocol,
+    /// The server reported an error ([`Error::as_db_error`] has the details).
+    Database,
+    /// A value from the server could not be read into the requested Rust type.
+    Decode,
+    /// A Rust value could not be sent as the requested PostgreSQL type.
+    Encode,
+    /// An operation did not finish within its deadline.
+    Timeout,
+    /// No pooled connection became available within the acquire timeout.
+    PoolTimedOut,
+    /// The connection or pool is closed.
+    Closed,
+    /// A query expected a row and got none.
+    RowNotFound,
+    /// The operation is not supported (for example GSSAPI authentication).
+    Unsupported,
+}
+
+impl ErrorKind {
+    fn describe(self) -> &'static str {
+        match self {
+            ErrorKind::Config => "configuration error",
+            ErrorKind::Io => "I/O error",
+            ErrorKind::Tls => "TLS error",
+            ErrorKind::Authentication => "authentication error",
+            ErrorKind::Protocol => "protocol error",
+            ErrorKind::Database => "database error",
+            ErrorKind::Decode => "decode error",
+            ErrorKind::Encode => "encode error",
+            ErrorKind::Timeout => "timed out",
+            ErrorKind::PoolTimedOut => "timed out waiting for a pooled connection",
+            ErrorKind::Closed => "connection closed",
+            ErrorKind::RowNotFound => "no rows returned by a query that expected a row",
+            ErrorKind::Unsupported => "not supported",
+        }
+    }
+}
+
+/// An error from Quarry. Cheap to move (one pointer).
+pub struct Error(Box<Inner>);
+
+struct Inner {
+    kind: ErrorKind,
+    message: Cow<'static, str>,
+    db: Option<DbError>,
+    source: Option<BoxError>,
+}
+
+impl Error {
+    /// An error of `kind` with a message for people.
+    pub fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
+        Error(Box::new(Inner {
+            kind,
+            message: message.into(),
+            db: None,
+            source: None,
+        }))
+    }
+
+    /// Attaches the lower-level cause.
+    #[must_use]
+    pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.0.source = Some(source.into());
+        self
+    }
+
+    /// Prefixes the message with context, for example `"column \"id\""`.
+    #[must_use]
+    pub fn context(mut self, context: impl fmt::Display) -> Self {
+        self.0.message = Cow::Owned(format!("{context}: {}", self.0.message));
+        self
+    }
+
+    pub(crate) fn config(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::Config, message)
+    }
+
+    pub(crate) fn protocol(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::Protocol, message)
+    }
+
+    pub(crate) fn auth(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::Authentication, message)
+    }
+
+    pub(crate) fn tls(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::Tls, message)
+    }
+
+    pub(crate) fn io(message: impl Into<Cow<'static, str>>, source: std::io::Error) -> Self {
+        Self::new(ErrorKind::Io, message).with_source(source)
+    }
+
+    pub(crate) fn decode(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::Decode, message)
+    }
+
+    pub(crate) fn encode(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::Encode, message)
+    }
+
+    pub(crate) fn closed(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::Closed, message)
+    }
+
+    pub(crate) fn timeout(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::Timeout, message)
+    }
+
+    pub(crate) fn unsupported(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::Unsupported, message)
+    }
+
+    /// A database error carrying the server's report.
+    pub(crate) fn db(db: DbError) -> Self {
+        Error(Box::new(Inner {
+            kind: ErrorKind::Database,
+            message: Cow::Borrowed(""),
+            db: Some(db),
+            source: None,
+        }))
+    }
+
+    /// What kind of error this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.0.kind
+    }
+
+    /// The message, without the kind prefix or the cause.
+    pub fn message(&self) -> &str {
+        match &self.0.db {
+            Some(db) => db.message(),
+            None => &self.0.message,
+        }
+    }
+
+    /// The server's error report, when this is a database error.
+    pub fn as_db_error(&self) -> Option<&DbError> {
+        self.0.db.as_ref()
+    }
+
+    /// The SQLSTATE code, when this is a database error.
+    pub fn code(&self) -> Option<&SqlState> {
+        self.0.db.as_ref().map(DbError::code)
+    }
+
+    /// The name of the constraint the server reported, if any.
+    pub fn constraint(&self) -> Option<&str> {
+        self.0.db.as_ref().and_then(DbError::constraint)
+    }
+
+    /// `23505 unique_violation`.
+    pub fn is_unique_violation(&self) -> bool {
+        self.code() == Some(&SqlState::UniqueViolation)
+    }
+
+    /// `23503 foreign_key_violation`.
+    pub fn is_foreign_key_violation(&self) -> bool {
+        self.code() == Some(&SqlState::ForeignKeyViolation)
+    }
+
+    /// `23502 not_null_violation`.
+    pub fn is_not_null_violation(&self) -> bool {
+        self.code() == Some(&SqlState::NotNullViolation)
+    }
+
+    /// `23514 check_violation`.
+    pub fn is_check_violation(&self) -> bool {
+        self.code() == Some(&SqlState::CheckViolation)
+    }
+
+    /// `40001 serialization_failure`.
+    pub fn is_serialization_failure(&self) -> bool {
+        self.code() == Some(&SqlState::SerializationFailure)
+    }
+
+    /// `40P01 deadlock_detected`.
+    pub fn is_deadlock(&self) -> bool {
+        self.code() == Some(&SqlState::DeadlockDetected)
+    }
+
+    /// Whether retrying the whole transaction may succeed (serialization failure or deadlock).
+    pub fn is_retryable_transaction_error(&self) -> bool {
+        self.is_serialization_failure() || self.is_deadlock()
+    }
+
+    /// `57014 query_canceled` (by a cancel request or `statement_timeout`).
+    pub fn is_query_canceled(&self) -> bool {
+        self.code() == Some(&SqlState::QueryCanceled)
+    }
+
+    /// Whether the connection this error came from can no longer be used.
+    pub fn is_connection_fatal(&self) -> bool {
+        match self.kind() {
+            ErrorKind::Io | ErrorKind::Protocol | ErrorKind::Closed | ErrorKind::Tls => true,
+            ErrorKind::Database => self
+                .as_db_error()
+                .is_some_and(|db| matches!(db.severity(), Severity::Fatal | Severity::Panic)),
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.0.kind);
+        if let Some(db) = &self.0.db {
+            d.field("db", db);
+        } else {
+            d.field("message", &self.0.message);
+        }
+        if let Some(source) = &self.0.source {
+            d.field("source", source);
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(db) = &self.0.db {
+            return fmt::Display::fmt(db, f);
+        }
+        f.write_str(self.0.kind.describe())?;
+        if !self.0.message.is_empty() {
+            write!(f, ": {}", self.0.message)?;
+        }
+        if let Some(source) = &self.0.source {
+            write!(f, ": {source}")?;
+        }
+        Ok(())
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match &self.0.source {
+            Some(source) => Some(&**source),
+            None => None,
+        }
+    }
+}
+
+impl From<DbError> for Error {
+    fn from(db: DbError) -> Self {
+        Error::db(db)
+    }
+}

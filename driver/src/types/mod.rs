@@ -1,0 +1,366 @@
+//! Moving values between Rust and PostgreSQL.
+//!
+//! Three traits:
+//! - [`Type`]: which PostgreSQL type a Rust type is sent as, and which column types it reads.
+//! - [`Encode`]: write a value in PostgreSQL's binary format.
+//! - [`Decode`]: read a value (binary, or text from the simple protocol).
+//!
+//! `Option<T>` is NULL. Decoders are total: any bytes give a value or a
+//! [`DecodeError`], never a panic. This module never does IO.
+
+use std::borrow::Cow;
+use std::fmt;
+
+mod oid;
+
+pub use oid::Oid;
+
+/// The wire format of a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// PostgreSQL's text representation (what `::text` shows).
+    Text,
+    /// PostgreSQL's binary `send`/`recv` representation.
+    Binary,
+}
+
+impl Format {
+    /// The format code used on the wire (0 text, 1 binary).
+    pub fn code(self) -> i16 {
+        match self {
+            Format::Text => 0,
+            Format::Binary => 1,
+        }
+    }
+}
+
+/// Which PostgreSQL type a Rust value is sent as.
+///
+/// Built-in types are known by OID. User types (enums, composites, domains
+/// made with `#[derive(PgType)]`) are known by name and resolved to an OID by
+/// the connection on first use, then cached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TypeRef {
+    /// Let the server infer the type from the statement (OID 0 in Parse).
+    Unspecified,
+    /// A type with a fixed OID.
+    Oid(Oid),
+    /// A user type looked up by (optionally schema-qualified) name.
+    Named(&'static str),
+    /// An array whose element is a user type looked up by name.
+    ArrayOf(&'static str),
+}
+
+impl TypeRef {
+    /// The OID when it is known without a catalog lookup.
+    pub fn oid(self) -> Option<Oid> {
+        match self {
+            TypeRef::Oid(oid) => Some(oid),
+            TypeRef::Unspecified => Some(Oid::UNSPECIFIED),
+            TypeRef::Named(_) | TypeRef::ArrayOf(_) => None,
+        }
+    }
+}
+
+/// What is known at run time about the type of a column or parameter.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TypeInfo {
+    oid: Oid,
+    /// For types outside the built-in table: the name, when the connection has looked it up.
+    name: Option<Box<str>>,
+}
+
+impl TypeInfo {
+    /// A type known only by OID.
+    pub fn from_oid(oid: Oid) -> TypeInfo {
+        TypeInfo { oid, name: None }
+    }
+
+    /// A user type whose name the connection looked up in the catalog.
+    pub fn with_name(oid: Oid, name: impl Into<Box<str>>) -> TypeInfo {
+        TypeInfo {
+            oid,
+            name: Some(name.into()),
+        }
+    }
+
+    /// The type's OID.
+    pub fn oid(&self) -> Oid {
+        self.oid
+    }
+
+    /// The type's name: the built-in name, the looked-up name, or `"unknown"`.
+    pub fn name(&self) -> &str {
+        match (&self.name, self.oid.builtin_name()) {
+            (Some(name), _) => name,
+            (None, Some(name)) => name,
+            (None, None) => "unknown",
+        }
+    }
+
+    /// Whether this is a built-in type (OID below 16384, PostgreSQL's `FirstNormalObjectId`).
+    pub fn is_builtin(&self) -> bool {
+        self.oid.0 < 16384
+    }
+}
+
+impl fmt::Display for TypeInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Whether an encoded value is NULL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IsNull {
+    /// A value was written.
+    No,
+    /// The value is NULL; nothing was written.
+    Yes,
+}
+
+/// The buffer a value is encoded into.
+///
+/// It derefs to the `Vec<u8>` being written. Types that embed OIDs in their
+/// binary form (arrays, composites, ranges of user types) write them with
+/// [`EncodeBuf::put_type_oid`], which leaves a placeholder for a user type and
+/// remembers where it is, so the connection can fill in the OID once it has
+/// resolved the name.
+#[derive(Default, Debug)]
+pub struct EncodeBuf {
+    bytes: Vec<u8>,
+    patches: Vec<OidPatch>,
+}
+
+/// A placeholder OID in an [`EncodeBuf`] that the connection fills in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OidPatch {
+    /// Byte offset of the 4-byte placeholder.
+    pub at: usize,
+    /// The user type, by name.
+    pub name: &'static str,
+    /// Whether the OID wanted is that of the array type of `name`.
+    pub array: bool,
+}
+
+impl EncodeBuf {
+    /// An empty buffer.
+    pub fn new() -> EncodeBuf {
+        EncodeBuf::default()
+    }
+
+    /// Writes the OID of `ty` (4 bytes, big-endian); for a named type, a placeholder.
+    pub fn put_type_oid(&mut self, ty: TypeRef) {
+        let at = self.bytes.len();
+        let oid = match ty {
+            TypeRef::Oid(oid) => oid.0,
+            TypeRef::Unspecified => 0,
+            TypeRef::Named(name) => {
+                self.patches.push(OidPatch {
+                    at,
+                    name,
+                    array: false,
+                });
+                0
+            }
+            TypeRef::ArrayOf(name) => {
+                self.patches.push(OidPatch {
+                    at,
+                    name,
+                    array: true,
+                });
+                0
+            }
+        };
+        self.bytes.extend_from_slice(&oid.to_be_bytes());
+    }
+
+    /// The placeholders still to be filled in.
+    pub fn patches(&self) -> &[OidPatch] {
+        &self.patches
+    }
+
+    /// The bytes written so far.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Takes the bytes and placeholders out.
+    pub fn into_parts(self) -> (Vec<u8>, Vec<OidPatch>) {
+        (self.bytes, self.patches)
+    }
+}
+
+impl std::ops::Deref for EncodeBuf {
+    type Target = Vec<u8>;
+    fn deref(&self) -> &Vec<u8> {
+        &self.bytes
+    }
+}
+
+impl std::ops::DerefMut for EncodeBuf {
+    fn deref_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.bytes
+    }
+}
+
+/// A value that failed to encode: which rule it broke.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EncodeError(Cow<'static, str>);
+
+impl EncodeError {
+    /// An error with a message for people.
+    pub fn new(message: impl Into<Cow<'static, str>>) -> EncodeError {
+        EncodeError(message.into())
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for EncodeError {}
+
+/// A value that failed to decode: what was wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodeError(Cow<'static, str>);
+
+impl DecodeError {
+    /// An error with a message for people.
+    pub fn new(message: impl Into<Cow<'static, str>>) -> DecodeError {
+        DecodeError(message.into())
+    }
+
+    /// The value was NULL but the target type cannot hold NULL.
+    pub fn unexpected_null<T: ?Sized>() -> DecodeError {
+        DecodeError(Cow::Owned(format!(
+            "value is NULL; use Option<{}>",
+            short_type_name::<T>()
+        )))
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// A Rust type name without module paths, for error messages (`alloc::string::String` -> `String`).
+pub fn short_type_name<T: ?Sized>() -> String {
+    let full = std::any::type_name::<T>();
+    let mut out = String::with_capacity(full.len());
+    let mut segment_start = 0;
+    for (i, c) in full.char_indices() {
+        if c == ':' {
+            segment_start = i + 1;
+        } else if matches!(c, '<' | '>' | ',' | ' ' | '(' | ')' | '[' | ']' | ';' | '&') {
+            out.push_str(&full[segment_start..i]);
+            out.push(c);
+            segment_start = i + 1;
+        }
+    }
+    out.push_str(&full[segment_start..]);
+    out
+}
+
+/// A Rust type that corresponds to a PostgreSQL type.
+pub trait Type {
+    /// The type this Rust type is sent as.
+    fn type_ref() -> TypeRef;
+
+    /// Whether a column or parameter of type `ty` can be read into (or written from) this type.
+    ///
+    /// The default accepts exactly the OID of [`Type::type_ref`].
+    fn compatible(ty: &TypeInfo) -> bool {
+        match Self::type_ref() {
+            TypeRef::Oid(oid) => ty.oid() == oid,
+            TypeRef::Unspecified => true,
+            // A user type not yet resolved on this connection: accept any non-built-in type,
+            // or a built-in one the connection named the same way.
+            TypeRef::Named(name) => !ty.is_builtin() || ty.name() == name,
+            TypeRef::ArrayOf(_) => !ty.is_builtin(),
+        }
+    }
+}
+
+/// A value that can be sent to PostgreSQL in binary format.
+pub trait Encode {
+    /// Writes the value's binary form (without the length prefix) into `buf`.
+    ///
+    /// Returns [`IsNull::Yes`] and writes nothing for NULL.
+    fn encode(&self, buf: &mut EncodeBuf) -> Result<IsNull, EncodeError>;
+
+    /// The PostgreSQL type this value is sent as.
+    ///
+    /// Most types return `<Self as Type>::type_ref()`; dynamic values (a raw
+    /// value with its own OID, say) return their own.
+    fn param_type(&self) -> TypeRef;
+
+    /// A guess at the encoded size, to reserve space up front.
+    fn size_hint(&self) -> usize {
+        0
+    }
+}
+
+/// A column value as it arrived from the server.
+#[derive(Clone, Copy, Debug)]
+pub struct ValueRef<'r> {
+    bytes: Option<&'r [u8]>,
+    format: Format,
+    ty: &'r TypeInfo,
+}
+
+impl<'r> ValueRef<'r> {
+    /// A value (`None` is NULL) in `format`, of type `ty`.
+    pub fn new(bytes: Option<&'r [u8]>, format: Format, ty: &'r TypeInfo) -> ValueRef<'r> {
+        ValueRef { bytes, format, ty }
+    }
+
+    /// The raw bytes, or `None` for NULL.
+    pub fn bytes(&self) -> Option<&'r [u8]> {
+        self.bytes
+    }
+
+    /// The raw bytes, or an "is NULL" error naming `T`.
+    pub fn non_null<T: ?Sized>(&self) -> Result<&'r [u8], DecodeError> {
+        self.bytes.ok_or_else(DecodeError::unexpected_null::<T>)
+    }
+
+    /// Whether the value is NULL.
+    pub fn is_null(&self) -> bool {
+        self.bytes.is_none()
+    }
+
+    /// The format the value is in.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The value's type.
+    pub fn type_info(&self) -> &'r TypeInfo {
+        self.ty
+    }
+}
+
+/// A value that can be read from a column.
+///
+/// `'r` is the lifetime of the row: `&'r str` and `&'r [u8]` borrow from it without copying.
+pub trait Decode<'r>: Sized {
+    /// Reads the value. Implementations must not panic on any input.
+    fn decode(value: ValueRef<'r>) -> Result<Self, DecodeError>;
+}

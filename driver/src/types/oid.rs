@@ -1,0 +1,55 @@
+//! Object identifiers. PLACEHOLDER: the full built-in table is to be generated.
+
+use std::fmt;
+
+/// A PostgreSQL object identifier (`oid`), naming a type, table, function, ...
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Oid(pub u32);
+
+impl Oid {
+    /// OID 0: "no type given; let the server infer it".
+    pub const UNSPECIFIED: Oid = Oid(0);
+    /// `bool`
+    pub const BOOL: Oid = Oid(16);
+    /// `bytea`
+    pub const BYTEA: Oid = Oid(17);
+    /// `int8`
+    pub const INT8: Oid = Oid(20);
+    /// `int2`
+    pub const INT2: Oid = Oid(21);
+    /// `int4`
+    pub const INT4: Oid = Oid(23);
+    /// `text`
+    pub const TEXT: Oid = Oid(25);
+    /// `oid`
+    pub const OID: Oid = Oid(26);
+    /// `float4`
+    pub const FLOAT4: Oid = Oid(700);
+    /// `float8`
+    pub const FLOAT8: Oid = Oid(701);
+    /// `varchar`
+    pub const VARCHAR: Oid = Oid(1043);
+
+    /// The name of a built-in type, if this is one.
+    pub fn builtin_name(self) -> Option<&'static str> {
+        Some(match self {
+            Oid::BOOL => "bool",
+            Oid::BYTEA => "bytea",
+            Oid::INT8 => "int8",
+            Oid::INT2 => "int2",
+            Oid::INT4 => "int4",
+            Oid::TEXT => "text",
+            Oid::OID => "oid",
+            Oid::FLOAT4 => "float4",
+            Oid::FLOAT8 => "float8",
+            Oid::VARCHAR => "varchar",
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Oid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
