@@ -287,14 +287,30 @@ pub trait Type {
     ///
     /// The default accepts exactly the OID of [`Type::type_ref`].
     fn compatible(ty: &TypeInfo) -> bool {
+        type_ref_accepts(Self::type_ref(), ty)
+    }
+
+    /// The type of a PostgreSQL array of this type (`int4` -> `int4[]`).
+    ///
+    /// The default derives it from [`Type::type_ref`] through the built-in table.
+    fn array_type_ref() -> TypeRef {
         match Self::type_ref() {
-            TypeRef::Oid(oid) => ty.oid() == oid,
-            TypeRef::Unspecified => true,
-            // A user type not yet resolved on this connection: accept any non-built-in type,
-            // or a built-in one the connection named the same way.
-            TypeRef::Named(name) => !ty.is_builtin() || ty.name() == name,
-            TypeRef::ArrayOf(_) => !ty.is_builtin(),
+            TypeRef::Oid(oid) => oid.array_type().map_or(TypeRef::Unspecified, TypeRef::Oid),
+            TypeRef::Named(name) => TypeRef::ArrayOf(name),
+            TypeRef::Unspecified | TypeRef::ArrayOf(_) => TypeRef::Unspecified,
         }
+    }
+}
+
+/// Whether a column of type `ty` matches `expected` (the default rule of [`Type::compatible`]).
+pub fn type_ref_accepts(expected: TypeRef, ty: &TypeInfo) -> bool {
+    match expected {
+        TypeRef::Oid(oid) => ty.oid() == oid,
+        TypeRef::Unspecified => true,
+        // A user type not yet resolved on this connection: accept any non-built-in type,
+        // or a built-in one the connection named the same way.
+        TypeRef::Named(name) => !ty.is_builtin() || ty.name() == name,
+        TypeRef::ArrayOf(_) => !ty.is_builtin(),
     }
 }
 
@@ -363,4 +379,95 @@ impl<'r> ValueRef<'r> {
 pub trait Decode<'r>: Sized {
     /// Reads the value. Implementations must not panic on any input.
     fn decode(value: ValueRef<'r>) -> Result<Self, DecodeError>;
+}
+
+// --- Blanket impls: NULL, references, boxes -------------------------------------------
+
+impl<T: Type> Type for Option<T> {
+    fn type_ref() -> TypeRef {
+        T::type_ref()
+    }
+    fn compatible(ty: &TypeInfo) -> bool {
+        T::compatible(ty)
+    }
+    fn array_type_ref() -> TypeRef {
+        T::array_type_ref()
+    }
+}
+
+impl<T: Encode> Encode for Option<T> {
+    fn encode(&self, buf: &mut EncodeBuf) -> Result<IsNull, EncodeError> {
+        match self {
+            Some(v) => v.encode(buf),
+            None => Ok(IsNull::Yes),
+        }
+    }
+    fn param_type(&self) -> TypeRef {
+        match self {
+            Some(v) => v.param_type(),
+            // A NULL still has a type: the static one, when the value type has one.
+            None => TypeRef::Unspecified,
+        }
+    }
+    fn size_hint(&self) -> usize {
+        self.as_ref().map_or(0, Encode::size_hint)
+    }
+}
+
+impl<'r, T: Decode<'r>> Decode<'r> for Option<T> {
+    fn decode(value: ValueRef<'r>) -> Result<Self, DecodeError> {
+        if value.is_null() {
+            Ok(None)
+        } else {
+            T::decode(value).map(Some)
+        }
+    }
+}
+
+impl<T: Type + ?Sized> Type for &T {
+    fn type_ref() -> TypeRef {
+        T::type_ref()
+    }
+    fn compatible(ty: &TypeInfo) -> bool {
+        T::compatible(ty)
+    }
+    fn array_type_ref() -> TypeRef {
+        T::array_type_ref()
+    }
+}
+
+impl<T: Encode + ?Sized> Encode for &T {
+    fn encode(&self, buf: &mut EncodeBuf) -> Result<IsNull, EncodeError> {
+        (**self).encode(buf)
+    }
+    fn param_type(&self) -> TypeRef {
+        (**self).param_type()
+    }
+    fn size_hint(&self) -> usize {
+        (**self).size_hint()
+    }
+}
+
+impl<T: Type + ?Sized> Type for Box<T> {
+    fn type_ref() -> TypeRef {
+        T::type_ref()
+    }
+    fn compatible(ty: &TypeInfo) -> bool {
+        T::compatible(ty)
+    }
+    fn array_type_ref() -> TypeRef {
+        T::array_type_ref()
+    }
+}
+
+impl<T: Encode + ?Sized> Encode for Box<T> {
+    fn encode(&self, buf: &mut EncodeBuf) -> Result<IsNull, EncodeError> {
+        (**self).encode(buf)
+    }
+    fn param_type(&self) -> TypeRef {
+        (**self).param_type()
+    }
+    fn size_hint(&self) -> usize {
+        (**self).size_hint()
+    }
 }

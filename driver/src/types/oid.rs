@@ -30,6 +30,29 @@ impl Oid {
     /// `varchar`
     pub const VARCHAR: Oid = Oid(1043);
 
+    /// `int4[]`
+    pub const INT4_ARRAY: Oid = Oid(1007);
+    /// `text[]`
+    pub const TEXT_ARRAY: Oid = Oid(1009);
+
+    /// The array type whose elements are this built-in type (`INT4` -> `INT4_ARRAY`).
+    pub fn array_type(self) -> Option<Oid> {
+        Some(match self {
+            Oid::INT4 => Oid::INT4_ARRAY,
+            Oid::TEXT => Oid::TEXT_ARRAY,
+            _ => return None,
+        })
+    }
+
+    /// The element type of a built-in array type (`INT4_ARRAY` -> `INT4`).
+    pub fn element_type(self) -> Option<Oid> {
+        Some(match self {
+            Oid::INT4_ARRAY => Oid::INT4,
+            Oid::TEXT_ARRAY => Oid::TEXT,
+            _ => return None,
+        })
+    }
+
     /// The name of a built-in type, if this is one.
     pub fn builtin_name(self) -> Option<&'static str> {
         Some(match self {
