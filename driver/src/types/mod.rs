@@ -395,7 +395,7 @@ impl<T: Type> Type for Option<T> {
     }
 }
 
-impl<T: Encode> Encode for Option<T> {
+impl<T: Encode + Type> Encode for Option<T> {
     fn encode(&self, buf: &mut EncodeBuf) -> Result<IsNull, EncodeError> {
         match self {
             Some(v) => v.encode(buf),
@@ -405,8 +405,8 @@ impl<T: Encode> Encode for Option<T> {
     fn param_type(&self) -> TypeRef {
         match self {
             Some(v) => v.param_type(),
-            // A NULL still has a type: the static one, when the value type has one.
-            None => TypeRef::Unspecified,
+            // A NULL still has a type: the static one.
+            None => T::type_ref(),
         }
     }
     fn size_hint(&self) -> usize {
