@@ -13,7 +13,7 @@ use std::fmt;
 
 mod oid;
 
-pub use oid::Oid;
+pub use oid::{BUILTIN_TYPES, BuiltinType, Oid};
 
 /// The wire format of a value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
