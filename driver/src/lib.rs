@@ -17,9 +17,20 @@
 
 pub mod auth;
 pub mod config;
+pub mod connection;
 pub mod error;
+mod executor;
 pub mod protocol;
+pub mod query;
+mod row;
+mod statement;
 pub mod types;
 
 pub use config::ConnectOptions;
-pub use error::{Error, ErrorKind, Result};
+pub use connection::{CancelToken, Connection, Notification, ServerVersion};
+pub use error::{DbError, Error, ErrorKind, Result, SqlState};
+pub use executor::Executor;
+pub use protocol::TransactionStatus;
+pub use query::{AssertSqlSafe, Arguments, Query, QueryAs, QueryScalar, RowStream, query, query_as, query_scalar};
+pub use row::{Column, ColumnIndex, Columns, FromRecord, Row};
+pub use statement::Statement;
