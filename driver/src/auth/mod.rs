@@ -44,7 +44,7 @@
 //!                                       ◀───── AuthenticationSASL("SCRAM-SHA-256-PLUS", "SCRAM-SHA-256")
 //!  binding = select_mechanism(list, channel_binding, transport)?
 //!  (scram, first) = ScramClient::new(password, binding, limits)?
-//!  SASLInitialResponse(binding.mechanism().name(), first) ──▶
+//!  SASLInitialResponse(scram.mechanism().name(), first) ───▶
 //!                                       ◀───── AuthenticationSASLContinue(server-first-message)
 //!  fin = scram.server_first(payload)?        (nonce, salt and iteration checks, then PBKDF2)
 //!  SASLResponse(fin) ───────────────────▶

@@ -208,6 +208,26 @@ mod tests {
         assert_eq!(prepped("\u{2135}"), "\u{05D0}".as_bytes());
     }
 
+    /// tables.rs is generated: fail when it was edited by hand or the
+    /// generator changed without a rerun.
+    #[test]
+    fn tables_match_their_generator() {
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/auth/saslprep/generate_tables.py"
+        );
+        let output = std::process::Command::new("python3")
+            .arg(script)
+            .arg("--check")
+            .output()
+            .expect("python3 runs the table generator");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
     #[test]
     fn tables_are_sorted_and_disjoint() {
         for table in [

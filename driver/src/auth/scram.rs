@@ -127,7 +127,7 @@ struct ExpectServerFinal {
 
 impl ScramClient {
     /// Starts an exchange. Returns the client and the client-first-message to
-    /// send in `SASLInitialResponse` with `binding.mechanism().name()`.
+    /// send in `SASLInitialResponse` under the name `client.mechanism().name()`.
     ///
     /// `password` is the password as bytes; it is prepared with PostgreSQL's
     /// SASLprep rules here. The nonce comes from the operating system's
