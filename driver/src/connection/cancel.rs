@@ -89,7 +89,12 @@ impl CancelToken {
                 match &self.tls {
                     None => Ok(Socket::Tcp(tcp)),
                     Some(params) => {
-                        let tcp = super::startup::request_tls(tcp).await?;
+                        let (tcp, accepted) = super::startup::ssl_request(tcp).await?;
+                        if !accepted {
+                            return Err(Error::tls(
+                                "the server refused TLS for the cancel request",
+                            ));
+                        }
                         Ok(Socket::Tls(Box::new(tls::handshake(tcp, params).await?)))
                     }
                 }
