@@ -25,6 +25,7 @@ impl fmt::Debug for ConnectOptions {
             .field("password", &self.password)
             .field("passfile", &self.passfile)
             .field("service", &self.service)
+            .field("service_file", &self.service_file)
             .field("options", &self.options)
             .field("server_settings", &self.server_settings)
             .field("application_name", &self.application_name)

@@ -112,8 +112,10 @@ enum Source {
 }
 
 impl ConnectOptions {
-    /// Options with every value at its default, reading nothing from the environment.
-    /// The user defaults to the OS user and the host to the local socket or `localhost`.
+    /// Options with every value at its default, ignoring the `PG*` environment
+    /// variables. The user defaults to the OS user and the password file to
+    /// `~/.pgpass` (looked up when first needed), the host to the local socket or
+    /// `localhost` (looked up by [`endpoints`](Self::endpoints)).
     pub fn new() -> Self {
         ConnectOptions {
             hosts: Vec::new(),

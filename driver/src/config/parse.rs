@@ -165,35 +165,52 @@ fn parse_query(query: &str, pairs: &mut Vec<(Keyword, String)>) -> Result<(), Er
         if param.is_empty() && i == last {
             break;
         }
-        let mut parts = param.splitn(3, '=');
-        let raw_key = parts.next().unwrap_or_default();
-        let key = decode(raw_key, "query parameter name")?;
-        let Some(raw_value) = parts.next() else {
-            return Err(Error::config(format!(
-                "missing key/value separator \"=\" in URI query parameter: \"{}\"",
-                shown_key(&key)
-            )));
-        };
-        if parts.next().is_some() {
-            return Err(Error::config(format!(
-                "extra key/value separator \"=\" in URI query parameter: \"{}\"",
-                shown_key(&key)
-            )));
+        // A password with an unencoded '&' leaves its second half here: after a secret,
+        // an error must not show the parameter.
+        let after_secret = pairs.last().is_some_and(|(k, _)| k.is_secret());
+        match parse_param(param) {
+            Ok(pair) => pairs.push(pair),
+            Err(_) if after_secret => {
+                return Err(Error::config(
+                    "invalid URI query parameter after a password (not shown: it may be part \
+                     of the password; percent-encode '&' and '=' in passwords)",
+                ));
+            }
+            Err(e) => return Err(e),
         }
-        // JDBC compatibility, as in libpq.
-        if key == "ssl" && raw_value == "true" {
-            pairs.push((Keyword::SslMode, "require".to_owned()));
-            continue;
-        }
-        let keyword = Keyword::from_name(&key)?;
-        let value = if keyword.is_secret() {
-            decode_secret(raw_value, keyword.name())?
-        } else {
-            decode(raw_value, keyword.name())?
-        };
-        pairs.push((keyword, value));
     }
     Ok(())
+}
+
+fn parse_param(param: &str) -> Result<(Keyword, String), Error> {
+    let mut parts = param.splitn(3, '=');
+    let raw_key = parts.next().unwrap_or_default();
+    let key = percent_decode(raw_key).map_err(|_| {
+        Error::config("invalid percent-encoding in a URI query parameter name (not shown)")
+    })?;
+    let Some(raw_value) = parts.next() else {
+        return Err(Error::config(format!(
+            "missing key/value separator \"=\" in URI query parameter: \"{}\"",
+            shown_key(&key)
+        )));
+    };
+    if parts.next().is_some() {
+        return Err(Error::config(format!(
+            "extra key/value separator \"=\" in URI query parameter: \"{}\"",
+            shown_key(&key)
+        )));
+    }
+    // JDBC compatibility, as in libpq.
+    if key == "ssl" && raw_value == "true" {
+        return Ok((Keyword::SslMode, "require".to_owned()));
+    }
+    let keyword = Keyword::from_name(&key)?;
+    let value = if keyword.is_secret() {
+        decode_secret(raw_value, keyword.name())?
+    } else {
+        decode(raw_value, keyword.name())?
+    };
+    Ok((keyword, value))
 }
 
 /// A query key for an error message: a known keyword name, else not shown (a lone

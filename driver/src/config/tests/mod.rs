@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 mod files;
+mod props;
 mod resolve;
 mod secrets;
 mod strings;

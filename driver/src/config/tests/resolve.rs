@@ -532,3 +532,10 @@ fn password_callback_is_called() {
     }
     assert!(format!("{opts:?}").contains("PasswordCallback"));
 }
+
+#[test]
+fn options_can_be_shared_between_tasks() {
+    fn send_sync<T: Send + Sync + Clone + 'static>() {}
+    send_sync::<ConnectOptions>();
+    send_sync::<Endpoint>();
+}

@@ -79,6 +79,11 @@ fn parse_errors_never_contain_the_password() {
         format!("postgres://u:{SENTINEL}@h/db?x"),
         format!("postgres://h/db?{SENTINEL}"),
         format!("postgres://h/db?{SENTINEL}=1=2"),
+        format!("postgres://h/db?{SENTINEL}%zz=1"),
+        // A password with an unencoded '&': its second half becomes a parameter.
+        format!("postgres://h/db?password={HALF_A}&{HALF_B}=x"),
+        format!("postgres://h/db?password={HALF_A}&{HALF_B}"),
+        format!("postgres://h/db?password={HALF_A}&{HALF_B}%zz=x"),
         format!("postgress://u:{SENTINEL}@h/db"),
         // Keyword strings: a password with an unquoted space, a stray password.
         format!("host=h password={HALF_A} {HALF_B}"),
