@@ -245,6 +245,21 @@ impl ConnectOptions {
     /// does).
     pub fn validate(&self) -> Result<(), Error> {
         host::pair(&self.hosts, &self.hostaddrs, &self.ports)?;
+        for host in self.hosts.iter().flatten() {
+            if let Host::Unix(path) = host {
+                let is_socket_file = path
+                    .file_name()
+                    .and_then(|name| name.to_str())
+                    .is_some_and(|name| name.starts_with(".s.PGSQL."));
+                if is_socket_file {
+                    return Err(Error::config(format!(
+                        "host \"{}\" is a socket file; give its directory as host and the \
+                         number after .s.PGSQL. as port",
+                        path.display()
+                    )));
+                }
+            }
+        }
 
         let mode = self.get_ssl_mode();
         if self.ssl_negotiation == SslNegotiation::Direct && !mode.requires_tls() {

@@ -390,6 +390,16 @@ fn host_lists_pair_like_libpq() {
     );
 }
 
+/// pg8000's `unix_sock` names the socket file; libpq's host is its directory.
+#[test]
+fn socket_file_as_host_is_explained() {
+    let err = parse("host=/var/run/postgresql/.s.PGSQL.5432", &[]).unwrap_err();
+    assert!(
+        err.to_string().contains("give its directory as host"),
+        "{err}"
+    );
+}
+
 /// As in libpq, a URI listing several hosts sets the port list too (`,`), so
 /// `PGPORT` does not apply to them.
 #[test]
