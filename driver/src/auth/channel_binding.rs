@@ -62,19 +62,26 @@ impl FromStr for ChannelBinding {
             "prefer" => Ok(ChannelBinding::Prefer),
             "require" => Ok(ChannelBinding::Require),
             other => Err(Error::config(format!(
-                "invalid channel_binding value {other:?}: expected disable, prefer or require"
+                "invalid channel_binding value: \"{other}\" (expected one of: disable, prefer, require)"
             ))),
+        }
+    }
+}
+
+impl ChannelBinding {
+    /// libpq's spelling of the value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelBinding::Disable => "disable",
+            ChannelBinding::Prefer => "prefer",
+            ChannelBinding::Require => "require",
         }
     }
 }
 
 impl fmt::Display for ChannelBinding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ChannelBinding::Disable => "disable",
-            ChannelBinding::Prefer => "prefer",
-            ChannelBinding::Require => "require",
-        })
+        f.write_str(self.as_str())
     }
 }
 

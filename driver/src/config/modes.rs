@@ -123,17 +123,10 @@ keyword_enum! {
     }
 }
 
-keyword_enum! {
-    /// Whether SCRAM channel binding (`SCRAM-SHA-256-PLUS`) is used (`channel_binding`).
-    ChannelBinding, "channel_binding" {
-        /// Never use channel binding.
-        Disable = "disable",
-        /// Use it when TLS is in use and the server supports it (the default).
-        Prefer = "prefer",
-        /// Refuse to authenticate without channel binding (needs TLS).
-        Require = "require",
-    }
-}
+/// Whether SCRAM channel binding (`SCRAM-SHA-256-PLUS`) is used (`channel_binding`).
+///
+/// The same type the authentication layer checks against.
+pub use crate::auth::ChannelBinding;
 
 keyword_enum! {
     /// Which kind of server a connection must reach (`target_session_attrs`).

@@ -709,20 +709,23 @@ impl Connection {
                 text_value(rows.first(), 0)? == "t"
             }
         };
-        let read_only = || async {
-            match self.parameter_status("default_transaction_read_only") {
-                Some(v) => Ok::<bool, Error>(v == "on"),
-                None => {
-                    let rows = self.simple_query("SHOW transaction_read_only").await?;
-                    Ok(text_value(rows.first(), 0)? == "on")
+        let read_only = match want {
+            T::ReadWrite | T::ReadOnly if !(want == T::ReadOnly && standby) => {
+                match self.parameter_status("default_transaction_read_only") {
+                    Some(v) => v == "on",
+                    None => {
+                        let rows = self.simple_query("SHOW transaction_read_only").await?;
+                        text_value(rows.first(), 0)? == "on"
+                    }
                 }
             }
+            _ => false,
         };
         Ok(match want {
             T::Standby => standby,
             T::Primary => !standby,
-            T::ReadWrite => !standby && !read_only().await?,
-            T::ReadOnly => standby || read_only().await?,
+            T::ReadWrite => !standby && !read_only,
+            T::ReadOnly => standby || read_only,
             T::Any | T::PreferStandby => true,
         })
     }
