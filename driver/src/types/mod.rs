@@ -24,6 +24,7 @@ mod int;
 #[cfg(feature = "json")]
 mod json;
 mod money;
+mod numeric;
 mod read;
 mod text;
 #[cfg(feature = "uuid")]
@@ -33,6 +34,7 @@ mod value_error;
 #[cfg(feature = "json")]
 pub use json::Json;
 pub use money::Money;
+pub use numeric::Numeric;
 pub use value_error::ValueError;
 
 /// The wire format of a value.
