@@ -443,7 +443,7 @@ mod tests {
         let err = "Require".parse::<ChannelBinding>().unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Config);
         assert!(
-            err.message().contains("disable, prefer or require"),
+            err.message().contains("expected one of: disable, prefer, require"),
             "{err}"
         );
     }
