@@ -20,6 +20,7 @@ pub mod config;
 pub mod connection;
 pub mod error;
 mod executor;
+mod pipeline;
 pub mod protocol;
 pub mod query;
 mod row;
@@ -30,7 +31,10 @@ pub use config::ConnectOptions;
 pub use connection::{CancelToken, Connection, Notification, ServerVersion};
 pub use error::{DbError, Error, ErrorKind, Result, SqlState};
 pub use executor::Executor;
+pub use pipeline::{IntoArguments, Pipeline, QueryResult};
 pub use protocol::TransactionStatus;
-pub use query::{AssertSqlSafe, Arguments, Query, QueryAs, QueryScalar, RowStream, query, query_as, query_scalar};
+pub use query::{
+    Arguments, AssertSqlSafe, Query, QueryAs, QueryScalar, RowStream, query, query_as, query_scalar,
+};
 pub use row::{Column, ColumnIndex, Columns, FromRecord, Row};
 pub use statement::Statement;

@@ -163,7 +163,7 @@ impl Arguments {
     }
 
     /// The parameter OIDs for Parse. User types must have been resolved (see `resolve`).
-    fn oids(&self, resolved: &[Oid]) -> Vec<Oid> {
+    pub(crate) fn oids(&self, resolved: &[Oid]) -> Vec<Oid> {
         let mut named = resolved.iter();
         self.types
             .iter()
@@ -263,6 +263,22 @@ impl Query {
     /// The SQL text.
     pub fn sql(&self) -> &str {
         &self.sql
+    }
+
+    pub(crate) fn arguments(&self) -> &Arguments {
+        &self.args
+    }
+
+    pub(crate) fn args_error(&self) -> Option<&Error> {
+        self.args.error()
+    }
+
+    pub(crate) fn is_persistent(&self) -> bool {
+        self.persistent
+    }
+
+    pub(crate) fn prepared(&self) -> Option<&Statement> {
+        self.statement.as_ref()
     }
 
     /// Runs the query and returns the number of rows it affected.
@@ -692,7 +708,9 @@ impl Connection {
                     tag::BIND_COMPLETE => {
                         self.io.consume(h);
                         let columns = columns.ok_or_else(|| {
-                            Error::protocol("BindComplete arrived before the statement's description")
+                            Error::protocol(
+                                "BindComplete arrived before the statement's description",
+                            )
                         })?;
                         return Ok(ResultReader {
                             columns,

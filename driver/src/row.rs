@@ -318,7 +318,10 @@ impl fmt::Debug for Row {
                 Some(b) if v.format() == Format::Text => {
                     d.entry(&c.name(), &String::from_utf8_lossy(b))
                 }
-                Some(b) => d.entry(&c.name(), &format_args!("<{} bytes {}>", b.len(), c.type_info)),
+                Some(b) => d.entry(
+                    &c.name(),
+                    &format_args!("<{} bytes {}>", b.len(), c.type_info),
+                ),
             };
         }
         d.finish()

@@ -156,14 +156,11 @@ impl StatementCache {
         };
         self.tick += 1;
         self.len += 1;
-        self.entries
-            .entry(sql.into())
-            .or_default()
-            .push(Entry {
-                param_types: param_types.into(),
-                statement,
-                used: self.tick,
-            });
+        self.entries.entry(sql.into()).or_default().push(Entry {
+            param_types: param_types.into(),
+            statement,
+            used: self.tick,
+        });
         evicted
     }
 

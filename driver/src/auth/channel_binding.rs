@@ -443,7 +443,8 @@ mod tests {
         let err = "Require".parse::<ChannelBinding>().unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Config);
         assert!(
-            err.message().contains("expected one of: disable, prefer, require"),
+            err.message()
+                .contains("expected one of: disable, prefer, require"),
             "{err}"
         );
     }

@@ -102,7 +102,10 @@ impl CancelToken {
             #[cfg(unix)]
             ServerAddr::Unix(path) => {
                 let s = tokio::net::UnixStream::connect(path).await.map_err(|e| {
-                    Error::io(format!("connecting to {} to cancel failed", path.display()), e)
+                    Error::io(
+                        format!("connecting to {} to cancel failed", path.display()),
+                        e,
+                    )
                 })?;
                 Ok(Socket::Unix(s))
             }

@@ -16,10 +16,10 @@ use crate::protocol::backend::{Header, Message, TransactionStatus, show_tag, tag
 use crate::protocol::frontend;
 
 mod cancel;
-mod startup;
-mod tls;
 mod pending;
+mod startup;
 pub(crate) mod stream;
+mod tls;
 mod type_registry;
 
 pub use cancel::CancelToken;
@@ -330,14 +330,17 @@ impl Connection {
         }
         // Withdraw what never went out; if nothing is left in flight, there is nothing to cancel.
         let written = self.io.written;
-        self.pending.withdraw_unsent(&mut self.io.write_buf, written);
+        self.pending
+            .withdraw_unsent(&mut self.io.write_buf, written);
         if self.pending.owed() > 0
             && let Some(token) = self.cancel.clone()
         {
             match tokio::time::timeout(GRACE, token.cancel_query()).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => tracing::warn!("could not cancel the timed-out query: {e}"),
-                Err(_) => tracing::warn!("cancelling the timed-out query took longer than {GRACE:?}"),
+                Err(_) => {
+                    tracing::warn!("cancelling the timed-out query took longer than {GRACE:?}")
+                }
             }
         }
         match tokio::time::timeout(GRACE, self.ready()).await {
@@ -392,7 +395,8 @@ impl Connection {
 
     async fn resync(&mut self) -> Result<()> {
         let written = self.io.written;
-        self.pending.withdraw_unsent(&mut self.io.write_buf, written);
+        self.pending
+            .withdraw_unsent(&mut self.io.write_buf, written);
         if self.copy_in {
             // An abandoned COPY FROM STDIN: tell the server, which then answers with
             // an error and ReadyForQuery (the COPY was sent as a simple Query).
@@ -439,6 +443,11 @@ impl Connection {
     pub(crate) fn queue_cleanup(&mut self, syncs: u32) {
         let end = self.io.write_buf.len();
         self.pending.queue(end, syncs, true);
+    }
+
+    /// Records that the write buffer was sent completely by someone else.
+    pub(crate) fn mark_flushed(&mut self) {
+        self.pending.flushed();
     }
 
     /// Sends the write buffer.

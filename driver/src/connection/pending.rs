@@ -110,7 +110,10 @@ mod tests {
         assert!(p.ready_for_query());
         assert!(p.ready_for_query());
         assert!(p.is_idle());
-        assert!(!p.ready_for_query(), "an unowed ReadyForQuery is a violation");
+        assert!(
+            !p.ready_for_query(),
+            "an unowed ReadyForQuery is a violation"
+        );
     }
 
     #[test]

@@ -15,10 +15,12 @@ use super::cancel::{CancelToken, ServerAddr};
 use super::stream::{Framed, Socket};
 use super::tls::{self, Roots, TlsParams, TlsSettings, Verify};
 use super::{Connection, Settings};
-use crate::auth::{self, AuthMethod, ChannelBinding, RequireAuth, ScramClient, ScramLimits, Transport};
+use crate::auth::{
+    self, AuthMethod, ChannelBinding, RequireAuth, ScramClient, ScramLimits, Transport,
+};
 use crate::config::{
-    ConnectOptions, Endpoint, Host, LoadBalanceHosts, PasswordSource, ProtocolVersion,
-    SslMode, SslNegotiation, SslRootCert, TargetSessionAttrs,
+    ConnectOptions, Endpoint, Host, LoadBalanceHosts, PasswordSource, ProtocolVersion, SslMode,
+    SslNegotiation, SslRootCert, TargetSessionAttrs,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::backend::{Authentication, Limits, Message, tag};
@@ -88,7 +90,9 @@ async fn resolve(ep: &Endpoint, random: bool) -> Result<Vec<Addr>> {
             Ok(vec![Addr::Unix(path)])
         }
         #[cfg(not(unix))]
-        Host::Unix(_) => Err(Error::unsupported("Unix sockets are not available on this platform")),
+        Host::Unix(_) => Err(Error::unsupported(
+            "Unix sockets are not available on this platform",
+        )),
         Host::Tcp(name) => {
             let mut addrs: Vec<Addr> = tokio::net::lookup_host((name.as_str(), ep.port))
                 .await
@@ -336,8 +340,13 @@ async fn connect_addr(options: &ConnectOptions, ep: &Endpoint, addr: &Addr) -> R
                     {
                         Ok(conn) => Ok(conn),
                         // The server refused the plaintext session: try again with TLS.
-                        Err(e) if e.kind() == ErrorKind::Authentication || e.as_db_error().is_some() => {
-                            tracing::debug!("plaintext refused ({e}); retrying with TLS (sslmode=allow)");
+                        Err(e)
+                            if e.kind() == ErrorKind::Authentication
+                                || e.as_db_error().is_some() =>
+                        {
+                            tracing::debug!(
+                                "plaintext refused ({e}); retrying with TLS (sslmode=allow)"
+                            );
                             with_tls(options, ep, sa, cancel).await
                         }
                         Err(e) => Err(e),
@@ -396,9 +405,7 @@ async fn password(options: &ConnectOptions, ep: &Endpoint) -> Result<Option<Stri
     match options.get_password() {
         Some(PasswordSource::Value(secret)) => Ok(Some(secret.expose().to_owned())),
         Some(PasswordSource::Callback(cb)) => cb.call().await.map(Some),
-        None => Ok(options
-            .passfile_password(ep)
-            .map(|s| s.expose().to_owned())),
+        None => Ok(options.passfile_password(ep).map(|s| s.expose().to_owned())),
     }
 }
 
@@ -450,7 +457,15 @@ async fn establish(
     conn.queue_request(1);
     conn.flush().await?;
 
-    let r = authenticate(&mut conn, options, ep, &user, is_tls, server_certificate.as_deref()).await;
+    let r = authenticate(
+        &mut conn,
+        options,
+        ep,
+        &user,
+        is_tls,
+        server_certificate.as_deref(),
+    )
+    .await;
     let r = match r {
         Ok(()) => finish_startup(&mut conn, min_version, max_version).await,
         Err(e) => Err(e),
@@ -469,9 +484,7 @@ async fn establish(
 /// An error the server sent during startup: authentication errors keep their kind.
 fn startup_error(conn: &mut Connection, h: crate::protocol::backend::Header) -> Result<Error> {
     let err = conn.read_db_error(h, "")?;
-    let auth_failure = err
-        .code()
-        .is_some_and(|c| c.code().starts_with("28"));
+    let auth_failure = err.code().is_some_and(|c| c.code().starts_with("28"));
     Ok(if auth_failure {
         err.with_kind(ErrorKind::Authentication)
     } else {
@@ -534,8 +547,13 @@ async fn authenticate(
                 require_auth.check(m)?;
                 binding.check(m)?;
                 method = Some(m);
-                let pw = password(options, ep).await?.ok_or_else(|| missing_password(user, m))?;
-                frontend::password(&mut conn.io.write_buf, auth::cleartext_password(pw.as_bytes())?)?;
+                let pw = password(options, ep)
+                    .await?
+                    .ok_or_else(|| missing_password(user, m))?;
+                frontend::password(
+                    &mut conn.io.write_buf,
+                    auth::cleartext_password(pw.as_bytes())?,
+                )?;
                 conn.io.flush().await?;
             }
             OwnedAuth::Md5(salt) => {
@@ -543,7 +561,9 @@ async fn authenticate(
                 require_auth.check(m)?;
                 binding.check(m)?;
                 method = Some(m);
-                let pw = password(options, ep).await?.ok_or_else(|| missing_password(user, m))?;
+                let pw = password(options, ep)
+                    .await?
+                    .ok_or_else(|| missing_password(user, m))?;
                 let hashed = auth::md5_password(user, pw.as_bytes(), salt);
                 frontend::password(&mut conn.io.write_buf, hashed.as_bytes())?;
                 conn.io.flush().await?;
@@ -559,7 +579,9 @@ async fn authenticate(
                 require_auth.check(m)?;
                 binding.check(m)?;
                 method = Some(m);
-                let pw = password(options, ep).await?.ok_or_else(|| missing_password(user, m))?;
+                let pw = password(options, ep)
+                    .await?
+                    .ok_or_else(|| missing_password(user, m))?;
                 let limits = ScramLimits::new(1, options.get_scram_max_iterations())?;
                 let (client, first) = ScramClient::new(pw.as_bytes(), scram_binding, limits)?;
                 frontend::sasl_initial_response(
@@ -617,9 +639,9 @@ impl From<Authentication<'_>> for OwnedAuth {
             }
             Authentication::SaslContinue { data } => OwnedAuth::SaslContinue(data.to_vec()),
             Authentication::SaslFinal { data } => OwnedAuth::SaslFinal(data.to_vec()),
-            Authentication::Gss | Authentication::GssContinue { .. } | Authentication::KerberosV5 => {
-                OwnedAuth::Unsupported(AuthMethod::Gss)
-            }
+            Authentication::Gss
+            | Authentication::GssContinue { .. }
+            | Authentication::KerberosV5 => OwnedAuth::Unsupported(AuthMethod::Gss),
             Authentication::Sspi => OwnedAuth::Unsupported(AuthMethod::Sspi),
         }
     }
@@ -638,7 +660,10 @@ fn handle_negotiate(
         unreachable!("parse returns the variant of its tag")
     };
     if !unrecognized.is_empty() {
-        tracing::debug!(?unrecognized, "the server did not recognise protocol options");
+        tracing::debug!(
+            ?unrecognized,
+            "the server did not recognise protocol options"
+        );
     }
     conn.io.consume(h);
     let offered = match newest_minor {
@@ -705,7 +730,9 @@ impl Connection {
         let standby = match self.parameter_status("in_hot_standby") {
             Some(v) => v == "on",
             None => {
-                let rows = self.simple_query("SELECT pg_catalog.pg_is_in_recovery()").await?;
+                let rows = self
+                    .simple_query("SELECT pg_catalog.pg_is_in_recovery()")
+                    .await?;
                 text_value(rows.first(), 0)? == "t"
             }
         };

@@ -49,7 +49,11 @@ impl AsyncRead for Socket {
 }
 
 impl AsyncWrite for Socket {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Socket::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(unix)]
@@ -111,7 +115,9 @@ impl Framed {
                 .await
                 .map_err(|e| Error::io("writing to the server failed", e))?;
             if n == 0 {
-                return Err(Error::closed("the server closed the connection while we were writing"));
+                return Err(Error::closed(
+                    "the server closed the connection while we were writing",
+                ));
             }
             self.written += n;
         }
@@ -180,10 +186,9 @@ impl Framed {
     /// Polls to send more of `write_buf`; `Ready(Ok(()))` once all is sent.
     pub(crate) fn poll_flush_some(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
         while self.written < self.write_buf.len() {
-            let n = ready!(
-                Pin::new(&mut self.socket).poll_write(cx, &self.write_buf[self.written..])
-            )
-            .map_err(|e| Error::io("writing to the server failed", e))?;
+            let n =
+                ready!(Pin::new(&mut self.socket).poll_write(cx, &self.write_buf[self.written..]))
+                    .map_err(|e| Error::io("writing to the server failed", e))?;
             if n == 0 {
                 return Poll::Ready(Err(Error::closed(
                     "the server closed the connection while we were writing",

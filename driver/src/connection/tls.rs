@@ -5,8 +5,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
@@ -92,12 +92,11 @@ fn load_roots(roots: &Roots) -> Result<RootCertStore> {
 }
 
 fn read_certs(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>> {
-    let iter = CertificateDer::pem_file_iter(path).map_err(|e| {
-        Error::tls(format!("cannot read {what} file {}: {e}", path.display()))
-    })?;
-    let certs = iter.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| {
-        Error::tls(format!("cannot parse {what} file {}: {e}", path.display()))
-    })?;
+    let iter = CertificateDer::pem_file_iter(path)
+        .map_err(|e| Error::tls(format!("cannot read {what} file {}: {e}", path.display())))?;
+    let certs = iter
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::tls(format!("cannot parse {what} file {}: {e}", path.display())))?;
     if certs.is_empty() {
         return Err(Error::tls(format!(
             "{what} file {} holds no PEM certificate",
@@ -178,7 +177,9 @@ pub(crate) async fn handshake(
 }
 
 /// The DER bytes of the server's end-entity certificate (for channel binding).
-pub(crate) fn peer_certificate(stream: &tokio_rustls::client::TlsStream<TcpStream>) -> Option<Vec<u8>> {
+pub(crate) fn peer_certificate(
+    stream: &tokio_rustls::client::TlsStream<TcpStream>,
+) -> Option<Vec<u8>> {
     let (_, conn) = stream.get_ref();
     conn.peer_certificates()
         .and_then(|c| c.first())

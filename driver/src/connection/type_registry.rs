@@ -133,10 +133,9 @@ impl Connection {
     pub(crate) async fn patch_oids(&mut self, values: &EncodeBuf) -> Result<Vec<u8>> {
         let mut out = values.as_bytes().to_vec();
         for p in values.patches() {
-            let oid = self
-                .types
-                .lookup(p.name, p.array)
-                .ok_or_else(|| Error::encode(format!("type \"{}\" could not be resolved", p.name)))?;
+            let oid = self.types.lookup(p.name, p.array).ok_or_else(|| {
+                Error::encode(format!("type \"{}\" could not be resolved", p.name))
+            })?;
             let slot = out.get_mut(p.at..p.at + 4).ok_or_else(|| {
                 Error::encode("an encoder recorded a type placeholder outside its value")
             })?;
