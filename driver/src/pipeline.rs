@@ -239,6 +239,7 @@ impl Connection {
                     oids,
                 }
             } else {
+                self.note_sql(sql);
                 Plan {
                     name: if cacheable {
                         self.cache.next_name()
@@ -250,6 +251,9 @@ impl Connection {
                     oids,
                 }
             };
+            if let Some(s) = &plan.known {
+                self.note_statement(s);
+            }
             plans.push(plan);
         }
 
@@ -356,7 +360,9 @@ impl Connection {
                             unreachable!("parse returns the variant of its tag")
                         };
                         result.rows_affected = rows_affected(tag);
+                        let tag = tag.to_owned();
                         self.io.consume(h);
+                        self.note_command(&tag);
                         break Ok(());
                     }
                     tag::EMPTY_QUERY_RESPONSE | tag::PORTAL_SUSPENDED => {

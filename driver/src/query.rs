@@ -644,6 +644,10 @@ impl Connection {
                 None if q.persistent && self.cache.accepts(sql) => self.cache.get(sql, &oids),
                 None => None,
             };
+            match &cached {
+                Some(s) => self.note_statement(s),
+                None => self.note_sql(sql),
+            }
             let buf = &mut self.io.write_buf;
             for name in self.closes.drain(..) {
                 frontend::close(buf, Target::Statement, &name)?;
@@ -771,7 +775,9 @@ impl Connection {
                         unreachable!("parse returns the variant of its tag")
                     };
                     reader.rows_affected = rows_affected(tag);
+                    let tag = tag.to_owned();
                     self.io.consume(h);
+                    self.note_command(&tag);
                 }
                 tag::EMPTY_QUERY_RESPONSE | tag::PORTAL_SUSPENDED => self.io.consume(h),
                 tag::READY_FOR_QUERY => {
@@ -931,6 +937,7 @@ impl Connection {
     }
 
     async fn simple_query_inner(&mut self, sql: &str) -> Result<Vec<Row>> {
+        self.note_sql(sql);
         frontend::query(&mut self.io.write_buf, sql)?;
         self.queue_request(1);
         self.flush().await?;
@@ -951,7 +958,12 @@ impl Connection {
                     rows.push(Row::new(cols.clone(), body)?);
                 }
                 tag::COMMAND_COMPLETE | tag::EMPTY_QUERY_RESPONSE => {
-                    Message::parse(h.tag, self.io.body(h))?;
+                    if let Message::CommandComplete { tag } =
+                        Message::parse(h.tag, self.io.body(h))?
+                    {
+                        let tag = tag.to_owned();
+                        self.note_command(&tag);
+                    }
                     self.io.consume(h);
                     columns = None;
                 }

@@ -22,6 +22,8 @@ pub(crate) struct StatementInner {
     pub(crate) sql: Box<str>,
     pub(crate) params: Vec<TypeInfo>,
     pub(crate) columns: Arc<Columns>,
+    /// Whether running it may change session state (see `Connection::session_changed`).
+    pub(crate) touches_session: bool,
 }
 
 impl Statement {
@@ -37,6 +39,7 @@ impl Statement {
                 sql: sql.into(),
                 params,
                 columns: Arc::new(Columns::new(columns)),
+                touches_session: crate::connection::touches_session(sql),
             }),
         }
     }

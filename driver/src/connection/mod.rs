@@ -156,6 +156,9 @@ pub struct Connection {
     pub(crate) types: TypeRegistry,
     pub(crate) settings: Arc<Settings>,
     pub(crate) cancel: Option<CancelToken>,
+    /// Whether a command may have changed session state (settings, listens, cursors,
+    /// advisory locks) since the last [`Connection::clear_session_changed`].
+    session_changed: bool,
 }
 
 /// Per-connection settings taken from the connect options.
@@ -197,6 +200,7 @@ impl Connection {
             types: TypeRegistry::default(),
             settings,
             cancel: None,
+            session_changed: false,
             io,
             session: Session::default(),
             pending: Pending::default(),
@@ -351,6 +355,48 @@ impl Connection {
             )),
         }
         err
+    }
+
+    /// Whether a command since the last reset may have changed session state: a `SET`,
+    /// `RESET`, `LISTEN`, `DECLARE CURSOR`, `PREPARE`, or SQL that calls `set_config` or an
+    /// advisory-lock function. A pool uses it to run its reset query only when needed.
+    pub fn session_changed(&self) -> bool {
+        self.session_changed
+    }
+
+    /// Forgets that the session changed (after a reset).
+    pub fn clear_session_changed(&mut self) {
+        self.session_changed = false;
+    }
+
+    /// Notes a command tag from CommandComplete.
+    pub(crate) fn note_command(&mut self, tag: &str) {
+        let verb = tag.split(' ').next().unwrap_or("");
+        if matches!(
+            verb,
+            "SET"
+                | "RESET"
+                | "LISTEN"
+                | "UNLISTEN"
+                | "DECLARE"
+                | "PREPARE"
+                | "DEALLOCATE"
+                | "DISCARD"
+        ) {
+            self.session_changed = true;
+        }
+    }
+
+    /// Notes SQL about to run that may change session state through a function call.
+    pub(crate) fn note_sql(&mut self, sql: &str) {
+        if !self.session_changed && touches_session(sql) {
+            self.session_changed = true;
+        }
+    }
+
+    /// Notes a cached statement about to run.
+    pub(crate) fn note_statement(&mut self, statement: &crate::statement::Statement) {
+        self.session_changed |= statement.inner.touches_session;
     }
 
     // --- Sync -------------------------------------------------------------------------
@@ -619,6 +665,16 @@ impl Connection {
     }
 }
 
+/// Whether SQL calls functions that change session state (advisory locks, `set_config`).
+pub(crate) fn touches_session(sql: &str) -> bool {
+    let bytes = sql.as_bytes();
+    ["advisory", "set_config"].iter().any(|needle| {
+        bytes
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+    })
+}
+
 fn log_notice(notice: &DbError) {
     use crate::error::Severity;
     let code = notice.code().code();
@@ -633,6 +689,13 @@ fn log_notice(notice: &DbError) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn session_touching_sql() {
+        assert!(touches_session("SELECT pg_advisory_lock(1)"));
+        assert!(touches_session("select SET_CONFIG('a.b', 'c', false)"));
+        assert!(!touches_session("SELECT 1"));
+    }
 
     #[test]
     fn server_versions() {
