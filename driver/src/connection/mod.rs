@@ -6,6 +6,28 @@
 //! an abandoned operation left behind (see `pending.rs`), and asynchronous
 //! messages (notices, notifications, parameter changes) are routed wherever
 //! they arrive, without disturbing the result being read.
+//!
+//! # The contract for code built on the connection (query, copy, transaction, listen)
+//!
+//! 1. Call `ready().await?` first. It refuses a broken connection and resynchronises.
+//! 2. Encode whole messages into `io.write_buf` with `protocol::frontend`, then call
+//!    `queue_request(n)` where `n` is how many ReadyForQuery the request will bring
+//!    (one per Sync or simple Query), then `flush().await?`. A request dropped before
+//!    its first byte went out is withdrawn; one partly sent is completed and its
+//!    responses discarded by the next `ready()`.
+//! 3. Read with `recv().await?`: it returns the header of the next message that is
+//!    not asynchronous, left at the front of the read buffer. Parse its body with
+//!    `Message::parse(h.tag, self.io.body(h))`, then `io.consume(h)` (or
+//!    `io.take_body(h)` to keep the bytes without copying).
+//! 4. ReadyForQuery goes through `on_ready_for_query(h)`, which pays one owed and
+//!    records the transaction status. An ErrorResponse becomes an error with
+//!    `read_db_error(h, sql)`; then `finish_after_error()` reads to the ReadyForQuery.
+//! 5. Wrap the operation's result in `note(result)`: IO and protocol errors mark
+//!    the connection broken.
+//! 6. From `Drop`, queue cleanup with `queue_cleanup_query("ROLLBACK")`: it is sent
+//!    before the next operation, never withdrawn.
+//! 7. COPY FROM STDIN runs as a simple Query; while the server waits for data,
+//!    `copy_in` is true, and an abandoned COPY is ended by `ready()` with CopyFail.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
