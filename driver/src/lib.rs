@@ -19,7 +19,11 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod protocol;
+#[cfg(all(feature = "temp-server", unix))]
+pub mod temp_server;
 pub mod types;
 
 pub use config::ConnectOptions;
 pub use error::{Error, ErrorKind, Result};
+#[cfg(all(feature = "temp-server", unix))]
+pub use temp_server::TempServer;
