@@ -25,6 +25,8 @@ pub mod protocol;
 pub mod query;
 mod row;
 mod statement;
+#[cfg(all(feature = "temp-server", unix))]
+pub mod temp_server;
 pub mod types;
 
 pub use config::ConnectOptions;
@@ -38,3 +40,5 @@ pub use query::{
 };
 pub use row::{Column, ColumnIndex, Columns, FromRecord, Row};
 pub use statement::Statement;
+#[cfg(all(feature = "temp-server", unix))]
+pub use temp_server::TempServer;
