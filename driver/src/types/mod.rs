@@ -19,6 +19,7 @@ pub use oid::Oid;
 #[path = "bool.rs"]
 mod boolean;
 mod bytea;
+mod datetime;
 mod float;
 mod int;
 #[cfg(feature = "json")]
@@ -31,6 +32,7 @@ mod text;
 mod uuid;
 mod value_error;
 
+pub use datetime::{Date, Interval, Time, TimeTz, Timestamp, TimestampTz};
 #[cfg(feature = "json")]
 pub use json::Json;
 pub use money::Money;
