@@ -214,11 +214,7 @@ fn parse_postgres_style(s: &str) -> Option<Interval> {
 /// `[+-]digits`, at most 10 digits.
 fn parse_signed(token: &str) -> Option<i64> {
     let mut c = Cursor::new(token);
-    let negative = if c.eat("-") {
-        true
-    } else {
-        c.eat("+") && false
-    };
+    let negative = parse::sign(&mut c);
     let (value, _) = c.digits(1, 10)?;
     c.is_empty()
         .then_some(if negative { -value } else { value })
@@ -227,11 +223,7 @@ fn parse_signed(token: &str) -> Option<i64> {
 /// `[+-]H+:MM:SS[.ffffff]` as microseconds.
 fn parse_time(token: &str) -> Option<i64> {
     let mut c = Cursor::new(token);
-    let negative = if c.eat("-") {
-        true
-    } else {
-        c.eat("+") && false
-    };
+    let negative = parse::sign(&mut c);
     let (hours, _) = c.digits(2, 10)?;
     c.eat(":").then_some(())?;
     let minutes = c.fixed(2)?;

@@ -41,6 +41,11 @@ pub use interval::Interval;
 pub use time_of_day::{Time, TimeTz};
 pub use timestamp::{Timestamp, TimestampTz};
 
-// Boundary cases for a server round-trip test: `datetime::date::DATE_CASES`,
-// `time_of_day::{TIME_CASES, TIMETZ_CASES}`, `timestamp::{TIMESTAMP_CASES,
-// TIMESTAMPTZ_CASES}`, `interval::INTERVAL_CASES` (all `#[cfg(test)] pub(crate)`).
+#[cfg(test)]
+pub(crate) use date::DATE_CASES;
+#[cfg(test)]
+pub(crate) use interval::INTERVAL_CASES;
+#[cfg(test)]
+pub(crate) use time_of_day::{TIME_CASES, TIMETZ_CASES};
+#[cfg(test)]
+pub(crate) use timestamp::{TIMESTAMP_CASES, TIMESTAMPTZ_CASES};

@@ -60,6 +60,14 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// An optional `+` or `-`; whether it was `-`.
+pub(super) fn sign(c: &mut Cursor<'_>) -> bool {
+    c.eat("-") || {
+        c.eat("+");
+        false
+    }
+}
+
 /// `YYYY-MM-DD` (four or more year digits as printed, before any `BC`).
 pub(super) fn date_part(c: &mut Cursor<'_>) -> Option<(i64, u8, u8)> {
     let (year, _) = c.digits(4, 9)?;
