@@ -51,8 +51,14 @@
 //! | `time::Duration` | `interval` (months and days must be 0) | `time` |
 //!
 //! Conversions that can lose information (`Numeric` into `i64`, `infinity`
-//! into `chrono`, a year beyond the target's range) return a [`ValueError`]
-//! as a decode or encode error, never a panic, wrap or truncation.
+//! into `chrono`, a year beyond the target's range, `24:00:00` into a
+//! `chrono`/`time` time, an interval with months or days into a fixed
+//! duration) return a [`ValueError`], surfacing as a decode or encode error,
+//! never a panic, wrap or truncation. `chrono`/`time` values with
+//! sub-microsecond precision are rounded to the nearest microsecond (ties to
+//! even), as PostgreSQL rounds a literal; `DateTime<FixedOffset>` and
+//! `OffsetDateTime` decode in UTC, since `timestamptz` stores an instant.
+//! `money`'s text format is read only in the `C` locale form (`$1,234.56`).
 //! `u8` implements none of these traits, so `Vec<u8>` is `bytea`.
 //!
 //! <!-- end of scalar families -->

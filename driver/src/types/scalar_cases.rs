@@ -24,8 +24,8 @@ pub(crate) use super::datetime::{
 pub(crate) use super::float::{FLOAT4_CASES, FLOAT8_CASES};
 pub(crate) use super::money::MONEY_CASES;
 pub(crate) use super::numeric::{NUMERIC_CASES, numeric_extreme_cases};
-pub(crate) use super::text::TEXT_CASES;
 use super::read::testing::{bin, encode, text};
+pub(crate) use super::text::TEXT_CASES;
 use super::{
     Date, Decode, Encode, Interval, Money, Numeric, Oid, Time, TimeTz, Timestamp, TimestampTz,
 };
@@ -38,7 +38,11 @@ where
     for case in cases {
         let value: T = text(oid, case).unwrap_or_else(|e| panic!("{oid} {case:?}: {e}"));
         assert_eq!(value.to_string(), *case, "{oid} prints back");
-        assert_eq!(bin::<T>(oid, &encode(&value)).as_ref(), Ok(&value), "{oid} binary");
+        assert_eq!(
+            bin::<T>(oid, &encode(&value)).as_ref(),
+            Ok(&value),
+            "{oid} binary"
+        );
     }
 }
 
@@ -46,7 +50,10 @@ where
 fn every_case_reads_prints_and_round_trips() {
     check::<Numeric>(Oid::NUMERIC, NUMERIC_CASES);
     let extremes = numeric_extreme_cases();
-    check::<Numeric>(Oid::NUMERIC, &extremes.iter().map(String::as_str).collect::<Vec<_>>());
+    check::<Numeric>(
+        Oid::NUMERIC,
+        &extremes.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
     check::<Money>(Oid::MONEY, MONEY_CASES);
     check::<String>(Oid::TEXT, TEXT_CASES);
     check::<Date>(Oid::DATE, DATE_CASES);
@@ -58,10 +65,16 @@ fn every_case_reads_prints_and_round_trips() {
     // Rust prints floats differently from PostgreSQL; compare bits.
     for case in FLOAT8_CASES {
         let value: f64 = text(Oid::FLOAT8, case).unwrap();
-        assert_eq!(bin::<f64>(Oid::FLOAT8, &encode(&value)).map(f64::to_bits), Ok(value.to_bits()));
+        assert_eq!(
+            bin::<f64>(Oid::FLOAT8, &encode(&value)).map(f64::to_bits),
+            Ok(value.to_bits())
+        );
     }
     for case in FLOAT4_CASES {
         let value: f32 = text(Oid::FLOAT4, case).unwrap();
-        assert_eq!(bin::<f32>(Oid::FLOAT4, &encode(&value)).map(f32::to_bits), Ok(value.to_bits()));
+        assert_eq!(
+            bin::<f32>(Oid::FLOAT4, &encode(&value)).map(f32::to_bits),
+            Ok(value.to_bits())
+        );
     }
 }
