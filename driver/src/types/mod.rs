@@ -7,6 +7,61 @@
 //!
 //! `Option<T>` is NULL. Decoders are total: any bytes give a value or a
 //! [`DecodeError`], never a panic. This module never does IO.
+//!
+//! # Type table
+//!
+//! Each Rust type is sent as the first PostgreSQL type listed and reads
+//! (`Type::compatible`) exactly the types listed: no silent widening or
+//! narrowing. Decoders read both the binary and the text format (the text
+//! format as printed under the session settings the connection sets:
+//! `DateStyle=ISO, MDY`, `IntervalStyle=postgres`, `extra_float_digits=3`,
+//! `client_encoding=UTF8`); encoders write binary.
+//!
+//! <!-- scalar families: keep these rows together -->
+//!
+//! | Rust type | PostgreSQL type(s) | feature |
+//! |---|---|---|
+//! | `bool` | `bool` | |
+//! | `i8` | `"char"` | |
+//! | `i16` | `int2` (`smallint`) | |
+//! | `i32` | `int4` (`integer`) | |
+//! | `i64` | `int8` (`bigint`) | |
+//! | `u32`, [`Oid`] | `oid` | |
+//! | `f32` | `float4` (`real`) | |
+//! | `f64` | `float8` (`double precision`) | |
+//! | [`Numeric`] | `numeric` (with `NaN`, `±Infinity`) | |
+//! | `rust_decimal::Decimal` | `numeric` | `rust_decimal` |
+//! | `bigdecimal::BigDecimal` | `numeric` | `bigdecimal` |
+//! | [`Money`] | `money` | |
+//! | `String`, `&str`, `Box<str>`, `Cow<str>`, `char` | `text`; reads `varchar`, `bpchar`, `name`, `unknown`, `citext` | |
+//! | `Vec<u8>`, `&[u8]`, `Box<[u8]>`, `bytes::Bytes`, `[u8; N]` | `bytea` | |
+//! | `uuid::Uuid` | `uuid` | `uuid` (default) |
+//! | `serde_json::Value`, `&RawValue`, `Box<RawValue>`, [`Json<T>`](Json) | `jsonb`; reads `json` | `json` (default) |
+//! | [`Date`] | `date` (with `±infinity`) | |
+//! | [`Time`] | `time` | |
+//! | [`TimeTz`] | `timetz` | |
+//! | [`Timestamp`] | `timestamp` (with `±infinity`) | |
+//! | [`TimestampTz`] | `timestamptz` (with `±infinity`) | |
+//! | [`Interval`] | `interval` (with PostgreSQL 17's `±infinity`) | |
+//! | `chrono::NaiveDate` / `NaiveTime` / `NaiveDateTime` | `date` / `time` / `timestamp` | `chrono` |
+//! | `chrono::DateTime<Utc>`, `DateTime<FixedOffset>` | `timestamptz` | `chrono` |
+//! | `chrono::TimeDelta` | `interval` (months and days must be 0) | `chrono` |
+//! | `time::Date` / `Time` / `PrimitiveDateTime` | `date` / `time` / `timestamp` | `time` |
+//! | `time::OffsetDateTime` | `timestamptz` | `time` |
+//! | `time::Duration` | `interval` (months and days must be 0) | `time` |
+//!
+//! Conversions that can lose information (`Numeric` into `i64`, `infinity`
+//! into `chrono`, a year beyond the target's range, `24:00:00` into a
+//! `chrono`/`time` time, an interval with months or days into a fixed
+//! duration) return a [`ValueError`], surfacing as a decode or encode error,
+//! never a panic, wrap or truncation. `chrono`/`time` values with
+//! sub-microsecond precision are rounded to the nearest microsecond (ties to
+//! even), as PostgreSQL rounds a literal; `DateTime<FixedOffset>` and
+//! `OffsetDateTime` decode in UTC, since `timestamptz` stores an instant.
+//! `money`'s text format is read only in the `C` locale form (`$1,234.56`).
+//! `u8` implements none of these traits, so `Vec<u8>` is `bytea`.
+//!
+//! <!-- end of scalar families -->
 
 use std::borrow::Cow;
 use std::fmt;
@@ -19,6 +74,7 @@ pub use oid::{BUILTIN_TYPES, BuiltinType, Oid};
 #[path = "bool.rs"]
 mod boolean;
 mod bytea;
+mod datetime;
 mod float;
 mod int;
 #[cfg(feature = "json")]
@@ -26,11 +82,14 @@ mod json;
 mod money;
 mod numeric;
 mod read;
+#[cfg(test)]
+pub(crate) mod scalar_cases;
 mod text;
 #[cfg(feature = "uuid")]
 mod uuid;
 mod value_error;
 
+pub use datetime::{Date, Interval, Time, TimeTz, Timestamp, TimestampTz};
 #[cfg(feature = "json")]
 pub use json::Json;
 pub use money::Money;
