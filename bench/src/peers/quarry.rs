@@ -1,0 +1,204 @@
+//! Quarry, through its public API only (what a user would write).
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use futures_util::TryStreamExt;
+use quarry_driver::{Connection, FromRecord, Row, query, query_as, query_scalar};
+
+use super::{W3_DEPTH, WARMUP_QUERIES, usize_of};
+use crate::BoxError;
+use crate::cli::WorkerArgs;
+use crate::fixtures::{Aids, POINT_SELECT, W4_SELECT, W4Row, W6_INSERT, W7_SELECT, W7Row, w6_rows};
+use crate::worker::Outcome;
+use crate::workload::Workload;
+
+impl<'r> FromRecord<'r> for W4Row {
+    fn from_record(row: &'r Row) -> quarry_driver::Result<Self> {
+        Ok(W4Row {
+            a: row.try_get(0)?,
+            b: row.try_get(1)?,
+            c: row.try_get(2)?,
+            d: row.try_get(3)?,
+            e: row.try_get(4)?,
+            f: row.try_get(5)?,
+        })
+    }
+}
+
+impl<'r> FromRecord<'r> for W7Row {
+    fn from_record(row: &'r Row) -> quarry_driver::Result<Self> {
+        Ok(W7Row {
+            a: row.try_get(0)?,
+            b: row.try_get(1)?,
+        })
+    }
+}
+
+pub(crate) async fn run(args: &WorkerArgs) -> Result<Outcome, BoxError> {
+    match args.workload {
+        Workload::W1 => w1(args).await,
+        Workload::W2 => Ok(Outcome::Unavailable(
+            "quarry::Pool is not on main yet (branch wt/pool)",
+        )),
+        Workload::W3 => w3(args).await,
+        Workload::W4 => w4(args).await,
+        Workload::W5 => Ok(Outcome::Unavailable(
+            "the typed binary COPY writer is not on main yet (branch wt/session)",
+        )),
+        Workload::W6 => w6(args).await,
+        Workload::W7 => w7(args).await,
+        Workload::W8 => Err("W8 is measured by builds, not by a worker".into()),
+    }
+}
+
+async fn connect(args: &WorkerArgs) -> Result<Connection, BoxError> {
+    Ok(Connection::connect(&args.url).await?)
+}
+
+async fn point_select(conn: &mut Connection, aid: i32) -> Result<i32, BoxError> {
+    Ok(query_scalar::<i32>(POINT_SELECT)
+        .bind(aid)
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+async fn w1(args: &WorkerArgs) -> Result<Outcome, BoxError> {
+    let mut conn = connect(args).await?;
+    let mut sum = 0i64;
+    for aid in Aids::new(99).take(usize_of(WARMUP_QUERIES)) {
+        sum += i64::from(point_select(&mut conn, aid).await?);
+    }
+    let start = Instant::now();
+    for aid in Aids::new(1).take(usize_of(args.count)) {
+        sum += i64::from(point_select(&mut conn, aid).await?);
+    }
+    let elapsed = start.elapsed();
+    black_box(sum);
+    Ok(Outcome::Done {
+        ops: args.count,
+        elapsed,
+        method: Some("query_scalar(..).bind(aid).fetch_one (statement cache)"),
+    })
+}
+
+/// Runs `count` point selects as pipelines of [`W3_DEPTH`].
+async fn pipelined(conn: &mut Connection, aids: &mut Aids, count: u64) -> Result<i64, BoxError> {
+    let mut sum = 0i64;
+    let mut left = count;
+    while left > 0 {
+        let n = left.min(W3_DEPTH as u64);
+        let mut p = conn.pipeline();
+        for aid in aids.by_ref().take(usize_of(n)) {
+            p.push(query(POINT_SELECT).bind(aid));
+        }
+        for result in p.run().await? {
+            let row = result
+                .rows
+                .first()
+                .ok_or("a point select returned no row")?;
+            sum += i64::from(row.try_get::<i32, _>(0)?);
+        }
+        left -= n;
+    }
+    Ok(sum)
+}
+
+async fn w3(args: &WorkerArgs) -> Result<Outcome, BoxError> {
+    let mut conn = connect(args).await?;
+    let mut sum = pipelined(&mut conn, &mut Aids::new(99), WARMUP_QUERIES).await?;
+    let start = Instant::now();
+    sum += pipelined(&mut conn, &mut Aids::new(1), args.count).await?;
+    let elapsed = start.elapsed();
+    black_box(sum);
+    Ok(Outcome::Done {
+        ops: args.count,
+        elapsed,
+        method: Some("conn.pipeline(): 100 queries per run(), one Sync"),
+    })
+}
+
+async fn w4(args: &WorkerArgs) -> Result<Outcome, BoxError> {
+    let mut conn = connect(args).await?;
+    let limit = i64::try_from(args.count)?;
+    let warm = query_as::<W4Row>(W4_SELECT)
+        .bind(10i64)
+        .fetch_all(&mut conn)
+        .await?;
+    black_box(warm);
+    let start = Instant::now();
+    let rows = query_as::<W4Row>(W4_SELECT)
+        .bind(limit)
+        .fetch_all(&mut conn)
+        .await?;
+    let elapsed = start.elapsed();
+    let sum = rows.iter().fold(0u64, |s, r| s.wrapping_add(r.checksum()));
+    black_box(sum);
+    if rows.len() as u64 != args.count {
+        return Err(format!("W4 fetched {} rows, expected {}", rows.len(), args.count).into());
+    }
+    Ok(Outcome::Done {
+        ops: args.count,
+        elapsed,
+        method: Some("query_as::<W4Row>(..).fetch_all (FromRecord by position)"),
+    })
+}
+
+async fn w6(args: &WorkerArgs) -> Result<Outcome, BoxError> {
+    let mut conn = connect(args).await?;
+    let warm = w6_rows(100);
+    conn.execute_many(W6_INSERT, warm.iter().map(row_args))
+        .await?;
+    let rows = w6_rows(args.count);
+    let start = Instant::now();
+    let n = conn
+        .execute_many(W6_INSERT, rows.iter().map(row_args))
+        .await?;
+    let elapsed = start.elapsed();
+    if n != args.count {
+        return Err(format!("W6 inserted {n} rows, expected {}", args.count).into());
+    }
+    Ok(Outcome::Done {
+        ops: args.count,
+        elapsed,
+        method: Some("conn.execute_many: one pipeline, one Sync"),
+    })
+}
+
+type W6Args<'a> = (i32, i32, i32, &'a str, f64, i32, &'a str);
+
+fn row_args(r: &crate::fixtures::W6Row) -> W6Args<'_> {
+    (r.a, r.b, r.c, &r.d, r.e, r.f, &r.g)
+}
+
+async fn w7(args: &WorkerArgs) -> Result<Outcome, BoxError> {
+    let mut conn = connect(args).await?;
+    let limit = i64::try_from(args.count)?;
+    let warm = query_as::<W7Row>(W7_SELECT)
+        .bind(10i64)
+        .fetch_all(&mut conn)
+        .await?;
+    black_box(warm);
+    let start = Instant::now();
+    let mut n = 0u64;
+    let mut sum = 0u64;
+    {
+        let mut rows = query_as::<W7Row>(W7_SELECT).bind(limit).fetch(&mut conn);
+        while let Some(row) = rows.try_next().await? {
+            sum = sum
+                .wrapping_add(row.a.unsigned_abs())
+                .wrapping_add(row.b.len() as u64);
+            n += 1;
+        }
+    }
+    let elapsed = start.elapsed();
+    black_box(sum);
+    if n != args.count {
+        return Err(format!("W7 streamed {n} rows, expected {}", args.count).into());
+    }
+    Ok(Outcome::Done {
+        ops: n,
+        elapsed,
+        method: Some("query_as::<W7Row>(..).fetch (RowStream)"),
+    })
+}
