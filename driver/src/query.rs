@@ -12,6 +12,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -503,42 +504,24 @@ impl<T> fmt::Debug for RowStream<'_, T> {
     }
 }
 
-enum StreamState<E, C> {
-    Start(Query, E),
-    Rows(C, ResultReader),
-    Done,
-}
+type StartFuture<'c, C> = Pin<Box<dyn Future<Output = Result<(C, ResultReader)>> + Send + 'c>>;
 
 impl<'c, T: Send + 'c> RowStream<'c, T> {
     fn new<E, F>(query: Query, executor: E, map: F) -> RowStream<'c, T>
     where
         E: Executor<'c> + 'c,
-        F: Fn(Row) -> Result<T> + Send + Sync + 'c,
+        F: Fn(Row) -> Result<T> + Send + Sync + Unpin + 'c,
     {
-        let map = Arc::new(map);
-        let stream = futures_util::stream::try_unfold(
-            StreamState::<E, E::Conn>::Start(query, executor),
-            move |state| {
-                let map = map.clone();
-                async move {
-                    let (mut conn, mut reader) = match state {
-                        StreamState::Start(query, executor) => {
-                            let mut conn = executor.connection().await?;
-                            let reader = conn.start_query(&query).await?;
-                            (conn, reader)
-                        }
-                        StreamState::Rows(conn, reader) => (conn, reader),
-                        StreamState::Done => return Ok(None),
-                    };
-                    match conn.next_row(&mut reader).await? {
-                        Some(row) => Ok(Some((map(row)?, StreamState::Rows(conn, reader)))),
-                        None => Ok(None),
-                    }
-                }
-            },
-        );
+        let start: StartFuture<'c, E::Conn> = Box::pin(async move {
+            let mut conn = executor.connection().await?;
+            let reader = conn.start_query(&query).await?;
+            Ok((conn, reader))
+        });
         RowStream {
-            inner: Box::pin(stream),
+            inner: Box::pin(Rows {
+                state: RowsState::Starting(start),
+                map,
+            }),
         }
     }
 }
@@ -551,6 +534,107 @@ impl<T> Stream for RowStream<'_, T> {
     }
 }
 
+/// The stream behind [`RowStream`]. Rows already in the read buffer are decoded
+/// without an async call, and the socket is polled only when no whole message is
+/// buffered: a large result costs one read per buffer-full and no future per row.
+struct Rows<'c, C, F> {
+    state: RowsState<'c, C>,
+    map: F,
+}
+
+enum RowsState<'c, C> {
+    /// Checking out the connection and sending the query.
+    Starting(StartFuture<'c, C>),
+    /// Reading rows. The connection is boxed so that the stream is `Unpin` whatever
+    /// the executor's connection type is.
+    Reading(Box<C>, ResultReader),
+    /// The server reported an error: reading up to its ReadyForQuery, then yielding it.
+    Failed(Box<C>, Error),
+    Done,
+}
+
+impl<C, F, T> Stream for Rows<'_, C, F>
+where
+    C: std::ops::DerefMut<Target = Connection>,
+    F: Fn(Row) -> Result<T> + Unpin,
+{
+    type Item = Result<T>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<T>>> {
+        let this = self.get_mut();
+        loop {
+            match &mut this.state {
+                RowsState::Starting(start) => match start.as_mut().poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Ok((conn, reader))) => {
+                        this.state = RowsState::Reading(Box::new(conn), reader);
+                    }
+                    Poll::Ready(Err(e)) => {
+                        this.state = RowsState::Done;
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                },
+                RowsState::Reading(conn, reader) => {
+                    if reader.done {
+                        this.state = RowsState::Done;
+                        return Poll::Ready(None);
+                    }
+                    let failure = match conn.buffered_step(reader) {
+                        Ok(Step::Row(row)) => {
+                            let item = (this.map)(row);
+                            if item.is_err() {
+                                // The rest of the result is discarded before the next use.
+                                this.state = RowsState::Done;
+                            }
+                            return Poll::Ready(Some(item));
+                        }
+                        Ok(Step::Done) => {
+                            this.state = RowsState::Done;
+                            return Poll::Ready(None);
+                        }
+                        Ok(Step::NeedMore) => match conn.io.poll_read_some(cx) {
+                            Poll::Pending => return Poll::Pending,
+                            Poll::Ready(Ok(_)) => continue,
+                            Poll::Ready(Err(e)) => e,
+                        },
+                        Ok(Step::Failed(err)) => {
+                            if let RowsState::Reading(conn, _) =
+                                std::mem::replace(&mut this.state, RowsState::Done)
+                            {
+                                this.state = RowsState::Failed(conn, err);
+                            }
+                            continue;
+                        }
+                        Err(e) => e,
+                    };
+                    reader.done = true;
+                    let e = conn.noted(failure);
+                    this.state = RowsState::Done;
+                    return Poll::Ready(Some(Err(e)));
+                }
+                RowsState::Failed(conn, _) => {
+                    let failure = match conn.buffered_skip_to_ready() {
+                        Ok(true) => None,
+                        Ok(false) => match conn.io.poll_read_some(cx) {
+                            Poll::Pending => return Poll::Pending,
+                            Poll::Ready(Ok(_)) => continue,
+                            Poll::Ready(Err(e)) => Some(conn.noted(e)),
+                        },
+                        Err(e) => Some(conn.noted(e)),
+                    };
+                    let RowsState::Failed(_, err) =
+                        std::mem::replace(&mut this.state, RowsState::Done)
+                    else {
+                        unreachable!("this arm matched RowsState::Failed")
+                    };
+                    return Poll::Ready(Some(Err(failure.unwrap_or(err))));
+                }
+                RowsState::Done => return Poll::Ready(None),
+            }
+        }
+    }
+}
+
 // --- The engine ----------------------------------------------------------------------
 
 /// The state of a result being read.
@@ -559,6 +643,18 @@ pub(crate) struct ResultReader {
     pub(crate) rows_affected: u64,
     sql: Arc<str>,
     done: bool,
+}
+
+/// What the buffered messages say about a result being read.
+enum Step {
+    /// The next row.
+    Row(Row),
+    /// The result is complete (ReadyForQuery was read).
+    Done,
+    /// No whole message is buffered: read more from the socket.
+    NeedMore,
+    /// The server reported this error; its ReadyForQuery is still to be read.
+    Failed(Error),
 }
 
 /// Errors after which a statement is re-prepared and the query retried once,
@@ -594,14 +690,32 @@ impl Connection {
         let work = async {
             let mut reader = self.start_query(q).await?;
             let mut first_error = None;
-            while let Some(row) = self.next_row(&mut reader).await? {
-                if first_error.is_none()
-                    && let Err(e) = on_row(row)
-                {
-                    // Keep reading to the end so the connection stays in sync.
-                    first_error = Some(e);
+            // Rows already buffered are handled without an await; the socket is read
+            // only when no whole message is left.
+            let r = loop {
+                match self.buffered_step(&mut reader) {
+                    Ok(Step::Row(row)) => {
+                        if first_error.is_none()
+                            && let Err(e) = on_row(row)
+                        {
+                            // Keep reading to the end so the connection stays in sync.
+                            first_error = Some(e);
+                        }
+                    }
+                    Ok(Step::Done) => break Ok(()),
+                    Ok(Step::NeedMore) => {
+                        if let Err(e) = self.io.fill_frame().await {
+                            break Err(e);
+                        }
+                    }
+                    Ok(Step::Failed(err)) => break self.finish_after_error().await.and(Err(err)),
+                    Err(e) => break Err(e),
                 }
+            };
+            if r.is_err() {
+                reader.done = true;
             }
+            self.note(r)?;
             match first_error {
                 Some(e) => Err(e),
                 None => Ok(reader.rows_affected),
@@ -749,25 +863,19 @@ impl Connection {
         }
     }
 
-    /// Reads the next row, or `None` when the result is complete (after ReadyForQuery).
-    pub(crate) async fn next_row(&mut self, reader: &mut ResultReader) -> Result<Option<Row>> {
-        if reader.done {
-            return Ok(None);
-        }
-        let r = self.next_row_inner(reader).await;
-        if r.is_err() {
-            reader.done = true;
-        }
-        self.note(r)
-    }
-
-    async fn next_row_inner(&mut self, reader: &mut ResultReader) -> Result<Option<Row>> {
+    /// One step of reading a result, from what is already buffered: never waits.
+    fn buffered_step(&mut self, reader: &mut ResultReader) -> Result<Step> {
         loop {
-            let h = self.recv().await?;
+            let Some(h) = self.io.has_frame()? else {
+                return Ok(Step::NeedMore);
+            };
+            if self.handle_async(h)? {
+                continue;
+            }
             match h.tag {
                 tag::DATA_ROW => {
                     let body = self.io.take_body(h);
-                    return Row::new(reader.columns.clone(), body).map(Some);
+                    return Row::new(reader.columns.clone(), body).map(Step::Row);
                 }
                 tag::COMMAND_COMPLETE => {
                     let Message::CommandComplete { tag } = Message::parse(h.tag, self.io.body(h))?
@@ -783,16 +891,40 @@ impl Connection {
                 tag::READY_FOR_QUERY => {
                     self.on_ready_for_query(h)?;
                     reader.done = true;
-                    return Ok(None);
+                    return Ok(Step::Done);
                 }
                 tag::ERROR_RESPONSE => {
-                    let err = self.read_db_error(h, &reader.sql)?;
-                    self.finish_after_error().await?;
-                    return Err(err);
+                    return Ok(Step::Failed(self.read_db_error(h, &reader.sql)?));
                 }
                 _ => return Err(self.unexpected(h, "a row or the end of the result")),
             }
         }
+    }
+
+    /// After an ErrorResponse, consumes what is buffered up to ReadyForQuery; returns
+    /// whether it arrived (the buffered form of `finish_after_error`).
+    fn buffered_skip_to_ready(&mut self) -> Result<bool> {
+        loop {
+            let Some(h) = self.io.has_frame()? else {
+                return Ok(false);
+            };
+            if self.handle_async(h)? {
+                continue;
+            }
+            if h.tag == tag::READY_FOR_QUERY {
+                self.on_ready_for_query(h)?;
+                return Ok(true);
+            }
+            Message::parse(h.tag, self.io.body(h))?;
+            self.io.consume(h);
+        }
+    }
+
+    /// Records a failure the way `note` does and gives the error back.
+    fn noted(&mut self, e: Error) -> Error {
+        self.note::<()>(Err(e))
+            .err()
+            .expect("note returns the error it is given")
     }
 
     /// Turns the ErrorResponse at the front of the buffer into an error (consuming it).
