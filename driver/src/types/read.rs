@@ -15,12 +15,16 @@ pub(crate) fn fixed<const N: usize>(bytes: &[u8], pg_type: &str) -> Result<[u8; 
 
 /// A value's bytes as UTF-8 text (text format, or a binary format that is text).
 pub(crate) fn utf8<'a>(bytes: &'a [u8], pg_type: &str) -> Result<&'a str, DecodeError> {
-    std::str::from_utf8(bytes).map_err(|e| {
-        DecodeError::new(format!(
-            "{pg_type} value is not valid UTF-8 (invalid byte at offset {})",
-            e.valid_up_to()
-        ))
-    })
+    std::str::from_utf8(bytes).map_err(|e| utf8_error(&e, pg_type))
+}
+
+/// The error for a value of `pg_type` that is not UTF-8. Separate from [`utf8`] so that
+/// a hot path can look up the type's name only when it fails.
+pub(crate) fn utf8_error(e: &std::str::Utf8Error, pg_type: &str) -> DecodeError {
+    DecodeError::new(format!(
+        "{pg_type} value is not valid UTF-8 (invalid byte at offset {})",
+        e.valid_up_to()
+    ))
 }
 
 /// Whether `s` is a plain decimal integer: an optional `-`, then ASCII digits only.

@@ -44,7 +44,8 @@ fn encode_str(s: &str, buf: &mut EncodeBuf) -> Result<IsNull, EncodeError> {
 /// The value as UTF-8 text, borrowed from the row.
 fn decode_str<'r, T: ?Sized>(value: &ValueRef<'r>) -> Result<&'r str, DecodeError> {
     let bytes = value.non_null::<T>()?;
-    read::utf8(bytes, value.type_info().name())
+    // The type's name (a search of the built-in type table) is wanted only for the error.
+    std::str::from_utf8(bytes).map_err(|e| read::utf8_error(&e, value.type_info().name()))
 }
 
 macro_rules! text_type {
