@@ -69,18 +69,31 @@ pub(crate) fn draw(
         .iter()
         .flat_map(|g| g.bars.iter().map(|(_, v)| *v))
         .fold(1.0f64, f64::max);
-    let ymax = (max * 1.15).min(6.0);
+    let ymax = (max * 1.12).min(6.0);
     let n = groups.len().max(1);
 
-    let width = u32::try_from(140 * n + 160).unwrap_or(1400);
-    let root = SVGBackend::new(path, (width, 460)).into_drawing_area();
+    let width = u32::try_from(130 * n + 120).unwrap_or(1400).max(760);
+    let root = SVGBackend::new(path, (width, 480)).into_drawing_area();
     root.fill(&WHITE)?;
+    let (head, body) = root.split_vertically(70);
     let title = format!(
-        "Throughput relative to the best peer (= 1.0), tokio {runtime}, median of {} rounds",
-        data.meta.runs
+        "Throughput relative to the best peer (= 1.0); tokio {runtime}; median of {} rounds; {}",
+        data.meta.runs, data.meta.date_utc
     );
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 18))
+    head.draw(&Text::new(title, (12, 8), ("sans-serif", 16).into_font().color(&BLACK)))?;
+    let mut x = 12;
+    for (name, color) in [
+        ("Quarry", QUARRY),
+        ("tokio-postgres", TOKIO_PG),
+        ("sqlx", SQLX),
+        ("reference: pgbench / psql COPY / server COPY / asyncpg", REFERENCE),
+    ] {
+        head.draw(&Rectangle::new([(x, 40), (x + 14, 54)], color.filled()))?;
+        head.draw(&Text::new(name, (x + 20, 40), ("sans-serif", 14).into_font().color(&BLACK)))?;
+        let chars = i32::try_from(name.len()).unwrap_or(40);
+        x += 20 + chars * 8 + 20;
+    }
+    let mut chart = ChartBuilder::on(&body)
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(48)
@@ -127,11 +140,7 @@ pub(crate) fn draw(
                 ))
             })
             .collect();
-        let color = *color;
-        chart
-            .draw_series(rects)?
-            .label(*name)
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
+        chart.draw_series(rects)?;
     }
     // The ratio above each Quarry bar, and notes where Quarry has no number.
     for (g, group) in groups.iter().enumerate() {
@@ -162,12 +171,6 @@ pub(crate) fn draw(
         [(-0.5, 1.0), (n as f64 - 0.5, 1.0)],
         BLACK.stroke_width(1),
     ))?;
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
     root.present()?;
     Ok(())
 }

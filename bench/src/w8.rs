@@ -343,8 +343,8 @@ fn generate(root: &Path) -> Result<(), BoxError> {
     let _ = write!(
         manifest,
         "]\n\n[workspace.dependencies]\n\
-         sqlx = {{ version = \"0.9\", default-features = false, features = [\"postgres\", \"runtime-tokio\", \"macros\"] }}\n\
-         quarry = {{ path = {:?}, default-features = false }}\n\n\
+         sqlx = {{ version = \"0.9\", default-features = false, features = [\"postgres\", \"runtime-tokio\", \"macros\", \"chrono\"] }}\n\
+         quarry = {{ path = {:?}, default-features = false, features = [\"chrono\"] }}\n\n\
          [profile.dev.package.sqlx-macros]\nopt-level = 3\n\n\
          [profile.dev.package.quarry-macros]\nopt-level = 3\n",
         quarry.display().to_string()
