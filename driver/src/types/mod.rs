@@ -13,7 +13,18 @@ use std::fmt;
 
 mod oid;
 
+// Container and "other" families.
+mod array;
+mod bounded;
+#[cfg(test)]
+mod container_golden;
+#[cfg(test)]
+mod test_elements;
+mod vector;
+
+pub use array::{Array, ArrayShapeError, MAX_DIMS};
 pub use oid::Oid;
+pub use vector::{Int2Vector, OidVector};
 
 /// The wire format of a value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
