@@ -18,12 +18,14 @@ mod array;
 mod bounded;
 #[cfg(test)]
 mod container_golden;
+mod range;
 #[cfg(test)]
 mod test_elements;
 mod vector;
 
 pub use array::{Array, ArrayShapeError, MAX_DIMS};
 pub use oid::Oid;
+pub use range::{MultiRange, Range, RangeSubtype};
 pub use vector::{Int2Vector, OidVector};
 
 /// The wire format of a value.

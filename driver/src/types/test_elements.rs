@@ -4,6 +4,7 @@
 //! stand-ins let the array, range and record tests run without them and
 //! without duplicate impls at merge time.
 
+use super::range::RangeSubtype;
 use super::{
     Decode, DecodeError, Encode, EncodeBuf, EncodeError, Format, IsNull, Oid, Type, TypeRef,
     ValueRef,
@@ -69,6 +70,34 @@ macro_rules! test_int {
 test_int!(I16, i16, Oid::INT2);
 test_int!(I32, i32, Oid::INT4);
 test_int!(I64, i64, Oid::INT8);
+
+impl RangeSubtype for I32 {
+    fn range_type() -> TypeRef {
+        TypeRef::Oid(Oid::INT4RANGE)
+    }
+    fn multirange_type() -> TypeRef {
+        TypeRef::Oid(Oid::INT4MULTIRANGE)
+    }
+}
+
+impl RangeSubtype for I64 {
+    fn range_type() -> TypeRef {
+        TypeRef::Oid(Oid::INT8RANGE)
+    }
+    fn multirange_type() -> TypeRef {
+        TypeRef::Oid(Oid::INT8MULTIRANGE)
+    }
+}
+
+/// Test-only: text as the bound of `tsrange`, to read bounds verbatim.
+impl RangeSubtype for Text {
+    fn range_type() -> TypeRef {
+        TypeRef::Oid(Oid::TSRANGE)
+    }
+    fn multirange_type() -> TypeRef {
+        TypeRef::Oid(Oid::TSMULTIRANGE)
+    }
+}
 
 /// A test-only stand-in for `String` <-> `text`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
