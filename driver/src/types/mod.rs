@@ -18,14 +18,18 @@ mod array;
 mod bounded;
 #[cfg(test)]
 mod container_golden;
+mod lsn;
 mod range;
+mod record;
 #[cfg(test)]
 mod test_elements;
 mod vector;
 
 pub use array::{Array, ArrayShapeError, MAX_DIMS};
+pub use lsn::PgLsn;
 pub use oid::Oid;
 pub use range::{MultiRange, Range, RangeSubtype};
+pub use record::{CompositeDecoder, CompositeEncoder};
 pub use vector::{Int2Vector, OidVector};
 
 /// The wire format of a value.
