@@ -17,6 +17,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use super::bounded::{Reader, put_value, wire_len};
+use super::value::InvalidValue;
 use super::{
     Decode, DecodeError, Encode, EncodeBuf, EncodeError, Format, IsNull, Oid, Type, TypeInfo,
     TypeRef, ValueRef, short_type_name, type_ref_accepts,
@@ -128,18 +129,6 @@ pub struct Array<T> {
     elements: Vec<T>,
 }
 
-/// Why an [`Array`] could not be built from the given parts.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ArrayShapeError(String);
-
-impl fmt::Display for ArrayShapeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ArrayShapeError {}
-
 /// Checks dimensions and lower bounds the way PostgreSQL does; returns the element count.
 fn check_shape(dims: &[usize], lower_bounds: &[i32]) -> Result<usize, String> {
     if dims.len() > MAX_DIMS {
@@ -193,10 +182,10 @@ impl<T> Array<T> {
         dims: Vec<usize>,
         lower_bounds: Vec<i32>,
         elements: Vec<T>,
-    ) -> Result<Array<T>, ArrayShapeError> {
-        let count = check_shape(&dims, &lower_bounds).map_err(ArrayShapeError)?;
+    ) -> Result<Array<T>, InvalidValue> {
+        let count = check_shape(&dims, &lower_bounds).map_err(InvalidValue::new)?;
         if count != elements.len() {
-            return Err(ArrayShapeError(format!(
+            return Err(InvalidValue::new(format!(
                 "dimensions {dims:?} hold {count} elements but {} were given",
                 elements.len()
             )));
@@ -212,7 +201,7 @@ impl<T> Array<T> {
     }
 
     /// A one-dimensional array with lower bound 1 (what `ARRAY[...]` makes).
-    pub fn from_elements(elements: Vec<T>) -> Result<Array<T>, ArrayShapeError> {
+    pub fn from_elements(elements: Vec<T>) -> Result<Array<T>, InvalidValue> {
         let len = elements.len();
         Array::from_vec(vec![len], vec![1], elements)
     }

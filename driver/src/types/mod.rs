@@ -23,13 +23,15 @@ mod range;
 mod record;
 #[cfg(test)]
 mod test_elements;
+mod value;
 mod vector;
 
-pub use array::{Array, ArrayShapeError, MAX_DIMS};
+pub use array::{Array, MAX_DIMS};
 pub use lsn::PgLsn;
 pub use oid::Oid;
 pub use range::{MultiRange, Range, RangeSubtype};
 pub use record::{CompositeDecoder, CompositeEncoder};
+pub use value::{InvalidValue, PgValue};
 pub use vector::{Int2Vector, OidVector};
 
 /// The wire format of a value.
