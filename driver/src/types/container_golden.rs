@@ -347,6 +347,36 @@ pub(crate) const NET: &[Golden] = &[
         text: "::ffff:1.2.3.4",
     },
     Golden {
+        name: "inet_v6_two",
+        sql: "'::2'::inet",
+        hex: "0380001000000000000000000000000000000002",
+        text: "::2",
+    },
+    Golden {
+        name: "inet_v6_mapped_zero",
+        sql: "'::ffff:0:0'::inet",
+        hex: "0380001000000000000000000000ffff00000000",
+        text: "::ffff:0.0.0.0",
+    },
+    Golden {
+        name: "inet_v6_six_zero_words",
+        sql: "'::0.1.0.0'::inet",
+        hex: "0380001000000000000000000000000000010000",
+        text: "::0.1.0.0",
+    },
+    Golden {
+        name: "inet_v6_five_zero_words",
+        sql: "'::1:0:0'::inet",
+        hex: "0380001000000000000000000000000100000000",
+        text: "::1:0:0",
+    },
+    Golden {
+        name: "inet_v6_first_run_wins",
+        sql: "'1:0:0:1:0:0:1:1'::inet",
+        hex: "0380001000010000000000010000000000010001",
+        text: "1::1:0:0:1:1",
+    },
+    Golden {
         name: "cidr_v6",
         sql: "'2001:db8::/32'::cidr",
         hex: "0320011020010db8000000000000000000000000",

@@ -19,6 +19,7 @@ mod bounded;
 #[cfg(test)]
 mod container_golden;
 mod lsn;
+mod net;
 mod range;
 mod record;
 #[cfg(test)]
@@ -28,6 +29,7 @@ mod vector;
 
 pub use array::{Array, MAX_DIMS};
 pub use lsn::PgLsn;
+pub use net::{IpNetwork, MacAddr, MacAddr8};
 pub use oid::Oid;
 pub use range::{MultiRange, Range, RangeSubtype};
 pub use record::{CompositeDecoder, CompositeEncoder};
