@@ -18,6 +18,7 @@ mod array;
 mod bounded;
 #[cfg(test)]
 mod container_golden;
+mod geo;
 mod lsn;
 mod net;
 mod range;
@@ -28,6 +29,7 @@ mod value;
 mod vector;
 
 pub use array::{Array, MAX_DIMS};
+pub use geo::{Circle, Line, LineSegment, Path, Point, Polygon, Rect};
 pub use lsn::PgLsn;
 pub use net::{IpNetwork, MacAddr, MacAddr8};
 pub use oid::Oid;
