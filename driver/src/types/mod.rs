@@ -20,6 +20,7 @@ mod bounded;
 #[cfg(test)]
 mod container_golden;
 mod geo;
+mod hstore;
 mod lsn;
 mod ltree;
 mod net;
