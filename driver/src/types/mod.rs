@@ -37,6 +37,37 @@ pub use money::Money;
 pub use numeric::Numeric;
 pub use value_error::ValueError;
 
+// Container and "other" families.
+mod array;
+mod bits;
+mod bounded;
+#[cfg(test)]
+mod container_golden;
+mod geo;
+mod hstore;
+mod lsn;
+mod ltree;
+mod net;
+mod range;
+mod record;
+#[cfg(test)]
+mod test_elements;
+mod value;
+mod vector;
+mod xml;
+
+pub use array::{Array, MAX_DIMS};
+pub use bits::BitString;
+pub use geo::{Circle, Line, LineSegment, Path, Point, Polygon, Rect};
+pub use lsn::PgLsn;
+pub use ltree::{Lquery, Ltree, Ltxtquery};
+pub use net::{IpNetwork, MacAddr, MacAddr8};
+pub use range::{MultiRange, Range, RangeSubtype};
+pub use record::{CompositeDecoder, CompositeEncoder};
+pub use value::{InvalidValue, PgValue};
+pub use vector::{Int2Vector, OidVector};
+pub use xml::Xml;
+
 /// The wire format of a value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Format {

@@ -1,0 +1,184 @@
+//! Test-only element types for the container codecs.
+//!
+//! The real `i32`/`i64`/`i16`/`String` codecs belong to the scalar families; these
+//! stand-ins let the array, range and record tests run without them and
+//! without duplicate impls at merge time.
+
+use super::range::RangeSubtype;
+use super::{
+    Decode, DecodeError, Encode, EncodeBuf, EncodeError, Format, IsNull, Oid, Type, TypeRef,
+    ValueRef,
+};
+
+fn text_of<'r, T>(value: &ValueRef<'r>) -> Result<&'r str, DecodeError> {
+    std::str::from_utf8(value.non_null::<T>()?).map_err(|e| DecodeError::new(e.to_string()))
+}
+
+macro_rules! test_int {
+    ($name:ident, $int:ty, $oid:expr) => {
+        /// A test-only stand-in for the scalar family's integer codec.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub(crate) struct $name(pub(crate) $int);
+
+        impl Type for $name {
+            fn type_ref() -> TypeRef {
+                TypeRef::Oid($oid)
+            }
+        }
+
+        impl Encode for $name {
+            fn encode(&self, buf: &mut EncodeBuf) -> Result<IsNull, EncodeError> {
+                buf.extend_from_slice(&self.0.to_be_bytes());
+                Ok(IsNull::No)
+            }
+            fn param_type(&self) -> TypeRef {
+                Self::type_ref()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl<'r> Decode<'r> for $name {
+            fn decode(value: ValueRef<'r>) -> Result<Self, DecodeError> {
+                match value.format() {
+                    Format::Binary => {
+                        let bytes = value.non_null::<Self>()?;
+                        let arr = bytes.try_into().map_err(|_| {
+                            DecodeError::new(format!(
+                                "{} needs {} bytes, got {}",
+                                stringify!($name),
+                                std::mem::size_of::<$int>(),
+                                bytes.len()
+                            ))
+                        })?;
+                        Ok($name(<$int>::from_be_bytes(arr)))
+                    }
+                    Format::Text => text_of::<Self>(&value)?
+                        .parse()
+                        .map($name)
+                        .map_err(|e| DecodeError::new(format!("{e}"))),
+                }
+            }
+        }
+    };
+}
+
+test_int!(I16, i16, Oid::INT2);
+test_int!(I32, i32, Oid::INT4);
+test_int!(I64, i64, Oid::INT8);
+
+impl RangeSubtype for I32 {
+    fn range_type() -> TypeRef {
+        TypeRef::Oid(Oid::INT4RANGE)
+    }
+    fn multirange_type() -> TypeRef {
+        TypeRef::Oid(Oid::INT4MULTIRANGE)
+    }
+}
+
+impl RangeSubtype for I64 {
+    fn range_type() -> TypeRef {
+        TypeRef::Oid(Oid::INT8RANGE)
+    }
+    fn multirange_type() -> TypeRef {
+        TypeRef::Oid(Oid::INT8MULTIRANGE)
+    }
+}
+
+/// Test-only: text as the bound of `tsrange`, to read bounds verbatim.
+impl RangeSubtype for Text {
+    fn range_type() -> TypeRef {
+        TypeRef::Oid(Oid::TSRANGE)
+    }
+    fn multirange_type() -> TypeRef {
+        TypeRef::Oid(Oid::TSMULTIRANGE)
+    }
+}
+
+/// A test-only stand-in for `String` <-> `text`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Text(pub(crate) String);
+
+impl Type for Text {
+    fn type_ref() -> TypeRef {
+        TypeRef::Oid(Oid::TEXT)
+    }
+}
+
+impl Encode for Text {
+    fn encode(&self, buf: &mut EncodeBuf) -> Result<IsNull, EncodeError> {
+        buf.extend_from_slice(self.0.as_bytes());
+        Ok(IsNull::No)
+    }
+    fn param_type(&self) -> TypeRef {
+        Self::type_ref()
+    }
+}
+
+impl std::fmt::Display for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'r> Decode<'r> for Text {
+    fn decode(value: ValueRef<'r>) -> Result<Self, DecodeError> {
+        text_of::<Self>(&value).map(|s| Text(s.to_owned()))
+    }
+}
+
+/// A test-only user type known by name (an enum, say), to check OID placeholders.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Mood(pub(crate) String);
+
+impl Type for Mood {
+    fn type_ref() -> TypeRef {
+        TypeRef::Named("mood")
+    }
+}
+
+impl Encode for Mood {
+    fn encode(&self, buf: &mut EncodeBuf) -> Result<IsNull, EncodeError> {
+        buf.extend_from_slice(self.0.as_bytes());
+        Ok(IsNull::No)
+    }
+    fn param_type(&self) -> TypeRef {
+        Self::type_ref()
+    }
+}
+
+impl<'r> Decode<'r> for Mood {
+    fn decode(value: ValueRef<'r>) -> Result<Self, DecodeError> {
+        text_of::<Self>(&value).map(|s| Mood(s.to_owned()))
+    }
+}
+
+/// Decodes the hex of a golden row (helper for hand-written hostile inputs).
+pub(crate) fn hex(s: &str) -> Vec<u8> {
+    let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("test hex is valid"))
+        .collect()
+}
+
+/// Encodes a value the way the connection will: into a fresh buffer.
+pub(crate) fn encode<T: Encode + ?Sized>(value: &T) -> Vec<u8> {
+    let mut buf = EncodeBuf::new();
+    assert_eq!(value.encode(&mut buf).expect("encodes"), IsNull::No);
+    buf.into_parts().0
+}
+
+/// Decodes `bytes` in `format` as a value of the built-in type `oid`.
+pub(crate) fn decode<T: for<'a> Decode<'a>>(
+    oid: Oid,
+    format: Format,
+    bytes: &[u8],
+) -> Result<T, DecodeError> {
+    let ty = super::TypeInfo::from_oid(oid);
+    T::decode(ValueRef::new(Some(bytes), format, &ty))
+}
