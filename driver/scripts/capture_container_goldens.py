@@ -130,6 +130,13 @@ ROWS = {
         ("tsquery_phrase_zero", "$$a <0> b$$::tsquery"),
         ("tsquery_backslash", "$$'a\\\\b' & 'q''t'$$::tsquery"),
         ("tsquery_single", "$$'x':*$$::tsquery"),
+        ("tsquery_left_assoc", "$$'a' & 'b' & 'c'$$::tsquery"),
+        ("tsquery_precedence", "$$'a' | 'b' & !'c' <-> 'd'$$::tsquery"),
+        ("tsquery_not_binds_tightest", "$$!'a' <-> 'b'$$::tsquery"),
+        ("tsquery_all_weights", "$$'a':*ABCD | 'b':C$$::tsquery"),
+        ("tsquery_unquoted", "$$fat:ab & cat:* | it's$$::tsquery"),
+        ("tsvector_escapes", "$$'a''b' 'c\\\\d':1 'e f'$$::tsvector"),
+        ("tsvector_many_positions", "$$a:3,2,1,2B$$::tsvector"),
     ],
     "HSTORE": [
         ("three", "'a=>1, b=>NULL, \"c d\"=>\"x\\\"y\"'::hstore"),

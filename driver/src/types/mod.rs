@@ -28,6 +28,7 @@ mod range;
 mod record;
 #[cfg(test)]
 mod test_elements;
+mod tsearch;
 mod value;
 mod vector;
 mod xml;
@@ -41,6 +42,7 @@ pub use net::{IpNetwork, MacAddr, MacAddr8};
 pub use oid::Oid;
 pub use range::{MultiRange, Range, RangeSubtype};
 pub use record::{CompositeDecoder, CompositeEncoder};
+pub use tsearch::{TsQuery, TsVector};
 pub use value::{InvalidValue, PgValue};
 pub use vector::{Int2Vector, OidVector};
 pub use xml::Xml;
