@@ -1074,7 +1074,7 @@ pub(crate) mod tests {
     use proptest::prelude::*;
 
     use super::super::container_golden::{ARRAYS, golden};
-    use super::super::test_elements::{I32, Mood, Text, decode, encode, hex};
+    use super::super::test_elements::{I32, Mood, Text, Wide, decode, encode, hex};
     use super::*;
 
     fn ints(v: &[i32]) -> Vec<I32> {

@@ -703,7 +703,7 @@ pub(crate) mod tests {
     use proptest::prelude::*;
 
     use super::super::container_golden::{ARRAYS, RANGES, golden};
-    use super::super::test_elements::{I32, I64, Text, decode, encode, hex};
+    use super::super::test_elements::{I32, I64, Text, Wide, decode, encode, hex};
     use super::*;
 
     fn check<T>(oid: Oid, name: &str, want: &T)
@@ -899,6 +899,9 @@ pub(crate) mod tests {
         )
         .unwrap_err();
         assert!(err.message().contains("claims 2147483647 ranges"), "{err}");
+        // Nothing is reserved from the claimed count (it would be terabytes for Wide bounds).
+        let claim = hex("7fffffff 00000001 01");
+        assert!(decode::<MultiRange<Wide>>(Oid::INT4MULTIRANGE, Format::Binary, &claim).is_err());
         let err = decode::<Range<I32>>(Oid::INT4RANGE, Format::Binary, &hex("12 00000002 0001"))
             .unwrap_err();
         assert!(err.message().starts_with("range lower bound: "), "{err}");

@@ -131,6 +131,33 @@ impl<'r> Decode<'r> for Text {
     }
 }
 
+/// A test-only element 64 KiB wide: a decoder that reserved room for a claimed
+/// element count before checking the bytes would ask for terabytes and abort.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Wide(pub(crate) Box<[u8; 1 << 16]>, pub(crate) [u8; 1 << 16]);
+
+impl Type for Wide {
+    fn type_ref() -> TypeRef {
+        TypeRef::Oid(Oid::INT4)
+    }
+}
+
+impl<'r> Decode<'r> for Wide {
+    fn decode(value: ValueRef<'r>) -> Result<Self, DecodeError> {
+        value.non_null::<Self>()?;
+        Err(DecodeError::new("Wide is never decoded in tests"))
+    }
+}
+
+impl RangeSubtype for Wide {
+    fn range_type() -> TypeRef {
+        TypeRef::Oid(Oid::INT4RANGE)
+    }
+    fn multirange_type() -> TypeRef {
+        TypeRef::Oid(Oid::INT4MULTIRANGE)
+    }
+}
+
 /// A test-only user type known by name (an enum, say), to check OID placeholders.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Mood(pub(crate) String);
