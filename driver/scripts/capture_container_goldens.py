@@ -130,6 +130,7 @@ ROWS = {
         ("tsquery_phrase_zero", "$$a <0> b$$::tsquery"),
         ("tsquery_backslash", "$$'a\\\\b' & 'q''t'$$::tsquery"),
         ("tsquery_single", "$$'x':*$$::tsquery"),
+        ("tsquery_empty", "''::tsquery"),
         ("tsquery_left_assoc", "$$'a' & 'b' & 'c'$$::tsquery"),
         ("tsquery_precedence", "$$'a' | 'b' & !'c' <-> 'd'$$::tsquery"),
         ("tsquery_not_binds_tightest", "$$!'a' <-> 'b'$$::tsquery"),

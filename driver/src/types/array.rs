@@ -568,7 +568,7 @@ fn malformed(text: &str, detail: impl fmt::Display) -> DecodeError {
 fn parse_dim_prefix(text: &str) -> Result<(Vec<usize>, Vec<i32>, &str), DecodeError> {
     let mut dims = Vec::new();
     let mut lbs = Vec::new();
-    let mut rest = text.trim_start_matches(|c: char| c.is_ascii() && is_array_space(c as u8));
+    let mut rest = text.trim_start_matches(|c: char| u8::try_from(c).is_ok_and(is_array_space));
     while let Some(after) = rest.strip_prefix('[') {
         if dims.len() == MAX_DIMS {
             return Err(malformed(
@@ -599,7 +599,7 @@ fn parse_dim_prefix(text: &str) -> Result<(Vec<usize>, Vec<i32>, &str), DecodeEr
         dims.push(size);
         lbs.push(lo);
         rest = after[close + 1..]
-            .trim_start_matches(|c: char| c.is_ascii() && is_array_space(c as u8));
+            .trim_start_matches(|c: char| u8::try_from(c).is_ok_and(is_array_space));
     }
     if !dims.is_empty() {
         rest = rest
@@ -1045,7 +1045,7 @@ fn write_array_element(f: &mut fmt::Formatter<'_>, s: &str, delim: char) -> fmt:
         || s.chars().any(|c| {
             c == delim
                 || matches!(c, '{' | '}' | '"' | '\\')
-                || (c.is_ascii() && is_array_space(c as u8))
+                || (u8::try_from(c).is_ok_and(is_array_space))
         });
     if !needs_quotes {
         return f.write_str(s);
@@ -1122,7 +1122,13 @@ pub(crate) mod tests {
 
     #[test]
     fn multi_dimensional_arrays_match_the_server() {
-        let cases: &[(&str, &[usize], &[i32], &[i32])] = &[
+        type Case = (
+            &'static str,
+            &'static [usize],
+            &'static [i32],
+            &'static [i32],
+        );
+        let cases: &[Case] = &[
             ("int4_2d", &[2, 2], &[1, 1], &[1, 2, 3, 4]),
             ("int4_lower_bound_0", &[3], &[0], &[1, 2, 3]),
             ("int4_negative_bounds_2d", &[2, 2], &[-2, 3], &[1, 2, 3, 4]),
@@ -1421,6 +1427,18 @@ pub(crate) mod tests {
             err.message().contains("claims 2147483647 elements"),
             "{err}"
         );
+        // Nothing is reserved from a claimed count: for 64 KiB elements that would be 128 TiB.
+        for &(what, h) in ARRAY_HOSTILE {
+            let bytes = hex(h);
+            assert!(
+                decode::<Vec<Wide>>(Oid::INT4_ARRAY, Format::Binary, &bytes).is_err(),
+                "{what}"
+            );
+            assert!(
+                decode::<Array<Wide>>(Oid::INT4_ARRAY, Format::Binary, &bytes).is_err(),
+                "{what}"
+            );
+        }
     }
 
     fn shaped() -> impl Strategy<Value = Array<Option<I32>>> {

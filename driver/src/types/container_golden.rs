@@ -641,6 +641,12 @@ pub(crate) const TSEARCH: &[Golden] = &[
         text: "'x':*",
     },
     Golden {
+        name: "tsquery_empty",
+        sql: "''::tsquery",
+        hex: "00000000",
+        text: "",
+    },
+    Golden {
         name: "tsquery_left_assoc",
         sql: "$$'a' & 'b' & 'c'$$::tsquery",
         hex: "0000000502020100006300020201000062000100006100",
