@@ -531,7 +531,7 @@ text(p) {
 });
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::net::IpAddr;
 
     use proptest::prelude::*;

@@ -231,7 +231,7 @@ impl<'r> Decode<'r> for BTreeMap<String, Option<String>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use proptest::prelude::*;
 
     use super::super::Oid;

@@ -812,7 +812,7 @@ impl<'r> Decode<'r> for TsQuery {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use proptest::prelude::*;
 
     use super::super::container_golden::TSEARCH;

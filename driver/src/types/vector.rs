@@ -254,7 +254,7 @@ vector_impl!(OidVector, Oid);
 vector_impl!(Int2Vector, i16);
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::super::Array;
     use super::super::container_golden::{VECTORS, golden};
     use super::super::test_elements::{I16, decode, encode};
