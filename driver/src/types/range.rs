@@ -65,6 +65,13 @@ impl RangeSubtype for i64 {
     }
 }
 
+// At merge the numeric and date/time families add their subtypes, one impl each:
+//   Numeric     -> NUMRANGE / NUMMULTIRANGE
+//   date type   -> DATERANGE / DATEMULTIRANGE
+//   timestamp   -> TSRANGE / TSMULTIRANGE
+//   timestamptz -> TSTZRANGE / TSTZMULTIRANGE
+// (`fn range_type() -> TypeRef { TypeRef::Oid(Oid::NUMRANGE) }` and likewise.)
+
 /// The subtype of a built-in range or multirange type.
 fn range_subtype(oid: Oid) -> Oid {
     match oid {

@@ -370,7 +370,7 @@ impl<T: fmt::Display + Type> Array<T> {
                 // Every dimension whose sub-array ends here closes and reopens.
                 let mut stride = 1usize;
                 let mut wraps = 0;
-                for &len in self.dims.iter().rev().take(ndim - 1) {
+                for &len in self.dims.iter().rev().take(ndim.saturating_sub(1)) {
                     stride = stride.saturating_mul(len);
                     if i % stride != 0 {
                         break;
