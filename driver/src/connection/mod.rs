@@ -46,7 +46,7 @@ mod type_registry;
 
 pub use cancel::CancelToken;
 use pending::Pending;
-pub(crate) use stream::{Framed, Socket};
+pub(crate) use stream::Framed;
 pub(crate) use type_registry::TypeRegistry;
 
 use crate::statement::StatementCache;

@@ -195,7 +195,7 @@ impl<'r> Decode<'r> for BitString {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use proptest::prelude::*;
 
     use super::super::container_golden::{BITS, golden};

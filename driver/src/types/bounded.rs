@@ -19,20 +19,6 @@ impl<'a> Reader<'a> {
         Reader { buf, what }
     }
 
-    /// Bytes not read yet.
-    pub(crate) fn remaining(&self) -> usize {
-        self.buf.len()
-    }
-
-    /// The bytes not read yet, without consuming them.
-    pub(crate) fn rest(&self) -> &'a [u8] {
-        self.buf
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.buf.is_empty()
-    }
-
     /// An error that names the type: `"invalid <what> value: <message>"`.
     pub(crate) fn error(&self, message: impl std::fmt::Display) -> DecodeError {
         DecodeError::new(format!("invalid {} value: {message}", self.what))
@@ -77,10 +63,6 @@ impl<'a> Reader<'a> {
 
     pub(crate) fn u32(&mut self) -> Result<u32, DecodeError> {
         Ok(u32::from_be_bytes(self.array()?))
-    }
-
-    pub(crate) fn u64(&mut self) -> Result<u64, DecodeError> {
-        Ok(u64::from_be_bytes(self.array()?))
     }
 
     pub(crate) fn f64(&mut self) -> Result<f64, DecodeError> {

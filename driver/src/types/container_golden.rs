@@ -640,6 +640,54 @@ pub(crate) const TSEARCH: &[Golden] = &[
         hex: "000000010100017800",
         text: "'x':*",
     },
+    Golden {
+        name: "tsquery_empty",
+        sql: "''::tsquery",
+        hex: "00000000",
+        text: "",
+    },
+    Golden {
+        name: "tsquery_left_assoc",
+        sql: "$$'a' & 'b' & 'c'$$::tsquery",
+        hex: "0000000502020100006300020201000062000100006100",
+        text: "'a' & 'b' & 'c'",
+    },
+    Golden {
+        name: "tsquery_precedence",
+        sql: "$$'a' | 'b' & !'c' <-> 'd'$$::tsquery",
+        hex: "00000008020302020204000101000064000201010000630001000062000100006100",
+        text: "'a' | 'b' & !'c' <-> 'd'",
+    },
+    Golden {
+        name: "tsquery_not_binds_tightest",
+        sql: "$$!'a' <-> 'b'$$::tsquery",
+        hex: "0000000402040001010000620002010100006100",
+        text: "!'a' <-> 'b'",
+    },
+    Golden {
+        name: "tsquery_all_weights",
+        sql: "$$'a':*ABCD | 'b':C$$::tsquery",
+        hex: "0000000302030102006200010f016100",
+        text: "'a':*ABCD | 'b':C",
+    },
+    Golden {
+        name: "tsquery_unquoted",
+        sql: "$$fat:ab & cat:* | it's$$::tsquery",
+        hex: "0000000502030100006974277300020201000163617400010c0066617400",
+        text: "'fat':AB & 'cat':* | 'it''s'",
+    },
+    Golden {
+        name: "tsvector_escapes",
+        sql: "$$'a''b' 'c\\\\d':1 'e f'$$::tsvector",
+        hex: "00000003612762000000635c640000010001652066000000",
+        text: "'a''b' 'c\\\\d':1 'e f'",
+    },
+    Golden {
+        name: "tsvector_many_positions",
+        sql: "$$a:3,2,1,2B$$::tsvector",
+        hex: "0000000161000003000180020003",
+        text: "'a':1,2B,3",
+    },
 ];
 
 pub(crate) const HSTORE: &[Golden] = &[

@@ -46,7 +46,7 @@ pub(crate) fn write_float8(f: &mut impl fmt::Write, v: f64) -> fmt::Result {
         f.write_str("-")?;
     }
     if !(-4..15).contains(&exp) {
-        let (first, rest) = digits.split_at(1);
+        let (first, rest) = digits.split_at(digits.len().min(1));
         f.write_str(first)?;
         if !rest.is_empty() {
             write!(f, ".{rest}")?;
@@ -531,7 +531,7 @@ text(p) {
 });
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::net::IpAddr;
 
     use proptest::prelude::*;

@@ -231,7 +231,7 @@ impl<'r> Decode<'r> for BTreeMap<String, Option<String>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use proptest::prelude::*;
 
     use super::super::Oid;
@@ -283,9 +283,11 @@ mod tests {
         }
     }
 
+    type Pairs = &'static [(&'static str, Option<&'static str>)];
+
     /// hstore literals and what `hstore_in` makes of them (checked against
     /// PostgreSQL 15.18: `SELECT $q$<literal>$q$::hstore`); `None`: rejected.
-    pub(crate) const TEXT_LITERALS: &[(&str, Option<&[(&str, Option<&str>)]>)] = &[
+    pub(crate) const TEXT_LITERALS: &[(&str, Option<Pairs>)] = &[
         ("a=>1,b=>2", Some(&[("a", Some("1")), ("b", Some("2"))])),
         (" a => 1 , b=>NULL ", Some(&[("a", Some("1")), ("b", None)])),
         ("a=>null", Some(&[("a", None)])),

@@ -99,7 +99,7 @@ impl<'r> Decode<'r> for PgLsn {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use proptest::prelude::*;
 
     use super::super::container_golden::{ARRAYS, LSN, golden};

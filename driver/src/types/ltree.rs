@@ -121,7 +121,7 @@ ltree_type!(
 );
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use proptest::prelude::*;
 
     use super::super::container_golden::{LTREE, golden};

@@ -351,7 +351,7 @@ pub(crate) mod tests {
 
     use super::super::PgLsn;
     use super::super::container_golden::{RECORDS, golden};
-    use super::super::test_elements::{I32, I64, Mood, Text, decode, encode, hex};
+    use super::super::test_elements::{I32, I64, Mood, Text, decode, hex};
     use super::*;
 
     type IntTextNull = (I32, Text, Option<I32>);

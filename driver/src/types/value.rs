@@ -189,7 +189,7 @@ impl From<InvalidValue> for EncodeError {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use proptest::prelude::*;
 
     use super::super::Array;

@@ -5,8 +5,6 @@
 //! they are space-separated numbers (`1 2 3`). Read them as [`OidVector`] /
 //! [`Int2Vector`], or as `Vec<Oid>` / `Vec<u32>` / `Vec<i16>` (the array
 //! codec accepts both vector types for those elements).
-//!
-//! This file also holds the codec of [`Oid`] itself (PostgreSQL `oid`).
 
 use super::bounded::{Reader, wire_len};
 use super::{
@@ -19,7 +17,7 @@ pub(crate) fn split_vector_text(text: &str) -> impl Iterator<Item = &str> {
     text.split_ascii_whitespace()
 }
 
-// The codec of `Oid` itself lives in int.rs (main); the vector types build on it.
+// --- Oid -------------------------------------------------------------------------------
 
 // --- The vector types ------------------------------------------------------------------
 
@@ -79,7 +77,16 @@ impl VectorElem for i16 {
 }
 
 fn encode_vector<E: VectorElem>(buf: &mut EncodeBuf, elems: &[E]) -> Result<IsNull, EncodeError> {
-    // Exactly what the server sends: one dimension (even when empty), lower bound 0.
+    if elems.is_empty() {
+        // array_recv turns an empty array into one with no dimensions, which
+        // oidvectorrecv/int2vectorrecv then reject ("invalid oidvector data"):
+        // checked against PostgreSQL 15 with both encodings.
+        return Err(EncodeError::new(format!(
+            "PostgreSQL cannot receive an empty {0} in binary; write ''::{0} in the SQL instead",
+            E::NAME
+        )));
+    }
+    // Exactly what the server sends: one dimension, lower bound 0.
     buf.extend_from_slice(&1i32.to_be_bytes());
     buf.extend_from_slice(&0i32.to_be_bytes());
     buf.extend_from_slice(&E::ELEM.0.to_be_bytes());
@@ -196,7 +203,7 @@ vector_impl!(OidVector, Oid);
 vector_impl!(Int2Vector, i16);
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::super::Array;
     use super::super::container_golden::{VECTORS, golden};
     use super::super::test_elements::{I16, decode, encode};
@@ -211,7 +218,16 @@ mod tests {
         ] {
             let g = golden(VECTORS, name);
             let v = OidVector(want.clone());
-            assert_eq!(encode(&v), g.bytes(), "{name}: encode");
+            if want.is_empty() {
+                // The server sends an empty vector but cannot receive one in binary.
+                let err = v.encode(&mut EncodeBuf::new()).unwrap_err();
+                assert!(
+                    err.message().contains("cannot receive an empty oidvector"),
+                    "{err}"
+                );
+            } else {
+                assert_eq!(encode(&v), g.bytes(), "{name}: encode");
+            }
             assert_eq!(v.to_string(), g.text, "{name}: display");
             let bin: OidVector = decode(Oid::OIDVECTOR, Format::Binary, &g.bytes()).unwrap();
             assert_eq!(bin.0, want, "{name}: binary");
@@ -238,7 +254,11 @@ mod tests {
         ] {
             let g = golden(VECTORS, name);
             let v = Int2Vector(want.clone());
-            assert_eq!(encode(&v), g.bytes(), "{name}: encode");
+            if want.is_empty() {
+                assert!(v.encode(&mut EncodeBuf::new()).is_err(), "{name}");
+            } else {
+                assert_eq!(encode(&v), g.bytes(), "{name}: encode");
+            }
             assert_eq!(v.to_string(), g.text, "{name}: display");
             let bin: Int2Vector = decode(Oid::INT2VECTOR, Format::Binary, &g.bytes()).unwrap();
             assert_eq!(bin.0, want);
@@ -308,8 +328,8 @@ mod tests {
         }
 
         #[test]
-        fn round_trip(v in proptest::collection::vec(proptest::num::u32::ANY, 0..20),
-                      w in proptest::collection::vec(proptest::num::i16::ANY, 0..20)) {
+        fn round_trip(v in proptest::collection::vec(proptest::num::u32::ANY, 1..20),
+                      w in proptest::collection::vec(proptest::num::i16::ANY, 1..20)) {
             let ov = OidVector(v.into_iter().map(Oid).collect());
             let back: OidVector = decode(Oid::OIDVECTOR, Format::Binary, &encode(&ov)).unwrap();
             proptest::prop_assert_eq!(&back, &ov);

@@ -84,7 +84,7 @@ impl<'r> Decode<'r> for Xml {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use proptest::prelude::*;
 
     use super::super::Format;
