@@ -97,6 +97,28 @@ where
     })
 }
 
+/// The bound a `#[quarry(json)]` field's type needs.
+#[cfg(feature = "json")]
+pub use serde::Deserialize as JsonDeserialize;
+
+/// `#[quarry(json)]`: decodes a `json`/`jsonb` column with serde. A NULL column is
+/// JSON `null` (so an `Option` field reads it as `None`).
+#[cfg(feature = "json")]
+pub fn json<'r, T: serde::Deserialize<'r>>(row: &'r Row, index: usize) -> Result<T> {
+    let raw = row.try_get_raw(index)?;
+    if raw.is_null() {
+        return T::deserialize(serde_json::Value::Null).map_err(|_| {
+            let name = row.columns().get(index).map_or("?", |c| c.name());
+            Error::decode(format!(
+                "column \"{name}\" is NULL; use Option<{}>",
+                crate::types::short_type_name::<T>()
+            ))
+        });
+    }
+    row.try_get::<crate::types::Json<T>, usize>(index)
+        .map(|j| j.0)
+}
+
 /// Whether a column of type `ty` can be read into a derived enum of PostgreSQL type `name`:
 /// the enum itself (any user type, as the connection may not have looked it up), or text.
 pub fn enum_compatible(name: &'static str, ty: &TypeInfo) -> bool {

@@ -210,8 +210,8 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
         // How the value is read once the column is known.
         let read = if attrs.json {
             bounds.push(quote_spanned!(ty.span()=>
-                #krate::types::Json<#ty>: #krate::types::Decode<#lt> + #krate::types::Type));
-            quote!(__row.try_get::<#krate::types::Json<#ty>, usize>(__i)?.0)
+                #ty: #krate::derive_support::JsonDeserialize<#lt>));
+            quote!(#krate::derive_support::json::<#ty>(__row, __i)?)
         } else if let Some(src) = &attrs.try_from {
             bounds.push(quote_spanned!(src.span()=>
                 #src: #krate::types::Decode<#lt> + #krate::types::Type));
