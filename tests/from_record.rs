@@ -371,3 +371,39 @@ async fn the_connection_stays_usable_after_a_row_fails(mut conn: Connection) {
     assert_eq!(users.len(), 2);
     query("SELECT 1").execute(&mut conn).await.unwrap();
 }
+
+// --- Generic structs: bounds only where the type parameters are -----------------------
+
+#[derive(FromRecord, Debug, PartialEq)]
+struct Page<T> {
+    #[quarry(flatten)]
+    item: T,
+    total: i64,
+}
+
+#[derive(FromRecord, Debug, PartialEq)]
+struct Single<T> {
+    value: T,
+}
+
+#[quarry::test]
+async fn generic_structs(mut conn: Connection) {
+    let p: Page<Single<String>> = query_as("SELECT 'x' AS value, 10::int8 AS total")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        p,
+        Page {
+            item: Single {
+                value: "x".to_owned()
+            },
+            total: 10
+        }
+    );
+    let s: Single<Option<i32>> = query_as("SELECT NULL::int4 AS value")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(s.value, None);
+}

@@ -37,6 +37,11 @@ struct Email(String);
 #[pg(transparent)]
 struct UserId(i64);
 
+/// A generic newtype: the same type as its field.
+#[derive(PgType, Clone, Debug, PartialEq)]
+#[pg(transparent)]
+struct Tagged<T>(T);
+
 const SCHEMA: &str = "
     CREATE TYPE mood AS ENUM ('happy', 'sad', 'very_happy');
     CREATE TYPE pair AS (label text, score int4, mood mood);
@@ -252,6 +257,12 @@ async fn domains_and_newtypes(mut conn: Connection) {
         .await
         .unwrap();
     assert_eq!((id, contact), (UserId(9), email));
+    let tagged: Vec<Tagged<Mood>> = query_scalar("SELECT $1::mood[]")
+        .bind(vec![Tagged(Mood::Sad)])
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(tagged, [Tagged(Mood::Sad)]);
     // A transparent newtype is its field's type: int8 only.
     let err = query_scalar::<UserId>("SELECT 1::int4")
         .fetch_one(&mut conn)

@@ -12,7 +12,7 @@ use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, GenericParam, Lifetime, LitStr, Path, Type};
 
 use super::case::Case;
-use super::{default_crate, parse_crate, set_flag, set_string};
+use super::{default_crate, mentions_type_param, parse_crate, set_flag, set_string};
 
 /// Options on the struct: `#[quarry(rename_all = "...", crate = "...")]`.
 #[derive(Default)]
@@ -156,6 +156,16 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
     for (i, field) in data.fields.iter().enumerate() {
         let attrs = field_attrs(field)?;
         let ty = &field.ty;
+        let generic = mentions_type_param(ty, &input.generics)
+            || attrs
+                .try_from
+                .as_ref()
+                .is_some_and(|t| mentions_type_param(t, &input.generics));
+        let mut bound = |b: TokenStream| {
+            if generic {
+                bounds.push(b);
+            }
+        };
         let member = match &field.ident {
             Some(ident) => quote!(#ident),
             None => {
@@ -164,13 +174,13 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
             }
         };
         if attrs.skip {
-            bounds.push(quote_spanned!(ty.span()=> #ty: ::core::default::Default));
-            inits.push(quote!(#member: ::core::default::Default::default()));
+            bound(quote_spanned!(ty.span()=> #ty: ::core::default::Default));
+            inits.push(quote_spanned!(ty.span()=> #member: ::core::default::Default::default()));
             continue;
         }
         if attrs.flatten {
-            bounds.push(quote_spanned!(ty.span()=> #ty: #krate::FromRecord<#lt>));
-            inits.push(quote!(#member: <#ty as #krate::FromRecord<#lt>>::from_record(__row)?));
+            bound(quote_spanned!(ty.span()=> #ty: #krate::FromRecord<#lt>));
+            inits.push(quote_spanned!(ty.span()=> #member: <#ty as #krate::FromRecord<#lt>>::from_record(__row)?));
             continue;
         }
         if !named && attrs.rename.is_some() {
@@ -209,26 +219,26 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
 
         // How the value is read once the column is known.
         let read = if attrs.json {
-            bounds.push(quote_spanned!(ty.span()=>
+            bound(quote_spanned!(ty.span()=>
                 #ty: #krate::derive_support::JsonDeserialize<#lt>));
-            quote!(#krate::derive_support::json::<#ty>(__row, __i)?)
+            quote_spanned!(ty.span()=> #krate::derive_support::json::<#ty>(__row, __i)?)
         } else if let Some(src) = &attrs.try_from {
-            bounds.push(quote_spanned!(src.span()=>
+            bound(quote_spanned!(src.span()=>
                 #src: #krate::types::Decode<#lt> + #krate::types::Type));
-            bounds.push(quote_spanned!(ty.span()=>
+            bound(quote_spanned!(ty.span()=>
                 #ty: ::core::convert::TryFrom<#src>));
-            bounds.push(quote_spanned!(ty.span()=>
+            bound(quote_spanned!(ty.span()=>
                 <#ty as ::core::convert::TryFrom<#src>>::Error: ::core::fmt::Display));
-            quote!(#krate::derive_support::convert::<#src, #ty>(
+            quote_spanned!(ty.span()=> #krate::derive_support::convert::<#src, #ty>(
                 __row, __i, __row.try_get::<#src, usize>(__i)?)?)
         } else {
-            bounds.push(quote_spanned!(ty.span()=>
+            bound(quote_spanned!(ty.span()=>
                 #ty: #krate::types::Decode<#lt> + #krate::types::Type));
-            quote!(__row.try_get::<#ty, usize>(__i)?)
+            quote_spanned!(ty.span()=> __row.try_get::<#ty, usize>(__i)?)
         };
         let missing = if attrs.default {
-            bounds.push(quote_spanned!(ty.span()=> #ty: ::core::default::Default));
-            quote!(::core::default::Default::default())
+            bound(quote_spanned!(ty.span()=> #ty: ::core::default::Default));
+            quote_spanned!(ty.span()=> ::core::default::Default::default())
         } else {
             quote!(return ::core::result::Result::Err(
                 #krate::derive_support::missing_column(__row, #name_for_errors)))

@@ -50,3 +50,21 @@ fn parse_crate(meta: &ParseNestedMeta<'_>, slot: &mut Option<Path>) -> syn::Resu
 pub(crate) fn expand(result: syn::Result<TokenStream>) -> proc_macro::TokenStream {
     result.unwrap_or_else(syn::Error::into_compile_error).into()
 }
+
+/// Whether `ty` names one of `generics`' type parameters. Only such fields get
+/// `where` bounds: a bound on a concrete type that does not hold would be reported at
+/// the derive instead of at the field.
+fn mentions_type_param(ty: &syn::Type, generics: &syn::Generics) -> bool {
+    let params: Vec<&syn::Ident> = generics.type_params().map(|p| &p.ident).collect();
+    if params.is_empty() {
+        return false;
+    }
+    fn walk(tokens: TokenStream, params: &[&syn::Ident]) -> bool {
+        tokens.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Ident(i) => params.iter().any(|p| **p == i),
+            proc_macro2::TokenTree::Group(g) => walk(g.stream(), params),
+            _ => false,
+        })
+    }
+    walk(quote::ToTokens::to_token_stream(ty), &params)
+}

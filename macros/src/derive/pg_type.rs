@@ -15,7 +15,7 @@ use syn::spanned::Spanned;
 use syn::{Data, DataEnum, DeriveInput, Fields, GenericParam, Lifetime, LitStr, Path};
 
 use super::case::Case;
-use super::{default_crate, parse_crate, set_flag, set_string};
+use super::{default_crate, mentions_type_param, parse_crate, set_flag, set_string};
 
 #[derive(Default)]
 struct ContainerAttrs {
@@ -295,7 +295,10 @@ fn composite(
         .unwrap_or_default();
     let mut encode_preds = type_preds.clone();
     let mut decode_preds = type_preds.clone();
-    for ty in &types {
+    for ty in types
+        .iter()
+        .filter(|t| mentions_type_param(t, &input.generics))
+    {
         type_preds.push(quote_spanned!(ty.span()=> #ty: #krate::types::Type));
         encode_preds
             .push(quote_spanned!(ty.span()=> #ty: #krate::types::Encode + #krate::types::Type));
@@ -426,9 +429,15 @@ fn transparent(
         .unwrap_or_default();
     let (decode_generics, lt) = decode_generics(input);
     let (decode_impl_generics, _, _) = decode_generics.split_for_impl();
-    let type_pred = quote_spanned!(inner.span()=> #inner: #krate::types::Type);
-    let encode_pred = quote_spanned!(inner.span()=> #inner: #krate::types::Encode);
-    let decode_pred = quote_spanned!(inner.span()=> #inner: #krate::types::Decode<#lt>);
+    let (type_pred, encode_pred, decode_pred) = if mentions_type_param(inner, &input.generics) {
+        (
+            quote_spanned!(inner.span()=> #inner: #krate::types::Type),
+            quote_spanned!(inner.span()=> #inner: #krate::types::Encode),
+            quote_spanned!(inner.span()=> #inner: #krate::types::Decode<#lt>),
+        )
+    } else {
+        (quote!(), quote!(), quote!())
+    };
 
     let (type_impl, param_type, user_type) = match &attrs.type_name {
         // A domain: sent as the domain, read from the domain or its base type.
