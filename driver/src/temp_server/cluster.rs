@@ -110,9 +110,11 @@ pub(super) fn write_settings(layout: &Layout, config: &ServerConfig, run_as: &Ru
     set("listen_addresses", &config.listen.join(","));
     set("port", &config.port.to_string());
     set("unix_socket_directories", &path_str(&layout.run)?);
-    // Speed over durability: the cluster is thrown away.
+    // Speed over durability: the cluster is thrown away. `synchronous_commit` stays on:
+    // with `fsync=off` a commit then costs one write(2), and a commit survives
+    // `restart_immediate()` (a crash), which crash and 2PC tests rely on.
     set("fsync", "off");
-    set("synchronous_commit", "off");
+    set("synchronous_commit", "on");
     set("full_page_writes", "off");
     set("shared_buffers", "32MB");
     // Connection tests and pool tests open many sessions; 2PC tests prepare transactions.

@@ -244,29 +244,34 @@ impl TempServer {
         Ok(server)
     }
 
-    /// Copies `primary` into this server's data directory as a standby, with the primary's
-    /// client certificate files (the server's come with the data directory).
+    /// Copies `primary` into this server's data directory and makes the copy its standby,
+    /// with the primary's client certificate files (the server's come with the data).
     fn base_backup_of(&self, primary: &TempServer) -> Result<()> {
         match self.binaries.program_for_server("pg_basebackup") {
             Ok(pg_basebackup) => {
                 self.run_as.create_dir(&self.layout.data, 0o700)?;
                 let mut command = self.run_as.command(&pg_basebackup, &self.layout.root);
                 command
-                    .args([
-                        "-h",
-                        HOST,
-                        "-p",
-                        &primary.port().to_string(),
-                        "-U",
-                        "postgres",
-                    ])
-                    .arg("-D")
+                    .arg("-h")
+                    .arg(&primary.layout.run)
+                    .args(["-p", &primary.port().to_string(), "-U", "postgres", "-D"])
                     .arg(&self.layout.data)
-                    .args(["-R", "-X", "stream", "-c", "fast", "--no-sync"]);
+                    .args(["-X", "stream", "-c", "fast", "--no-sync"]);
                 process::run(&mut command, "making the standby's base backup")?;
             }
             Err(_) => self.cold_copy_of(primary)?,
         }
+        // What `pg_basebackup -R` writes, but by us: a newer pg_basebackup writes connection
+        // options an older server's libpq rejects (`sslsni` on PostgreSQL 13).
+        self.run_as
+            .write_file(&self.layout.data.join("standby.signal"), b"", 0o600)?;
+        let auto_conf = self.layout.data.join("postgresql.auto.conf");
+        let mut text = std::fs::read_to_string(&auto_conf).unwrap_or_default();
+        text.push_str(&format!(
+            "primary_conninfo = 'host={HOST} port={} user=postgres sslmode=disable'\n",
+            primary.port()
+        ));
+        self.run_as.write_file(&auto_conf, text.as_bytes(), 0o600)?;
         for (from, to) in [
             (primary.layout.ca_cert(), self.layout.ca_cert()),
             (
@@ -283,8 +288,7 @@ impl TempServer {
     }
 
     /// Without a `pg_basebackup` that accepts the server (the npm builds ship none): stop the
-    /// primary cleanly, copy its data directory, start it again, and make the copy a standby
-    /// (`standby.signal` and `primary_conninfo`, what `pg_basebackup -R` writes).
+    /// primary cleanly, copy its data directory, and start it again.
     fn cold_copy_of(&self, primary: &TempServer) -> Result<()> {
         let mut state = primary.lock();
         primary.stop_locked(&mut state, "fast")?;
@@ -292,16 +296,7 @@ impl TempServer {
             .run_as
             .copy_tree(&primary.layout.data, &self.layout.data);
         primary.pg_ctl_start(&mut state)?;
-        copied?;
-        self.run_as
-            .write_file(&self.layout.data.join("standby.signal"), b"", 0o600)?;
-        let auto_conf = self.layout.data.join("postgresql.auto.conf");
-        let mut text = std::fs::read_to_string(&auto_conf).unwrap_or_default();
-        text.push_str(&format!(
-            "primary_conninfo = 'host={HOST} port={} user=postgres'\n",
-            primary.port()
-        ));
-        self.run_as.write_file(&auto_conf, text.as_bytes(), 0o600)
+        copied
     }
 
     /// Picks a free port, writes the configuration and starts; retries with another port
@@ -576,8 +571,8 @@ impl TempServer {
         Ok(())
     }
 
-    /// Starts a hot standby of this server: `pg_basebackup -R -X stream` into a new data
-    /// directory, started on a new port (`pg_is_in_recovery()` is true there). The primary
+    /// Starts a hot standby of this server: `pg_basebackup -X stream` into a new data
+    /// directory, with `standby.signal` and `primary_conninfo`, started on a new port (`pg_is_in_recovery()` is true there). The primary
     /// must be built with [`Builder::replication`]. The standby shares the primary's
     /// certificates and is removed when dropped, like any `TempServer`.
     ///
