@@ -17,13 +17,28 @@
 
 pub mod auth;
 pub mod config;
+pub mod connection;
 pub mod error;
+mod executor;
+mod pipeline;
 pub mod protocol;
+pub mod query;
+mod row;
+mod statement;
 #[cfg(all(feature = "temp-server", unix))]
 pub mod temp_server;
 pub mod types;
 
 pub use config::ConnectOptions;
-pub use error::{Error, ErrorKind, Result};
+pub use connection::{CancelToken, Connection, Notification, ServerVersion};
+pub use error::{DbError, Error, ErrorKind, Result, SqlState};
+pub use executor::Executor;
+pub use pipeline::{IntoArguments, Pipeline, QueryResult};
+pub use protocol::TransactionStatus;
+pub use query::{
+    Arguments, AssertSqlSafe, Query, QueryAs, QueryScalar, RowStream, query, query_as, query_scalar,
+};
+pub use row::{Column, ColumnIndex, Columns, FromRecord, Row};
+pub use statement::Statement;
 #[cfg(all(feature = "temp-server", unix))]
 pub use temp_server::TempServer;

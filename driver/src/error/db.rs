@@ -318,8 +318,7 @@ fn write_position(f: &mut fmt::Formatter<'_>, query: &str, pos: u32) -> fmt::Res
         return Ok(());
     };
     let mut line_start_chars = 0usize;
-    let mut line_no = 1usize;
-    for line in query.split_inclusive('\n') {
+    for (line_no, line) in (1usize..).zip(query.split_inclusive('\n')) {
         let len = line.chars().count();
         if target < line_start_chars + len {
             let line = line.trim_end_matches(['\n', '\r']);
@@ -329,7 +328,6 @@ fn write_position(f: &mut fmt::Formatter<'_>, query: &str, pos: u32) -> fmt::Res
             return Ok(());
         }
         line_start_chars += len;
-        line_no += 1;
     }
     Ok(())
 }
@@ -387,11 +385,14 @@ mod tests {
             (b'S', "ERROR"),
             (b'C', "42601"),
             (b'M', "syntax error"),
-            (b'P', "10"),
+            (b'P', "15"),
         ])
         .unwrap()
         .with_query(Arc::from("SELECT 1\nFROM x y z"));
         let text = e.to_string();
-        assert!(text.contains("LINE 2: FROM x y z\n         ^"), "{text}");
+        assert!(
+            text.contains("LINE 2: FROM x y z\n             ^"),
+            "{text}"
+        );
     }
 }

@@ -100,10 +100,21 @@ impl Error {
         self
     }
 
+    /// Changes the kind (a database error during startup is an authentication error).
+    #[must_use]
+    pub(crate) fn with_kind(mut self, kind: ErrorKind) -> Self {
+        self.0.kind = kind;
+        self
+    }
+
     /// Prefixes the message with context, for example `"column \"id\""`.
     #[must_use]
     pub fn context(mut self, context: impl fmt::Display) -> Self {
-        self.0.message = Cow::Owned(format!("{context}: {}", self.0.message));
+        self.0.message = if self.0.message.is_empty() {
+            Cow::Owned(context.to_string())
+        } else {
+            Cow::Owned(format!("{context}: {}", self.0.message))
+        };
         self
     }
 
@@ -256,6 +267,9 @@ impl fmt::Debug for Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(db) = &self.0.db {
+            if !self.0.message.is_empty() {
+                write!(f, "{}: ", self.0.message)?;
+            }
             return fmt::Display::fmt(db, f);
         }
         f.write_str(self.0.kind.describe())?;

@@ -13,7 +13,29 @@ use std::fmt;
 
 mod oid;
 
-pub use oid::Oid;
+pub use oid::{BUILTIN_TYPES, BuiltinType, Oid};
+
+// Scalar families: one file (or folder) per family.
+#[path = "bool.rs"]
+mod boolean;
+mod bytea;
+mod float;
+mod int;
+#[cfg(feature = "json")]
+mod json;
+mod money;
+mod numeric;
+mod read;
+mod text;
+#[cfg(feature = "uuid")]
+mod uuid;
+mod value_error;
+
+#[cfg(feature = "json")]
+pub use json::Json;
+pub use money::Money;
+pub use numeric::Numeric;
+pub use value_error::ValueError;
 
 /// The wire format of a value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -1,0 +1,735 @@
+//! The connection: the one owner of the socket.
+//!
+//! A [`Connection`] is always a live session that is either in sync with the
+//! server or marked broken (and refused for further use); never half-way.
+//! Every operation starts with [`Connection::ready`], which finishes whatever
+//! an abandoned operation left behind (see `pending.rs`), and asynchronous
+//! messages (notices, notifications, parameter changes) are routed wherever
+//! they arrive, without disturbing the result being read.
+//!
+//! # The contract for code built on the connection (query, copy, transaction, listen)
+//!
+//! 1. Call `ready().await?` first. It refuses a broken connection and resynchronises.
+//! 2. Encode whole messages into `io.write_buf` with `protocol::frontend`, then call
+//!    `queue_request(n)` where `n` is how many ReadyForQuery the request will bring
+//!    (one per Sync or simple Query), then `flush().await?`. A request dropped before
+//!    its first byte went out is withdrawn; one partly sent is completed and its
+//!    responses discarded by the next `ready()`.
+//! 3. Read with `recv().await?`: it returns the header of the next message that is
+//!    not asynchronous, left at the front of the read buffer. Parse its body with
+//!    `Message::parse(h.tag, self.io.body(h))`, then `io.consume(h)` (or
+//!    `io.take_body(h)` to keep the bytes without copying).
+//! 4. ReadyForQuery goes through `on_ready_for_query(h)`, which pays one owed and
+//!    records the transaction status. An ErrorResponse becomes an error with
+//!    `read_db_error(h, sql)`; then `finish_after_error()` reads to the ReadyForQuery.
+//! 5. Wrap the operation's result in `note(result)`: IO and protocol errors mark
+//!    the connection broken.
+//! 6. From `Drop`, queue cleanup with `queue_cleanup_query("ROLLBACK")`: it is sent
+//!    before the next operation, never withdrawn.
+//! 7. COPY FROM STDIN runs as a simple Query; while the server waits for data,
+//!    `copy_in` is true, and an abandoned COPY is ended by `ready()` with CopyFail.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::sync::Arc;
+
+use crate::error::{DbError, Error, Result};
+use crate::protocol::backend::{Header, Message, TransactionStatus, show_tag, tag};
+use crate::protocol::frontend;
+
+mod cancel;
+mod pending;
+mod startup;
+pub(crate) mod stream;
+mod tls;
+mod type_registry;
+
+pub use cancel::CancelToken;
+use pending::Pending;
+pub(crate) use stream::{Framed, Socket};
+pub(crate) use type_registry::TypeRegistry;
+
+use crate::statement::StatementCache;
+
+/// A notification received through LISTEN.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notification {
+    process_id: i32,
+    channel: String,
+    payload: String,
+}
+
+impl Notification {
+    pub(crate) fn new(process_id: i32, channel: String, payload: String) -> Notification {
+        Notification {
+            process_id,
+            channel,
+            payload,
+        }
+    }
+
+    /// The process ID of the backend that sent it.
+    pub fn process_id(&self) -> i32 {
+        self.process_id
+    }
+
+    /// The channel it was sent on.
+    pub fn channel(&self) -> &str {
+        &self.channel
+    }
+
+    /// The payload (empty if none was given).
+    pub fn payload(&self) -> &str {
+        &self.payload
+    }
+}
+
+/// A callback for notices (warnings and information the server sends with results).
+pub type NoticeHandler = Arc<dyn Fn(&DbError) + Send + Sync>;
+
+/// A callback for notifications, called as they arrive (psycopg's `add_notify_handler`).
+pub type NotificationHandler = Arc<dyn Fn(&Notification) + Send + Sync>;
+
+/// The most notifications kept for [`Connection::take_notifications`] before the oldest are dropped.
+const MAX_QUEUED_NOTIFICATIONS: usize = 10_000;
+
+/// The server's version, from the `server_version` parameter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerVersion {
+    major: u32,
+    minor: u32,
+    raw: String,
+}
+
+impl ServerVersion {
+    /// Parses `15.4`, `16beta1`, `9.6.24`, `18.0 (Debian 18.0-1)`.
+    pub fn parse(raw: &str) -> ServerVersion {
+        let digits = |s: &str| -> (u32, usize) {
+            let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+            (s[..end].parse().unwrap_or(0), end)
+        };
+        let (major, end) = digits(raw);
+        let rest = &raw[end..];
+        let minor = match rest.strip_prefix('.') {
+            Some(rest) if major < 10 => {
+                // 9.6.24: "minor" is the third number for old versions.
+                let (_, e) = digits(rest);
+                rest[e..].strip_prefix('.').map_or(0, |r| digits(r).0)
+            }
+            Some(rest) => digits(rest).0,
+            None => 0,
+        };
+        ServerVersion {
+            major,
+            minor,
+            raw: raw.to_owned(),
+        }
+    }
+
+    /// The major version (15 for 15.4).
+    pub fn major(&self) -> u32 {
+        self.major
+    }
+
+    /// The minor version (4 for 15.4).
+    pub fn minor(&self) -> u32 {
+        self.minor
+    }
+
+    /// The version string as the server reported it.
+    pub fn as_str(&self) -> &str {
+        &self.raw
+    }
+}
+
+impl fmt::Display for ServerVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.raw)
+    }
+}
+
+/// What the server told us about the session.
+#[derive(Debug, Default)]
+pub(crate) struct Session {
+    pub(crate) parameters: HashMap<String, String>,
+    pub(crate) process_id: i32,
+    pub(crate) secret_key: Vec<u8>,
+    pub(crate) transaction_status: Option<TransactionStatus>,
+    /// The protocol minor version in use (0 or 2).
+    pub(crate) protocol_minor: i32,
+}
+
+/// An open session with a PostgreSQL server.
+pub struct Connection {
+    pub(crate) io: Framed,
+    pub(crate) session: Session,
+    pending: Pending,
+    /// Why the connection can no longer be used, once it cannot.
+    broken: Option<String>,
+    notices: Option<NoticeHandler>,
+    notification_handler: Option<NotificationHandler>,
+    notifications: VecDeque<Notification>,
+    dropped_notifications: u64,
+    /// Set while a COPY FROM STDIN is open on this connection.
+    pub(crate) copy_in: bool,
+    pub(crate) cache: StatementCache,
+    /// Named statements to close with the next request (evicted from the cache).
+    pub(crate) closes: Vec<Box<str>>,
+    pub(crate) types: TypeRegistry,
+    pub(crate) settings: Arc<Settings>,
+    pub(crate) cancel: Option<CancelToken>,
+    /// Whether a command may have changed session state (settings, listens, cursors,
+    /// advisory locks) since the last [`Connection::clear_session_changed`].
+    session_changed: bool,
+}
+
+/// Per-connection settings taken from the connect options.
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub(crate) statement_cache_capacity: usize,
+    pub(crate) max_cacheable_statement_len: usize,
+    pub(crate) command_timeout: Option<std::time::Duration>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            statement_cache_capacity: 100,
+            max_cacheable_statement_len: 15 * 1024,
+            command_timeout: None,
+        }
+    }
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("process_id", &self.session.process_id)
+            .field("transaction_status", &self.session.transaction_status)
+            .field("broken", &self.broken)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    pub(crate) fn from_framed(io: Framed, settings: Arc<Settings>) -> Connection {
+        Connection {
+            cache: StatementCache::new(
+                settings.statement_cache_capacity,
+                settings.max_cacheable_statement_len,
+            ),
+            closes: Vec::new(),
+            types: TypeRegistry::default(),
+            settings,
+            cancel: None,
+            session_changed: false,
+            io,
+            session: Session::default(),
+            pending: Pending::default(),
+            broken: None,
+            notices: None,
+            notification_handler: None,
+            notifications: VecDeque::new(),
+            dropped_notifications: 0,
+            copy_in: false,
+        }
+    }
+
+    // --- Session information ---------------------------------------------------------
+
+    /// The backend process ID serving this session.
+    pub fn backend_pid(&self) -> i32 {
+        self.session.process_id
+    }
+
+    /// A run-time parameter the server reported (`server_version`, `TimeZone`, ...).
+    pub fn parameter_status(&self, name: &str) -> Option<&str> {
+        self.session.parameters.get(name).map(String::as_str)
+    }
+
+    /// Every run-time parameter the server reported.
+    pub fn parameters(&self) -> &HashMap<String, String> {
+        &self.session.parameters
+    }
+
+    /// The server's version.
+    pub fn server_version(&self) -> ServerVersion {
+        ServerVersion::parse(self.parameter_status("server_version").unwrap_or(""))
+    }
+
+    /// The transaction status after the last completed operation.
+    pub fn transaction_status(&self) -> TransactionStatus {
+        self.session
+            .transaction_status
+            .unwrap_or(TransactionStatus::Idle)
+    }
+
+    /// The protocol version in use, as `(3, 0)` or `(3, 2)`.
+    pub fn protocol_version(&self) -> (i32, i32) {
+        (3, self.session.protocol_minor)
+    }
+
+    /// Whether the connection was closed or broke and can no longer be used.
+    pub fn is_closed(&self) -> bool {
+        self.broken.is_some()
+    }
+
+    /// Whether the connection is idle and in sync: nothing in flight, not in a transaction,
+    /// not in COPY. A pool returns only such connections to its idle set.
+    pub fn is_idle(&self) -> bool {
+        self.broken.is_none()
+            && self.pending.is_idle()
+            && !self.copy_in
+            && self.transaction_status() == TransactionStatus::Idle
+    }
+
+    /// Whether an abandoned operation left responses still to be read.
+    pub fn has_pending_work(&self) -> bool {
+        !self.pending.is_idle() || self.copy_in
+    }
+
+    /// Sets the callback for notices. The default logs them as `tracing` events.
+    pub fn set_notice_handler(&mut self, handler: impl Fn(&DbError) + Send + Sync + 'static) {
+        self.notices = Some(Arc::new(handler));
+    }
+
+    /// Sets a callback called for each notification as it arrives (it is also queued).
+    pub fn set_notification_handler(
+        &mut self,
+        handler: impl Fn(&Notification) + Send + Sync + 'static,
+    ) {
+        self.notification_handler = Some(Arc::new(handler));
+    }
+
+    /// Takes the notifications received so far on this connection.
+    pub fn take_notifications(&mut self) -> Vec<Notification> {
+        self.notifications.drain(..).collect()
+    }
+
+    /// How many notifications were dropped because nobody took them
+    /// (more than 10,000 queued).
+    pub fn dropped_notifications(&self) -> u64 {
+        self.dropped_notifications
+    }
+
+    pub(crate) fn pop_notification(&mut self) -> Option<Notification> {
+        self.notifications.pop_front()
+    }
+
+    /// The timeout applied to every query that sets none of its own.
+    pub(crate) fn command_timeout(&self) -> Option<std::time::Duration> {
+        self.settings.command_timeout
+    }
+
+    /// A token that cancels the query running on this connection from anywhere.
+    pub fn cancel_token(&self) -> Option<CancelToken> {
+        self.cancel.clone()
+    }
+
+    /// How many prepared statements the connection's cache holds.
+    pub fn cached_statements(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Forgets every cached statement and closes them on the server before the next query.
+    pub fn clear_statement_cache(&mut self) {
+        let names = self.cache.clear();
+        self.closes.extend(names);
+    }
+
+    /// Forgets the OIDs of user types looked up so far (asyncpg's `reload_schema_state`);
+    /// call it after DDL that drops or recreates types. Also clears the statement cache.
+    pub fn reload_types(&mut self) {
+        self.types.clear();
+        self.clear_statement_cache();
+    }
+
+    /// After a query timed out: cancel it on the server, wait (bounded) for the
+    /// connection to come back in sync, and return the timeout error.
+    pub(crate) async fn after_timeout(&mut self, after: std::time::Duration) -> Error {
+        const GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+        let err = Error::timeout(format!(
+            "the query did not finish within {after:?} and was cancelled"
+        ));
+        if self.broken.is_some() {
+            return err;
+        }
+        // Withdraw what never went out; if nothing is left in flight, there is nothing to cancel.
+        let written = self.io.written;
+        self.pending
+            .withdraw_unsent(&mut self.io.write_buf, written);
+        if self.pending.owed() > 0
+            && let Some(token) = self.cancel.clone()
+        {
+            match tokio::time::timeout(GRACE, token.cancel_query()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!("could not cancel the timed-out query: {e}"),
+                Err(_) => {
+                    tracing::warn!("cancelling the timed-out query took longer than {GRACE:?}")
+                }
+            }
+        }
+        match tokio::time::timeout(GRACE, self.ready()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => self.mark_broken(format!("lost sync after a timeout: {e}")),
+            Err(_) => self.mark_broken(format!(
+                "the server did not finish the cancelled query within {GRACE:?}"
+            )),
+        }
+        err
+    }
+
+    /// Whether a command since the last reset may have changed session state: a `SET`,
+    /// `RESET`, `LISTEN`, `DECLARE CURSOR`, `PREPARE`, or SQL that calls `set_config` or an
+    /// advisory-lock function. A pool uses it to run its reset query only when needed.
+    pub fn session_changed(&self) -> bool {
+        self.session_changed
+    }
+
+    /// Forgets that the session changed (after a reset).
+    pub fn clear_session_changed(&mut self) {
+        self.session_changed = false;
+    }
+
+    /// Notes a command tag from CommandComplete.
+    pub(crate) fn note_command(&mut self, tag: &str) {
+        let verb = tag.split(' ').next().unwrap_or("");
+        if matches!(
+            verb,
+            "SET"
+                | "RESET"
+                | "LISTEN"
+                | "UNLISTEN"
+                | "DECLARE"
+                | "PREPARE"
+                | "DEALLOCATE"
+                | "DISCARD"
+        ) {
+            self.session_changed = true;
+        }
+    }
+
+    /// Notes SQL about to run that may change session state through a function call.
+    pub(crate) fn note_sql(&mut self, sql: &str) {
+        if !self.session_changed && touches_session(sql) {
+            self.session_changed = true;
+        }
+    }
+
+    /// Notes a cached statement about to run.
+    pub(crate) fn note_statement(&mut self, statement: &crate::statement::Statement) {
+        self.session_changed |= statement.inner.touches_session;
+    }
+
+    // --- Sync -------------------------------------------------------------------------
+
+    /// Refuses use of a broken connection.
+    pub(crate) fn check_open(&self) -> Result<()> {
+        match &self.broken {
+            None => Ok(()),
+            Some(why) => Err(Error::closed(format!(
+                "the connection can no longer be used: {why}"
+            ))),
+        }
+    }
+
+    /// Marks the connection broken when `r` is an error that leaves it unusable.
+    pub(crate) fn note<T>(&mut self, r: Result<T>) -> Result<T> {
+        if let Err(e) = &r
+            && e.is_connection_fatal()
+            && self.broken.is_none()
+        {
+            self.broken = Some(e.to_string());
+        }
+        r
+    }
+
+    pub(crate) fn mark_broken(&mut self, why: impl Into<String>) {
+        if self.broken.is_none() {
+            self.broken = Some(why.into());
+        }
+    }
+
+    /// Brings the connection back in sync before a new operation: sends what an
+    /// abandoned operation must still send, and discards the responses it left.
+    pub(crate) async fn ready(&mut self) -> Result<()> {
+        self.check_open()?;
+        if self.pending.is_idle() && !self.copy_in && self.io.write_buf.is_empty() {
+            return Ok(());
+        }
+        let r = self.resync().await;
+        self.note(r)
+    }
+
+    async fn resync(&mut self) -> Result<()> {
+        let written = self.io.written;
+        self.pending
+            .withdraw_unsent(&mut self.io.write_buf, written);
+        if self.copy_in {
+            // An abandoned COPY FROM STDIN: tell the server, which then answers with
+            // an error and ReadyForQuery (the COPY was sent as a simple Query).
+            frontend::copy_fail(&mut self.io.write_buf, "COPY abandoned by the client")?;
+            self.copy_in = false;
+        }
+        self.flush().await?;
+        while self.pending.owed() > 0 {
+            let h = self.recv().await?;
+            match h.tag {
+                tag::READY_FOR_QUERY => self.on_ready_for_query(h)?,
+                tag::COPY_IN_RESPONSE => {
+                    self.io.consume(h);
+                    frontend::copy_fail(&mut self.io.write_buf, "COPY abandoned by the client")?;
+                    self.flush().await?;
+                }
+                tag::ERROR_RESPONSE => {
+                    if tracing::enabled!(tracing::Level::DEBUG) {
+                        let msg = Message::parse(h.tag, self.io.body(h))?;
+                        if let Message::ErrorResponse(f) = msg {
+                            let code = f.iter().find(|(t, _)| *t == b'C').map(|(_, c)| c);
+                            tracing::debug!(code, "discarding the error of an abandoned operation");
+                        }
+                    }
+                    self.io.consume(h);
+                }
+                _ => {
+                    // Validate even what we discard: a malformed message means we are lost.
+                    Message::parse(h.tag, self.io.body(h))?;
+                    self.io.consume(h);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Queues a whole request already encoded at the end of the write buffer.
+    pub(crate) fn queue_request(&mut self, syncs: u32) {
+        let end = self.io.write_buf.len();
+        self.pending.queue(end, syncs, false);
+    }
+
+    /// Queues a request that must be sent even if nobody waits for it (cleanup from `Drop`).
+    pub(crate) fn queue_cleanup(&mut self, syncs: u32) {
+        let end = self.io.write_buf.len();
+        self.pending.queue(end, syncs, true);
+    }
+
+    /// Records that the write buffer was sent completely by someone else.
+    pub(crate) fn mark_flushed(&mut self) {
+        self.pending.flushed();
+    }
+
+    /// Sends the write buffer.
+    pub(crate) async fn flush(&mut self) -> Result<()> {
+        self.io.flush().await?;
+        self.pending.flushed();
+        Ok(())
+    }
+
+    /// Queues a simple-protocol cleanup query (e.g. `ROLLBACK`) from a `Drop` impl.
+    /// It is sent before the next operation on this connection.
+    pub(crate) fn queue_cleanup_query(&mut self, sql: &str) {
+        match frontend::query(&mut self.io.write_buf, sql) {
+            Ok(()) => self.queue_cleanup(1),
+            Err(e) => self.mark_broken(format!("could not queue `{sql}`: {e}")),
+        }
+    }
+
+    /// Records a ReadyForQuery at the front of the buffer.
+    pub(crate) fn on_ready_for_query(&mut self, h: Header) -> Result<()> {
+        let Message::ReadyForQuery(status) = Message::parse(h.tag, self.io.body(h))? else {
+            return Err(Error::protocol("expected ReadyForQuery"));
+        };
+        self.io.consume(h);
+        if !self.pending.ready_for_query() {
+            return Err(Error::protocol(
+                "the server sent ReadyForQuery when none was expected",
+            ));
+        }
+        self.session.transaction_status = Some(status);
+        Ok(())
+    }
+
+    /// Waits for the next message that is not asynchronous, leaving it at the front of the
+    /// buffer. Notices, notifications and parameter changes are handled on the way.
+    pub(crate) async fn recv(&mut self) -> Result<Header> {
+        loop {
+            let h = match self.io.has_frame()? {
+                Some(h) => h,
+                None => self.io.fill_frame().await?,
+            };
+            if !self.handle_async(h)? {
+                return Ok(h);
+            }
+        }
+    }
+
+    /// Handles `h` if it is an asynchronous message, consuming it. Returns whether it was.
+    pub(crate) fn handle_async(&mut self, h: Header) -> Result<bool> {
+        match h.tag {
+            tag::NOTICE_RESPONSE => {
+                let Message::NoticeResponse(fields) = Message::parse(h.tag, self.io.body(h))?
+                else {
+                    unreachable!("parse returns the variant of its tag")
+                };
+                let notice = fields.to_db_error()?;
+                self.io.consume(h);
+                match &self.notices {
+                    Some(handler) => handler(&notice),
+                    None => log_notice(&notice),
+                }
+            }
+            tag::NOTIFICATION_RESPONSE => {
+                let Message::NotificationResponse {
+                    process_id,
+                    channel,
+                    payload,
+                } = Message::parse(h.tag, self.io.body(h))?
+                else {
+                    unreachable!("parse returns the variant of its tag")
+                };
+                let n = Notification::new(process_id, channel.to_owned(), payload.to_owned());
+                self.io.consume(h);
+                if let Some(handler) = &self.notification_handler {
+                    handler(&n);
+                }
+                if self.notifications.len() >= MAX_QUEUED_NOTIFICATIONS {
+                    self.notifications.pop_front();
+                    self.dropped_notifications += 1;
+                    tracing::warn!(
+                        dropped = self.dropped_notifications,
+                        "more than {MAX_QUEUED_NOTIFICATIONS} notifications queued and not taken; \
+                         dropping the oldest (use take_notifications or a Listener)"
+                    );
+                }
+                self.notifications.push_back(n);
+            }
+            tag::PARAMETER_STATUS => {
+                let Message::ParameterStatus { name, value } =
+                    Message::parse(h.tag, self.io.body(h))?
+                else {
+                    unreachable!("parse returns the variant of its tag")
+                };
+                self.session
+                    .parameters
+                    .insert(name.to_owned(), value.to_owned());
+                self.io.consume(h);
+            }
+            tag::ERROR_RESPONSE if self.pending.owed() == 0 => {
+                // An error nobody asked for: the server is ending the session
+                // (admin shutdown, idle timeout).
+                let msg = Message::parse(h.tag, self.io.body(h))?;
+                let Message::ErrorResponse(fields) = msg else {
+                    unreachable!("parse returns the variant of its tag")
+                };
+                let db = fields.to_db_error()?;
+                self.io.consume(h);
+                return Err(Error::closed(format!("the server ended the session: {db}")));
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Reads the next message and fails unless it has type `expected`.
+    pub(crate) async fn expect(&mut self, expected: u8) -> Result<Header> {
+        let h = self.recv().await?;
+        if h.tag == expected {
+            Ok(h)
+        } else {
+            Err(self.unexpected(h, crate::protocol::backend::name(expected)))
+        }
+    }
+
+    /// A protocol error for message `h` arriving when `expected` was due.
+    /// An ErrorResponse becomes the database error it carries.
+    pub(crate) fn unexpected(&self, h: Header, expected: &str) -> Error {
+        if h.tag == tag::ERROR_RESPONSE
+            && let Ok(Message::ErrorResponse(f)) = Message::parse(h.tag, self.io.body(h))
+        {
+            return match f.to_db_error() {
+                Ok(db) => Error::db(db),
+                Err(e) => e,
+            };
+        }
+        Error::protocol(format!(
+            "expected {expected}, got {} ({})",
+            crate::protocol::backend::name(h.tag),
+            show_tag(h.tag)
+        ))
+    }
+
+    /// Sends Terminate and closes the socket, waiting at most `timeout`.
+    pub async fn close(mut self) -> Result<()> {
+        self.close_in_place(std::time::Duration::from_secs(5)).await
+    }
+
+    pub(crate) async fn close_in_place(&mut self, timeout: std::time::Duration) -> Result<()> {
+        if self.broken.is_some() {
+            return Ok(());
+        }
+        self.broken = Some("the connection was closed".into());
+        if self.io.written > 0 {
+            // A message is half sent; Terminate would be read as part of it. Just hang up.
+            self.io.shutdown().await;
+            return Ok(());
+        }
+        // Whatever was queued and not sent is moot now.
+        self.io.write_buf.clear();
+        frontend::terminate(&mut self.io.write_buf);
+        let io = &mut self.io;
+        let _ = tokio::time::timeout(timeout, async {
+            io.flush().await?;
+            io.shutdown().await;
+            Ok::<(), Error>(())
+        })
+        .await;
+        Ok(())
+    }
+}
+
+/// Whether SQL calls functions that change session state (advisory locks, `set_config`).
+pub(crate) fn touches_session(sql: &str) -> bool {
+    let bytes = sql.as_bytes();
+    ["advisory", "set_config"].iter().any(|needle| {
+        bytes
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+    })
+}
+
+fn log_notice(notice: &DbError) {
+    use crate::error::Severity;
+    let code = notice.code().code();
+    match notice.severity() {
+        Severity::Warning => tracing::warn!(code, "{}", notice.message()),
+        Severity::Debug => tracing::debug!(code, "{}", notice.message()),
+        Severity::Log => tracing::debug!(code, "{}", notice.message()),
+        _ => tracing::info!(code, "{}", notice.message()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_touching_sql() {
+        assert!(touches_session("SELECT pg_advisory_lock(1)"));
+        assert!(touches_session("select SET_CONFIG('a.b', 'c', false)"));
+        assert!(!touches_session("SELECT 1"));
+    }
+
+    #[test]
+    fn server_versions() {
+        let v = ServerVersion::parse("15.18 (Debian 15.18-0+deb12u1)");
+        assert_eq!((v.major(), v.minor()), (15, 18));
+        let v = ServerVersion::parse("16beta1");
+        assert_eq!((v.major(), v.minor()), (16, 0));
+        let v = ServerVersion::parse("9.6.24");
+        assert_eq!((v.major(), v.minor()), (9, 24));
+        let v = ServerVersion::parse("18.0");
+        assert_eq!((v.major(), v.minor()), (18, 0));
+        let v = ServerVersion::parse("");
+        assert_eq!((v.major(), v.minor()), (0, 0));
+    }
+}

@@ -1,0 +1,795 @@
+//! Opening a session: hosts, sockets, TLS negotiation, the startup packet,
+//! authentication, and `target_session_attrs`.
+//!
+//! The flow follows the "Message Flow / Start-up" section of the PostgreSQL
+//! protocol documentation; the choices (which host, which TLS mode, what to do
+//! when the server says no) follow libpq.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::cancel::{CancelToken, ServerAddr};
+use super::stream::{Framed, Socket};
+use super::tls::{self, Roots, TlsParams, TlsSettings, Verify};
+use super::{Connection, Settings};
+use crate::auth::{
+    self, AuthMethod, ChannelBinding, RequireAuth, ScramClient, ScramLimits, Transport,
+};
+use crate::config::{
+    ConnectOptions, Endpoint, Host, LoadBalanceHosts, PasswordSource, ProtocolVersion, SslMode,
+    SslNegotiation, SslRootCert, TargetSessionAttrs,
+};
+use crate::error::{Error, ErrorKind, Result};
+use crate::protocol::backend::{Authentication, Limits, Message, tag};
+use crate::protocol::frontend;
+
+impl Connection {
+    /// Opens a connection from a URL (`postgres://user:pass@host/db?sslmode=verify-full`)
+    /// or a libpq keyword string (`host=... user=...`). The environment (`PGHOST`, ...)
+    /// fills in what the string leaves out, as in libpq.
+    pub async fn connect(url: &str) -> Result<Connection> {
+        let options = ConnectOptions::parse(url)?;
+        Connection::connect_with(&options).await
+    }
+
+    /// Opens a connection with these options, trying each host in turn.
+    pub async fn connect_with(options: &ConnectOptions) -> Result<Connection> {
+        connect(options).await
+    }
+}
+
+/// One resolved address to try.
+#[derive(Clone, Debug)]
+enum Addr {
+    Tcp(SocketAddr),
+    #[cfg(unix)]
+    Unix(std::path::PathBuf),
+}
+
+impl std::fmt::Display for Addr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Addr::Tcp(a) => write!(f, "{a}"),
+            #[cfg(unix)]
+            Addr::Unix(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+/// A random permutation without a `rand` dependency: `RandomState` is seeded from the OS.
+fn shuffle<T>(items: &mut [T]) {
+    use std::hash::{BuildHasher, Hasher};
+    let state = std::collections::hash_map::RandomState::new();
+    for i in (1..items.len()).rev() {
+        let mut h = state.build_hasher();
+        h.write_usize(i);
+        let r = h.finish();
+        let j = usize::try_from(r % u64::try_from(i + 1).unwrap_or(u64::MAX)).unwrap_or(0);
+        items.swap(i, j);
+    }
+}
+
+async fn resolve(ep: &Endpoint, random: bool) -> Result<Vec<Addr>> {
+    if let Some(ip) = ep.hostaddr {
+        return Ok(vec![Addr::Tcp(SocketAddr::new(ip, ep.port))]);
+    }
+    match &ep.host {
+        #[cfg(unix)]
+        Host::Unix(_) => {
+            let path = ep
+                .unix_socket_path()
+                .ok_or_else(|| Error::config("no Unix socket path for this host"))?;
+            if path.to_string_lossy().starts_with('@') {
+                return Err(Error::unsupported(
+                    "abstract Unix sockets (host=@name) are not supported; use a socket directory",
+                ));
+            }
+            Ok(vec![Addr::Unix(path)])
+        }
+        #[cfg(not(unix))]
+        Host::Unix(_) => Err(Error::unsupported(
+            "Unix sockets are not available on this platform",
+        )),
+        Host::Tcp(name) => {
+            let mut addrs: Vec<Addr> = tokio::net::lookup_host((name.as_str(), ep.port))
+                .await
+                .map_err(|e| Error::io(format!("could not resolve host \"{name}\""), e))?
+                .map(Addr::Tcp)
+                .collect();
+            if addrs.is_empty() {
+                return Err(Error::config(format!("host \"{name}\" has no addresses")));
+            }
+            if random {
+                shuffle(&mut addrs);
+            }
+            Ok(addrs)
+        }
+    }
+}
+
+async fn connect(options: &ConnectOptions) -> Result<Connection> {
+    options.validate()?;
+    let mut endpoints = options.endpoints()?;
+    let random = options.get_load_balance_hosts() == LoadBalanceHosts::Random;
+    if random {
+        shuffle(&mut endpoints);
+    }
+    let wanted = options.get_target_session_attrs();
+    // prefer-standby: look for a standby first, then take anything (libpq's two passes).
+    let passes: &[TargetSessionAttrs] = match wanted {
+        TargetSessionAttrs::PreferStandby => {
+            &[TargetSessionAttrs::Standby, TargetSessionAttrs::Any]
+        }
+        _ => std::slice::from_ref(&wanted),
+    };
+    let mut failures: Vec<(String, Error)> = Vec::new();
+    for &want in passes {
+        for ep in &endpoints {
+            let addrs = match resolve(ep, random).await {
+                Ok(addrs) => addrs,
+                Err(e) => {
+                    failures.push((ep.host.to_string(), e));
+                    continue;
+                }
+            };
+            for addr in addrs {
+                let label = format!("{} ({addr})", ep.host);
+                let attempt = connect_addr(options, ep, &addr);
+                let result = match options.get_connect_timeout() {
+                    Some(d) => tokio::time::timeout(d, attempt).await.unwrap_or_else(|_| {
+                        Err(Error::timeout(format!("connecting timed out after {d:?}")))
+                    }),
+                    None => attempt.await,
+                };
+                match result {
+                    Ok(mut conn) => match conn.matches(want).await {
+                        Ok(true) => return Ok(conn),
+                        Ok(false) => {
+                            let _ = conn.close().await;
+                            failures.push((
+                                label,
+                                Error::config(format!(
+                                    "server does not match target_session_attrs={want}"
+                                )),
+                            ));
+                        }
+                        Err(e) => failures.push((label, e)),
+                    },
+                    Err(e) => failures.push((label, e)),
+                }
+            }
+        }
+    }
+    Err(combine(failures))
+}
+
+/// One error out of the failures of every host tried.
+fn combine(mut failures: Vec<(String, Error)>) -> Error {
+    if failures.len() == 1 {
+        let (label, e) = failures.remove(0);
+        return e.context(format!("connection to {label} failed"));
+    }
+    let kind = failures
+        .last()
+        .map(|(_, e)| e.kind())
+        .unwrap_or(ErrorKind::Config);
+    let mut message = String::from("could not connect to any host:");
+    for (label, e) in &failures {
+        message.push_str(&format!("\n  {label}: {e}"));
+    }
+    if failures.is_empty() {
+        message = "no hosts to connect to".into();
+    }
+    Error::new(kind, message)
+}
+
+/// The trusted roots for this connection: the configured file, `system`, or libpq's
+/// default `~/.postgresql/root.crt` when it exists.
+fn roots(options: &ConnectOptions) -> Roots {
+    match options.get_ssl_root_cert() {
+        Some(SslRootCert::System) => Roots::System,
+        Some(SslRootCert::File(path)) => Roots::File(path.clone()),
+        None => match home_file("root.crt") {
+            Some(path) => Roots::File(path),
+            None => Roots::None,
+        },
+    }
+}
+
+fn home_file(name: &str) -> Option<std::path::PathBuf> {
+    let home = std::env::var_os("HOME")?;
+    let path = std::path::Path::new(&home).join(".postgresql").join(name);
+    path.exists().then_some(path)
+}
+
+fn tls_params(options: &ConnectOptions, ep: &Endpoint) -> Result<TlsParams> {
+    let mode = options.get_ssl_mode();
+    let roots = roots(options);
+    let verify = match mode {
+        SslMode::VerifyFull => Verify::Full,
+        SslMode::VerifyCa => Verify::Chain,
+        // libpq: with a root certificate file present, require behaves like verify-ca.
+        _ if roots != Roots::None => Verify::Chain,
+        _ => Verify::Nothing,
+    };
+    let client_cert = match (options.get_ssl_cert(), options.get_ssl_key()) {
+        (Some(c), Some(k)) => Some((c.to_path_buf(), k.to_path_buf())),
+        (Some(c), None) => Some((c.to_path_buf(), c.with_extension("key"))),
+        (None, _) => match (home_file("postgresql.crt"), home_file("postgresql.key")) {
+            (Some(c), Some(k)) => Some((c, k)),
+            _ => None,
+        },
+    };
+    let config = tls::client_config(&TlsSettings {
+        verify,
+        roots,
+        client_cert,
+    })?;
+    let name = match &ep.host {
+        Host::Tcp(name) => name.clone(),
+        Host::Unix(_) => "localhost".to_owned(),
+    };
+    Ok(TlsParams {
+        config: Arc::new(config),
+        server_name: tls::server_name(&name)?,
+    })
+}
+
+async fn tcp_connect(options: &ConnectOptions, addr: SocketAddr) -> Result<TcpStream> {
+    let tcp = TcpStream::connect(addr)
+        .await
+        .map_err(|e| Error::io(format!("could not connect to {addr}"), e))?;
+    let _ = tcp.set_nodelay(true);
+    if options.get_keepalives() {
+        let mut ka = socket2::TcpKeepalive::new();
+        if let Some(idle) = options.get_keepalives_idle() {
+            ka = ka.with_time(idle);
+        }
+        #[cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
+        {
+            if let Some(interval) = options.get_keepalives_interval() {
+                ka = ka.with_interval(interval);
+            }
+            if let Some(count) = options.get_keepalives_count() {
+                ka = ka.with_retries(count);
+            }
+        }
+        let sock = socket2::SockRef::from(&tcp);
+        let _ = sock.set_tcp_keepalive(&ka);
+        #[cfg(target_os = "linux")]
+        if let Some(t) = options.get_tcp_user_timeout() {
+            let _ = sock.set_tcp_user_timeout(Some(t));
+        }
+    }
+    Ok(tcp)
+}
+
+/// How TLS turned out for an attempt.
+enum Negotiated {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>, TlsParams),
+}
+
+/// Opens TCP and negotiates TLS as `sslmode` says. `Ok(None)` from a `prefer` whose
+/// TLS handshake failed means "try again in plaintext on a new socket".
+async fn negotiate(
+    options: &ConnectOptions,
+    ep: &Endpoint,
+    addr: SocketAddr,
+    try_tls: bool,
+) -> Result<Negotiated> {
+    let mode = options.get_ssl_mode();
+    let tcp = tcp_connect(options, addr).await?;
+    if !try_tls {
+        return Ok(Negotiated::Plain(tcp));
+    }
+    let params = tls_params(options, ep)?;
+    if options.get_ssl_negotiation() == SslNegotiation::Direct {
+        let stream = tls::handshake(tcp, &params).await?;
+        return Ok(Negotiated::Tls(Box::new(stream), params));
+    }
+    let (tcp, accepted) = ssl_request(tcp).await?;
+    match accepted {
+        true => {
+            let stream = tls::handshake(tcp, &params).await?;
+            Ok(Negotiated::Tls(Box::new(stream), params))
+        }
+        false if mode.requires_tls() => Err(Error::tls(format!(
+            "the server does not support TLS, but sslmode={mode} requires it"
+        ))),
+        false => {
+            tracing::warn!(
+                host = %ep.host,
+                "the server does not support TLS; continuing without encryption (sslmode={mode}). \
+                 Use sslmode=verify-full to refuse unencrypted connections"
+            );
+            Ok(Negotiated::Plain(tcp))
+        }
+    }
+}
+async fn connect_addr(options: &ConnectOptions, ep: &Endpoint, addr: &Addr) -> Result<Connection> {
+    match addr {
+        #[cfg(unix)]
+        Addr::Unix(path) => {
+            // As in libpq, TLS is not used over Unix-domain sockets.
+            let s = tokio::net::UnixStream::connect(path)
+                .await
+                .map_err(|e| Error::io(format!("could not connect to {}", path.display()), e))?;
+            let cancel = ServerAddr::Unix(path.clone());
+            establish(options, ep, Socket::Unix(s), None, None, cancel).await
+        }
+        Addr::Tcp(sa) => {
+            let sa = *sa;
+            let mode = options.get_ssl_mode();
+            let cancel = ServerAddr::Tcp(sa);
+            match mode {
+                SslMode::Disable => {
+                    let Negotiated::Plain(tcp) = negotiate(options, ep, sa, false).await? else {
+                        unreachable!("no TLS was asked for")
+                    };
+                    establish(options, ep, Socket::Tcp(tcp), None, None, cancel).await
+                }
+                SslMode::Allow => {
+                    let Negotiated::Plain(tcp) = negotiate(options, ep, sa, false).await? else {
+                        unreachable!("no TLS was asked for")
+                    };
+                    match establish(options, ep, Socket::Tcp(tcp), None, None, cancel.clone()).await
+                    {
+                        Ok(conn) => Ok(conn),
+                        // The server refused the plaintext session: try again with TLS.
+                        Err(e)
+                            if e.kind() == ErrorKind::Authentication
+                                || e.as_db_error().is_some() =>
+                        {
+                            tracing::debug!(
+                                "plaintext refused ({e}); retrying with TLS (sslmode=allow)"
+                            );
+                            with_tls(options, ep, sa, cancel).await
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+                SslMode::Prefer => match negotiate(options, ep, sa, true).await {
+                    Ok(Negotiated::Plain(tcp)) => {
+                        establish(options, ep, Socket::Tcp(tcp), None, None, cancel).await
+                    }
+                    Ok(Negotiated::Tls(stream, params)) => {
+                        let cert = tls::peer_certificate(&stream);
+                        establish(options, ep, Socket::Tls(stream), Some(params), cert, cancel)
+                            .await
+                    }
+                    Err(e) if e.kind() == ErrorKind::Tls => {
+                        tracing::warn!(
+                            host = %ep.host,
+                            "TLS failed ({e}); retrying without encryption (sslmode=prefer)"
+                        );
+                        let Negotiated::Plain(tcp) = negotiate(options, ep, sa, false).await?
+                        else {
+                            unreachable!("no TLS was asked for")
+                        };
+                        establish(options, ep, Socket::Tcp(tcp), None, None, cancel).await
+                    }
+                    Err(e) => Err(e),
+                },
+                SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => {
+                    with_tls(options, ep, sa, cancel).await
+                }
+            }
+        }
+    }
+}
+
+async fn with_tls(
+    options: &ConnectOptions,
+    ep: &Endpoint,
+    sa: SocketAddr,
+    cancel: ServerAddr,
+) -> Result<Connection> {
+    match negotiate(options, ep, sa, true).await? {
+        Negotiated::Tls(stream, params) => {
+            let cert = tls::peer_certificate(&stream);
+            establish(options, ep, Socket::Tls(stream), Some(params), cert, cancel).await
+        }
+        Negotiated::Plain(_) => Err(Error::tls("the server did not agree to TLS")),
+    }
+}
+
+/// Startup parameters that keep text-format values in the forms our decoders read,
+/// unless the user chose otherwise.
+const SESSION_DEFAULTS: &[(&str, &str)] = &[("DateStyle", "ISO, MDY"), ("extra_float_digits", "3")];
+
+async fn password(options: &ConnectOptions, ep: &Endpoint) -> Result<Option<String>> {
+    match options.get_password() {
+        Some(PasswordSource::Value(secret)) => Ok(Some(secret.expose().to_owned())),
+        Some(PasswordSource::Callback(cb)) => cb.call().await.map(Some),
+        None => Ok(options.passfile_password(ep).map(|s| s.expose().to_owned())),
+    }
+}
+
+fn missing_password(user: &str, method: AuthMethod) -> Error {
+    Error::auth(format!(
+        "the server asks for a password ({method}) for user \"{user}\", but none was given: \
+         set password (or PGPASSWORD), or add a .pgpass entry"
+    ))
+}
+
+/// Runs startup and authentication on a connected socket.
+async fn establish(
+    options: &ConnectOptions,
+    ep: &Endpoint,
+    socket: Socket,
+    tls: Option<TlsParams>,
+    server_certificate: Option<Vec<u8>>,
+    cancel_addr: ServerAddr,
+) -> Result<Connection> {
+    let settings = Arc::new(Settings {
+        statement_cache_capacity: options.get_statement_cache_capacity(),
+        max_cacheable_statement_len: options.get_max_cacheable_statement_len(),
+        command_timeout: options.get_command_timeout(),
+    });
+    let is_tls = socket.is_tls();
+    let limits = Limits {
+        max_message_len: options.get_max_message_len(),
+    };
+    let mut conn = Connection::from_framed(Framed::new(socket, limits), settings);
+
+    let mut params = options.startup_params()?;
+    for (name, value) in SESSION_DEFAULTS {
+        if !params.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            params.push(((*name).to_owned(), (*value).to_owned()));
+        }
+    }
+    let user = params
+        .iter()
+        .find(|(n, _)| n == "user")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let max_version = options.get_max_protocol_version();
+    let min_version = options.get_min_protocol_version();
+    frontend::startup(
+        &mut conn.io.write_buf,
+        max_version.code(),
+        params.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+    )?;
+    conn.queue_request(1);
+    conn.flush().await?;
+
+    let r = authenticate(
+        &mut conn,
+        options,
+        ep,
+        &user,
+        is_tls,
+        server_certificate.as_deref(),
+    )
+    .await;
+    let r = match r {
+        Ok(()) => finish_startup(&mut conn, min_version, max_version).await,
+        Err(e) => Err(e),
+    };
+    conn.note(r)?;
+    conn.cancel = Some(CancelToken {
+        addr: cancel_addr,
+        tls,
+        process_id: conn.session.process_id,
+        secret_key: conn.session.secret_key.clone(),
+        connect_timeout: options.get_connect_timeout(),
+    });
+    Ok(conn)
+}
+
+/// An error the server sent during startup: authentication errors keep their kind.
+fn startup_error(conn: &mut Connection, h: crate::protocol::backend::Header) -> Result<Error> {
+    let err = conn.read_db_error(h, "")?;
+    let auth_failure = err.code().is_some_and(|c| c.code().starts_with("28"));
+    Ok(if auth_failure {
+        err.with_kind(ErrorKind::Authentication)
+    } else {
+        err
+    })
+}
+
+async fn authenticate(
+    conn: &mut Connection,
+    options: &ConnectOptions,
+    ep: &Endpoint,
+    user: &str,
+    is_tls: bool,
+    server_certificate: Option<&[u8]>,
+) -> Result<()> {
+    let require_auth = match options.get_require_auth() {
+        Some(s) => s.parse::<RequireAuth>()?,
+        None => RequireAuth::default(),
+    };
+    let binding: ChannelBinding = options.get_channel_binding();
+    let mut method: Option<AuthMethod> = None;
+    let mut scram: Option<ScramClient> = None;
+    loop {
+        let h = conn.recv().await?;
+        match h.tag {
+            tag::AUTHENTICATION => {}
+            tag::ERROR_RESPONSE => return Err(startup_error(conn, h)?),
+            tag::NEGOTIATE_PROTOCOL_VERSION => {
+                // Handled after authentication too; here it may come first.
+                handle_negotiate(conn, h, options.get_min_protocol_version())?;
+                continue;
+            }
+            _ => return Err(conn.unexpected(h, "an authentication request")),
+        }
+        let Message::Authentication(request) = Message::parse(h.tag, conn.io.body(h))? else {
+            unreachable!("parse returns the variant of its tag")
+        };
+        // Copy what we need out of the borrowed message before touching the connection.
+        let request = OwnedAuth::from(request);
+        conn.io.consume(h);
+        match request {
+            OwnedAuth::Ok => {
+                let used = method.unwrap_or(AuthMethod::None);
+                if method.is_none() {
+                    require_auth.check(AuthMethod::None)?;
+                }
+                binding.check(used)?;
+                if let Some(client) = &scram
+                    && !client.is_finished()
+                {
+                    return Err(Error::auth(
+                        "the server ended SCRAM authentication without proving it knows the \
+                         password (no server signature)",
+                    ));
+                }
+                return Ok(());
+            }
+            OwnedAuth::Cleartext => {
+                let m = AuthMethod::Cleartext;
+                require_auth.check(m)?;
+                binding.check(m)?;
+                method = Some(m);
+                let pw = password(options, ep)
+                    .await?
+                    .ok_or_else(|| missing_password(user, m))?;
+                frontend::password(
+                    &mut conn.io.write_buf,
+                    auth::cleartext_password(pw.as_bytes())?,
+                )?;
+                conn.io.flush().await?;
+            }
+            OwnedAuth::Md5(salt) => {
+                let m = AuthMethod::Md5;
+                require_auth.check(m)?;
+                binding.check(m)?;
+                method = Some(m);
+                let pw = password(options, ep)
+                    .await?
+                    .ok_or_else(|| missing_password(user, m))?;
+                let hashed = auth::md5_password(user, pw.as_bytes(), salt);
+                frontend::password(&mut conn.io.write_buf, hashed.as_bytes())?;
+                conn.io.flush().await?;
+            }
+            OwnedAuth::Sasl(mechanisms) => {
+                let transport = if is_tls {
+                    Transport::Tls { server_certificate }
+                } else {
+                    Transport::Plain
+                };
+                let scram_binding = auth::select_mechanism(&mechanisms, binding, transport)?;
+                let m = AuthMethod::from(scram_binding.mechanism());
+                require_auth.check(m)?;
+                binding.check(m)?;
+                method = Some(m);
+                let pw = password(options, ep)
+                    .await?
+                    .ok_or_else(|| missing_password(user, m))?;
+                let limits = ScramLimits::new(1, options.get_scram_max_iterations())?;
+                let (client, first) = ScramClient::new(pw.as_bytes(), scram_binding, limits)?;
+                frontend::sasl_initial_response(
+                    &mut conn.io.write_buf,
+                    client.mechanism().name(),
+                    &first,
+                )?;
+                scram = Some(client);
+                conn.io.flush().await?;
+            }
+            OwnedAuth::SaslContinue(data) => {
+                let client = scram.as_mut().ok_or_else(|| {
+                    Error::auth("the server sent a SASL challenge before SASL started")
+                })?;
+                let reply = client.server_first(&data)?;
+                frontend::sasl_response(&mut conn.io.write_buf, &reply)?;
+                conn.io.flush().await?;
+            }
+            OwnedAuth::SaslFinal(data) => {
+                let client = scram.as_mut().ok_or_else(|| {
+                    Error::auth("the server sent a SASL outcome before SASL started")
+                })?;
+                client.server_final(&data)?;
+            }
+            OwnedAuth::Unsupported(m) => {
+                require_auth.check(m)?;
+                m.ensure_supported()?;
+                return Err(Error::unsupported(format!(
+                    "the server asked for {m} authentication, which is not supported"
+                )));
+            }
+        }
+    }
+}
+
+/// The parts of an authentication request we keep after consuming the message.
+enum OwnedAuth {
+    Ok,
+    Cleartext,
+    Md5([u8; 4]),
+    Sasl(Vec<String>),
+    SaslContinue(Vec<u8>),
+    SaslFinal(Vec<u8>),
+    Unsupported(AuthMethod),
+}
+
+impl From<Authentication<'_>> for OwnedAuth {
+    fn from(a: Authentication<'_>) -> Self {
+        match a {
+            Authentication::Ok => OwnedAuth::Ok,
+            Authentication::CleartextPassword => OwnedAuth::Cleartext,
+            Authentication::Md5Password { salt } => OwnedAuth::Md5(salt),
+            Authentication::Sasl { mechanisms } => {
+                OwnedAuth::Sasl(mechanisms.into_iter().map(str::to_owned).collect())
+            }
+            Authentication::SaslContinue { data } => OwnedAuth::SaslContinue(data.to_vec()),
+            Authentication::SaslFinal { data } => OwnedAuth::SaslFinal(data.to_vec()),
+            Authentication::Gss
+            | Authentication::GssContinue { .. }
+            | Authentication::KerberosV5 => OwnedAuth::Unsupported(AuthMethod::Gss),
+            Authentication::Sspi => OwnedAuth::Unsupported(AuthMethod::Sspi),
+        }
+    }
+}
+
+fn handle_negotiate(
+    conn: &mut Connection,
+    h: crate::protocol::backend::Header,
+    min: ProtocolVersion,
+) -> Result<()> {
+    let Message::NegotiateProtocolVersion {
+        newest_minor,
+        unrecognized,
+    } = Message::parse(h.tag, conn.io.body(h))?
+    else {
+        unreachable!("parse returns the variant of its tag")
+    };
+    if !unrecognized.is_empty() {
+        tracing::debug!(
+            ?unrecognized,
+            "the server did not recognise protocol options"
+        );
+    }
+    conn.io.consume(h);
+    let offered = match newest_minor {
+        0 => ProtocolVersion::V3_0,
+        2.. => ProtocolVersion::V3_2,
+        _ => {
+            return Err(Error::protocol(format!(
+                "the server offered protocol 3.{newest_minor}, which this driver does not speak"
+            )));
+        }
+    };
+    if offered < min {
+        return Err(Error::config(format!(
+            "the server supports protocol 3.{newest_minor} only, below min_protocol_version={min}"
+        )));
+    }
+    conn.session.protocol_minor = newest_minor.min(2);
+    Ok(())
+}
+
+/// After AuthenticationOk: parameters, the cancel key, and ReadyForQuery.
+async fn finish_startup(
+    conn: &mut Connection,
+    min: ProtocolVersion,
+    max: ProtocolVersion,
+) -> Result<()> {
+    conn.session.protocol_minor = match max {
+        ProtocolVersion::V3_0 => 0,
+        ProtocolVersion::V3_2 => 2,
+    };
+    loop {
+        let h = conn.recv().await?;
+        match h.tag {
+            tag::BACKEND_KEY_DATA => {
+                let Message::BackendKeyData {
+                    process_id,
+                    secret_key,
+                } = Message::parse(h.tag, conn.io.body(h))?
+                else {
+                    unreachable!("parse returns the variant of its tag")
+                };
+                conn.session.process_id = process_id;
+                conn.session.secret_key = secret_key.to_vec();
+                conn.io.consume(h);
+            }
+            tag::NEGOTIATE_PROTOCOL_VERSION => handle_negotiate(conn, h, min)?,
+            tag::READY_FOR_QUERY => {
+                conn.on_ready_for_query(h)?;
+                return Ok(());
+            }
+            tag::ERROR_RESPONSE => return Err(startup_error(conn, h)?),
+            _ => return Err(conn.unexpected(h, "BackendKeyData or ReadyForQuery")),
+        }
+    }
+}
+
+impl Connection {
+    /// Whether this server is what `target_session_attrs` asks for.
+    async fn matches(&mut self, want: TargetSessionAttrs) -> Result<bool> {
+        use TargetSessionAttrs as T;
+        if want == T::Any || want == T::PreferStandby {
+            return Ok(true);
+        }
+        let standby = match self.parameter_status("in_hot_standby") {
+            Some(v) => v == "on",
+            None => {
+                let rows = self
+                    .simple_query("SELECT pg_catalog.pg_is_in_recovery()")
+                    .await?;
+                text_value(rows.first(), 0)? == "t"
+            }
+        };
+        let read_only = match want {
+            T::ReadWrite | T::ReadOnly if !(want == T::ReadOnly && standby) => {
+                match self.parameter_status("default_transaction_read_only") {
+                    Some(v) => v == "on",
+                    None => {
+                        let rows = self.simple_query("SHOW transaction_read_only").await?;
+                        text_value(rows.first(), 0)? == "on"
+                    }
+                }
+            }
+            _ => false,
+        };
+        Ok(match want {
+            T::Standby => standby,
+            T::Primary => !standby,
+            T::ReadWrite => !standby && !read_only,
+            T::ReadOnly => standby || read_only,
+            T::Any | T::PreferStandby => true,
+        })
+    }
+}
+
+fn text_value(row: Option<&crate::row::Row>, i: usize) -> Result<String> {
+    let row = row.ok_or_else(|| Error::protocol("a status query returned no row"))?;
+    let raw = row.try_get_raw(i)?;
+    let bytes = raw.bytes().unwrap_or_default();
+    Ok(String::from_utf8_lossy(bytes).into_owned())
+}
+
+/// Sends SSLRequest and reads the answer: `true` for `S` (start TLS), `false` for `N`.
+///
+/// Reads exactly one byte: whatever follows an `S` must not be buffered as if it
+/// had come over TLS (CVE-2021-23222); it stays in the socket, where the TLS
+/// handshake rejects it.
+pub(crate) async fn ssl_request(mut tcp: TcpStream) -> Result<(TcpStream, bool)> {
+    let mut buf = Vec::with_capacity(8);
+    frontend::ssl_request(&mut buf);
+    tcp.write_all(&buf)
+        .await
+        .map_err(|e| Error::io("sending SSLRequest failed", e))?;
+    let mut answer = [0u8; 1];
+    tcp.read_exact(&mut answer)
+        .await
+        .map_err(|e| Error::io("reading the answer to SSLRequest failed", e))?;
+    match answer[0] {
+        b'S' => Ok((tcp, true)),
+        b'N' => Ok((tcp, false)),
+        b'E' => Err(Error::protocol(
+            "the server answered SSLRequest with an error; it may be too old (before 7.2) \
+             or not PostgreSQL",
+        )),
+        other => Err(Error::protocol(format!(
+            "the server answered SSLRequest with {}; expected 'S' or 'N'",
+            crate::protocol::backend::show_tag(other)
+        ))),
+    }
+}

@@ -1,0 +1,157 @@
+//! User types (enums, composites, domains, extension types) known by name.
+//!
+//! Built-in types have fixed OIDs. A user type's OID differs per database, so
+//! the first time a value of `#[derive(PgType)]` type is bound, the connection
+//! asks the catalog for it and remembers the answer.
+
+use std::collections::HashMap;
+
+use super::Connection;
+use crate::error::{Error, Result};
+use crate::query::Arguments;
+use crate::types::{EncodeBuf, Oid, TypeInfo, TypeRef};
+
+/// Names -> OIDs (of the type and of its array type), and OIDs -> names.
+#[derive(Debug, Default)]
+pub(crate) struct TypeRegistry {
+    by_name: HashMap<&'static str, (Oid, Oid)>,
+    names: HashMap<Oid, Box<str>>,
+}
+
+impl TypeRegistry {
+    pub(crate) fn clear(&mut self) {
+        self.by_name.clear();
+        self.names.clear();
+    }
+
+    fn lookup(&self, name: &str, array: bool) -> Option<Oid> {
+        self.by_name
+            .get(name)
+            .map(|&(oid, array_oid)| if array { array_oid } else { oid })
+    }
+}
+
+/// Escapes a string literal for the simple protocol.
+fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+impl Connection {
+    /// What we know of type `oid`: built-in name, or a user type's name if looked up.
+    pub(crate) fn type_info(&self, oid: Oid) -> TypeInfo {
+        match self.types.names.get(&oid) {
+            Some(name) => TypeInfo::with_name(oid, name.clone()),
+            None => TypeInfo::from_oid(oid),
+        }
+    }
+
+    /// Looks up (once per connection) every user type named in `names`.
+    async fn resolve_names(&mut self, names: &[&'static str]) -> Result<()> {
+        let missing: Vec<&'static str> = names
+            .iter()
+            .copied()
+            .filter(|n| !self.types.by_name.contains_key(n))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let list: Vec<String> = missing.iter().map(|n| literal(n)).collect();
+        let sql = format!(
+            "SELECT n.name, t.oid::int8, t.typarray::int8 \
+             FROM unnest(ARRAY[{}]::text[]) AS n(name) \
+             LEFT JOIN pg_catalog.pg_type t ON t.oid = pg_catalog.to_regtype(n.name)",
+            list.join(", ")
+        );
+        let rows = self.simple_query(&sql).await?;
+        for row in rows {
+            let text = |i: usize| -> Result<Option<String>> {
+                let raw = row.try_get_raw(i)?;
+                raw.bytes()
+                    .map(|b| {
+                        String::from_utf8(b.to_vec())
+                            .map_err(|_| Error::protocol("pg_type lookup returned invalid UTF-8"))
+                    })
+                    .transpose()
+            };
+            let name = text(0)?.unwrap_or_default();
+            let oid = text(1)?.and_then(|s| s.parse::<i64>().ok());
+            let array = text(2)?.and_then(|s| s.parse::<i64>().ok());
+            let Some(&static_name) = missing.iter().find(|n| **n == name) else {
+                continue;
+            };
+            let (Some(oid), Some(array)) = (oid, array) else {
+                return Err(Error::encode(format!(
+                    "type \"{name}\" does not exist in this database \
+                     (used by a #[derive(PgType)] value); create it, or check its name and search_path"
+                )));
+            };
+            let to_oid = |v: i64| {
+                u32::try_from(v)
+                    .map(Oid)
+                    .map_err(|_| Error::protocol(format!("OID {v} out of range")))
+            };
+            let (oid, array) = (to_oid(oid)?, to_oid(array)?);
+            self.types.by_name.insert(static_name, (oid, array));
+            self.types.names.insert(oid, name.clone().into_boxed_str());
+            self.types
+                .names
+                .insert(array, format!("{name}[]").into_boxed_str());
+        }
+        Ok(())
+    }
+
+    /// The OIDs of the user types among `args`' parameters, in order.
+    pub(crate) async fn resolve_param_types(&mut self, args: &Arguments) -> Result<Vec<Oid>> {
+        let refs = args.type_refs();
+        let names: Vec<&'static str> = refs
+            .iter()
+            .filter_map(|t| match t {
+                TypeRef::Named(n) | TypeRef::ArrayOf(n) => Some(*n),
+                _ => None,
+            })
+            .chain(args.encoded().patches().iter().map(|p| p.name))
+            .collect();
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.resolve_names(&names).await?;
+        refs.iter()
+            .filter_map(|t| match t {
+                TypeRef::Named(n) => Some((*n, false)),
+                TypeRef::ArrayOf(n) => Some((*n, true)),
+                _ => None,
+            })
+            .map(|(n, array)| {
+                self.types
+                    .lookup(n, array)
+                    .ok_or_else(|| Error::encode(format!("type \"{n}\" could not be resolved")))
+            })
+            .collect()
+    }
+
+    /// A copy of the encoded values with every user-type placeholder OID filled in.
+    pub(crate) async fn patch_oids(&mut self, values: &EncodeBuf) -> Result<Vec<u8>> {
+        let mut out = values.as_bytes().to_vec();
+        for p in values.patches() {
+            let oid = self.types.lookup(p.name, p.array).ok_or_else(|| {
+                Error::encode(format!("type \"{}\" could not be resolved", p.name))
+            })?;
+            let slot = out.get_mut(p.at..p.at + 4).ok_or_else(|| {
+                Error::encode("an encoder recorded a type placeholder outside its value")
+            })?;
+            slot.copy_from_slice(&oid.0.to_be_bytes());
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_are_escaped() {
+        assert_eq!(literal("mood"), "'mood'");
+        assert_eq!(literal("o'brien"), "'o''brien'");
+    }
+}

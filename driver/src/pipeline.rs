@@ -1,0 +1,435 @@
+//! Pipelines: many queries in one write, results read back in order.
+//!
+//! ```no_run
+//! # async fn f(conn: &mut quarry_driver::Connection) -> quarry_driver::Result<()> {
+//! use quarry_driver::query;
+//! let mut p = conn.pipeline();
+//! p.push(query("INSERT INTO t (a) VALUES ($1)").bind(1i64));
+//! p.push(query("INSERT INTO t (a) VALUES ($1)").bind(2i64));
+//! p.push(query("SELECT count(*) FROM t"));
+//! let results = p.run().await?; // one round trip
+//! # Ok(()) }
+//! ```
+//!
+//! By default a pipeline ends with one Sync, so it runs as one implicit
+//! transaction: if a query fails, the ones before it are rolled back and the
+//! ones after it are skipped, and [`Pipeline::run`] reports which query failed.
+//! [`Pipeline::independent`] puts a Sync after every query instead: each one
+//! commits on its own and a failure affects only that query.
+
+use std::future::poll_fn;
+use std::task::Poll;
+
+use crate::connection::Connection;
+use crate::error::{Error, Result};
+use crate::protocol::backend::{Message, tag};
+use crate::protocol::frontend::{self, Formats, Target};
+use crate::query::{Arguments, Query, rows_affected};
+use crate::row::{Columns, Row};
+use crate::statement::Statement;
+use crate::types::{Encode, Format, Oid, TypeInfo};
+
+/// The outcome of one query in a pipeline.
+#[derive(Debug, Default)]
+pub struct QueryResult {
+    /// The rows it returned.
+    pub rows: Vec<Row>,
+    /// The rows it affected (from the command tag).
+    pub rows_affected: u64,
+}
+
+/// Queries queued to run in one round trip. Made by [`Connection::pipeline`].
+#[must_use = "a pipeline does nothing until it is run"]
+pub struct Pipeline<'c> {
+    conn: &'c mut Connection,
+    queries: Vec<Query>,
+    independent: bool,
+}
+
+impl std::fmt::Debug for Pipeline<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("queries", &self.queries.len())
+            .field("independent", &self.independent)
+            .finish()
+    }
+}
+
+impl Connection {
+    /// Starts a pipeline on this connection.
+    pub fn pipeline(&mut self) -> Pipeline<'_> {
+        Pipeline {
+            conn: self,
+            queries: Vec::new(),
+            independent: false,
+        }
+    }
+
+    /// Runs one statement once per set of values, pipelined in one round trip and one
+    /// implicit transaction (asyncpg's `executemany`): all rows are inserted, or none.
+    /// Returns the total rows affected.
+    pub async fn execute_many<I>(&mut self, sql: &'static str, rows: I) -> Result<u64>
+    where
+        I: IntoIterator,
+        I::Item: IntoArguments,
+    {
+        let mut p = self.pipeline();
+        for args in rows {
+            p.push(crate::query::query(sql).bind_all(args.into_arguments()));
+        }
+        let results = p.run().await?;
+        Ok(results.iter().map(|r| r.rows_affected).sum())
+    }
+}
+
+/// Values that become a query's parameters: [`Arguments`] or a tuple of encodable values.
+pub trait IntoArguments {
+    /// The values, encoded.
+    fn into_arguments(self) -> Arguments;
+}
+
+impl IntoArguments for Arguments {
+    fn into_arguments(self) -> Arguments {
+        self
+    }
+}
+
+macro_rules! tuple_into_arguments {
+    ($($T:ident $i:tt),+) => {
+        impl<$($T: Encode),+> IntoArguments for ($($T,)+) {
+            fn into_arguments(self) -> Arguments {
+                let mut a = Arguments::new();
+                $(a.add(self.$i);)+
+                a
+            }
+        }
+    };
+}
+
+tuple_into_arguments!(A 0);
+tuple_into_arguments!(A 0, B 1);
+tuple_into_arguments!(A 0, B 1, C 2);
+tuple_into_arguments!(A 0, B 1, C 2, D 3);
+tuple_into_arguments!(A 0, B 1, C 2, D 3, E 4);
+tuple_into_arguments!(A 0, B 1, C 2, D 3, E 4, F 5);
+tuple_into_arguments!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+tuple_into_arguments!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+tuple_into_arguments!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
+tuple_into_arguments!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
+tuple_into_arguments!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
+tuple_into_arguments!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
+
+/// How each query in the pipeline is sent.
+struct Plan {
+    /// The statement name to bind.
+    name: Box<str>,
+    /// Whether this query carries the Parse (and Describe) of its statement.
+    parse: bool,
+    /// The statement, when it was already known (cached, or parsed earlier in this pipeline).
+    known: Option<Statement>,
+    oids: Vec<Oid>,
+}
+
+impl<'c> Pipeline<'c> {
+    /// Adds a query; results come back in the order queries were added.
+    pub fn push(&mut self, query: Query) -> &mut Self {
+        self.queries.push(query);
+        self
+    }
+
+    /// Puts a Sync after every query, so each commits (or fails) on its own.
+    pub fn independent(mut self, independent: bool) -> Self {
+        self.independent = independent;
+        self
+    }
+
+    /// The number of queries queued.
+    pub fn len(&self) -> usize {
+        self.queries.len()
+    }
+
+    /// Whether no query is queued.
+    pub fn is_empty(&self) -> bool {
+        self.queries.is_empty()
+    }
+
+    /// Runs every query; fails with the first query's error (saying which one it was).
+    pub async fn run(self) -> Result<Vec<QueryResult>> {
+        let total = self.queries.len();
+        let results = self.run_each().await?;
+        let mut out = Vec::with_capacity(results.len());
+        for (i, r) in results.into_iter().enumerate() {
+            match r {
+                Ok(r) => out.push(r),
+                Err(e) => {
+                    return Err(e.context(format!("query {} of {total} in the pipeline", i + 1)));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs every query and returns each one's outcome. The outer error is for failures
+    /// of the connection itself.
+    pub async fn run_each(self) -> Result<Vec<Result<QueryResult>>> {
+        let Pipeline {
+            conn,
+            queries,
+            independent,
+        } = self;
+        if queries.is_empty() {
+            return Ok(Vec::new());
+        }
+        for q in &queries {
+            if let Some(e) = q.args_error() {
+                return Err(Error::new(e.kind(), e.message().to_owned()));
+            }
+        }
+        conn.ready().await?;
+        let r = conn.run_pipeline(&queries, independent).await;
+        conn.note(r)
+    }
+}
+
+impl Connection {
+    async fn run_pipeline(
+        &mut self,
+        queries: &[Query],
+        independent: bool,
+    ) -> Result<Vec<Result<QueryResult>>> {
+        // Plan: which queries parse their statement, which reuse one.
+        let mut plans: Vec<Plan> = Vec::with_capacity(queries.len());
+        let mut values: Vec<std::borrow::Cow<'_, [u8]>> = Vec::with_capacity(queries.len());
+        for q in queries {
+            let resolved = self.resolve_param_types(q.arguments()).await?;
+            let oids = q.arguments().oids(&resolved);
+            values.push(if q.arguments().encoded().patches().is_empty() {
+                std::borrow::Cow::Borrowed(q.arguments().encoded().as_bytes())
+            } else {
+                std::borrow::Cow::Owned(self.patch_oids(q.arguments().encoded()).await?)
+            });
+            let sql = q.sql();
+            let cacheable = q.is_persistent() && self.cache.accepts(sql);
+            let earlier = plans
+                .iter()
+                .zip(queries)
+                .find(|(p, eq)| {
+                    cacheable && !p.name.is_empty() && eq.sql() == sql && p.oids == oids
+                })
+                .map(|(p, _)| (p.name.clone(), p.known.clone()));
+            let plan = if let Some(s) = q.prepared() {
+                Plan {
+                    name: s.inner.name.clone(),
+                    parse: false,
+                    known: Some(s.clone()),
+                    oids,
+                }
+            } else if let Some((name, known)) = earlier {
+                Plan {
+                    name,
+                    parse: false,
+                    known,
+                    oids,
+                }
+            } else if let Some(s) = cacheable.then(|| self.cache.get(sql, &oids)).flatten() {
+                Plan {
+                    name: s.inner.name.clone(),
+                    parse: false,
+                    known: Some(s),
+                    oids,
+                }
+            } else {
+                self.note_sql(sql);
+                Plan {
+                    name: if cacheable {
+                        self.cache.next_name()
+                    } else {
+                        Box::from("")
+                    },
+                    parse: true,
+                    known: None,
+                    oids,
+                }
+            };
+            if let Some(s) = &plan.known {
+                self.note_statement(s);
+            }
+            plans.push(plan);
+        }
+
+        // Encode everything.
+        let buf = &mut self.io.write_buf;
+        for name in self.closes.drain(..) {
+            frontend::close(buf, Target::Statement, &name)?;
+        }
+        let mut syncs = 0u32;
+        for ((q, plan), vals) in queries.iter().zip(&plans).zip(&values) {
+            if plan.parse {
+                frontend::parse(buf, &plan.name, q.sql(), &plan.oids)?;
+                frontend::describe(buf, Target::Statement, &plan.name)?;
+            }
+            let param_formats = if plan.oids.is_empty() {
+                Formats::Each(&[])
+            } else {
+                Formats::All(1)
+            };
+            frontend::bind(
+                buf,
+                "",
+                &plan.name,
+                param_formats,
+                plan.oids.len(),
+                vals,
+                Formats::All(1),
+            )?;
+            frontend::execute(buf, "", 0)?;
+            if independent {
+                frontend::sync(buf);
+                syncs += 1;
+            }
+        }
+        if !independent {
+            frontend::sync(buf);
+            syncs += 1;
+        }
+        self.queue_request(syncs);
+        self.flush_while_reading().await?;
+
+        // Read the results in order.
+        let mut results: Vec<Result<QueryResult>> = Vec::with_capacity(queries.len());
+        let mut columns_by_name: std::collections::HashMap<Box<str>, std::sync::Arc<Columns>> =
+            std::collections::HashMap::new();
+        let mut skipping: Option<usize> = None;
+        for (i, (q, plan)) in queries.iter().zip(&plans).enumerate() {
+            if let Some(failed) = skipping {
+                results.push(Err(Error::new(
+                    crate::ErrorKind::Database,
+                    format!(
+                        "not run: query {} of the pipeline failed and the pipeline is one transaction",
+                        failed + 1
+                    ),
+                )));
+                continue;
+            }
+            let mut columns = plan
+                .known
+                .as_ref()
+                .map(|s| s.inner.columns.clone())
+                .or_else(|| columns_by_name.get(&plan.name).cloned());
+            let mut params: Vec<TypeInfo> = Vec::new();
+            let mut result = QueryResult::default();
+            let outcome: Result<()> = loop {
+                let h = self.recv().await?;
+                match h.tag {
+                    tag::PARSE_COMPLETE | tag::CLOSE_COMPLETE | tag::BIND_COMPLETE => {
+                        self.io.consume(h)
+                    }
+                    tag::PARAMETER_DESCRIPTION => {
+                        let Message::ParameterDescription(p) =
+                            Message::parse(h.tag, self.io.body(h))?
+                        else {
+                            unreachable!("parse returns the variant of its tag")
+                        };
+                        params = p.types().map(TypeInfo::from_oid).collect();
+                        self.io.consume(h);
+                    }
+                    tag::ROW_DESCRIPTION | tag::NO_DATA => {
+                        let cols = self.read_columns(h, Format::Binary)?;
+                        let statement =
+                            Statement::new(plan.name.clone(), q.sql(), params.clone(), cols);
+                        let cols = statement.inner.columns.clone();
+                        if !plan.name.is_empty() {
+                            columns_by_name.insert(plan.name.clone(), cols.clone());
+                            if let Some(evicted) = self.cache.insert(&plan.oids, statement) {
+                                self.closes.push(evicted);
+                            }
+                        }
+                        columns = Some(cols);
+                    }
+                    tag::DATA_ROW => {
+                        let cols = columns.clone().ok_or_else(|| {
+                            Error::protocol("DataRow before the statement's description")
+                        })?;
+                        let body = self.io.take_body(h);
+                        result.rows.push(Row::new(cols, body)?);
+                    }
+                    tag::COMMAND_COMPLETE => {
+                        let Message::CommandComplete { tag } =
+                            Message::parse(h.tag, self.io.body(h))?
+                        else {
+                            unreachable!("parse returns the variant of its tag")
+                        };
+                        result.rows_affected = rows_affected(tag);
+                        let tag = tag.to_owned();
+                        self.io.consume(h);
+                        self.note_command(&tag);
+                        break Ok(());
+                    }
+                    tag::EMPTY_QUERY_RESPONSE | tag::PORTAL_SUSPENDED => {
+                        self.io.consume(h);
+                        break Ok(());
+                    }
+                    tag::ERROR_RESPONSE => {
+                        let err = self.read_db_error(h, q.sql())?;
+                        break Err(err);
+                    }
+                    _ => return Err(self.unexpected(h, "a pipelined query's result")),
+                }
+            };
+            match outcome {
+                Ok(()) => {
+                    if independent {
+                        self.expect_ready_for_query().await?;
+                    }
+                    results.push(Ok(result));
+                }
+                Err(e) => {
+                    if plan.parse && !plan.name.is_empty() {
+                        // The statement may not exist on the server: forget it.
+                        self.cache.remove(q.sql(), &plan.oids);
+                    }
+                    if independent {
+                        self.finish_after_error().await?;
+                    } else {
+                        skipping = Some(i);
+                    }
+                    results.push(Err(e));
+                }
+            }
+        }
+        if !independent {
+            if skipping.is_some() {
+                self.finish_after_error().await?;
+            } else {
+                self.expect_ready_for_query().await?;
+            }
+        }
+        Ok(results)
+    }
+
+    async fn expect_ready_for_query(&mut self) -> Result<()> {
+        let h = self.expect(tag::READY_FOR_QUERY).await?;
+        self.on_ready_for_query(h)
+    }
+
+    /// Sends the write buffer while also reading whatever the server answers meanwhile,
+    /// so a large pipeline cannot deadlock with both sides' socket buffers full.
+    pub(crate) async fn flush_while_reading(&mut self) -> Result<()> {
+        let io = &mut self.io;
+        poll_fn(|cx| {
+            loop {
+                match io.poll_flush_some(cx) {
+                    Poll::Ready(r) => return Poll::Ready(r),
+                    Poll::Pending => match io.poll_read_some(cx) {
+                        Poll::Ready(Ok(_)) => continue,
+                        Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                        Poll::Pending => return Poll::Pending,
+                    },
+                }
+            }
+        })
+        .await?;
+        self.mark_flushed();
+        Ok(())
+    }
+}

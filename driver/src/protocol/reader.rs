@@ -1,0 +1,213 @@
+//! A bounded reader over server bytes.
+//!
+//! Every read checks that the bytes are there; nothing indexes the input
+//! directly. A message decoder ends with [`Reader::finish`], which rejects
+//! trailing bytes, so a message whose declared length disagrees with its
+//! content is an error rather than silently accepted.
+
+use crate::error::{Error, Result};
+
+/// Reads big-endian integers and strings from a byte slice, failing on short input.
+#[derive(Clone, Debug)]
+pub struct Reader<'a> {
+    bytes: &'a [u8],
+    /// Which message is being read, for error messages.
+    what: &'static str,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader over `bytes`, which hold (part of) a `what` message.
+    pub fn new(bytes: &'a [u8], what: &'static str) -> Reader<'a> {
+        Reader { bytes, what }
+    }
+
+    fn short(&self, wanted: usize) -> Error {
+        Error::protocol(format!(
+            "{} message is truncated: expected {wanted} more bytes, {} left",
+            self.what,
+            self.bytes.len()
+        ))
+    }
+
+    /// Bytes not yet read.
+    pub fn remaining(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Whether every byte has been read.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// The next `n` bytes.
+    pub fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        if n > self.bytes.len() {
+            return Err(self.short(n));
+        }
+        let (head, tail) = self.bytes.split_at(n);
+        self.bytes = tail;
+        Ok(head)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let bytes = self.take(N)?;
+        let mut out = [0u8; N];
+        out.copy_from_slice(bytes);
+        Ok(out)
+    }
+
+    /// One byte.
+    pub fn u8(&mut self) -> Result<u8> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    /// A big-endian `i16`.
+    pub fn i16(&mut self) -> Result<i16> {
+        Ok(i16::from_be_bytes(self.array()?))
+    }
+
+    /// A big-endian `u16`.
+    pub fn u16(&mut self) -> Result<u16> {
+        Ok(u16::from_be_bytes(self.array()?))
+    }
+
+    /// A big-endian `i32`.
+    pub fn i32(&mut self) -> Result<i32> {
+        Ok(i32::from_be_bytes(self.array()?))
+    }
+
+    /// A big-endian `u32`.
+    pub fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_be_bytes(self.array()?))
+    }
+
+    /// A count field (`i16` on the wire) that must not be negative.
+    pub fn count16(&mut self, of: &str) -> Result<usize> {
+        let n = self.i16()?;
+        usize::try_from(n).map_err(|_| {
+            Error::protocol(format!(
+                "{} message has a negative {of} count ({n})",
+                self.what
+            ))
+        })
+    }
+
+    /// A length-prefixed value: `i32` length then bytes; `-1` is NULL (`None`).
+    pub fn value(&mut self) -> Result<Option<&'a [u8]>> {
+        let len = self.i32()?;
+        if len == -1 {
+            return Ok(None);
+        }
+        let len = usize::try_from(len).map_err(|_| {
+            Error::protocol(format!(
+                "{} message has a negative value length ({len})",
+                self.what
+            ))
+        })?;
+        self.take(len).map(Some)
+    }
+
+    /// A NUL-terminated byte string (without the NUL).
+    pub fn cstr_bytes(&mut self) -> Result<&'a [u8]> {
+        let Some(end) = memchr(self.bytes) else {
+            return Err(Error::protocol(format!(
+                "{} message has a string without its terminating NUL",
+                self.what
+            )));
+        };
+        let (s, rest) = self.bytes.split_at(end);
+        // `rest` starts with the NUL: skip it.
+        self.bytes = rest.get(1..).unwrap_or_default();
+        Ok(s)
+    }
+
+    /// A NUL-terminated UTF-8 string (the session's client_encoding is always UTF8).
+    pub fn cstr(&mut self) -> Result<&'a str> {
+        let bytes = self.cstr_bytes()?;
+        std::str::from_utf8(bytes).map_err(|_| {
+            Error::protocol(format!(
+                "{} message has a string that is not UTF-8",
+                self.what
+            ))
+        })
+    }
+
+    /// Every byte not yet read.
+    pub fn rest(&mut self) -> &'a [u8] {
+        std::mem::take(&mut self.bytes)
+    }
+
+    /// Ends the read: any byte left over is an error.
+    pub fn finish(self) -> Result<()> {
+        if self.bytes.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::protocol(format!(
+                "{} message has {} unexpected trailing bytes",
+                self.what,
+                self.bytes.len()
+            )))
+        }
+    }
+}
+
+fn memchr(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_in_order_and_rejects_trailing_bytes() {
+        let mut r = Reader::new(b"\x00\x01\xff\xff\xff\xffab\0z", "test");
+        assert_eq!(r.i16().unwrap(), 1);
+        assert_eq!(r.i32().unwrap(), -1);
+        assert_eq!(r.cstr().unwrap(), "ab");
+        assert_eq!(r.remaining(), 1);
+        let err = r.finish().unwrap_err();
+        assert!(
+            err.to_string().contains("1 unexpected trailing bytes"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn short_input_is_an_error() {
+        let mut r = Reader::new(b"\x00\x00\x01", "test");
+        let err = r.i32().unwrap_err();
+        assert!(
+            err.to_string().contains("expected 4 more bytes, 3 left"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn values_and_nulls() {
+        let mut r = Reader::new(b"\xff\xff\xff\xff\x00\x00\x00\x02hi", "test");
+        assert_eq!(r.value().unwrap(), None);
+        assert_eq!(r.value().unwrap(), Some(&b"hi"[..]));
+        r.finish().unwrap();
+    }
+
+    #[test]
+    fn negative_lengths_other_than_null_are_errors() {
+        let mut r = Reader::new(b"\xff\xff\xff\xfe", "test");
+        assert!(r.value().is_err());
+        let mut r = Reader::new(b"\x80\x00", "test");
+        assert!(r.count16("field").is_err());
+    }
+
+    #[test]
+    fn value_longer_than_input_is_an_error_not_an_allocation() {
+        let mut r = Reader::new(b"\x7f\xff\xff\xffab", "test");
+        assert!(r.value().is_err());
+    }
+
+    #[test]
+    fn unterminated_string_is_an_error() {
+        let mut r = Reader::new(b"abc", "test");
+        assert!(r.cstr().is_err());
+    }
+}

@@ -1,0 +1,1031 @@
+//! Running queries: `query(sql).bind(v).fetch_all(&mut conn)` and friends.
+//!
+//! Every query uses the extended protocol with binary parameters and binary
+//! results. A statement seen for the first time costs one round trip, not two:
+//! Parse, Describe, Bind, Execute and Sync go out in one write. Named statements
+//! are kept in a per-connection cache; capacity 0 uses the unnamed statement
+//! every time (for PgBouncer in transaction mode).
+//!
+//! SQL text must be a `&'static str` or be wrapped in [`AssertSqlSafe`]: a
+//! query assembled with `format!` cannot be passed by accident, so values go
+//! through `bind` instead of being spliced into the text (injection).
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_core::Stream;
+
+use crate::connection::Connection;
+use crate::error::{DbError, Error, Result, SqlState};
+use crate::executor::Executor;
+use crate::protocol::backend::{Header, Message, TransactionStatus, tag};
+use crate::protocol::frontend::{self, Formats, Target};
+use crate::row::{Column, Columns, FromRecord, Row};
+use crate::statement::Statement;
+use crate::types::{Decode, Encode, EncodeBuf, Format, IsNull, Oid, Type, TypeInfo, TypeRef};
+
+// --- SQL text ------------------------------------------------------------------------
+
+/// SQL text accepted by [`query`]: a string literal, or text explicitly marked safe.
+pub trait IntoSql: sealed::Sealed {
+    /// The text.
+    fn into_sql(self) -> Cow<'static, str>;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for &'static str {}
+    impl<T: Into<String>> Sealed for super::AssertSqlSafe<T> {}
+}
+
+impl IntoSql for &'static str {
+    fn into_sql(self) -> Cow<'static, str> {
+        Cow::Borrowed(self)
+    }
+}
+
+/// Marks SQL built at run time as safe to send as it is.
+///
+/// [`query`] takes string literals only, so that values cannot be spliced into
+/// SQL by accident; bind them instead (`$1`, `$2`, ...). When the text itself
+/// must be dynamic (a table name chosen from a fixed list, a generated
+/// `IN ($1, $2, ...)`), wrap it: `query(AssertSqlSafe(sql))`, and make sure no
+/// untrusted input went into it. [`quote_identifier`] quotes names safely.
+#[derive(Clone, Debug)]
+pub struct AssertSqlSafe<T>(pub T);
+
+impl<T: Into<String>> IntoSql for AssertSqlSafe<T> {
+    fn into_sql(self) -> Cow<'static, str> {
+        Cow::Owned(self.0.into())
+    }
+}
+
+/// Quotes an identifier (table or column name) for SQL: `my "table"` -> `"my ""table"""`.
+pub fn quote_identifier(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 2);
+    out.push('"');
+    for c in name.chars() {
+        if c == '"' {
+            out.push('"');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+// --- Arguments -----------------------------------------------------------------------
+
+/// Values bound to a query's parameters, already encoded.
+#[derive(Default)]
+pub struct Arguments {
+    /// Values in Bind wire form: i32 length (-1 = NULL) then bytes.
+    values: EncodeBuf,
+    types: Vec<TypeRef>,
+    error: Option<Error>,
+}
+
+impl fmt::Debug for Arguments {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never show bound values: they may be secrets.
+        f.debug_struct("Arguments")
+            .field("count", &self.types.len())
+            .field("types", &self.types)
+            .finish()
+    }
+}
+
+impl Arguments {
+    /// No values.
+    pub fn new() -> Arguments {
+        Arguments::default()
+    }
+
+    /// Adds a value for the next parameter.
+    pub fn add<T: Encode>(&mut self, value: T) {
+        let n = self.types.len() + 1;
+        self.types.push(value.param_type());
+        if self.error.is_some() {
+            return;
+        }
+        let at = self.values.len();
+        self.values.reserve(4 + value.size_hint());
+        self.values.extend_from_slice(&[0; 4]);
+        let len = match value.encode(&mut self.values) {
+            Ok(IsNull::No) => match i32::try_from(self.values.len() - at - 4) {
+                Ok(len) => len,
+                Err(_) => {
+                    self.values.truncate(at);
+                    self.error = Some(Error::encode(format!(
+                        "parameter ${n} is larger than the 1 GiB PostgreSQL accepts"
+                    )));
+                    return;
+                }
+            },
+            Ok(IsNull::Yes) => {
+                self.values.truncate(at + 4);
+                -1
+            }
+            Err(e) => {
+                self.values.truncate(at);
+                self.error = Some(Error::encode(format!("parameter ${n}: {e}")).with_source(e));
+                return;
+            }
+        };
+        self.values[at..at + 4].copy_from_slice(&len.to_be_bytes());
+    }
+
+    /// The number of values.
+    pub fn len(&self) -> usize {
+        self.types.len()
+    }
+
+    /// Whether there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.types.is_empty()
+    }
+
+    pub(crate) fn error(&self) -> Option<&Error> {
+        self.error.as_ref()
+    }
+
+    pub(crate) fn type_refs(&self) -> &[TypeRef] {
+        &self.types
+    }
+
+    pub(crate) fn encoded(&self) -> &EncodeBuf {
+        &self.values
+    }
+
+    /// The parameter OIDs for Parse. User types must have been resolved (see `resolve`).
+    pub(crate) fn oids(&self, resolved: &[Oid]) -> Vec<Oid> {
+        let mut named = resolved.iter();
+        self.types
+            .iter()
+            .map(|t| match t.oid() {
+                Some(oid) => oid,
+                None => named.next().copied().unwrap_or(Oid::UNSPECIFIED),
+            })
+            .collect()
+    }
+}
+
+// --- Query builders ------------------------------------------------------------------
+
+/// A query to run with bound values. Made by [`query`].
+#[must_use = "a query does nothing until it is run with execute/fetch_*"]
+pub struct Query {
+    sql: Cow<'static, str>,
+    statement: Option<Statement>,
+    args: Arguments,
+    persistent: bool,
+    timeout: Option<Duration>,
+}
+
+impl fmt::Debug for Query {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Query")
+            .field("sql", &self.sql)
+            .field("args", &self.args)
+            .finish()
+    }
+}
+
+/// Starts a query. `sql` is a string literal or [`AssertSqlSafe`] text; bind values
+/// with [`Query::bind`].
+pub fn query(sql: impl IntoSql) -> Query {
+    Query {
+        sql: sql.into_sql(),
+        statement: None,
+        args: Arguments::new(),
+        persistent: true,
+        timeout: None,
+    }
+}
+
+/// Starts a query whose rows become `T` (a `FromRecord` struct or a tuple).
+pub fn query_as<T>(sql: impl IntoSql) -> QueryAs<T> {
+    QueryAs {
+        inner: query(sql),
+        _row: PhantomData,
+    }
+}
+
+/// Starts a query whose single column becomes `T`.
+pub fn query_scalar<T>(sql: impl IntoSql) -> QueryScalar<T> {
+    QueryScalar {
+        inner: query(sql),
+        _value: PhantomData,
+    }
+}
+
+impl Query {
+    pub(crate) fn from_statement(statement: Statement) -> Query {
+        Query {
+            sql: Cow::Owned(statement.sql().to_owned()),
+            statement: Some(statement),
+            args: Arguments::new(),
+            persistent: true,
+            timeout: None,
+        }
+    }
+
+    /// Binds the next parameter (`$1`, then `$2`, ...).
+    pub fn bind<T: Encode>(mut self, value: T) -> Self {
+        self.args.add(value);
+        self
+    }
+
+    /// Uses these values for the parameters.
+    pub fn bind_all(mut self, args: Arguments) -> Self {
+        self.args = args;
+        self
+    }
+
+    /// Whether to keep the prepared statement in the connection's cache (default true).
+    pub fn persistent(mut self, persistent: bool) -> Self {
+        self.persistent = persistent;
+        self
+    }
+
+    /// Fails with a timeout error (after cancelling the query on the server) if it
+    /// takes longer than `timeout`. Overrides the connection's `command_timeout`.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The SQL text.
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    pub(crate) fn arguments(&self) -> &Arguments {
+        &self.args
+    }
+
+    pub(crate) fn args_error(&self) -> Option<&Error> {
+        self.args.error()
+    }
+
+    pub(crate) fn is_persistent(&self) -> bool {
+        self.persistent
+    }
+
+    pub(crate) fn prepared(&self) -> Option<&Statement> {
+        self.statement.as_ref()
+    }
+
+    /// Runs the query and returns the number of rows it affected.
+    pub async fn execute<'c, E: Executor<'c>>(self, executor: E) -> Result<u64> {
+        let mut conn = executor.connection().await?;
+        conn.run_collect(&self, |_| Ok(())).await
+    }
+
+    /// Runs the query and returns all rows.
+    pub async fn fetch_all<'c, E: Executor<'c>>(self, executor: E) -> Result<Vec<Row>> {
+        let mut conn = executor.connection().await?;
+        let mut rows = Vec::new();
+        conn.run_collect(&self, |row| {
+            rows.push(row);
+            Ok(())
+        })
+        .await?;
+        Ok(rows)
+    }
+
+    /// Runs the query and returns its first row; an error if there is none.
+    pub async fn fetch_one<'c, E: Executor<'c>>(self, executor: E) -> Result<Row> {
+        self.fetch_optional(executor)
+            .await?
+            .ok_or_else(|| Error::new(crate::ErrorKind::RowNotFound, ""))
+    }
+
+    /// Runs the query and returns its first row, if any.
+    pub async fn fetch_optional<'c, E: Executor<'c>>(self, executor: E) -> Result<Option<Row>> {
+        let mut conn = executor.connection().await?;
+        let mut first = None;
+        conn.run_collect(&self, |row| {
+            if first.is_none() {
+                first = Some(row);
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(first)
+    }
+
+    /// Runs the query and streams its rows as they arrive; memory stays flat for any
+    /// result size.
+    pub fn fetch<'c, E: Executor<'c> + 'c>(self, executor: E) -> RowStream<'c, Row> {
+        RowStream::new(self, executor, |row| Ok(row))
+    }
+}
+
+/// A query whose rows become `T`. Made by [`query_as`].
+#[must_use = "a query does nothing until it is run with execute/fetch_*"]
+pub struct QueryAs<T> {
+    inner: Query,
+    _row: PhantomData<fn() -> T>,
+}
+
+impl<T> fmt::Debug for QueryAs<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl<T> QueryAs<T>
+where
+    T: for<'r> FromRecord<'r> + Send,
+{
+    /// Binds the next parameter.
+    pub fn bind<V: Encode>(mut self, value: V) -> Self {
+        self.inner = self.inner.bind(value);
+        self
+    }
+
+    /// See [`Query::timeout`].
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.inner = self.inner.timeout(timeout);
+        self
+    }
+
+    /// See [`Query::persistent`].
+    pub fn persistent(mut self, persistent: bool) -> Self {
+        self.inner = self.inner.persistent(persistent);
+        self
+    }
+
+    /// Runs the query; returns every row as `T`.
+    pub async fn fetch_all<'c, E: Executor<'c>>(self, executor: E) -> Result<Vec<T>> {
+        let mut conn = executor.connection().await?;
+        let mut out = Vec::new();
+        conn.run_collect(&self.inner, |row| {
+            out.push(T::from_record(&row)?);
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// Runs the query; returns the first row as `T`, an error if there is none.
+    pub async fn fetch_one<'c, E: Executor<'c>>(self, executor: E) -> Result<T> {
+        self.fetch_optional(executor)
+            .await?
+            .ok_or_else(|| Error::new(crate::ErrorKind::RowNotFound, ""))
+    }
+
+    /// Runs the query; returns the first row as `T`, if any.
+    pub async fn fetch_optional<'c, E: Executor<'c>>(self, executor: E) -> Result<Option<T>> {
+        let mut conn = executor.connection().await?;
+        let mut first = None;
+        conn.run_collect(&self.inner, |row| {
+            if first.is_none() {
+                first = Some(T::from_record(&row)?);
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(first)
+    }
+
+    /// Streams the rows as `T`.
+    pub fn fetch<'c, E: Executor<'c> + 'c>(self, executor: E) -> RowStream<'c, T>
+    where
+        T: 'c,
+    {
+        RowStream::new(self.inner, executor, |row| T::from_record(&row))
+    }
+}
+
+/// A query whose single column becomes `T`. Made by [`query_scalar`].
+#[must_use = "a query does nothing until it is run with execute/fetch_*"]
+pub struct QueryScalar<T> {
+    inner: Query,
+    _value: PhantomData<fn() -> T>,
+}
+
+impl<T> fmt::Debug for QueryScalar<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+fn scalar<T: for<'r> Decode<'r> + Type>(row: &Row) -> Result<T> {
+    if row.len() != 1 {
+        return Err(Error::decode(format!(
+            "query_scalar expects exactly one column, the query returned {}",
+            row.len()
+        )));
+    }
+    row.try_get(0)
+}
+
+impl<T> QueryScalar<T>
+where
+    T: for<'r> Decode<'r> + Type + Send,
+{
+    /// Binds the next parameter.
+    pub fn bind<V: Encode>(mut self, value: V) -> Self {
+        self.inner = self.inner.bind(value);
+        self
+    }
+
+    /// See [`Query::timeout`].
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.inner = self.inner.timeout(timeout);
+        self
+    }
+
+    /// Runs the query; returns the first column of every row.
+    pub async fn fetch_all<'c, E: Executor<'c>>(self, executor: E) -> Result<Vec<T>> {
+        let mut conn = executor.connection().await?;
+        let mut out = Vec::new();
+        conn.run_collect(&self.inner, |row| {
+            out.push(scalar(&row)?);
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// Runs the query; returns the value of the first row, an error if there is none.
+    pub async fn fetch_one<'c, E: Executor<'c>>(self, executor: E) -> Result<T> {
+        self.fetch_optional(executor)
+            .await?
+            .ok_or_else(|| Error::new(crate::ErrorKind::RowNotFound, ""))
+    }
+
+    /// Runs the query; returns the value of the first row, if any.
+    pub async fn fetch_optional<'c, E: Executor<'c>>(self, executor: E) -> Result<Option<T>> {
+        let mut conn = executor.connection().await?;
+        let mut first = None;
+        conn.run_collect(&self.inner, |row| {
+            if first.is_none() {
+                first = Some(scalar(&row)?);
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(first)
+    }
+
+    /// Streams the values.
+    pub fn fetch<'c, E: Executor<'c> + 'c>(self, executor: E) -> RowStream<'c, T>
+    where
+        T: 'c,
+    {
+        RowStream::new(self.inner, executor, |row| scalar(&row))
+    }
+}
+
+// --- Streams -------------------------------------------------------------------------
+
+type BoxStream<'c, T> = Pin<Box<dyn Stream<Item = Result<T>> + Send + 'c>>;
+
+/// Rows streamed from a query as they arrive. Implements `futures::Stream`.
+///
+/// Dropping it before the end is safe: the connection reads and discards the
+/// rest of the result before its next use.
+pub struct RowStream<'c, T> {
+    inner: BoxStream<'c, T>,
+}
+
+impl<T> fmt::Debug for RowStream<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RowStream").finish_non_exhaustive()
+    }
+}
+
+enum StreamState<E, C> {
+    Start(Query, E),
+    Rows(C, ResultReader),
+    Done,
+}
+
+impl<'c, T: Send + 'c> RowStream<'c, T> {
+    fn new<E, F>(query: Query, executor: E, map: F) -> RowStream<'c, T>
+    where
+        E: Executor<'c> + 'c,
+        F: Fn(Row) -> Result<T> + Send + Sync + 'c,
+    {
+        let map = Arc::new(map);
+        let stream = futures_util::stream::try_unfold(
+            StreamState::<E, E::Conn>::Start(query, executor),
+            move |state| {
+                let map = map.clone();
+                async move {
+                    let (mut conn, mut reader) = match state {
+                        StreamState::Start(query, executor) => {
+                            let mut conn = executor.connection().await?;
+                            let reader = conn.start_query(&query).await?;
+                            (conn, reader)
+                        }
+                        StreamState::Rows(conn, reader) => (conn, reader),
+                        StreamState::Done => return Ok(None),
+                    };
+                    match conn.next_row(&mut reader).await? {
+                        Some(row) => Ok(Some((map(row)?, StreamState::Rows(conn, reader)))),
+                        None => Ok(None),
+                    }
+                }
+            },
+        );
+        RowStream {
+            inner: Box::pin(stream),
+        }
+    }
+}
+
+impl<T> Stream for RowStream<'_, T> {
+    type Item = Result<T>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+// --- The engine ----------------------------------------------------------------------
+
+/// The state of a result being read.
+pub(crate) struct ResultReader {
+    pub(crate) columns: Arc<Columns>,
+    pub(crate) rows_affected: u64,
+    sql: Arc<str>,
+    done: bool,
+}
+
+/// Errors after which a statement is re-prepared and the query retried once,
+/// when not inside a transaction: the cached plan went stale after DDL, or the
+/// server (or a pooler) forgot the statement.
+fn needs_reprepare(e: &DbError) -> bool {
+    match e.code().code() {
+        "26000" => true,
+        "0A000" => matches!(
+            e.routine(),
+            Some("RevalidateCachedQuery" | "RevalidateCachedPlan")
+        ),
+        _ => false,
+    }
+}
+
+/// The number at the end of a command tag (`INSERT 0 5`, `UPDATE 3`, `SELECT 10`).
+pub(crate) fn rows_affected(tag: &str) -> u64 {
+    tag.rsplit(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+impl Connection {
+    /// Runs `q`, passing each row to `on_row`; returns the rows affected.
+    pub(crate) async fn run_collect(
+        &mut self,
+        q: &Query,
+        mut on_row: impl FnMut(Row) -> Result<()>,
+    ) -> Result<u64> {
+        let timeout = q.timeout.or(self.command_timeout());
+        let work = async {
+            let mut reader = self.start_query(q).await?;
+            let mut first_error = None;
+            while let Some(row) = self.next_row(&mut reader).await? {
+                if first_error.is_none()
+                    && let Err(e) = on_row(row)
+                {
+                    // Keep reading to the end so the connection stays in sync.
+                    first_error = Some(e);
+                }
+            }
+            match first_error {
+                Some(e) => Err(e),
+                None => Ok(reader.rows_affected),
+            }
+        };
+        match timeout {
+            None => work.await,
+            Some(d) => {
+                let r = tokio::time::timeout(d, work).await;
+                match r {
+                    Ok(r) => r,
+                    Err(_) => Err(self.after_timeout(d).await),
+                }
+            }
+        }
+    }
+
+    /// Sends a query and reads up to its first row. Retries once after a stale statement.
+    pub(crate) async fn start_query(&mut self, q: &Query) -> Result<ResultReader> {
+        if let Some(e) = q.args.error() {
+            return Err(Error::new(e.kind(), e.message().to_owned()));
+        }
+        self.ready().await?;
+        let r = self.start_query_inner(q).await;
+        self.note(r)
+    }
+
+    async fn start_query_inner(&mut self, q: &Query) -> Result<ResultReader> {
+        let sql: &str = &q.sql;
+        let resolved = self.resolve_param_types(&q.args).await?;
+        let oids = q.args.oids(&resolved);
+        let mut values: Cow<'_, [u8]> = Cow::Borrowed(q.args.values.as_bytes());
+        if !q.args.values.patches().is_empty() {
+            values = Cow::Owned(self.patch_oids(&q.args.values).await?);
+        }
+        let mut retried = false;
+        loop {
+            let cached = match &q.statement {
+                Some(s) => Some(s.clone()),
+                None if q.persistent && self.cache.accepts(sql) => self.cache.get(sql, &oids),
+                None => None,
+            };
+            match &cached {
+                Some(s) => self.note_statement(s),
+                None => self.note_sql(sql),
+            }
+            let buf = &mut self.io.write_buf;
+            for name in self.closes.drain(..) {
+                frontend::close(buf, Target::Statement, &name)?;
+            }
+            let name = match &cached {
+                Some(s) => s.inner.name.clone(),
+                None => {
+                    let name = if q.persistent && self.cache.accepts(sql) {
+                        self.cache.next_name()
+                    } else {
+                        Box::from("")
+                    };
+                    frontend::parse(buf, &name, sql, &oids)?;
+                    frontend::describe(buf, Target::Statement, &name)?;
+                    name
+                }
+            };
+            let param_formats = if oids.is_empty() {
+                Formats::Each(&[])
+            } else {
+                Formats::All(1)
+            };
+            frontend::bind(
+                buf,
+                "",
+                &name,
+                param_formats,
+                oids.len(),
+                &values,
+                Formats::All(1),
+            )?;
+            frontend::execute(buf, "", 0)?;
+            frontend::sync(buf);
+            self.queue_request(1);
+            self.flush().await?;
+
+            let mut params: Vec<TypeInfo> = Vec::new();
+            let mut columns = cached.as_ref().map(|s| s.inner.columns.clone());
+            loop {
+                let h = self.recv().await?;
+                match h.tag {
+                    tag::PARSE_COMPLETE | tag::CLOSE_COMPLETE => self.io.consume(h),
+                    tag::PARAMETER_DESCRIPTION => {
+                        let Message::ParameterDescription(p) =
+                            Message::parse(h.tag, self.io.body(h))?
+                        else {
+                            unreachable!("parse returns the variant of its tag")
+                        };
+                        params = p.types().map(TypeInfo::from_oid).collect();
+                        self.io.consume(h);
+                    }
+                    tag::ROW_DESCRIPTION | tag::NO_DATA => {
+                        let cols = self.read_columns(h, Format::Binary)?;
+                        let statement = Statement::new(name.clone(), sql, params.clone(), cols);
+                        columns = Some(statement.inner.columns.clone());
+                        if !name.is_empty()
+                            && let Some(evicted) = self.cache.insert(&oids, statement)
+                        {
+                            self.closes.push(evicted);
+                        }
+                    }
+                    tag::BIND_COMPLETE => {
+                        self.io.consume(h);
+                        let columns = columns.ok_or_else(|| {
+                            Error::protocol(
+                                "BindComplete arrived before the statement's description",
+                            )
+                        })?;
+                        return Ok(ResultReader {
+                            columns,
+                            rows_affected: 0,
+                            sql: Arc::from(sql),
+                            done: false,
+                        });
+                    }
+                    tag::ERROR_RESPONSE => {
+                        let err = self.read_db_error(h, sql)?;
+                        self.finish_after_error().await?;
+                        let stale = err.as_db_error().is_some_and(needs_reprepare);
+                        if stale && let Some(s) = &cached {
+                            if s.is_named() && q.statement.is_none() {
+                                self.cache.remove(sql, &oids);
+                                self.closes.push(s.inner.name.clone());
+                            }
+                            if !retried
+                                && q.statement.is_none()
+                                && self.transaction_status() == TransactionStatus::Idle
+                            {
+                                retried = true;
+                                tracing::debug!("statement went stale; preparing it again");
+                                break;
+                            }
+                        }
+                        return Err(err);
+                    }
+                    _ => return Err(self.unexpected(h, "the response to Bind")),
+                }
+            }
+        }
+    }
+
+    /// Reads the next row, or `None` when the result is complete (after ReadyForQuery).
+    pub(crate) async fn next_row(&mut self, reader: &mut ResultReader) -> Result<Option<Row>> {
+        if reader.done {
+            return Ok(None);
+        }
+        let r = self.next_row_inner(reader).await;
+        if r.is_err() {
+            reader.done = true;
+        }
+        self.note(r)
+    }
+
+    async fn next_row_inner(&mut self, reader: &mut ResultReader) -> Result<Option<Row>> {
+        loop {
+            let h = self.recv().await?;
+            match h.tag {
+                tag::DATA_ROW => {
+                    let body = self.io.take_body(h);
+                    return Row::new(reader.columns.clone(), body).map(Some);
+                }
+                tag::COMMAND_COMPLETE => {
+                    let Message::CommandComplete { tag } = Message::parse(h.tag, self.io.body(h))?
+                    else {
+                        unreachable!("parse returns the variant of its tag")
+                    };
+                    reader.rows_affected = rows_affected(tag);
+                    let tag = tag.to_owned();
+                    self.io.consume(h);
+                    self.note_command(&tag);
+                }
+                tag::EMPTY_QUERY_RESPONSE | tag::PORTAL_SUSPENDED => self.io.consume(h),
+                tag::READY_FOR_QUERY => {
+                    self.on_ready_for_query(h)?;
+                    reader.done = true;
+                    return Ok(None);
+                }
+                tag::ERROR_RESPONSE => {
+                    let err = self.read_db_error(h, &reader.sql)?;
+                    self.finish_after_error().await?;
+                    return Err(err);
+                }
+                _ => return Err(self.unexpected(h, "a row or the end of the result")),
+            }
+        }
+    }
+
+    /// Turns the ErrorResponse at the front of the buffer into an error (consuming it).
+    pub(crate) fn read_db_error(&mut self, h: Header, sql: &str) -> Result<Error> {
+        let Message::ErrorResponse(fields) = Message::parse(h.tag, self.io.body(h))? else {
+            unreachable!("parse returns the variant of its tag")
+        };
+        let db = fields.to_db_error()?;
+        self.io.consume(h);
+        let db = if db.position().is_some() {
+            db.with_query(Arc::from(sql))
+        } else {
+            db
+        };
+        let fatal = matches!(
+            db.severity(),
+            crate::error::Severity::Fatal | crate::error::Severity::Panic
+        );
+        let err = Error::db(db);
+        if fatal {
+            self.mark_broken(err.to_string());
+        }
+        Ok(err)
+    }
+
+    /// After an error, the server skips to the Sync: read up to its ReadyForQuery.
+    pub(crate) async fn finish_after_error(&mut self) -> Result<()> {
+        loop {
+            let h = self.recv().await?;
+            if h.tag == tag::READY_FOR_QUERY {
+                return self.on_ready_for_query(h);
+            }
+            Message::parse(h.tag, self.io.body(h))?;
+            self.io.consume(h);
+        }
+    }
+
+    /// Reads a RowDescription (or NoData) at the front of the buffer into columns.
+    pub(crate) fn read_columns(&mut self, h: Header, format: Format) -> Result<Vec<Column>> {
+        let cols = match Message::parse(h.tag, self.io.body(h))? {
+            Message::NoData => Vec::new(),
+            Message::RowDescription(desc) => desc
+                .fields()
+                .map(|f| {
+                    Column::new(
+                        f.name,
+                        self.type_info(f.type_oid),
+                        f.table_oid,
+                        f.column_id,
+                        f.type_modifier,
+                        format,
+                    )
+                })
+                .collect(),
+            _ => return Err(self.unexpected(h, "RowDescription")),
+        };
+        self.io.consume(h);
+        Ok(cols)
+    }
+
+    /// Prepares a statement and returns its description (parameter and column types).
+    pub async fn prepare(&mut self, sql: impl IntoSql) -> Result<Statement> {
+        let sql = sql.into_sql();
+        self.ready().await?;
+        let r = self.prepare_inner(&sql).await;
+        self.note(r)
+    }
+
+    async fn prepare_inner(&mut self, sql: &str) -> Result<Statement> {
+        let name = if self.cache.accepts(sql) {
+            self.cache.next_name()
+        } else {
+            // Too long to cache, or caching is off: still a named statement, so that it
+            // outlives the next query; closed when the cache would have evicted it.
+            self.cache.next_name()
+        };
+        let buf = &mut self.io.write_buf;
+        frontend::parse(buf, &name, sql, &[])?;
+        frontend::describe(buf, Target::Statement, &name)?;
+        frontend::sync(buf);
+        self.queue_request(1);
+        self.flush().await?;
+        let mut params = Vec::new();
+        let mut statement = None;
+        loop {
+            let h = self.recv().await?;
+            match h.tag {
+                tag::PARSE_COMPLETE => self.io.consume(h),
+                tag::PARAMETER_DESCRIPTION => {
+                    let Message::ParameterDescription(p) = Message::parse(h.tag, self.io.body(h))?
+                    else {
+                        unreachable!("parse returns the variant of its tag")
+                    };
+                    params = p.types().map(|o| self.type_info(o)).collect();
+                    self.io.consume(h);
+                }
+                tag::ROW_DESCRIPTION | tag::NO_DATA => {
+                    let cols = self.read_columns(h, Format::Binary)?;
+                    statement = Some(Statement::new(name.clone(), sql, params.clone(), cols));
+                }
+                tag::READY_FOR_QUERY => {
+                    self.on_ready_for_query(h)?;
+                    return statement
+                        .ok_or_else(|| Error::protocol("Describe returned no row description"));
+                }
+                tag::ERROR_RESPONSE => {
+                    let err = self.read_db_error(h, sql)?;
+                    self.finish_after_error().await?;
+                    return Err(err);
+                }
+                _ => return Err(self.unexpected(h, "the response to Parse/Describe")),
+            }
+        }
+    }
+
+    /// Runs one or more SQL statements separated by `;` with the simple protocol.
+    ///
+    /// Nothing can be bound; no rows are returned. Use it for DDL and scripts.
+    pub async fn batch_execute(&mut self, sql: &str) -> Result<()> {
+        self.simple_query(sql).await.map(drop)
+    }
+
+    /// Runs SQL with the simple protocol and returns the rows of every statement,
+    /// with values in text format (they decode like any others).
+    pub async fn simple_query(&mut self, sql: &str) -> Result<Vec<Row>> {
+        self.ready().await?;
+        let timeout = self.command_timeout();
+        let work = async {
+            let r = self.simple_query_inner(sql).await;
+            self.note(r)
+        };
+        match timeout {
+            None => work.await,
+            Some(d) => {
+                let r = tokio::time::timeout(d, work).await;
+                match r {
+                    Ok(r) => r,
+                    Err(_) => Err(self.after_timeout(d).await),
+                }
+            }
+        }
+    }
+
+    async fn simple_query_inner(&mut self, sql: &str) -> Result<Vec<Row>> {
+        self.note_sql(sql);
+        frontend::query(&mut self.io.write_buf, sql)?;
+        self.queue_request(1);
+        self.flush().await?;
+        let mut rows = Vec::new();
+        let mut columns: Option<Arc<Columns>> = None;
+        let mut error = None;
+        loop {
+            let h = self.recv().await?;
+            match h.tag {
+                tag::ROW_DESCRIPTION => {
+                    columns = Some(Arc::new(Columns::new(self.read_columns(h, Format::Text)?)));
+                }
+                tag::DATA_ROW => {
+                    let Some(cols) = &columns else {
+                        return Err(Error::protocol("DataRow before RowDescription"));
+                    };
+                    let body = self.io.take_body(h);
+                    rows.push(Row::new(cols.clone(), body)?);
+                }
+                tag::COMMAND_COMPLETE | tag::EMPTY_QUERY_RESPONSE => {
+                    if let Message::CommandComplete { tag } =
+                        Message::parse(h.tag, self.io.body(h))?
+                    {
+                        let tag = tag.to_owned();
+                        self.note_command(&tag);
+                    }
+                    self.io.consume(h);
+                    columns = None;
+                }
+                tag::COPY_IN_RESPONSE => {
+                    // COPY FROM STDIN through batch_execute: refuse it cleanly.
+                    self.io.consume(h);
+                    frontend::copy_fail(
+                        &mut self.io.write_buf,
+                        "COPY FROM STDIN is not supported by simple_query; use copy_in",
+                    )?;
+                    self.flush().await?;
+                }
+                tag::COPY_OUT_RESPONSE | tag::COPY_DATA | tag::COPY_DONE => {
+                    Message::parse(h.tag, self.io.body(h))?;
+                    self.io.consume(h);
+                }
+                tag::ERROR_RESPONSE => {
+                    let err = self.read_db_error(h, sql)?;
+                    error.get_or_insert(err);
+                }
+                tag::READY_FOR_QUERY => {
+                    self.on_ready_for_query(h)?;
+                    return match error {
+                        Some(e) => Err(e),
+                        None => Ok(rows),
+                    };
+                }
+                _ => return Err(self.unexpected(h, "a simple query response")),
+            }
+        }
+    }
+}
+
+/// Whether an error is a SQLSTATE class the caller may want to inspect.
+#[allow(dead_code)]
+fn is_class(code: &SqlState, class: &str) -> bool {
+    code.code().starts_with(class)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_tags() {
+        assert_eq!(rows_affected("INSERT 0 5"), 5);
+        assert_eq!(rows_affected("UPDATE 3"), 3);
+        assert_eq!(rows_affected("SELECT 10"), 10);
+        assert_eq!(rows_affected("CREATE TABLE"), 0);
+        assert_eq!(rows_affected(""), 0);
+    }
+
+    #[test]
+    fn identifiers_are_quoted() {
+        assert_eq!(quote_identifier("users"), "\"users\"");
+        assert_eq!(quote_identifier("my \"t\""), "\"my \"\"t\"\"\"");
+    }
+
+    #[test]
+    fn arguments_debug_hides_values() {
+        let mut a = Arguments::new();
+        a.add(&"secret-value"[..]);
+        assert!(!format!("{a:?}").contains("secret"));
+    }
+}
