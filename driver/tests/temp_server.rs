@@ -721,3 +721,22 @@ fn run_sql_reports_failed_statements_as_database_errors() {
     );
     assert!(server.log_path().is_file());
 }
+
+#[test]
+fn a_server_in_a_static_is_shared_by_threads() {
+    // The usual pattern of a test binary; the reaper removes the server after the process.
+    static SHARED: std::sync::OnceLock<TempServer> = std::sync::OnceLock::new();
+    let server = SHARED.get_or_init(|| TempServer::start().unwrap());
+    std::thread::scope(|scope| {
+        let queries: Vec<_> = (0..4)
+            .map(|i| scope.spawn(move || query(server, &format!("SELECT {i} * 10"))))
+            .collect();
+        for (i, query) in queries.into_iter().enumerate() {
+            assert_eq!(query.join().unwrap(), (i * 10).to_string());
+        }
+    });
+    std::thread::spawn(|| server.restart_fast().unwrap())
+        .join()
+        .unwrap();
+    assert_eq!(query(server, "SELECT 42"), "42");
+}

@@ -203,6 +203,7 @@ fn template(binaries: &ServerBinaries, run_as: &RunAs) -> Result<PathBuf> {
     key.add(TEMPLATE_FORMAT);
     key.add(&binaries.bindir().to_string_lossy());
     key.add(binaries.version_text());
+    key.add(&run_as.key());
     for arg in initdb_args() {
         key.add(arg);
     }
