@@ -126,7 +126,12 @@ impl Builder {
 
     /// Creates the cluster and starts the server.
     pub fn start(self) -> Result<TempServer> {
-        for (name, _) in &self.settings {
+        for (name, value) in &self.settings {
+            if value.contains(['\n', '\r']) {
+                return Err(Error::config(format!(
+                    "TempServer setting {name} has a line break in its value"
+                )));
+            }
             if name.is_empty()
                 || !name
                     .bytes()
@@ -169,7 +174,7 @@ impl Builder {
 }
 
 /// A running PostgreSQL cluster that is removed when dropped. See the [module
-/// docs](self).
+/// docs](crate::temp_server).
 ///
 /// Control methods take `&self` so a server kept in a `static` can be restarted by the tests
 /// sharing it; they are serialised internally.
