@@ -306,6 +306,15 @@ fn search_follows_path_links_and_picks_the_newest_version() {
         real.bindir()
     );
 
+    // An empty QUARRY_PG_BINDIR counts as unset.
+    let env = SearchEnv::empty()
+        .var(BINDIR_VAR, "")
+        .var("PATH", links.as_os_str());
+    assert_eq!(
+        ServerBinaries::locate_with(&env).unwrap().bindir(),
+        real.bindir()
+    );
+
     // QUARRY_PG_BINDIR comes first.
     let env = SearchEnv::empty()
         .var(BINDIR_VAR, links.as_os_str())

@@ -109,8 +109,12 @@ impl SearchEnv {
         self
     }
 
+    /// A variable's value; an empty one counts as unset.
     fn get(&self, name: &str) -> Option<&OsStr> {
-        self.vars.get(name).map(OsString::as_os_str)
+        self.vars
+            .get(name)
+            .map(OsString::as_os_str)
+            .filter(|value| !value.is_empty())
     }
 
     fn path_dirs(&self) -> Vec<PathBuf> {

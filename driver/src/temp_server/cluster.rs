@@ -329,6 +329,18 @@ pub(super) fn postmaster_pid(data: &Path) -> Option<u32> {
     text.lines().next()?.trim().parse().ok()
 }
 
+/// The status line of `postmaster.pid` (`starting`, `ready`, `standby`, `stopping`) when
+/// the file belongs to postmaster `pid`.
+pub(super) fn postmaster_status(data: &Path, pid: u32) -> Option<String> {
+    let text = fs::read_to_string(data.join("postmaster.pid")).ok()?;
+    let mut lines = text.lines();
+    if lines.next()?.trim().parse::<u32>().ok()? != pid {
+        return None;
+    }
+    // Line 8: LOCK_FILE_LINE_PM_STATUS.
+    Some(lines.nth(6)?.trim().to_owned())
+}
+
 /// FNV-1a, 64 bits: a stable hash for cache keys (std's hasher may change between releases).
 struct Fnv64(u64);
 
