@@ -8,6 +8,8 @@
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -214,8 +216,18 @@ fn template(binaries: &ServerBinaries, run_as: &RunAs) -> Result<PathBuf> {
     if path.join(TEMPLATE_MARKER).is_file() {
         return Ok(path);
     }
+    // Tests of one binary start servers from several threads at once: one builds, the others
+    // wait for it instead of running initdb too.
+    static BUILDING: Mutex<()> = Mutex::new(());
+    let _building = BUILDING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if path.join(TEMPLATE_MARKER).is_file() {
+        return Ok(path);
+    }
     fs::create_dir_all(&cache)
         .map_err(|e| Error::io(format!("could not create {}", cache.display()), e))?;
+    remove_stale_staging(&cache);
 
     // initdb runs as the server user, which may not be able to enter `target/`; it runs in
     // the temp dir and the result is copied into the cache under a private name, then
@@ -248,6 +260,26 @@ fn template(binaries: &ServerBinaries, run_as: &RunAs) -> Result<PathBuf> {
                 format!("could not move the template to {}", path.display()),
                 e,
             ))
+        }
+    }
+}
+
+/// Removes staging directories (`.<name>-<pid>-<n>`) left by processes killed while they
+/// built a template; an hour is far longer than any build.
+fn remove_stale_staging(cache: &Path) {
+    let Ok(entries) = fs::read_dir(cache) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let stale = entry.file_name().as_encoded_bytes().starts_with(b".")
+            && entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|modified| modified.elapsed().ok())
+                .is_some_and(|age| age > Duration::from_secs(3600));
+        if stale {
+            let _ = process::remove_tree(&entry.path());
         }
     }
 }
