@@ -303,7 +303,7 @@ impl TempServer {
         let copied = self
             .run_as
             .copy_tree(&primary.layout.data, &self.layout.data);
-        primary.pg_ctl_start(&mut state)?;
+        primary.start_postmaster(&mut state)?;
         copied
     }
 
@@ -317,7 +317,7 @@ impl TempServer {
             cluster::write_settings(&self.layout, &self.config, &self.run_as)?;
             let log_start = log_len(&self.layout.log);
             let mut state = self.lock();
-            match self.pg_ctl_start(&mut state) {
+            match self.start_postmaster(&mut state) {
                 Ok(()) => return Ok(()),
                 Err(e) => {
                     let log = std::fs::read(&self.layout.log).unwrap_or_default();
@@ -355,7 +355,7 @@ impl TempServer {
     /// Starts the postmaster the way `pg_ctl start` does (in the background, detached, output
     /// to the log), but polls `postmaster.pid` for readiness every few milliseconds instead of
     /// `pg_ctl -w`'s 100 ms, which is most of a start from the template.
-    fn pg_ctl_start(&self, state: &mut State) -> Result<()> {
+    fn start_postmaster(&self, state: &mut State) -> Result<()> {
         let mut command = self.run_as.command("sh", &self.layout.root);
         command
             .arg("-c")
@@ -560,7 +560,7 @@ impl TempServer {
         if state.running && self.postmaster_pid().is_some() {
             return Ok(());
         }
-        self.pg_ctl_start(&mut state)
+        self.start_postmaster(&mut state)
     }
 
     /// `pg_ctl restart -m fast`: sessions are disconnected, the server shuts down cleanly and
