@@ -163,3 +163,84 @@ fn the_database_is_dropped_when_the_body_panics() {
         assert_eq!(database_count(&db, &name).await, 0);
     });
 }
+
+static BROKEN: TestSpec = TestSpec {
+    name: "quarry_test::broken",
+    migrations: None,
+    fixtures: &[Fixture {
+        name: "broken.sql",
+        sql: "CREATE TABLE ok (id int); CREATE TABLE broken (;",
+    }],
+    flavor: Flavor::CurrentThread,
+};
+
+#[test]
+fn a_failing_fixture_fails_the_test_naming_the_file() {
+    let panicked = std::panic::catch_unwind(|| testing::run(&BROKEN, |_db| async {}))
+        .expect_err("a broken fixture must fail the test");
+    let message = panicked
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(message.contains("in fixture broken.sql"), "{message}");
+    assert!(message.contains("syntax error"), "{message}");
+    // Nothing half-built is left behind.
+    testing::run(&USERS, |db| async move {
+        let mut conn = db.connect().await.unwrap();
+        let left: i64 = query_scalar(
+            "SELECT count(*) FROM pg_database WHERE datname LIKE 'quarry_tpl_%_build'",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(left, 0);
+    });
+}
+
+// --- DATABASE_URL -----------------------------------------------------------------------
+
+/// Set in the child process of `uses_the_server_in_database_url`.
+const CHILD: &str = "QUARRY_TEST_DATABASE_URL_CHILD";
+
+/// Runs only as the child of `uses_the_server_in_database_url` (the environment cannot be
+/// changed inside this process: `set_var` is unsafe). Elsewhere it has nothing to check.
+#[test]
+fn database_url_child() {
+    let Ok(expected_port) = std::env::var(CHILD) else {
+        return;
+    };
+    testing::run(&USERS, |db| async move {
+        assert_eq!(
+            db.connect_options().get_ports(),
+            [Some(expected_port.parse::<u16>().unwrap())]
+        );
+        let mut conn = db.connect().await.unwrap();
+        assert_eq!(user_names(&mut conn).await, ["ada", "brian"]);
+    });
+}
+
+#[test]
+fn uses_the_server_in_database_url() {
+    let server = quarry::TempServer::start().unwrap();
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "database_url_child", "--test-threads=1"])
+        .env("DATABASE_URL", server.url())
+        .env(CHILD, server.port().to_string())
+        .output()
+        .unwrap();
+    assert!(
+        child.status.success(),
+        "the child test failed: {}\n{}\n{}",
+        child.status,
+        String::from_utf8_lossy(&child.stdout),
+        String::from_utf8_lossy(&child.stderr)
+    );
+    // The child built its template on that server and dropped its test database.
+    let out = server
+        .run_sql(
+            "SELECT (SELECT count(*) FROM pg_database WHERE datname LIKE 'quarry\\_tpl\\_%') \
+             || ' ' || (SELECT count(*) FROM pg_database WHERE datname LIKE 'quarry\\_t\\_%')",
+        )
+        .unwrap();
+    assert_eq!(out.trim(), "1 0");
+}

@@ -163,8 +163,9 @@ where
             .await
             .unwrap_or_else(|e| fail(format!("cannot connect to the test server: {e}")));
         let name = format!(
-            "quarry_t_{}_{}",
+            "quarry_t_{}_{}_{}",
             std::process::id(),
+            process_tag(),
             NEXT_DB.fetch_add(1, Ordering::Relaxed)
         );
         create_database(&mut admin, &name, Some(&template))
@@ -191,6 +192,18 @@ where
 }
 
 static NEXT_DB: AtomicU64 = AtomicU64::new(1);
+
+/// A random tag for this process, so that processes on different machines sharing one
+/// `DATABASE_URL` server (with possibly equal PIDs) never pick the same database name.
+fn process_tag() -> &'static str {
+    static TAG: OnceLock<String> = OnceLock::new();
+    TAG.get_or_init(|| {
+        let mut bytes = [0u8; 4];
+        // Without randomness the PID and counter still make names unique on one machine.
+        let _ = getrandom::fill(&mut bytes);
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    })
+}
 
 // --- The server ------------------------------------------------------------------------
 
@@ -353,18 +366,27 @@ async fn build_template(server: &Server, name: &str, scripts: &[Script]) -> Resu
         let building = format!("{name}_build");
         drop_database(&mut admin, &building).await?;
         create_database(&mut admin, &building, None).await?;
-        let mut conn =
-            Connection::connect_with(&server.options.clone().dbname(building.clone())).await?;
-        for script in scripts {
-            conn.batch_execute(&script.sql)
-                .await
-                .map_err(|e| e.context(format!("in {}", script.origin)))?;
+        let filled = fill(server, &building, scripts).await;
+        if let Err(e) = filled {
+            // Leave nothing half-built behind (the next attempt would drop it anyway).
+            let _ = drop_database(&mut admin, &building).await;
+            return Err(e);
         }
-        conn.close().await?;
         rename_database(&mut admin, &building, name).await?;
     }
     let _ = admin.close().await;
     Ok(())
+}
+
+/// Applies the scripts to database `name`.
+async fn fill(server: &Server, name: &str, scripts: &[Script]) -> Result<()> {
+    let mut conn = Connection::connect_with(&server.options.clone().dbname(name)).await?;
+    for script in scripts {
+        conn.batch_execute(&script.sql)
+            .await
+            .map_err(|e| e.context(format!("in {}", script.origin)))?;
+    }
+    conn.close().await
 }
 
 async fn database_exists(admin: &mut Connection, name: &str) -> Result<bool> {
