@@ -8,9 +8,6 @@
 #![deny(missing_docs)]
 
 pub use quarry_driver::*;
-// Macros without a guide of their own below arrive through this glob.
-#[allow(unused_imports, unreachable_pub)]
-pub use quarry_macros::*;
 
 #[doc = include_str!("../docs/from_record.md")]
 pub use quarry_macros::FromRecord;
