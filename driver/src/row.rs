@@ -298,7 +298,15 @@ impl Row {
         I: ColumnIndex,
     {
         let i = index.index(&self.columns)?;
-        T::decode(self.raw(i)).map_err(|e| decode_error(&self.columns.list[i], &e))
+        let value = self.raw(i);
+        let column = &self.columns.list[i];
+        T::decode(value).map_err(|e| {
+            if value.is_null() {
+                null_error::<T>(column)
+            } else {
+                decode_error(column, &e)
+            }
+        })
     }
 
     /// Decodes a column, panicking with the error message if it cannot.
