@@ -15,11 +15,12 @@ const TOKIO_PG: RGBColor = RGBColor(0x1b, 0x9e, 0x77);
 const SQLX: RGBColor = RGBColor(0x75, 0x70, 0xb3);
 const REFERENCE: RGBColor = RGBColor(0xaa, 0xaa, 0xaa);
 
-/// One group of bars: label and (series index, value relative to the best peer).
-struct Group {
-    label: String,
-    bars: Vec<(usize, f64)>,
-    note: Option<String>,
+/// One group of bars: label and (series index, value relative to the best peer);
+/// series 0 is Quarry, 1 tokio-postgres, 2 sqlx, 3 the reference.
+pub(crate) struct Group {
+    pub(crate) label: String,
+    pub(crate) bars: Vec<(usize, f64)>,
+    pub(crate) note: Option<String>,
 }
 
 pub(crate) fn draw(
@@ -59,11 +60,7 @@ pub(crate) fn draw(
         });
     }
     if let Some(w8) = &data.w8 {
-        groups.extend(
-            crate::w8::chart_groups(w8)
-                .into_iter()
-                .map(|(label, bars, note)| Group { label, bars, note }),
-        );
+        groups.extend(crate::w8::chart_groups(w8));
     }
     let max = groups
         .iter()
@@ -80,16 +77,27 @@ pub(crate) fn draw(
         "Throughput relative to the best peer (= 1.0); tokio {runtime}; median of {} rounds; {}",
         data.meta.runs, data.meta.date_utc
     );
-    head.draw(&Text::new(title, (12, 8), ("sans-serif", 16).into_font().color(&BLACK)))?;
+    head.draw(&Text::new(
+        title,
+        (12, 8),
+        ("sans-serif", 16).into_font().color(&BLACK),
+    ))?;
     let mut x = 12;
     for (name, color) in [
         ("Quarry", QUARRY),
         ("tokio-postgres", TOKIO_PG),
         ("sqlx", SQLX),
-        ("reference: pgbench / psql COPY / server COPY / asyncpg", REFERENCE),
+        (
+            "reference: pgbench / psql COPY / server COPY / asyncpg",
+            REFERENCE,
+        ),
     ] {
         head.draw(&Rectangle::new([(x, 40), (x + 14, 54)], color.filled()))?;
-        head.draw(&Text::new(name, (x + 20, 40), ("sans-serif", 14).into_font().color(&BLACK)))?;
+        head.draw(&Text::new(
+            name,
+            (x + 20, 40),
+            ("sans-serif", 14).into_font().color(&BLACK),
+        ))?;
         let chars = i32::try_from(name.len()).unwrap_or(40);
         x += 20 + chars * 8 + 20;
     }
@@ -117,17 +125,9 @@ pub(crate) fn draw(
         .y_desc("relative throughput")
         .draw()?;
 
-    let series = [
-        ("Quarry", QUARRY),
-        ("tokio-postgres", TOKIO_PG),
-        ("sqlx", SQLX),
-        (
-            "reference (pgbench / psql COPY / server COPY / asyncpg)",
-            REFERENCE,
-        ),
-    ];
+    let series = [QUARRY, TOKIO_PG, SQLX, REFERENCE];
     let bar = 0.2;
-    for (s, (name, color)) in series.iter().enumerate() {
+    for (s, color) in series.iter().enumerate() {
         let rects: Vec<Rectangle<(f64, f64)>> = groups
             .iter()
             .enumerate()

@@ -479,7 +479,7 @@ pub(crate) fn table(r: &W8Result) -> String {
 }
 
 /// Chart groups: build speed relative to sqlx (sqlx cost / cost), higher is better.
-pub(crate) fn chart_groups(r: &W8Result) -> Vec<(String, Vec<(usize, f64)>, Option<String>)> {
+pub(crate) fn chart_groups(r: &W8Result) -> Vec<crate::chart::Group> {
     let mut out = Vec::new();
     for (mode, label) in [(Mode::Online, "W8 online"), (Mode::Offline, "W8 offline")] {
         let Some(sqlx) = r
@@ -501,7 +501,11 @@ pub(crate) fn chart_groups(r: &W8Result) -> Vec<(String, Vec<(usize, f64)>, Opti
         {
             bars.push((0, sqlx / q));
         }
-        out.push((label.to_owned(), bars, Some("Quarry: n/a".to_owned())));
+        out.push(crate::chart::Group {
+            label: label.to_owned(),
+            bars,
+            note: Some("Quarry: n/a".to_owned()),
+        });
     }
     out
 }

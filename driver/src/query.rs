@@ -963,8 +963,7 @@ impl Connection {
     /// Records a failure the way `note` does and gives the error back.
     fn noted(&mut self, e: Error) -> Error {
         self.note::<()>(Err(e))
-            .err()
-            .expect("note returns the error it is given")
+            .expect_err("note returns the error it is given")
     }
 
     /// Turns the ErrorResponse at the front of the buffer into an error (consuming it).
