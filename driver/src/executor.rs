@@ -2,9 +2,16 @@
 
 use std::future::Future;
 use std::ops::DerefMut;
+use std::pin::Pin;
 
 use crate::connection::Connection;
 use crate::error::Result;
+
+/// A boxed future that is `Send`: what the query methods return, so that a query can be
+/// awaited inside any `Send` future (`tokio::spawn`, a transaction closure). An `async fn`
+/// generic over the executor would not be: rustc cannot prove its future `Send` when the
+/// executor's lifetime is only known inside the caller's future (rust-lang/rust#100013).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Something a query runs on: `&mut Connection`, `&Pool`, `&mut PoolConnection` or
 /// `&mut Transaction`.

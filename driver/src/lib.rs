@@ -27,12 +27,13 @@ mod row;
 mod statement;
 #[cfg(all(feature = "temp-server", unix))]
 pub mod temp_server;
+pub mod transaction;
 pub mod types;
 
 pub use config::ConnectOptions;
 pub use connection::{CancelToken, Connection, Notification, ServerVersion};
 pub use error::{DbError, Error, ErrorKind, Result, SqlState};
-pub use executor::Executor;
+pub use executor::{BoxFuture, Executor};
 pub use pipeline::{IntoArguments, Pipeline, QueryResult};
 pub use protocol::TransactionStatus;
 pub use query::{
@@ -42,3 +43,6 @@ pub use row::{Column, ColumnIndex, Columns, FromRecord, Row};
 pub use statement::Statement;
 #[cfg(all(feature = "temp-server", unix))]
 pub use temp_server::TempServer;
+pub use transaction::{
+    IsolationLevel, PreparedTransaction, RunTransaction, Transaction, TransactionError, TxOptions,
+};

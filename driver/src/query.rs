@@ -22,7 +22,7 @@ use futures_core::Stream;
 
 use crate::connection::Connection;
 use crate::error::{DbError, Error, Result, SqlState};
-use crate::executor::Executor;
+use crate::executor::{BoxFuture, Executor};
 use crate::protocol::backend::{Header, Message, TransactionStatus, tag};
 use crate::protocol::frontend::{self, Formats, Target};
 use crate::row::{Column, Columns, FromRecord, Row};
@@ -282,42 +282,56 @@ impl Query {
     }
 
     /// Runs the query and returns the number of rows it affected.
-    pub async fn execute<'c, E: Executor<'c>>(self, executor: E) -> Result<u64> {
-        let mut conn = executor.connection().await?;
-        conn.run_collect(&self, |_| Ok(())).await
+    pub fn execute<'c, E: Executor<'c> + 'c>(self, executor: E) -> BoxFuture<'c, Result<u64>> {
+        Box::pin(async move {
+            let mut conn = executor.connection().await?;
+            conn.run_collect(&self, |_| Ok(())).await
+        })
     }
 
     /// Runs the query and returns all rows.
-    pub async fn fetch_all<'c, E: Executor<'c>>(self, executor: E) -> Result<Vec<Row>> {
-        let mut conn = executor.connection().await?;
-        let mut rows = Vec::new();
-        conn.run_collect(&self, |row| {
-            rows.push(row);
-            Ok(())
+    pub fn fetch_all<'c, E: Executor<'c> + 'c>(
+        self,
+        executor: E,
+    ) -> BoxFuture<'c, Result<Vec<Row>>> {
+        Box::pin(async move {
+            let mut conn = executor.connection().await?;
+            let mut rows = Vec::new();
+            conn.run_collect(&self, |row| {
+                rows.push(row);
+                Ok(())
+            })
+            .await?;
+            Ok(rows)
         })
-        .await?;
-        Ok(rows)
     }
 
     /// Runs the query and returns its first row; an error if there is none.
-    pub async fn fetch_one<'c, E: Executor<'c>>(self, executor: E) -> Result<Row> {
-        self.fetch_optional(executor)
-            .await?
-            .ok_or_else(|| Error::new(crate::ErrorKind::RowNotFound, ""))
+    pub fn fetch_one<'c, E: Executor<'c> + 'c>(self, executor: E) -> BoxFuture<'c, Result<Row>> {
+        Box::pin(async move {
+            self.fetch_optional(executor)
+                .await?
+                .ok_or_else(|| Error::new(crate::ErrorKind::RowNotFound, ""))
+        })
     }
 
     /// Runs the query and returns its first row, if any.
-    pub async fn fetch_optional<'c, E: Executor<'c>>(self, executor: E) -> Result<Option<Row>> {
-        let mut conn = executor.connection().await?;
-        let mut first = None;
-        conn.run_collect(&self, |row| {
-            if first.is_none() {
-                first = Some(row);
-            }
-            Ok(())
+    pub fn fetch_optional<'c, E: Executor<'c> + 'c>(
+        self,
+        executor: E,
+    ) -> BoxFuture<'c, Result<Option<Row>>> {
+        Box::pin(async move {
+            let mut conn = executor.connection().await?;
+            let mut first = None;
+            conn.run_collect(&self, |row| {
+                if first.is_none() {
+                    first = Some(row);
+                }
+                Ok(())
+            })
+            .await?;
+            Ok(first)
         })
-        .await?;
-        Ok(first)
     }
 
     /// Runs the query and streams its rows as they arrive; memory stays flat for any
@@ -363,36 +377,54 @@ where
     }
 
     /// Runs the query; returns every row as `T`.
-    pub async fn fetch_all<'c, E: Executor<'c>>(self, executor: E) -> Result<Vec<T>> {
-        let mut conn = executor.connection().await?;
-        let mut out = Vec::new();
-        conn.run_collect(&self.inner, |row| {
-            out.push(T::from_record(&row)?);
-            Ok(())
+    pub fn fetch_all<'c, E: Executor<'c> + 'c>(self, executor: E) -> BoxFuture<'c, Result<Vec<T>>>
+    where
+        T: 'c,
+    {
+        Box::pin(async move {
+            let mut conn = executor.connection().await?;
+            let mut out = Vec::new();
+            conn.run_collect(&self.inner, |row| {
+                out.push(T::from_record(&row)?);
+                Ok(())
+            })
+            .await?;
+            Ok(out)
         })
-        .await?;
-        Ok(out)
     }
 
     /// Runs the query; returns the first row as `T`, an error if there is none.
-    pub async fn fetch_one<'c, E: Executor<'c>>(self, executor: E) -> Result<T> {
-        self.fetch_optional(executor)
-            .await?
-            .ok_or_else(|| Error::new(crate::ErrorKind::RowNotFound, ""))
+    pub fn fetch_one<'c, E: Executor<'c> + 'c>(self, executor: E) -> BoxFuture<'c, Result<T>>
+    where
+        T: 'c,
+    {
+        Box::pin(async move {
+            self.fetch_optional(executor)
+                .await?
+                .ok_or_else(|| Error::new(crate::ErrorKind::RowNotFound, ""))
+        })
     }
 
     /// Runs the query; returns the first row as `T`, if any.
-    pub async fn fetch_optional<'c, E: Executor<'c>>(self, executor: E) -> Result<Option<T>> {
-        let mut conn = executor.connection().await?;
-        let mut first = None;
-        conn.run_collect(&self.inner, |row| {
-            if first.is_none() {
-                first = Some(T::from_record(&row)?);
-            }
-            Ok(())
+    pub fn fetch_optional<'c, E: Executor<'c> + 'c>(
+        self,
+        executor: E,
+    ) -> BoxFuture<'c, Result<Option<T>>>
+    where
+        T: 'c,
+    {
+        Box::pin(async move {
+            let mut conn = executor.connection().await?;
+            let mut first = None;
+            conn.run_collect(&self.inner, |row| {
+                if first.is_none() {
+                    first = Some(T::from_record(&row)?);
+                }
+                Ok(())
+            })
+            .await?;
+            Ok(first)
         })
-        .await?;
-        Ok(first)
     }
 
     /// Streams the rows as `T`.
@@ -444,36 +476,54 @@ where
     }
 
     /// Runs the query; returns the first column of every row.
-    pub async fn fetch_all<'c, E: Executor<'c>>(self, executor: E) -> Result<Vec<T>> {
-        let mut conn = executor.connection().await?;
-        let mut out = Vec::new();
-        conn.run_collect(&self.inner, |row| {
-            out.push(scalar(&row)?);
-            Ok(())
+    pub fn fetch_all<'c, E: Executor<'c> + 'c>(self, executor: E) -> BoxFuture<'c, Result<Vec<T>>>
+    where
+        T: 'c,
+    {
+        Box::pin(async move {
+            let mut conn = executor.connection().await?;
+            let mut out = Vec::new();
+            conn.run_collect(&self.inner, |row| {
+                out.push(scalar(&row)?);
+                Ok(())
+            })
+            .await?;
+            Ok(out)
         })
-        .await?;
-        Ok(out)
     }
 
     /// Runs the query; returns the value of the first row, an error if there is none.
-    pub async fn fetch_one<'c, E: Executor<'c>>(self, executor: E) -> Result<T> {
-        self.fetch_optional(executor)
-            .await?
-            .ok_or_else(|| Error::new(crate::ErrorKind::RowNotFound, ""))
+    pub fn fetch_one<'c, E: Executor<'c> + 'c>(self, executor: E) -> BoxFuture<'c, Result<T>>
+    where
+        T: 'c,
+    {
+        Box::pin(async move {
+            self.fetch_optional(executor)
+                .await?
+                .ok_or_else(|| Error::new(crate::ErrorKind::RowNotFound, ""))
+        })
     }
 
     /// Runs the query; returns the value of the first row, if any.
-    pub async fn fetch_optional<'c, E: Executor<'c>>(self, executor: E) -> Result<Option<T>> {
-        let mut conn = executor.connection().await?;
-        let mut first = None;
-        conn.run_collect(&self.inner, |row| {
-            if first.is_none() {
-                first = Some(scalar(&row)?);
-            }
-            Ok(())
+    pub fn fetch_optional<'c, E: Executor<'c> + 'c>(
+        self,
+        executor: E,
+    ) -> BoxFuture<'c, Result<Option<T>>>
+    where
+        T: 'c,
+    {
+        Box::pin(async move {
+            let mut conn = executor.connection().await?;
+            let mut first = None;
+            conn.run_collect(&self.inner, |row| {
+                if first.is_none() {
+                    first = Some(scalar(&row)?);
+                }
+                Ok(())
+            })
+            .await?;
+            Ok(first)
         })
-        .await?;
-        Ok(first)
     }
 
     /// Streams the values.
