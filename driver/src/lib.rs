@@ -18,6 +18,7 @@
 pub mod auth;
 pub mod config;
 pub mod connection;
+pub mod copy;
 pub mod error;
 mod executor;
 mod pipeline;
@@ -32,6 +33,7 @@ pub mod types;
 
 pub use config::ConnectOptions;
 pub use connection::{CancelToken, Connection, Notification, ServerVersion};
+pub use copy::{CopyFormat, CopyIn, CopyInWriter, CopyOut, CopyOutReader, CopyRow, FromCopyRow};
 pub use error::{DbError, Error, ErrorKind, Result, SqlState};
 pub use executor::{BoxFuture, Executor};
 pub use pipeline::{IntoArguments, Pipeline, QueryResult};
