@@ -21,6 +21,7 @@ pub mod connection;
 pub mod copy;
 pub mod error;
 mod executor;
+pub mod listen;
 mod pipeline;
 pub mod protocol;
 pub mod query;
@@ -36,6 +37,7 @@ pub use connection::{CancelToken, Connection, Notification, ServerVersion};
 pub use copy::{CopyFormat, CopyIn, CopyInWriter, CopyOut, CopyOutReader, CopyRow, FromCopyRow};
 pub use error::{DbError, Error, ErrorKind, Result, SqlState};
 pub use executor::{BoxFuture, Executor};
+pub use listen::{Listener, ListenerEvent, notify};
 pub use pipeline::{IntoArguments, Pipeline, QueryResult};
 pub use protocol::TransactionStatus;
 pub use query::{
