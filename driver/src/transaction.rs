@@ -373,7 +373,7 @@ impl<'c> Transaction<'c> {
 
 impl Connection {
     /// Flushes a queued simple Query and reads its response to ReadyForQuery.
-    async fn control_response(&mut self, sql: &str) -> Result<String> {
+    pub(crate) async fn control_response(&mut self, sql: &str) -> Result<String> {
         self.flush().await?;
         let mut last_tag = String::new();
         let mut error = None;
