@@ -60,7 +60,7 @@ async fn a_million_rows_in_and_out() {
     .fetch_one(&mut conn)
     .await
     .unwrap();
-    let len_sum: i64 = (0..N).map(|i| format!("row {i}").len() as i64).sum();
+    let len_sum: i64 = (0..N).map(|i| i64::try_from(format!("row {i}").len()).unwrap()).sum();
     assert_eq!(check.0, N);
     assert_eq!(check.1, N * (N - 1) / 2);
     assert_eq!(check.2, len_sum);
