@@ -60,7 +60,9 @@ async fn a_million_rows_in_and_out() {
     .fetch_one(&mut conn)
     .await
     .unwrap();
-    let len_sum: i64 = (0..N).map(|i| i64::try_from(format!("row {i}").len()).unwrap()).sum();
+    let len_sum: i64 = (0..N)
+        .map(|i| i64::try_from(format!("row {i}").len()).unwrap())
+        .sum();
     assert_eq!(check.0, N);
     assert_eq!(check.1, N * (N - 1) / 2);
     assert_eq!(check.2, len_sum);
@@ -469,5 +471,101 @@ async fn not_a_copy_or_wrong_direction() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("binary"), "{err}");
+    assert_usable(&mut conn).await;
+}
+
+#[tokio::test]
+async fn fault_backend_killed_during_copy_in_breaks_the_connection_clearly() {
+    let mut conn = connect().await;
+    let mut admin = connect().await;
+    let t = table(&mut conn, "copy_killed", "a int8, b text, c float8").await;
+    let pid = conn.backend_pid();
+    let mut w = conn
+        .copy_in::<(i64, String, f64)>(&format!("COPY {t} FROM STDIN BINARY"))
+        .await
+        .unwrap();
+    for i in 0..10_000 {
+        w.write(row(i)).await.unwrap();
+    }
+    let killed: bool = query_scalar("SELECT pg_terminate_backend($1)")
+        .bind(pid)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    assert!(killed);
+    let outcome = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        for i in 10_000..5_000_000 {
+            w.write(row(i)).await?;
+        }
+        w.finish().await
+    })
+    .await
+    .expect("a killed backend must not leave the COPY hanging");
+    let err = outcome.unwrap_err();
+    assert!(err.is_connection_fatal(), "{err}");
+    assert!(conn.is_closed());
+    let err = query_scalar::<i32>("SELECT 1")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap_err();
+    assert!(err.is_connection_fatal(), "{err}");
+    assert_eq!(count(&mut admin, &t).await, 0);
+}
+
+/// A PostgreSQL enum known only by name: exercises the lookup of user types before COPY.
+struct Mood(&'static str);
+
+impl Type for Mood {
+    fn type_ref() -> TypeRef {
+        TypeRef::Named("copy_mood")
+    }
+}
+
+impl quarry_driver::types::Encode for Mood {
+    fn encode(
+        &self,
+        buf: &mut quarry_driver::types::EncodeBuf,
+    ) -> Result<quarry_driver::types::IsNull, EncodeError> {
+        buf.extend_from_slice(self.0.as_bytes());
+        Ok(quarry_driver::types::IsNull::No)
+    }
+    fn param_type(&self) -> TypeRef {
+        Self::type_ref()
+    }
+}
+
+#[tokio::test]
+async fn user_types_by_name() {
+    let mut conn = connect().await;
+    conn.batch_execute(
+        "DO $$ BEGIN CREATE TYPE copy_mood AS ENUM ('sad', 'ok', 'happy'); \
+         EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+    )
+    .await
+    .unwrap();
+    let t = table(&mut conn, "copy_enum", "id int4, m copy_mood").await;
+    let n = conn
+        .copy_rows_to_table(
+            &t,
+            &["id", "m"],
+            vec![(1i32, Mood("happy")), (2, Mood("sad"))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    let got: Vec<String> = query_scalar(AssertSqlSafe(format!(
+        "SELECT m::text FROM {t} ORDER BY id"
+    )))
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(got, ["happy", "sad"]);
+    // A label the enum does not have: the server rejects the row, nothing is committed.
+    let err = conn
+        .copy_rows_to_table(&t, &["id", "m"], vec![(3i32, Mood("angry"))])
+        .await
+        .unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("22P02"), "{err}");
+    assert_eq!(count(&mut conn, &t).await, 2);
     assert_usable(&mut conn).await;
 }
