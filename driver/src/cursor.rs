@@ -46,6 +46,9 @@ use crate::types::{Format, TypeInfo};
 /// Rows fetched per round trip by [`Cursor::next`] and the stream, unless changed.
 const DEFAULT_PREFETCH: u32 = 100;
 
+/// The most rows one Execute can ask for (its limit is an `int4`).
+const MAX_FETCH: u32 = 0x7fff_ffff;
+
 /// Portal names are unique in the process, so cursors never collide.
 static NEXT_PORTAL: AtomicU64 = AtomicU64::new(1);
 
@@ -243,7 +246,7 @@ impl<'t> Cursor<'t> {
     /// How many rows [`next`](Cursor::next) and the stream fetch per round trip
     /// (default 100).
     pub fn prefetch(&mut self, rows: u32) -> &mut Self {
-        self.prefetch = rows.max(1);
+        self.prefetch = rows.clamp(1, MAX_FETCH);
         self
     }
 
@@ -259,7 +262,7 @@ impl<'t> Cursor<'t> {
         }
         let missing = want - out.len();
         if missing > 0 && !self.exhausted {
-            let missing = u32::try_from(missing).unwrap_or(u32::MAX);
+            let missing = u32::try_from(missing).unwrap_or(MAX_FETCH).min(MAX_FETCH);
             self.execute(missing, &mut |row| out.push(row)).await?;
         }
         Ok(out)

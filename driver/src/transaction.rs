@@ -637,7 +637,13 @@ impl<'c, F> RunTransaction<'c, F> {
                     // The error must come from this transaction: the server saw it fail.
                     let failed_here =
                         tx.transaction_status() == TransactionStatus::InFailedTransaction;
-                    tx.rollback().await?;
+                    if let Err(rollback_error) = tx.rollback().await {
+                        // The connection broke; the closure's error says more.
+                        tracing::debug!(
+                            "ROLLBACK after the closure's error failed: {rollback_error}"
+                        );
+                        return Err(e);
+                    }
                     if !failed_here {
                         return Err(e);
                     }

@@ -569,3 +569,37 @@ async fn user_types_by_name() {
     assert_eq!(count(&mut conn, &t).await, 2);
     assert_usable(&mut conn).await;
 }
+
+#[tokio::test]
+async fn cancelled_copy_start_never_leaves_a_copy_open() {
+    let mut conn = connect().await;
+    let t = table(&mut conn, "copy_cancel_start", "a int8, b text, c float8").await;
+    conn.batch_execute(&format!("INSERT INTO {t} VALUES (1, 'x', 0.5)"))
+        .await
+        .unwrap();
+    let sql_in = format!("COPY {t} FROM STDIN BINARY");
+    for polls in 0.. {
+        let started = Cancellable::new(conn.copy_in::<(i64, String, f64)>(&sql_in), polls)
+            .await
+            .map(|w| drop(w.unwrap()))
+            .is_some();
+        assert_eq!(count(&mut conn, &t).await, 1);
+        assert_usable(&mut conn).await;
+        if started {
+            break;
+        }
+        assert!(polls < 1000);
+    }
+    let sql_out = format!("COPY {t} TO STDOUT BINARY");
+    for polls in 0.. {
+        let started = Cancellable::new(conn.copy_out::<(i64, String, f64)>(&sql_out), polls)
+            .await
+            .map(|r| drop(r.unwrap()))
+            .is_some();
+        assert_usable(&mut conn).await;
+        if started {
+            break;
+        }
+        assert!(polls < 1000);
+    }
+}
