@@ -51,8 +51,10 @@ pub fn notify<'c, E: Executor<'c> + 'c>(
 }
 
 /// What [`Listener::recv_event`] returns.
+///
+/// Deliberately exhaustive: a `match` must handle the gap (no `_` arm needed, so none
+/// that could swallow it by accident).
 #[derive(Debug)]
-#[non_exhaustive]
 pub enum ListenerEvent {
     /// A notification on one of the channels listened to.
     Notification(Notification),
