@@ -27,6 +27,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::future::Future;
 use std::time::Duration;
 
 use futures_core::Stream;
@@ -34,20 +35,21 @@ use futures_core::Stream;
 use crate::config::ConnectOptions;
 use crate::connection::{Connection, Notification};
 use crate::error::{Error, ErrorKind, Result};
-use crate::executor::{BoxFuture, Executor};
+use crate::executor::Executor;
 use crate::query::{query, quote_identifier};
 
 /// Sends a notification: `SELECT pg_notify(channel, payload)`. The channel name is a
 /// value, not an identifier, so it needs no quoting and keeps its case.
-pub fn notify<'c, E: Executor<'c> + 'c>(
+pub fn notify<'c, E: Executor<'c>>(
     executor: E,
     channel: &str,
     payload: &str,
-) -> BoxFuture<'c, Result<()>> {
-    let q = query("SELECT pg_notify($1, $2)")
+) -> impl Future<Output = Result<()>> + Send + 'c {
+    let run = query("SELECT pg_notify($1, $2)")
         .bind(channel)
-        .bind(payload);
-    Box::pin(async move { q.execute(executor).await.map(drop) })
+        .bind(payload)
+        .execute(executor);
+    async move { run.await.map(drop) }
 }
 
 /// What [`Listener::recv_event`] returns.

@@ -34,18 +34,19 @@
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::ops::{Deref, DerefMut};
+use std::pin::Pin;
 use std::time::Duration;
 
 use crate::connection::Connection;
 use crate::error::{DbError, Error, ErrorKind, Result};
-use crate::executor::Executor;
+use crate::executor::{Acquire, Executor};
 use crate::protocol::TransactionStatus;
 use crate::protocol::backend::{Message, tag};
 use crate::protocol::frontend;
 use crate::query::query_as;
 
-/// A boxed future, as returned by the closure given to [`Connection::transaction`].
-pub use crate::executor::BoxFuture;
+/// A boxed `Send` future, as returned by the closure given to [`Connection::transaction`].
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// The connection a transaction runs on: borrowed (`conn.begin()`) or owned (`pool.begin()`).
 pub(crate) type ConnBox<'c> = Box<dyn DerefMut<Target = Connection> + Send + 'c>;
@@ -455,11 +456,9 @@ impl DerefMut for Transaction<'_> {
 }
 
 impl<'c, 't> Executor<'c> for &'c mut Transaction<'t> {
-    type Conn = &'c mut Connection;
-
-    fn connection(self) -> impl Future<Output = Result<Self::Conn>> + Send + 'c {
+    fn acquire(self) -> Acquire<'c> {
         let conn: &'c mut Connection = &mut self.conn;
-        std::future::ready(Ok(conn))
+        Acquire::ready(conn)
     }
 }
 

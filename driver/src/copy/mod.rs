@@ -332,12 +332,15 @@ impl<'c> CopyIn<'c> {
     /// Processes whatever the server sent during the COPY without waiting for more.
     async fn check_early_error(&mut self) -> Result<()> {
         let conn = &mut *self.conn;
-        let mut cx = Context::from_waker(Waker::noop());
-        loop {
-            match conn.io.poll_read_some(&mut cx) {
-                Poll::Ready(Ok(_)) => continue,
-                Poll::Ready(Err(e)) => return conn.note(Err(e)),
-                Poll::Pending => break,
+        {
+            // (A `Context` is not `Send`: keep it out of the awaits below.)
+            let mut cx = Context::from_waker(Waker::noop());
+            loop {
+                match conn.io.poll_read_some(&mut cx) {
+                    Poll::Ready(Ok(_)) => continue,
+                    Poll::Ready(Err(e)) => return conn.note(Err(e)),
+                    Poll::Pending => break,
+                }
             }
         }
         while let Some(h) = conn.io.has_frame()? {

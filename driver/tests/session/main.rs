@@ -96,3 +96,47 @@ pub async fn assert_in_sync(
     };
     assert_eq!(state, expected);
 }
+
+/// Compile-time check: every future of this area can be spawned on a multi-threaded
+/// runtime (it is `Send + 'static` when its connection is owned by the task).
+#[allow(dead_code)]
+fn futures_are_send(mut conn: Connection, mut listener: quarry_driver::Listener) {
+    fn spawnable<F: Future + Send + 'static>(_: F) {}
+    spawnable(async move {
+        let mut tx = conn.begin().await?;
+        quarry_driver::query("SELECT 1").execute(&mut tx).await?;
+        {
+            let mut sp = tx.begin().await?;
+            quarry_driver::query("SELECT 1").execute(&mut sp).await?;
+            sp.commit().await?;
+        }
+        {
+            let mut c = tx.cursor(quarry_driver::query("SELECT 1")).await?;
+            c.fetch(1).await?;
+            c.next().await?;
+            c.forward(1).await?;
+        }
+        tx.rollback().await?;
+        let mut w = conn
+            .copy_in::<(i64, String)>("COPY t FROM STDIN BINARY")
+            .await?;
+        w.write((1, String::new())).await?;
+        w.finish().await?;
+        let mut r = conn.copy_out::<(i64,)>("COPY t TO STDOUT BINARY").await?;
+        r.read().await?;
+        drop(r);
+        let mut raw = conn.copy_in_raw("COPY t FROM STDIN").await?;
+        raw.send("x").await?;
+        raw.finish().await?;
+        conn.transaction(|tx| {
+            Box::pin(async move { quarry_driver::query("SELECT 1").execute(&mut **tx).await })
+        })
+        .retry_on_serialization_failure(1)
+        .await?;
+        quarry_driver::notify(&mut conn, "ch", "payload").await?;
+        listener.listen("ch").await?;
+        listener.recv().await?;
+        listener.recv_event().await?;
+        Ok::<(), quarry_driver::Error>(())
+    });
+}
