@@ -44,6 +44,7 @@ use crate::protocol::TransactionStatus;
 use crate::protocol::backend::{Message, tag};
 use crate::protocol::frontend;
 use crate::query::query_as;
+use crate::types::TimestampTz;
 
 /// A boxed `Send` future, as returned by the closure given to [`Connection::transaction`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -691,8 +692,8 @@ fn backoff_delay((first, max): (Duration, Duration), attempt: u32) -> Duration {
 pub struct PreparedTransaction {
     /// The global identifier given to [`Transaction::prepare_transaction`].
     pub gid: String,
-    /// When it was prepared (`timestamptz` in the server's text form).
-    pub prepared_at: String,
+    /// When it was prepared.
+    pub prepared_at: TimestampTz,
     /// The role that prepared it.
     pub owner: String,
     /// The database it belongs to.
@@ -715,8 +716,8 @@ impl Connection {
     /// The transactions prepared for two-phase commit on the server (all databases),
     /// oldest first.
     pub async fn prepared_transactions(&mut self) -> Result<Vec<PreparedTransaction>> {
-        let rows: Vec<(String, String, String, String)> = query_as(
-            "SELECT gid, prepared::text, owner::text, database::text \
+        let rows: Vec<(String, TimestampTz, String, String)> = query_as(
+            "SELECT gid, prepared, owner::text, database::text \
              FROM pg_catalog.pg_prepared_xacts ORDER BY prepared, gid",
         )
         .fetch_all(&mut *self)

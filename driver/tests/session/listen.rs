@@ -173,3 +173,52 @@ async fn notifications_arrive_while_a_long_query_streams() {
     assert_eq!(*seen.lock().unwrap(), ["at 1", "at 500000"]);
     assert!(conn.take_notifications().is_empty());
 }
+
+#[tokio::test]
+async fn listener_reconnects_with_backoff_after_a_server_restart() {
+    let server = std::sync::Arc::new(quarry_driver::TempServer::start().unwrap());
+    let mut listener = Listener::connect(&server.url())
+        .await
+        .unwrap()
+        .reconnect_policy(50, Duration::from_millis(50), Duration::from_millis(200));
+    listener.listen("restart").await.unwrap();
+    server.stop().unwrap();
+    // The server comes back a little later; meanwhile connecting fails and is retried.
+    let s = server.clone();
+    let restarter = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        s.start_again().unwrap();
+    });
+    match within(listener.recv_event()).await.unwrap() {
+        ListenerEvent::Reconnected { cause } => assert!(cause.is_some()),
+        other => panic!("expected a reconnection, got {other:?}"),
+    }
+    restarter.join().unwrap();
+    let mut sender = quarry_driver::Connection::connect(&server.url())
+        .await
+        .unwrap();
+    notify(&mut sender, "restart", "back").await.unwrap();
+    assert_eq!(within(listener.recv()).await.unwrap().payload(), "back");
+}
+
+#[tokio::test]
+async fn cancelled_listen_leaves_the_listener_usable() {
+    let mut listener = Listener::connect(&server().url()).await.unwrap();
+    let mut sender = connect().await;
+    for polls in 0.. {
+        let ch = unique("cancel_listen");
+        let done = crate::Cancellable::new(listener.listen(&ch), polls)
+            .await
+            .map(|r| r.unwrap())
+            .is_some();
+        // Whether or not that LISTEN ran, a complete one works afterwards.
+        listener.listen(&ch).await.unwrap();
+        notify(&mut sender, &ch, "x").await.unwrap();
+        let n = within(listener.recv()).await.unwrap();
+        assert_eq!(n.channel(), ch);
+        if done {
+            break;
+        }
+        assert!(polls < 1000);
+    }
+}
