@@ -603,3 +603,33 @@ async fn cancelled_copy_start_never_leaves_a_copy_open() {
         assert!(polls < 1000);
     }
 }
+
+#[tokio::test]
+async fn raw_binary_round_trip_between_tables() {
+    let mut conn = connect().await;
+    let src = table(&mut conn, "copy_bin_src", "a int8, b text, c float8").await;
+    let dst = table(&mut conn, "copy_bin_dst", "a int8, b text, c float8").await;
+    conn.copy_rows_to_table(&src, &[], (0..5000).map(row))
+        .await
+        .unwrap();
+    let mut data: Vec<u8> = Vec::new();
+    let n = conn
+        .copy_from_table(&src, &[], CopyFormat::Binary, &mut data)
+        .await
+        .unwrap();
+    assert_eq!(n, 5000);
+    assert!(data.starts_with(b"PGCOPY\n\xff\r\n\0"));
+    let n = conn
+        .copy_to_table(&dst, &[], CopyFormat::Binary, &data[..])
+        .await
+        .unwrap();
+    assert_eq!(n, 5000);
+    let same: bool = query_scalar(AssertSqlSafe(format!(
+        "SELECT NOT EXISTS (SELECT * FROM {src} EXCEPT SELECT * FROM {dst})"
+    )))
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert!(same);
+    assert_usable(&mut conn).await;
+}

@@ -551,3 +551,22 @@ async fn two_phase_commit_survives_a_restart() {
     let err = conn.commit_prepared("no-such-gid").await.unwrap_err();
     assert_eq!(err.code().map(|c| c.code()), Some("42704"));
 }
+
+#[tokio::test]
+async fn commit_that_fails_on_a_deferred_constraint() {
+    let mut conn = connect().await;
+    let t = unique("tx_deferred");
+    conn.batch_execute(&format!(
+        "CREATE TABLE {t} (v int, CONSTRAINT {t}_u UNIQUE (v) DEFERRABLE INITIALLY DEFERRED)"
+    ))
+    .await
+    .unwrap();
+    let mut tx = conn.begin().await.unwrap();
+    insert(&mut tx, &t, 1).await;
+    insert(&mut tx, &t, 1).await; // accepted until COMMIT
+    let err = tx.commit().await.unwrap_err();
+    assert!(err.is_unique_violation(), "{err}");
+    assert_eq!(conn.transaction_status(), TransactionStatus::Idle);
+    assert!(values(&mut conn, &t).await.is_empty());
+    assert!(conn.is_idle());
+}
