@@ -20,7 +20,8 @@
 //! flush and returned at once; the rest of the data is not sent. A reader dropped
 //! before the end has the rest of the data discarded before the next operation.
 
-mod binary;
+mod rows;
+mod typed;
 
 use std::task::{Context, Poll, Waker};
 
@@ -34,7 +35,8 @@ use crate::protocol::backend::{CopyResponse, Message, tag};
 use crate::protocol::frontend;
 use crate::query::{quote_identifier, rows_affected};
 
-pub use binary::{CopyInWriter, CopyOutReader, CopyRow, FromCopyRow, RowDecoder, RowEncoder};
+pub use rows::{CopyRow, FromCopyRow, RowDecoder, RowEncoder};
+pub use typed::{CopyInWriter, CopyOutReader};
 
 /// Flush COPY IN data to the socket once this many bytes are buffered.
 const FLUSH_THRESHOLD: usize = 256 * 1024;
