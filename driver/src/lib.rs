@@ -18,10 +18,13 @@
 pub mod auth;
 pub mod config;
 pub mod connection;
+pub mod copy;
+pub mod cursor;
 #[doc(hidden)]
 pub mod derive_support;
 pub mod error;
 mod executor;
+pub mod listen;
 mod pipeline;
 pub mod protocol;
 pub mod query;
@@ -31,13 +34,17 @@ mod statement;
 pub mod temp_server;
 #[cfg(all(feature = "temp-server", unix))]
 pub mod testing;
+pub mod transaction;
 pub mod types;
 mod user_type;
 
 pub use config::ConnectOptions;
 pub use connection::{CancelToken, Connection, Notification, ServerVersion};
+pub use copy::{CopyFormat, CopyIn, CopyInWriter, CopyOut, CopyOutReader, CopyRow, FromCopyRow};
+pub use cursor::Cursor;
 pub use error::{DbError, Error, ErrorKind, Result, SqlState};
 pub use executor::{Acquire, ConnectionRef, Executor};
+pub use listen::{Listener, ListenerEvent, notify};
 pub use pipeline::{IntoArguments, Pipeline, QueryResult};
 pub use protocol::TransactionStatus;
 pub use query::{
@@ -47,6 +54,10 @@ pub use row::{Column, ColumnIndex, Columns, FromRecord, Row};
 pub use statement::Statement;
 #[cfg(all(feature = "temp-server", unix))]
 pub use temp_server::TempServer;
+pub use transaction::{
+    BoxFuture, IsolationLevel, PreparedTransaction, RunTransaction, Transaction, TransactionError,
+    TxOptions,
+};
 pub use user_type::{CompositeField, UserType, UserTypeShape};
 
 /// Compile-time checks that the public types can cross threads and that the futures
