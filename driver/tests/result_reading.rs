@@ -119,7 +119,8 @@ async fn a_stream_dropped_early_leaves_the_connection_usable() {
 #[tokio::test]
 async fn a_decode_error_ends_the_stream_and_the_connection_recovers() {
     let mut conn = connect().await;
-    let mut rows = query_scalar::<i32>("SELECT 'text'::text FROM generate_series(1, 1000)").fetch(&mut conn);
+    let mut rows =
+        query_scalar::<i32>("SELECT 'text'::text FROM generate_series(1, 1000)").fetch(&mut conn);
     let err = rows.try_next().await.expect_err("text is not an i32");
     assert_eq!(err.kind(), ErrorKind::Decode);
     assert!(rows.try_next().await.expect("ended").is_none());
