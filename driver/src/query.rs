@@ -903,6 +903,34 @@ impl Connection {
         }
     }
 
+    /// Reads the next row, or `None` when the result is complete (after ReadyForQuery).
+    pub(crate) async fn next_row(&mut self, reader: &mut ResultReader) -> Result<Option<Row>> {
+        if reader.done {
+            return Ok(None);
+        }
+        let r = self.next_row_inner(reader).await;
+        if r.is_err() {
+            reader.done = true;
+        }
+        self.note(r)
+    }
+
+    async fn next_row_inner(&mut self, reader: &mut ResultReader) -> Result<Option<Row>> {
+        loop {
+            match self.buffered_step(reader)? {
+                Step::Row(row) => return Ok(Some(row)),
+                Step::Done => return Ok(None),
+                Step::NeedMore => {
+                    self.io.fill_frame().await?;
+                }
+                Step::Failed(err) => {
+                    self.finish_after_error().await?;
+                    return Err(err);
+                }
+            }
+        }
+    }
+
     /// One step of reading a result, from what is already buffered: never waits.
     fn buffered_step(&mut self, reader: &mut ResultReader) -> Result<Step> {
         loop {

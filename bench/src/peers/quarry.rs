@@ -4,12 +4,17 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use futures_util::TryStreamExt;
+use quarry_driver::copy::{CopyRow, RowEncoder};
+use quarry_driver::types::{EncodeError, Type, TypeInfo, TypeRef};
 use quarry_driver::{Connection, FromRecord, Row, query, query_as, query_scalar};
 
 use super::{W3_DEPTH, WARMUP_QUERIES, usize_of};
 use crate::BoxError;
 use crate::cli::WorkerArgs;
-use crate::fixtures::{Aids, POINT_SELECT, W4_SELECT, W4Row, W6_INSERT, W7_SELECT, W7Row, w6_rows};
+use crate::fixtures::{
+    Aids, POINT_SELECT, W4_SELECT, W4Row, W5_COPY, W5Row, W6_INSERT, W7_SELECT, W7Row, w5_rows,
+    w6_rows,
+};
 use crate::worker::Outcome;
 use crate::workload::Workload;
 
@@ -43,9 +48,7 @@ pub(crate) async fn run(args: &WorkerArgs) -> Result<Outcome, BoxError> {
         )),
         Workload::W3 => w3(args).await,
         Workload::W4 => w4(args).await,
-        Workload::W5 => Ok(Outcome::Unavailable(
-            "the typed binary COPY writer is not on main yet (branch wt/session)",
-        )),
+        Workload::W5 => w5(args).await,
         Workload::W6 => w6(args).await,
         Workload::W7 => w7(args).await,
         Workload::W8 => Err("W8 is measured by builds, not by a worker".into()),
@@ -141,6 +144,50 @@ async fn w4(args: &WorkerArgs) -> Result<Outcome, BoxError> {
         ops: args.count,
         elapsed,
         method: Some("query_as::<W4Row>(..).fetch_all (FromRecord by position)"),
+    })
+}
+
+/// W5's row for the typed COPY writer, written by hand (what the derive would generate).
+impl CopyRow for W5Row {
+    const COLUMNS: usize = 3;
+    fn column_types() -> Vec<TypeRef> {
+        vec![i64::type_ref(), String::type_ref(), f64::type_ref()]
+    }
+    fn compatible(column: usize, ty: &TypeInfo) -> bool {
+        match column {
+            0 => i64::compatible(ty),
+            1 => String::compatible(ty),
+            2 => f64::compatible(ty),
+            _ => false,
+        }
+    }
+    fn encode_row(&self, row: &mut RowEncoder<'_>) -> Result<(), EncodeError> {
+        row.field(&self.a)?;
+        row.field(&self.b)?;
+        row.field(&self.c)
+    }
+}
+
+async fn copy_w5(conn: &mut Connection, rows: &[W5Row]) -> Result<u64, BoxError> {
+    let mut writer = conn.copy_in::<W5Row>(W5_COPY).await?;
+    writer.write_all(rows).await?;
+    Ok(writer.finish().await?)
+}
+
+async fn w5(args: &WorkerArgs) -> Result<Outcome, BoxError> {
+    let mut conn = connect(args).await?;
+    copy_w5(&mut conn, &w5_rows(1_000)).await?;
+    let rows = w5_rows(args.count);
+    let start = Instant::now();
+    let n = copy_w5(&mut conn, &rows).await?;
+    let elapsed = start.elapsed();
+    if n != args.count {
+        return Err(format!("W5 copied {n} rows, expected {}", args.count).into());
+    }
+    Ok(Outcome::Done {
+        ops: args.count,
+        elapsed,
+        method: Some("copy_in::<W5Row> typed writer, write_all"),
     })
 }
 
