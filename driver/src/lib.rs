@@ -16,6 +16,9 @@
 #![deny(missing_docs)]
 
 pub mod auth;
+#[cfg(feature = "bench-internals")]
+#[doc(hidden)]
+pub mod bench_hooks;
 pub mod config;
 pub mod connection;
 pub mod copy;
