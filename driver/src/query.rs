@@ -12,6 +12,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -282,42 +283,62 @@ impl Query {
     }
 
     /// Runs the query and returns the number of rows it affected.
-    pub async fn execute<'c, E: Executor<'c>>(self, executor: E) -> Result<u64> {
-        let mut conn = executor.connection().await?;
-        conn.run_collect(&self, |_| Ok(())).await
+    pub fn execute<'c, E: Executor<'c> + 'c>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<u64>> + Send + 'c {
+        async move {
+            let mut conn = executor.connection().await?;
+            conn.run_collect(&self, |_| Ok(())).await
+        }
     }
 
     /// Runs the query and returns all rows.
-    pub async fn fetch_all<'c, E: Executor<'c>>(self, executor: E) -> Result<Vec<Row>> {
-        let mut conn = executor.connection().await?;
-        let mut rows = Vec::new();
-        conn.run_collect(&self, |row| {
-            rows.push(row);
-            Ok(())
-        })
-        .await?;
-        Ok(rows)
+    pub fn fetch_all<'c, E: Executor<'c> + 'c>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<Vec<Row>>> + Send + 'c {
+        async move {
+            let mut conn = executor.connection().await?;
+            let mut rows = Vec::new();
+            conn.run_collect(&self, |row| {
+                rows.push(row);
+                Ok(())
+            })
+            .await?;
+            Ok(rows)
+        }
     }
 
     /// Runs the query and returns its first row; an error if there is none.
-    pub async fn fetch_one<'c, E: Executor<'c>>(self, executor: E) -> Result<Row> {
-        self.fetch_optional(executor)
-            .await?
-            .ok_or_else(|| Error::new(crate::ErrorKind::RowNotFound, ""))
+    pub fn fetch_one<'c, E: Executor<'c> + 'c>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<Row>> + Send + 'c {
+        async move {
+            self.fetch_optional(executor)
+                .await?
+                .ok_or_else(|| Error::new(crate::ErrorKind::RowNotFound, ""))
+        }
     }
 
     /// Runs the query and returns its first row, if any.
-    pub async fn fetch_optional<'c, E: Executor<'c>>(self, executor: E) -> Result<Option<Row>> {
-        let mut conn = executor.connection().await?;
-        let mut first = None;
-        conn.run_collect(&self, |row| {
-            if first.is_none() {
-                first = Some(row);
-            }
-            Ok(())
-        })
-        .await?;
-        Ok(first)
+    pub fn fetch_optional<'c, E: Executor<'c> + 'c>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<Option<Row>>> + Send + 'c {
+        async move {
+            let mut conn = executor.connection().await?;
+            let mut first = None;
+            conn.run_collect(&self, |row| {
+                if first.is_none() {
+                    first = Some(row);
+                }
+                Ok(())
+            })
+            .await?;
+            Ok(first)
+        }
     }
 
     /// Runs the query and streams its rows as they arrive; memory stays flat for any
@@ -363,36 +384,60 @@ where
     }
 
     /// Runs the query; returns every row as `T`.
-    pub async fn fetch_all<'c, E: Executor<'c>>(self, executor: E) -> Result<Vec<T>> {
-        let mut conn = executor.connection().await?;
-        let mut out = Vec::new();
-        conn.run_collect(&self.inner, |row| {
-            out.push(T::from_record(&row)?);
-            Ok(())
-        })
-        .await?;
-        Ok(out)
+    pub fn fetch_all<'c, E: Executor<'c> + 'c>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<Vec<T>>> + Send + 'c
+    where
+        T: 'c,
+    {
+        async move {
+            let mut conn = executor.connection().await?;
+            let mut out = Vec::new();
+            conn.run_collect(&self.inner, |row| {
+                out.push(T::from_record(&row)?);
+                Ok(())
+            })
+            .await?;
+            Ok(out)
+        }
     }
 
     /// Runs the query; returns the first row as `T`, an error if there is none.
-    pub async fn fetch_one<'c, E: Executor<'c>>(self, executor: E) -> Result<T> {
-        self.fetch_optional(executor)
-            .await?
-            .ok_or_else(|| Error::new(crate::ErrorKind::RowNotFound, ""))
+    pub fn fetch_one<'c, E: Executor<'c> + 'c>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<T>> + Send + 'c
+    where
+        T: 'c,
+    {
+        async move {
+            self.fetch_optional(executor)
+                .await?
+                .ok_or_else(|| Error::new(crate::ErrorKind::RowNotFound, ""))
+        }
     }
 
     /// Runs the query; returns the first row as `T`, if any.
-    pub async fn fetch_optional<'c, E: Executor<'c>>(self, executor: E) -> Result<Option<T>> {
-        let mut conn = executor.connection().await?;
-        let mut first = None;
-        conn.run_collect(&self.inner, |row| {
-            if first.is_none() {
-                first = Some(T::from_record(&row)?);
-            }
-            Ok(())
-        })
-        .await?;
-        Ok(first)
+    pub fn fetch_optional<'c, E: Executor<'c> + 'c>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<Option<T>>> + Send + 'c
+    where
+        T: 'c,
+    {
+        async move {
+            let mut conn = executor.connection().await?;
+            let mut first = None;
+            conn.run_collect(&self.inner, |row| {
+                if first.is_none() {
+                    first = Some(T::from_record(&row)?);
+                }
+                Ok(())
+            })
+            .await?;
+            Ok(first)
+        }
     }
 
     /// Streams the rows as `T`.
@@ -444,36 +489,60 @@ where
     }
 
     /// Runs the query; returns the first column of every row.
-    pub async fn fetch_all<'c, E: Executor<'c>>(self, executor: E) -> Result<Vec<T>> {
-        let mut conn = executor.connection().await?;
-        let mut out = Vec::new();
-        conn.run_collect(&self.inner, |row| {
-            out.push(scalar(&row)?);
-            Ok(())
-        })
-        .await?;
-        Ok(out)
+    pub fn fetch_all<'c, E: Executor<'c> + 'c>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<Vec<T>>> + Send + 'c
+    where
+        T: 'c,
+    {
+        async move {
+            let mut conn = executor.connection().await?;
+            let mut out = Vec::new();
+            conn.run_collect(&self.inner, |row| {
+                out.push(scalar(&row)?);
+                Ok(())
+            })
+            .await?;
+            Ok(out)
+        }
     }
 
     /// Runs the query; returns the value of the first row, an error if there is none.
-    pub async fn fetch_one<'c, E: Executor<'c>>(self, executor: E) -> Result<T> {
-        self.fetch_optional(executor)
-            .await?
-            .ok_or_else(|| Error::new(crate::ErrorKind::RowNotFound, ""))
+    pub fn fetch_one<'c, E: Executor<'c> + 'c>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<T>> + Send + 'c
+    where
+        T: 'c,
+    {
+        async move {
+            self.fetch_optional(executor)
+                .await?
+                .ok_or_else(|| Error::new(crate::ErrorKind::RowNotFound, ""))
+        }
     }
 
     /// Runs the query; returns the value of the first row, if any.
-    pub async fn fetch_optional<'c, E: Executor<'c>>(self, executor: E) -> Result<Option<T>> {
-        let mut conn = executor.connection().await?;
-        let mut first = None;
-        conn.run_collect(&self.inner, |row| {
-            if first.is_none() {
-                first = Some(scalar(&row)?);
-            }
-            Ok(())
-        })
-        .await?;
-        Ok(first)
+    pub fn fetch_optional<'c, E: Executor<'c> + 'c>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<Option<T>>> + Send + 'c
+    where
+        T: 'c,
+    {
+        async move {
+            let mut conn = executor.connection().await?;
+            let mut first = None;
+            conn.run_collect(&self.inner, |row| {
+                if first.is_none() {
+                    first = Some(scalar(&row)?);
+                }
+                Ok(())
+            })
+            .await?;
+            Ok(first)
+        }
     }
 
     /// Streams the values.
@@ -648,39 +717,57 @@ impl Connection {
                 Some(s) => self.note_statement(s),
                 None => self.note_sql(sql),
             }
+            self.close_unconfirmed();
             let buf = &mut self.io.write_buf;
-            for name in self.closes.drain(..) {
-                frontend::close(buf, Target::Statement, &name)?;
-            }
-            let name = match &cached {
-                Some(s) => s.inner.name.clone(),
-                None => {
-                    let name = if q.persistent && self.cache.accepts(sql) {
-                        self.cache.next_name()
-                    } else {
-                        Box::from("")
-                    };
-                    frontend::parse(buf, &name, sql, &oids)?;
-                    frontend::describe(buf, Target::Statement, &name)?;
-                    name
+            // The request goes in whole or not at all: a value that cannot be encoded must
+            // not leave a Close or Parse behind for the next request to send.
+            let start = buf.len();
+            let encoded = (|| -> Result<Box<str>> {
+                for name in &self.closes {
+                    frontend::close(buf, Target::Statement, name)?;
+                }
+                let name = match &cached {
+                    Some(s) => s.inner.name.clone(),
+                    None => {
+                        let name = if q.persistent && self.cache.accepts(sql) {
+                            self.cache.next_name()
+                        } else {
+                            Box::from("")
+                        };
+                        frontend::parse(buf, &name, sql, &oids)?;
+                        frontend::describe(buf, Target::Statement, &name)?;
+                        name
+                    }
+                };
+                let param_formats = if oids.is_empty() {
+                    Formats::Each(&[])
+                } else {
+                    Formats::All(1)
+                };
+                frontend::bind(
+                    buf,
+                    "",
+                    &name,
+                    param_formats,
+                    oids.len(),
+                    &values,
+                    Formats::All(1),
+                )?;
+                frontend::execute(buf, "", 0)?;
+                frontend::sync(buf);
+                Ok(name)
+            })();
+            let name = match encoded {
+                Ok(name) => name,
+                Err(e) => {
+                    self.io.write_buf.truncate(start);
+                    return Err(e);
                 }
             };
-            let param_formats = if oids.is_empty() {
-                Formats::Each(&[])
-            } else {
-                Formats::All(1)
-            };
-            frontend::bind(
-                buf,
-                "",
-                &name,
-                param_formats,
-                oids.len(),
-                &values,
-                Formats::All(1),
-            )?;
-            frontend::execute(buf, "", 0)?;
-            frontend::sync(buf);
+            self.closes.clear();
+            if cached.is_none() && !name.is_empty() {
+                self.unconfirmed.push(name.clone());
+            }
             self.queue_request(1);
             self.flush().await?;
 
@@ -703,6 +790,7 @@ impl Connection {
                         let cols = self.read_columns(h, Format::Binary)?;
                         let statement = Statement::new(name.clone(), sql, params.clone(), cols);
                         columns = Some(statement.inner.columns.clone());
+                        self.confirm_statement(&name);
                         if !name.is_empty()
                             && let Some(evicted) = self.cache.insert(&oids, statement)
                         {
@@ -873,6 +961,7 @@ impl Connection {
         frontend::parse(buf, &name, sql, &[])?;
         frontend::describe(buf, Target::Statement, &name)?;
         frontend::sync(buf);
+        self.unconfirmed.push(name.clone());
         self.queue_request(1);
         self.flush().await?;
         let mut params = Vec::new();
@@ -892,6 +981,7 @@ impl Connection {
                 tag::ROW_DESCRIPTION | tag::NO_DATA => {
                     let cols = self.read_columns(h, Format::Binary)?;
                     statement = Some(Statement::new(name.clone(), sql, params.clone(), cols));
+                    self.confirm_statement(&name);
                 }
                 tag::READY_FOR_QUERY => {
                     self.on_ready_for_query(h)?;

@@ -435,7 +435,12 @@ async fn with_tls(
 
 /// Startup parameters that keep text-format values in the forms our decoders read,
 /// unless the user chose otherwise.
-const SESSION_DEFAULTS: &[(&str, &str)] = &[("DateStyle", "ISO, MDY"), ("extra_float_digits", "3")];
+///
+/// Only parameters PgBouncer accepts in a startup packet: it refuses any other
+/// (`unsupported startup parameter`) unless told to ignore it. `extra_float_digits` is
+/// not needed: since PostgreSQL 12 its default (1) already prints floats as the
+/// shortest text that reads back exactly.
+const SESSION_DEFAULTS: &[(&str, &str)] = &[("DateStyle", "ISO, MDY")];
 
 async fn password(options: &ConnectOptions, ep: &Endpoint) -> Result<Option<String>> {
     match options.get_password() {
