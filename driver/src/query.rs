@@ -199,6 +199,27 @@ impl fmt::Debug for Query {
 
 /// Starts a query. `sql` is a string literal or [`AssertSqlSafe`] text; bind values
 /// with [`Query::bind`].
+///
+/// Text built at run time is refused at compile time, so a value cannot be spliced
+/// into SQL by accident:
+///
+/// ```compile_fail
+/// # fn f(name: &str) {
+/// let sql = format!("SELECT * FROM users WHERE name = '{name}'");
+/// let q = quarry_driver::query(sql); // error: String is not IntoSql
+/// # }
+/// ```
+///
+/// Bind the value instead, or, when the text itself must be dynamic, say so:
+///
+/// ```
+/// use quarry_driver::{AssertSqlSafe, query};
+/// # fn f(name: &str) {
+/// let q = query("SELECT * FROM users WHERE name = $1").bind(name);
+/// let table = quarry_driver::query::quote_identifier("users");
+/// let q = query(AssertSqlSafe(format!("SELECT count(*) FROM {table}")));
+/// # }
+/// ```
 pub fn query(sql: impl IntoSql) -> Query {
     Query {
         sql: sql.into_sql(),
