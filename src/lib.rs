@@ -8,4 +8,3 @@
 #![deny(missing_docs)]
 
 pub use quarry_driver::*;
-pub use quarry_macros::*;

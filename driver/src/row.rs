@@ -70,10 +70,6 @@ impl Column {
     pub fn format(&self) -> Format {
         self.format
     }
-
-    pub(crate) fn set_format(&mut self, format: Format) {
-        self.format = format;
-    }
 }
 
 /// The columns of a result, with a name index built once per statement.
