@@ -898,6 +898,12 @@ impl Connection {
 
     /// After an error, the server skips to the Sync: read up to its ReadyForQuery.
     pub(crate) async fn finish_after_error(&mut self) -> Result<()> {
+        if self.is_closed() {
+            // The error was FATAL (`read_db_error` marked the connection): the server hangs
+            // up instead of sending ReadyForQuery, and the caller reports the server's error
+            // rather than the hang-up.
+            return Ok(());
+        }
         loop {
             let h = self.recv().await?;
             if h.tag == tag::READY_FOR_QUERY {
@@ -1062,6 +1068,10 @@ impl Connection {
                 }
                 tag::ERROR_RESPONSE => {
                     let err = self.read_db_error(h, sql)?;
+                    if self.is_closed() {
+                        // FATAL: no ReadyForQuery will follow.
+                        return Err(err);
+                    }
                     error.get_or_insert(err);
                 }
                 tag::READY_FOR_QUERY => {

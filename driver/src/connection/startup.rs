@@ -288,7 +288,10 @@ async fn negotiate(
     }
     let params = tls_params(options, ep)?;
     if options.get_ssl_negotiation() == SslNegotiation::Direct {
-        let stream = tls::handshake(tcp, &params).await?;
+        let stream = tls::handshake(tcp, &params).await.map_err(|e| {
+            // Older servers read the ClientHello as a startup packet and hang up.
+            e.context("sslnegotiation=direct (needs PostgreSQL 17 or later)")
+        })?;
         return Ok(Negotiated::Tls(Box::new(stream), params));
     }
     let (tcp, accepted) = ssl_request(tcp).await?;
