@@ -46,7 +46,7 @@ async fn count(conn: &mut Connection, table: &str) -> i64 {
 
 #[tokio::test]
 async fn every_query_method() {
-    let _memory = support::memory_shared();
+    let _memory = support::memory_shared().await;
     let mut conn = connect(server()).await;
     let t = table(&mut conn, "id int8 PRIMARY KEY, name text, score float8").await;
 
@@ -196,7 +196,7 @@ async fn every_query_method() {
 
 #[tokio::test]
 async fn prepare_describes_parameters_columns_and_origins() {
-    let _memory = support::memory_shared();
+    let _memory = support::memory_shared().await;
     let mut conn = connect(server()).await;
     let t = table(&mut conn, "id int8, label varchar(20), flag bool").await;
     let table_oid: i64 = query_scalar(sql(format!("SELECT '{t}'::regclass::oid::int8")))
@@ -286,7 +286,7 @@ async fn server_statements(conn: &mut Connection) -> Vec<String> {
 
 #[tokio::test]
 async fn statement_cache_evicts_and_closes_the_oldest() {
-    let _memory = support::memory_shared();
+    let _memory = support::memory_shared().await;
     let s = server();
     let opts = options_for(s, roles::SUPERUSER, SslMode::Disable).statement_cache_capacity(2);
     let mut conn = Connection::connect_with(&opts).await.unwrap();
@@ -334,7 +334,7 @@ async fn statement_cache_evicts_and_closes_the_oldest() {
 
 #[tokio::test]
 async fn a_statement_made_stale_by_ddl_is_prepared_again() {
-    let _memory = support::memory_shared();
+    let _memory = support::memory_shared().await;
     let mut conn = connect(server()).await;
     let t = table(&mut conn, "a int4").await;
     conn.batch_execute(&format!("INSERT INTO {t} VALUES (1)"))
@@ -394,7 +394,7 @@ async fn a_statement_made_stale_by_ddl_is_prepared_again() {
 
 #[tokio::test]
 async fn a_statement_the_server_forgot_is_prepared_again() {
-    let _memory = support::memory_shared();
+    let _memory = support::memory_shared().await;
     let mut conn = connect(server()).await;
     let value = |n: i64| query_scalar::<i64>("SELECT $1::int8 * 2").bind(n);
     assert_eq!(value(1).fetch_one(&mut conn).await.unwrap(), 2);
@@ -424,7 +424,7 @@ async fn a_statement_the_server_forgot_is_prepared_again() {
 #[tokio::test]
 async fn ten_million_rows_stream_at_flat_memory() {
     const ROWS: i64 = 10_000_000;
-    let _memory = support::memory_exclusive();
+    let _memory = support::memory_exclusive().await;
     let mut conn = connect(server()).await;
     let mut stream = query("SELECT g FROM generate_series(1, $1::int4) g")
         .bind(i32::try_from(ROWS).unwrap())
@@ -461,7 +461,7 @@ async fn ten_million_rows_stream_at_flat_memory() {
 
 #[tokio::test]
 async fn an_atomic_pipeline_rolls_back_on_error() {
-    let _memory = support::memory_shared();
+    let _memory = support::memory_shared().await;
     let mut conn = connect(server()).await;
     let t = table(&mut conn, "id int4 PRIMARY KEY").await;
     let insert = format!("INSERT INTO {t} VALUES ($1)");
@@ -510,7 +510,7 @@ async fn an_atomic_pipeline_rolls_back_on_error() {
 
 #[tokio::test]
 async fn an_independent_pipeline_commits_each_query() {
-    let _memory = support::memory_shared();
+    let _memory = support::memory_shared().await;
     let mut conn = connect(server()).await;
     let t = table(&mut conn, "id int4 PRIMARY KEY").await;
     let insert = format!("INSERT INTO {t} VALUES ($1)");
@@ -536,7 +536,7 @@ async fn an_independent_pipeline_commits_each_query() {
 
 #[tokio::test]
 async fn a_query_that_cannot_be_encoded_leaves_the_pipeline_unsent() {
-    let _memory = support::memory_shared();
+    let _memory = support::memory_shared().await;
     let mut conn = connect(server()).await;
     let t = table(&mut conn, "id int4").await;
     let mut p = conn.pipeline();
@@ -558,7 +558,7 @@ async fn a_query_that_cannot_be_encoded_leaves_the_pipeline_unsent() {
 
 #[tokio::test]
 async fn a_query_that_cannot_be_encoded_leaves_pending_closes_for_later() {
-    let _memory = support::memory_shared();
+    let _memory = support::memory_shared().await;
     let opts =
         options_for(server(), roles::SUPERUSER, SslMode::Disable).statement_cache_capacity(1);
     let mut conn = Connection::connect_with(&opts).await.unwrap();
@@ -582,7 +582,7 @@ async fn a_query_that_cannot_be_encoded_leaves_pending_closes_for_later() {
 
 #[tokio::test]
 async fn ten_thousand_random_timeouts_never_mix_up_results() {
-    let _memory = support::memory_shared();
+    let _memory = support::memory_shared().await;
     const ITERATIONS: u64 = 10_000;
     const TIME_LIMIT: Duration = Duration::from_secs(120);
     let mut rng = Rng::from_env("ten_thousand_random_timeouts_never_mix_up_results");
@@ -631,7 +631,7 @@ async fn ten_thousand_random_timeouts_never_mix_up_results() {
 
 #[tokio::test]
 async fn query_timeout_and_command_timeout() {
-    let _memory = support::memory_shared();
+    let _memory = support::memory_shared().await;
     let s = server();
     let mut conn = connect(s).await;
     let err = query("SELECT pg_sleep(30)")
@@ -679,7 +679,7 @@ async fn query_timeout_and_command_timeout() {
 /// completion, then `SELECT 1` on the same connection must return 1, never 57014.
 #[tokio::test]
 async fn cancel_races_never_hit_the_next_query() {
-    let _memory = support::memory_shared();
+    let _memory = support::memory_shared().await;
     let mut rng = Rng::from_env("cancel_races_never_hit_the_next_query");
     let mut conn = connect(server()).await;
     let (mut timed_out, mut finished) = (0, 0);
@@ -709,7 +709,7 @@ async fn cancel_races_never_hit_the_next_query() {
 
 #[tokio::test]
 async fn a_dropped_stream_then_a_new_query() {
-    let _memory = support::memory_shared();
+    let _memory = support::memory_shared().await;
     let mut conn = connect(server()).await;
     for take in [0, 1, 10, 5000] {
         {
@@ -757,7 +757,7 @@ impl<F: Future> Future for PollLimit<F> {
 
 #[tokio::test]
 async fn a_future_dropped_before_it_is_sent_does_not_run() {
-    let _memory = support::memory_shared();
+    let _memory = support::memory_shared().await;
     let mut conn = connect(server()).await;
     let t = table(&mut conn, "id int4").await;
     let insert = format!("INSERT INTO {t} VALUES ($1)");
@@ -804,7 +804,7 @@ async fn a_future_dropped_before_it_is_sent_does_not_run() {
 
 #[tokio::test]
 async fn nul_bytes_fail_before_reaching_the_server() {
-    let _memory = support::memory_shared();
+    let _memory = support::memory_shared().await;
     let s = server();
     let mut conn = connect(s).await;
     let mut observer = connect(s).await;
@@ -861,7 +861,7 @@ async fn nul_bytes_fail_before_reaching_the_server() {
 
 #[tokio::test]
 async fn runtime_sql_needs_assert_sql_safe() {
-    let _memory = support::memory_shared();
+    let _memory = support::memory_shared().await;
     // `query(String)` does not compile (see the compile_fail example on `query`); this
     // checks that wrapped runtime text runs, with values still bound.
     let mut conn = connect(server()).await;
@@ -879,7 +879,7 @@ async fn runtime_sql_needs_assert_sql_safe() {
 /// lifetime: the "Executor is not general enough" error must not come back).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queries_run_in_spawned_tasks() {
-    let _memory = support::memory_shared();
+    let _memory = support::memory_shared().await;
     let opts = options_for(server(), roles::SUPERUSER, SslMode::Disable);
     let task = tokio::spawn(async move {
         let mut conn = Connection::connect_with(&opts).await?;
@@ -1044,7 +1044,7 @@ fn postgres_ids() -> (u32, u32) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pgbouncer_transaction_mode_with_unnamed_statements() {
-    let _memory = support::memory_shared();
+    let _memory = support::memory_shared().await;
     const CLIENTS: i64 = 16;
     const QUERIES: i64 = 300;
     let s = server();

@@ -17,6 +17,9 @@ use tokio::task::JoinHandle;
 /// The code of an SSLRequest packet.
 pub const SSL_REQUEST_CODE: i32 = 80_877_103;
 
+/// Makes the bytes to send from the body of the message the client sent.
+pub type Responder = Box<dyn FnOnce(&[u8]) -> Vec<u8> + Send>;
+
 /// A step of a script.
 pub enum Step {
     /// Read one untagged packet (StartupMessage or SSLRequest) and record it.
@@ -26,7 +29,7 @@ pub enum Step {
     /// Read frontend messages up to and including one with this tag.
     ReadUntil(u8),
     /// Read one tagged frontend message and send what the function makes of its body.
-    Respond(Box<dyn FnOnce(&[u8]) -> Vec<u8> + Send>),
+    Respond(Responder),
     /// Close the connection now.
     Close,
 }
@@ -139,12 +142,7 @@ async fn run(mut socket: TcpStream, script: Vec<Step>) -> Transcript {
     }
     // Record the rest until the client hangs up (bounded, so a stuck client fails the test).
     let rest = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            match read_tagged(&mut socket, &mut buf, &mut t).await {
-                Ok(_) => {}
-                Err(_) => break,
-            }
-        }
+        while read_tagged(&mut socket, &mut buf, &mut t).await.is_ok() {}
     })
     .await;
     if rest.is_err() {

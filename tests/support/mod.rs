@@ -9,7 +9,7 @@
 pub mod fake;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use quarry::temp_server::roles::{self, Role};
 use quarry::{ConnectOptions, Connection, TempServer};
@@ -72,24 +72,18 @@ pub async fn connect(server: &TempServer) -> Connection {
 
 /// The tests of a binary that measure process memory run alone: they hold this lock
 /// for writing ([`memory_exclusive`]), the binary's other tests for reading
-/// ([`memory_shared`]), so their allocations do not show up in the measurement.
-fn memory_lock() -> &'static RwLock<()> {
-    static LOCK: RwLock<()> = RwLock::new(());
-    &LOCK
-}
+/// ([`memory_shared`]), so their allocations do not show up in the measurement. An
+/// async lock: each test holds it across its awaits, on its own runtime.
+static MEMORY: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
 /// Held by a test that allocates while a memory measurement must not see it.
-pub fn memory_shared() -> RwLockReadGuard<'static, ()> {
-    memory_lock()
-        .read()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+pub async fn memory_shared() -> tokio::sync::RwLockReadGuard<'static, ()> {
+    MEMORY.read().await
 }
 
 /// Held by a test that measures process memory.
-pub fn memory_exclusive() -> RwLockWriteGuard<'static, ()> {
-    memory_lock()
-        .write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+pub async fn memory_exclusive() -> tokio::sync::RwLockWriteGuard<'static, ()> {
+    MEMORY.write().await
 }
 
 /// Resident memory of this process in KiB, from `/proc/self/status`.
