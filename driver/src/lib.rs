@@ -21,6 +21,7 @@ pub mod connection;
 pub mod error;
 mod executor;
 mod pipeline;
+pub mod pool;
 pub mod protocol;
 pub mod query;
 mod row;
@@ -34,6 +35,7 @@ pub use connection::{CancelToken, Connection, Notification, ServerVersion};
 pub use error::{DbError, Error, ErrorKind, Result, SqlState};
 pub use executor::Executor;
 pub use pipeline::{IntoArguments, Pipeline, QueryResult};
+pub use pool::{Pool, PoolConnection, PoolOptions, PoolStatus};
 pub use protocol::TransactionStatus;
 pub use query::{
     Arguments, AssertSqlSafe, Query, QueryAs, QueryScalar, RowStream, query, query_as, query_scalar,
