@@ -12,6 +12,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -282,42 +283,68 @@ impl Query {
     }
 
     /// Runs the query and returns the number of rows it affected.
-    pub async fn execute<'c, E: Executor<'c>>(self, executor: E) -> Result<u64> {
-        let mut conn = executor.connection().await?;
-        conn.run_collect(&self, |_| Ok(())).await
+    //
+    // These methods return `impl Future + Send` instead of being `async fn`: with an
+    // `async fn`, the future's `Send` is inferred through `E::Conn` with erased lifetimes, and
+    // `tokio::spawn(async move { q.execute(&mut conn).await })` fails with "implementation
+    // of `Executor` is not general enough" (rust-lang/rust#100013). The declared bound is
+    // checked here, once, where the lifetimes are known.
+    pub fn execute<'c, E: Executor<'c> + 'c>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<u64>> + Send + 'c {
+        async move {
+            let mut conn = executor.connection().await?;
+            conn.run_collect(&self, |_| Ok(())).await
+        }
     }
 
     /// Runs the query and returns all rows.
-    pub async fn fetch_all<'c, E: Executor<'c>>(self, executor: E) -> Result<Vec<Row>> {
-        let mut conn = executor.connection().await?;
-        let mut rows = Vec::new();
-        conn.run_collect(&self, |row| {
-            rows.push(row);
-            Ok(())
-        })
-        .await?;
-        Ok(rows)
+    pub fn fetch_all<'c, E: Executor<'c> + 'c>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<Vec<Row>>> + Send + 'c {
+        async move {
+            let mut conn = executor.connection().await?;
+            let mut rows = Vec::new();
+            conn.run_collect(&self, |row| {
+                rows.push(row);
+                Ok(())
+            })
+            .await?;
+            Ok(rows)
+        }
     }
 
     /// Runs the query and returns its first row; an error if there is none.
-    pub async fn fetch_one<'c, E: Executor<'c>>(self, executor: E) -> Result<Row> {
-        self.fetch_optional(executor)
-            .await?
-            .ok_or_else(|| Error::new(crate::ErrorKind::RowNotFound, ""))
+    pub fn fetch_one<'c, E: Executor<'c> + 'c>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<Row>> + Send + 'c {
+        async move {
+            self.fetch_optional(executor)
+                .await?
+                .ok_or_else(|| Error::new(crate::ErrorKind::RowNotFound, ""))
+        }
     }
 
     /// Runs the query and returns its first row, if any.
-    pub async fn fetch_optional<'c, E: Executor<'c>>(self, executor: E) -> Result<Option<Row>> {
-        let mut conn = executor.connection().await?;
-        let mut first = None;
-        conn.run_collect(&self, |row| {
-            if first.is_none() {
-                first = Some(row);
-            }
-            Ok(())
-        })
-        .await?;
-        Ok(first)
+    pub fn fetch_optional<'c, E: Executor<'c> + 'c>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<Option<Row>>> + Send + 'c {
+        async move {
+            let mut conn = executor.connection().await?;
+            let mut first = None;
+            conn.run_collect(&self, |row| {
+                if first.is_none() {
+                    first = Some(row);
+                }
+                Ok(())
+            })
+            .await?;
+            Ok(first)
+        }
     }
 
     /// Runs the query and streams its rows as they arrive; memory stays flat for any
@@ -363,36 +390,60 @@ where
     }
 
     /// Runs the query; returns every row as `T`.
-    pub async fn fetch_all<'c, E: Executor<'c>>(self, executor: E) -> Result<Vec<T>> {
-        let mut conn = executor.connection().await?;
-        let mut out = Vec::new();
-        conn.run_collect(&self.inner, |row| {
-            out.push(T::from_record(&row)?);
-            Ok(())
-        })
-        .await?;
-        Ok(out)
+    pub fn fetch_all<'c, E: Executor<'c> + 'c>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<Vec<T>>> + Send + 'c
+    where
+        T: 'c,
+    {
+        async move {
+            let mut conn = executor.connection().await?;
+            let mut out = Vec::new();
+            conn.run_collect(&self.inner, |row| {
+                out.push(T::from_record(&row)?);
+                Ok(())
+            })
+            .await?;
+            Ok(out)
+        }
     }
 
     /// Runs the query; returns the first row as `T`, an error if there is none.
-    pub async fn fetch_one<'c, E: Executor<'c>>(self, executor: E) -> Result<T> {
-        self.fetch_optional(executor)
-            .await?
-            .ok_or_else(|| Error::new(crate::ErrorKind::RowNotFound, ""))
+    pub fn fetch_one<'c, E: Executor<'c> + 'c>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<T>> + Send + 'c
+    where
+        T: 'c,
+    {
+        async move {
+            self.fetch_optional(executor)
+                .await?
+                .ok_or_else(|| Error::new(crate::ErrorKind::RowNotFound, ""))
+        }
     }
 
     /// Runs the query; returns the first row as `T`, if any.
-    pub async fn fetch_optional<'c, E: Executor<'c>>(self, executor: E) -> Result<Option<T>> {
-        let mut conn = executor.connection().await?;
-        let mut first = None;
-        conn.run_collect(&self.inner, |row| {
-            if first.is_none() {
-                first = Some(T::from_record(&row)?);
-            }
-            Ok(())
-        })
-        .await?;
-        Ok(first)
+    pub fn fetch_optional<'c, E: Executor<'c> + 'c>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<Option<T>>> + Send + 'c
+    where
+        T: 'c,
+    {
+        async move {
+            let mut conn = executor.connection().await?;
+            let mut first = None;
+            conn.run_collect(&self.inner, |row| {
+                if first.is_none() {
+                    first = Some(T::from_record(&row)?);
+                }
+                Ok(())
+            })
+            .await?;
+            Ok(first)
+        }
     }
 
     /// Streams the rows as `T`.
@@ -444,36 +495,60 @@ where
     }
 
     /// Runs the query; returns the first column of every row.
-    pub async fn fetch_all<'c, E: Executor<'c>>(self, executor: E) -> Result<Vec<T>> {
-        let mut conn = executor.connection().await?;
-        let mut out = Vec::new();
-        conn.run_collect(&self.inner, |row| {
-            out.push(scalar(&row)?);
-            Ok(())
-        })
-        .await?;
-        Ok(out)
+    pub fn fetch_all<'c, E: Executor<'c> + 'c>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<Vec<T>>> + Send + 'c
+    where
+        T: 'c,
+    {
+        async move {
+            let mut conn = executor.connection().await?;
+            let mut out = Vec::new();
+            conn.run_collect(&self.inner, |row| {
+                out.push(scalar(&row)?);
+                Ok(())
+            })
+            .await?;
+            Ok(out)
+        }
     }
 
     /// Runs the query; returns the value of the first row, an error if there is none.
-    pub async fn fetch_one<'c, E: Executor<'c>>(self, executor: E) -> Result<T> {
-        self.fetch_optional(executor)
-            .await?
-            .ok_or_else(|| Error::new(crate::ErrorKind::RowNotFound, ""))
+    pub fn fetch_one<'c, E: Executor<'c> + 'c>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<T>> + Send + 'c
+    where
+        T: 'c,
+    {
+        async move {
+            self.fetch_optional(executor)
+                .await?
+                .ok_or_else(|| Error::new(crate::ErrorKind::RowNotFound, ""))
+        }
     }
 
     /// Runs the query; returns the value of the first row, if any.
-    pub async fn fetch_optional<'c, E: Executor<'c>>(self, executor: E) -> Result<Option<T>> {
-        let mut conn = executor.connection().await?;
-        let mut first = None;
-        conn.run_collect(&self.inner, |row| {
-            if first.is_none() {
-                first = Some(scalar(&row)?);
-            }
-            Ok(())
-        })
-        .await?;
-        Ok(first)
+    pub fn fetch_optional<'c, E: Executor<'c> + 'c>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<Option<T>>> + Send + 'c
+    where
+        T: 'c,
+    {
+        async move {
+            let mut conn = executor.connection().await?;
+            let mut first = None;
+            conn.run_collect(&self.inner, |row| {
+                if first.is_none() {
+                    first = Some(scalar(&row)?);
+                }
+                Ok(())
+            })
+            .await?;
+            Ok(first)
+        }
     }
 
     /// Streams the values.

@@ -132,7 +132,10 @@ impl PoolConnection {
         let Some(live) = self.live.take() else {
             return;
         };
-        tracing::debug!(pid = live.conn.backend_pid(), "discarding a pooled connection: {why}");
+        tracing::debug!(
+            pid = live.conn.backend_pid(),
+            "discarding a pooled connection: {why}"
+        );
         let mut st = self.shared.lock();
         let w = st.discard();
         self.shared.after(st, w);

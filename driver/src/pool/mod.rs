@@ -99,7 +99,7 @@ impl Pool {
     /// pool is backing off.
     ///
     /// The future does not borrow the pool. Dropping it at any point leaks nothing.
-    pub fn acquire(&self) -> impl Future<Output = Result<PoolConnection>> + Send + 'static {
+    pub fn acquire(&self) -> impl Future<Output = Result<PoolConnection>> + Send + use<> {
         let shared = self.0.clone();
         async move { shared.acquire().await }
     }
@@ -217,13 +217,18 @@ impl PoolOptions {
     /// Opens the pool with these connect options, with `min_connections` connections (at
     /// least one, which checks the settings).
     pub async fn connect_with(self, options: ConnectOptions) -> Result<Pool> {
-        let pool = self.connect_lazy_with(options)?;
+        // Maintenance starts after these, or it would race them to open min_connections.
+        let pool = self.build(options)?;
+        pool.0.maintenance_started.store(true, Ordering::Relaxed);
         let n = pool.0.options.min_connections.max(1);
         let mut opened = Vec::with_capacity(n);
         for _ in 0..n {
             opened.push(pool.acquire().await?);
         }
         drop(opened);
+        if pool.0.needs_maintenance() {
+            maintenance::spawn(&pool.0);
+        }
         Ok(pool)
     }
 
@@ -235,6 +240,12 @@ impl PoolOptions {
     /// A pool with these connect options that opens no connection until first used
     /// (`min_connections` are opened in the background once a tokio runtime runs it).
     pub fn connect_lazy_with(self, options: ConnectOptions) -> Result<Pool> {
+        let pool = self.build(options)?;
+        pool.0.ensure_maintenance();
+        Ok(pool)
+    }
+
+    fn build(self, options: ConnectOptions) -> Result<Pool> {
         self.validate()?;
         let limits = state::Limits {
             max: self.max_connections,
@@ -252,7 +263,6 @@ impl PoolOptions {
             maintenance_started: AtomicBool::new(false),
             check_role,
         });
-        shared.ensure_maintenance();
         Ok(Pool(shared))
     }
 }
@@ -342,13 +352,16 @@ impl Shared {
         self.maintenance.notify_one();
     }
 
+    fn needs_maintenance(&self) -> bool {
+        let o = &self.options;
+        o.min_connections > 0 || o.idle_timeout.is_some() || o.max_lifetime.is_some()
+    }
+
     fn ensure_maintenance(self: &Arc<Self>) {
         if self.maintenance_started.load(Ordering::Relaxed) {
             return;
         }
-        let o = &self.options;
-        let needed = o.min_connections > 0 || o.idle_timeout.is_some() || o.max_lifetime.is_some();
-        if !needed {
+        if !self.needs_maintenance() {
             self.maintenance_started.store(true, Ordering::Relaxed);
             return;
         }
@@ -614,7 +627,10 @@ pub(crate) fn jitter() -> f64 {
     }
 }
 
-impl<'c> Executor<'c> for &'c Pool {
+// The pool's lifetime is not tied to `'c`: the acquire future owns a handle to the pool, and
+// a tied lifetime makes `fetch_one(&pool)` inside `tokio::spawn` fail with "implementation
+// of `Executor` is not general enough" (sqlx's long-standing issue).
+impl<'c> Executor<'c> for &Pool {
     type Conn = PoolConnection;
 
     fn connection(self) -> impl Future<Output = Result<PoolConnection>> + Send + 'c {

@@ -103,8 +103,14 @@ pub(crate) enum Grant<C> {
 #[derive(Debug)]
 enum Slot<C> {
     Free,
-    Waiting { generation: u64, waker: Option<Waker> },
-    Granted { generation: u64, grant: Grant<C> },
+    Waiting {
+        generation: u64,
+        waker: Option<Waker>,
+    },
+    Granted {
+        generation: u64,
+        grant: Grant<C>,
+    },
 }
 
 /// A waiter's ticket: its slot and the slot's generation (slots are reused).
@@ -1024,7 +1030,10 @@ mod tests {
         assert!(matches!(s.release(3, m3, now + ms(50)), Release::Idle));
         assert!(s.reap(now + ms(99)).is_empty());
         let reaped = s.reap(now + ms(200));
-        assert_eq!(reaped, vec![(1, Retire::IdleTimeout), (2, Retire::IdleTimeout)]);
+        assert_eq!(
+            reaped,
+            vec![(1, Retire::IdleTimeout), (2, Retire::IdleTimeout)]
+        );
         assert_eq!(s.status().size, 1);
         assert!(s.reap(now + ms(1000)).is_empty(), "min_connections is kept");
         check(&s);
@@ -1101,7 +1110,10 @@ mod tests {
             panic!()
         };
         assert!(s.poll_wait(a, &w).is_none());
-        assert!(s.connect_failed(now, ErrorKind::Io, String::new(), 0.0).is_some());
+        assert!(
+            s.connect_failed(now, ErrorKind::Io, String::new(), 0.0)
+                .is_some()
+        );
         assert!(matches!(s.poll_wait(a, &w), Some(Grant::Connect)));
         check(&s);
     }
@@ -1184,7 +1196,10 @@ mod tests {
             s.connect_done_idle(5, Meta::new(now, None, 0), now),
             Release::Handed(_)
         ));
-        assert!(matches!(s.poll_wait(a, &w), Some(Grant::Conn(5, Meta { uses: 1, .. }))));
+        assert!(matches!(
+            s.poll_wait(a, &w),
+            Some(Grant::Conn(5, Meta { uses: 1, .. }))
+        ));
         assert!(matches!(s.release(6, m, now), Release::Idle));
         check(&s);
     }
