@@ -665,8 +665,8 @@ async fn hooks_run_where_they_should() {
     // after_release says no: closed on return.
     keep.store(false, Ordering::SeqCst);
     let a = pid(&pool).await;
-    keep.store(true, Ordering::SeqCst);
     eventually("the refused connection is closed", || pool.size() == 0).await;
+    keep.store(true, Ordering::SeqCst);
     assert_ne!(pid(&pool).await, a);
     assert_server_agrees(server(), &pool, app).await;
 }
@@ -840,6 +840,13 @@ async fn server_restart_under_load() {
         .map(|(_, f, _)| *f)
         .min()
         .expect("calls succeed after the restart");
+    eprintln!(
+        "restart: {} calls, {failed} failed, slowest {slowest:?}, down for {:?}, \
+         recovered {:?} after the server was back",
+        log.len(),
+        back - restart_began,
+        recovered - back
+    );
     assert!(
         recovered - back < Duration::from_secs(2),
         "recovered {:?} after the server was back",
