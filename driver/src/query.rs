@@ -225,6 +225,8 @@ pub fn query_scalar<T>(sql: impl IntoSql) -> QueryScalar<T> {
     }
 }
 
+// Not `async fn`: see the note on `Query::execute`.
+#[allow(clippy::manual_async_fn)]
 impl Query {
     pub(crate) fn from_statement(statement: Statement) -> Query {
         Query {
@@ -367,6 +369,8 @@ impl<T> fmt::Debug for QueryAs<T> {
     }
 }
 
+// Not `async fn`: see the note on `Query::execute`.
+#[allow(clippy::manual_async_fn)]
 impl<T> QueryAs<T>
 where
     T: for<'r> FromRecord<'r> + Send,
@@ -478,6 +482,8 @@ fn scalar<T: for<'r> Decode<'r> + Type>(row: &Row) -> Result<T> {
     row.try_get(0)
 }
 
+// Not `async fn`: see the note on `Query::execute`.
+#[allow(clippy::manual_async_fn)]
 impl<T> QueryScalar<T>
 where
     T: for<'r> Decode<'r> + Type + Send,

@@ -118,9 +118,7 @@ impl PoolConnection {
     /// Closes the connection (sending Terminate, waiting at most 5 s) instead of returning it.
     pub async fn close(mut self) -> Result<()> {
         let mut live = self.live.take().expect(HELD);
-        let mut st = self.shared.lock();
-        let w = st.discard();
-        self.shared.after(st, w);
+        self.shared.discard_one();
         let r = live.conn.close_in_place(Duration::from_secs(5)).await;
         drop(live);
         self.shared.close_finished();
@@ -136,9 +134,7 @@ impl PoolConnection {
             pid = live.conn.backend_pid(),
             "discarding a pooled connection: {why}"
         );
-        let mut st = self.shared.lock();
-        let w = st.discard();
-        self.shared.after(st, w);
+        self.shared.discard_one();
         self.shared.close_live(live);
     }
 
@@ -256,9 +252,7 @@ struct Returning {
 impl Drop for Returning {
     fn drop(&mut self) {
         if let Some(live) = self.live.take() {
-            let mut st = self.shared.lock();
-            let w = st.discard();
-            self.shared.after(st, w);
+            self.shared.discard_one();
             // Closing needs a runtime we may not have here: dropping closes the socket.
             drop(live);
             self.shared.close_finished();
@@ -286,13 +280,12 @@ impl Returning {
             }
         };
         let live = self.live.take().expect("set until run ends");
-        let mut st = self.shared.lock();
         if keep {
+            let mut st = self.shared.lock();
             let r = st.release(live, self.meta, Instant::now());
             self.shared.finish_release(st, r);
         } else {
-            let w = st.discard();
-            self.shared.after(st, w);
+            self.shared.discard_one();
             self.shared.close_live(live);
         }
     }

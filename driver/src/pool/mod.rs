@@ -308,6 +308,13 @@ impl Shared {
         }
     }
 
+    /// A connection in use will not come back (the caller closes it).
+    pub(crate) fn discard_one(&self) {
+        let mut st = self.lock();
+        let w = st.discard();
+        self.after(st, w);
+    }
+
     /// Closes a connection the bookkeeping already counts as closing, in the background.
     pub(crate) fn close_conn(self: &Arc<Self>, live: Box<Live>, why: Retire) {
         tracing::debug!(reason = ?why, pid = live.conn.backend_pid(), "closing a pooled connection");
