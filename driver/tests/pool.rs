@@ -860,3 +860,66 @@ async fn server_restart_under_load() {
     assert_quiet(&pool);
     assert_server_agrees(server, &pool, app).await;
 }
+
+/// A server that turns read-only (as a failed-over primary does) is noticed: connections
+/// opened read-write are discarded instead of being handed out again, and a pool that asks
+/// for a read-write server opens no read-only connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_turning_read_only_is_noticed() {
+    let server: &'static TempServer = Box::leak(Box::new(
+        TempServer::start().expect("starting a private server"),
+    ));
+    let app = "pool_role";
+    let pool = PoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(&format!(
+            "{}&target_session_attrs=read-write",
+            url(server, app)
+        ))
+        .await
+        .unwrap();
+    let before = pid(&pool).await;
+    let reload = |sql: &'static str| async move {
+        tokio::task::spawn_blocking(move || {
+            server.run_sql(sql)?;
+            server.reload()
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    };
+    reload("ALTER SYSTEM SET default_transaction_read_only = on").await;
+    // The session learns of it (ParameterStatus) with its next command at the latest; the
+    // pool then discards it on return instead of keeping a read-only connection.
+    let _ = query("SELECT 1").execute(&pool).await;
+    eventually("the connection that turned read-only is discarded", || {
+        pool.status().closed >= 1
+    })
+    .await;
+    let err = pool.acquire().await.unwrap_err();
+    assert!(
+        err.to_string().contains("target_session_attrs"),
+        "no read-only connection is opened for a read-write pool: {err}"
+    );
+    reload("ALTER SYSTEM RESET default_transaction_read_only").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let after = loop {
+        match query_scalar::<i32>("SELECT pg_backend_pid()")
+            .fetch_one(&pool)
+            .await
+        {
+            Ok(p) => break p,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "never recovered: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    assert_ne!(after, before);
+    let read_only: String = query_scalar("SHOW default_transaction_read_only")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(read_only, "off");
+}
