@@ -301,6 +301,10 @@ async fn connection_returned_dirty_is_clean_for_the_next_user() {
         .await
         .unwrap();
     assert!(conn.session_changed());
+    query("NOTIFY pool_dirty_chan, 'for the last user'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
     drop(conn);
     let mut conn = pool.acquire().await.unwrap();
     assert_eq!(conn.backend_pid(), first_pid);
@@ -324,6 +328,10 @@ async fn connection_returned_dirty_is_clean_for_the_next_user() {
     .await
     .unwrap();
     assert_eq!((listens, cursors, locks), (0, 0, 0));
+    assert!(
+        conn.take_notifications().is_empty(),
+        "the last user's notifications are gone"
+    );
     drop(conn);
 
     // Dropped in the middle of a long query: cancelled, drained, and kept.

@@ -323,6 +323,8 @@ async fn clean(shared: &Shared, live: &mut Live, meta: &Meta) -> Result<bool> {
     if needs_reset(shared, conn) {
         conn.batch_execute(&shared.options.reset_query).await?;
         conn.clear_session_changed();
+        // Notifications for channels the last user listened to are not the next user's.
+        drop(conn.take_notifications());
         if let Some(hook) = &shared.options.after_connect {
             hook(conn).await?;
             conn.clear_session_changed();

@@ -105,6 +105,8 @@ impl Pool {
     }
 
     /// Takes an idle connection if one is free and nobody is waiting; never waits or connects.
+    /// The no-wait check that the server did not close it is done; `test_before_acquire` and
+    /// `before_acquire`, which need to wait, are not run.
     pub fn try_acquire(&self) -> Option<PoolConnection> {
         let shared = &self.0;
         loop {
