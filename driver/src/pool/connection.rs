@@ -156,7 +156,8 @@ impl PoolConnection {
         let deadline = tokio::time::Instant::from(deadline);
         if self.shared.options.test_before_acquire {
             let live = self.live.as_mut().expect(HELD);
-            match tokio::time::timeout_at(deadline, live.conn.batch_execute("")).await {
+            let ping = Box::pin(live.conn.batch_execute(""));
+            match tokio::time::timeout_at(deadline, ping).await {
                 Ok(Ok(())) => {}
                 _ => {
                     self.discard("it did not answer the test before acquire");

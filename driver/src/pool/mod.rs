@@ -381,6 +381,8 @@ impl Shared {
         }
     }
 
+    // Opening a connection is boxed: it is rare, and its future (several KB) would otherwise
+    // be part of every query future that runs on `&Pool`.
     async fn acquire(self: Arc<Self>) -> Result<PoolConnection> {
         self.ensure_maintenance();
         let start = Instant::now();
@@ -402,7 +404,7 @@ impl Shared {
                     self.close_conn(live, why);
                     continue;
                 }
-                Take::Connect => return self.open_for(deadline).await,
+                Take::Connect => return Box::pin(self.open_for(deadline)).await,
                 Take::Backoff(info) => return Err(backoff_error(info)),
                 Take::Closed => return Err(closed_error()),
                 Take::Wait(key) => match self.wait(key, deadline).await? {
@@ -411,7 +413,7 @@ impl Shared {
                         if let Some(info) = self.refuse_during_backoff() {
                             return Err(backoff_error(info));
                         }
-                        return self.open_for(deadline).await;
+                        return Box::pin(self.open_for(deadline)).await;
                     }
                     Grant::Closed => return Err(closed_error()),
                 },
