@@ -8,7 +8,6 @@
 //! The room the connection takes in the pool is given back on every path,
 //! including a task dropped by a runtime shutting down.
 
-use std::future::Future;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -18,8 +17,8 @@ use super::options::PoolConnectionMetadata;
 use super::state::Meta;
 use super::{Reset, Shared};
 use crate::connection::Connection;
-use crate::error::{Error, Result};
-use crate::executor::Executor;
+use crate::error::Result;
+use crate::executor::{Acquire, Executor};
 use crate::protocol::TransactionStatus;
 
 const HELD: &str = "a PoolConnection holds its connection until it is dropped or detached";
@@ -388,9 +387,7 @@ impl Connection {
 }
 
 impl<'c> Executor<'c> for &'c mut PoolConnection {
-    type Conn = &'c mut Connection;
-
-    fn connection(self) -> impl Future<Output = Result<Self::Conn>> + Send + 'c {
-        std::future::ready(Ok::<_, Error>(&mut **self))
+    fn acquire(self) -> Acquire<'c> {
+        Acquire::ready(self)
     }
 }

@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 use crate::config::{ConnectOptions, TargetSessionAttrs};
 use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
-use crate::executor::Executor;
+use crate::executor::{Acquire, ConnectionRef, Executor};
 
 mod connection;
 mod maintenance;
@@ -638,13 +638,12 @@ pub(crate) fn jitter() -> f64 {
     }
 }
 
-// The pool's lifetime is not tied to `'c`: the acquire future owns a handle to the pool, and
-// a tied lifetime makes `fetch_one(&pool)` inside `tokio::spawn` fail with "implementation
-// of `Executor` is not general enough" (sqlx's long-standing issue).
 impl<'c> Executor<'c> for &Pool {
-    type Conn = PoolConnection;
-
-    fn connection(self) -> impl Future<Output = Result<PoolConnection>> + Send + 'c {
-        self.acquire()
+    fn acquire(self) -> Acquire<'c> {
+        let acquiring = Pool::acquire(self);
+        Acquire::pending(async move {
+            let conn = acquiring.await?;
+            Ok(ConnectionRef::Owned(Box::new(conn)))
+        })
     }
 }

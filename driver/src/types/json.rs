@@ -66,7 +66,7 @@ fn encode_jsonb(
 ) -> Result<IsNull, EncodeError> {
     let start = buf.len();
     buf.push(JSONB_VERSION);
-    let written = write(&mut **buf).and_then(|()| {
+    let written = write(buf).and_then(|()| {
         let json = buf.get(start + 1..).unwrap_or_default();
         check_no_nul(json)
     });

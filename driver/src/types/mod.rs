@@ -7,6 +7,88 @@
 //!
 //! `Option<T>` is NULL. Decoders are total: any bytes give a value or a
 //! [`DecodeError`], never a panic. This module never does IO.
+//!
+//! # Type table
+//!
+//! Each Rust type is sent as the first PostgreSQL type listed and reads
+//! (`Type::compatible`) exactly the types listed: no silent widening or
+//! narrowing. Decoders read both the binary and the text format (the text
+//! format as printed under the session settings the connection sets:
+//! `DateStyle=ISO, MDY`, `IntervalStyle=postgres`, `extra_float_digits=3`,
+//! `client_encoding=UTF8`); encoders write binary.
+//!
+//! <!-- scalar families: keep these rows together -->
+//!
+//! | Rust type | PostgreSQL type(s) | feature |
+//! |---|---|---|
+//! | `bool` | `bool` | |
+//! | `i8` | `"char"` | |
+//! | `i16` | `int2` (`smallint`) | |
+//! | `i32` | `int4` (`integer`) | |
+//! | `i64` | `int8` (`bigint`) | |
+//! | `u32`, [`Oid`] | `oid` | |
+//! | `f32` | `float4` (`real`) | |
+//! | `f64` | `float8` (`double precision`) | |
+//! | [`Numeric`] | `numeric` (with `NaN`, `±Infinity`) | |
+//! | `rust_decimal::Decimal` | `numeric` | `rust_decimal` |
+//! | `bigdecimal::BigDecimal` | `numeric` | `bigdecimal` |
+//! | [`Money`] | `money` | |
+//! | `String`, `&str`, `Box<str>`, `Cow<str>`, `char` | `text`; reads `varchar`, `bpchar`, `name`, `unknown`, `citext` | |
+//! | `Vec<u8>`, `&[u8]`, `Box<[u8]>`, `bytes::Bytes`, `[u8; N]` | `bytea` | |
+//! | `uuid::Uuid` | `uuid` | `uuid` (default) |
+//! | `serde_json::Value`, `&RawValue`, `Box<RawValue>`, [`Json<T>`](Json) | `jsonb`; reads `json` | `json` (default) |
+//! | [`Date`] | `date` (with `±infinity`) | |
+//! | [`Time`] | `time` | |
+//! | [`TimeTz`] | `timetz` | |
+//! | [`Timestamp`] | `timestamp` (with `±infinity`) | |
+//! | [`TimestampTz`] | `timestamptz` (with `±infinity`) | |
+//! | [`Interval`] | `interval` (with PostgreSQL 17's `±infinity`) | |
+//! | `chrono::NaiveDate` / `NaiveTime` / `NaiveDateTime` | `date` / `time` / `timestamp` | `chrono` |
+//! | `chrono::DateTime<Utc>`, `DateTime<FixedOffset>` | `timestamptz` | `chrono` |
+//! | `chrono::TimeDelta` | `interval` (months and days must be 0) | `chrono` |
+//! | `time::Date` / `Time` / `PrimitiveDateTime` | `date` / `time` / `timestamp` | `time` |
+//! | `time::OffsetDateTime` | `timestamptz` | `time` |
+//! | `time::Duration` | `interval` (months and days must be 0) | `time` |
+//!
+//! Conversions that can lose information (`Numeric` into `i64`, `infinity`
+//! into `chrono`, a year beyond the target's range, `24:00:00` into a
+//! `chrono`/`time` time, an interval with months or days into a fixed
+//! duration) return a [`ValueError`], surfacing as a decode or encode error,
+//! never a panic, wrap or truncation. `chrono`/`time` values with
+//! sub-microsecond precision are rounded to the nearest microsecond (ties to
+//! even), as PostgreSQL rounds a literal; `DateTime<FixedOffset>` and
+//! `OffsetDateTime` decode in UTC, since `timestamptz` stores an instant.
+//! `money`'s text format is read only in the `C` locale form (`$1,234.56`).
+//! `u8` implements none of these traits, so `Vec<u8>` is `bytea`.
+//!
+//! <!-- end of scalar families -->
+//!
+//! # Containers and other types
+//!
+//! | Rust type | PostgreSQL type | Feature |
+//! |---|---|---|
+//! | `Vec<T>`, `&[T]`, `[T; N]` (one dimension; `Option<T>` elements for NULLs) | `T[]` (also `oidvector`, `int2vector` for `Oid`/`u32`/`i16` elements) | always |
+//! | [`Array<T>`] (up to 6 dimensions, lower bounds kept) | `T[]` | always |
+//! | [`Range<T>`] (`T`: [`RangeSubtype`]) | `int4range`, `int8range`, `numrange`, `daterange`, `tsrange`, `tstzrange` | always |
+//! | [`MultiRange<T>`] | `int4multirange`, ... (PostgreSQL 14+) | always |
+//! | tuples `(A,)` .. `(A, ..., P)` (read only) | `record`, composite types | always |
+//! | [`CompositeEncoder`], [`CompositeDecoder`] (for `#[derive(PgType)]` composites) | composite types | always |
+//! | [`PgValue`] | any type (raw bytes, type, format) | always |
+//! | `std::net::IpAddr` (host addresses) | `inet`, `cidr` | always |
+//! | [`IpNetwork`] | `inet`, `cidr` | always |
+//! | [`MacAddr`] / [`MacAddr8`] | `macaddr` / `macaddr8` | always |
+//! | [`Point`], [`Line`], [`LineSegment`], [`Rect`], [`Path`], [`Polygon`], [`Circle`] | `point`, `line`, `lseg`, `box`, `path`, `polygon`, `circle` | always |
+//! | [`BitString`] | `bit(n)`, `varbit` | always |
+//! | [`Xml`] | `xml` | always |
+//! | [`TsVector`] / [`TsQuery`] | `tsvector` / `tsquery` | always |
+//! | `HashMap<String, Option<String>>`, `BTreeMap<String, Option<String>>` | `hstore` (extension) | always |
+//! | [`Ltree`], [`Lquery`], [`Ltxtquery`] | `ltree`, `lquery`, `ltxtquery` (extension) | always |
+//! | [`PgLsn`] | `pg_lsn` | always |
+//! | [`Oid`], [`OidVector`], [`Int2Vector`] | `oid`, `oidvector`, `int2vector` | always |
+//!
+//! Container elements (array elements, range bounds, record fields) are
+//! read as owned values (`T: for<'a> Decode<'a>`): their type information and
+//! any unescaped text exist only while the container is decoded.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -19,6 +101,7 @@ pub use oid::{BUILTIN_TYPES, BuiltinType, Oid};
 #[path = "bool.rs"]
 mod boolean;
 mod bytea;
+mod datetime;
 mod float;
 mod int;
 #[cfg(feature = "json")]
@@ -26,16 +109,52 @@ mod json;
 mod money;
 mod numeric;
 mod read;
+#[cfg(test)]
+pub(crate) mod scalar_cases;
 mod text;
 #[cfg(feature = "uuid")]
 mod uuid;
 mod value_error;
 
+pub use datetime::{Date, Interval, Time, TimeTz, Timestamp, TimestampTz};
 #[cfg(feature = "json")]
 pub use json::Json;
 pub use money::Money;
 pub use numeric::Numeric;
 pub use value_error::ValueError;
+
+// Container and "other" families.
+mod array;
+mod bits;
+mod bounded;
+#[cfg(test)]
+mod container_golden;
+mod geo;
+mod hstore;
+mod lsn;
+mod ltree;
+mod net;
+mod range;
+mod record;
+#[cfg(test)]
+mod test_elements;
+mod tsearch;
+mod value;
+mod vector;
+mod xml;
+
+pub use array::{Array, MAX_DIMS};
+pub use bits::BitString;
+pub use geo::{Circle, Line, LineSegment, Path, Point, Polygon, Rect};
+pub use lsn::PgLsn;
+pub use ltree::{Lquery, Ltree, Ltxtquery};
+pub use net::{IpNetwork, MacAddr, MacAddr8};
+pub use range::{MultiRange, Range, RangeSubtype};
+pub use record::{CompositeDecoder, CompositeEncoder};
+pub use tsearch::{TsQuery, TsVector};
+pub use value::{InvalidValue, PgValue};
+pub use vector::{Int2Vector, OidVector};
+pub use xml::Xml;
 
 /// The wire format of a value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -39,7 +39,13 @@ const MAX_WEIGHT: i64 = i16::MAX as i64;
 /// - Equality is on the representation: `1.5 != 1.50` (they print
 ///   differently), and `NaN == NaN`. Compare converted values for numeric equality.
 /// - Conversions to Rust integers fail on a fractional part, on values out of
-///   range, and on `NaN`/`±Infinity`; see the `TryFrom` impls.
+///   range, and on `NaN`/`±Infinity`. From integers they always succeed.
+/// - From `f64`/`f32`: the shortest decimal that reads back as the same float
+///   (`0.1_f64` is `0.1`); `NaN` and `±inf` map across, `-0.0` becomes `0`.
+///   To `f64`/`f32`: rounded to the nearest float, as PostgreSQL's cast does;
+///   an error only when the result would be infinite, or zero for a nonzero value.
+/// - `rust_decimal::Decimal` and `bigdecimal::BigDecimal` (features of the same
+///   names) convert with range errors, never panics.
 ///
 /// ```
 /// use quarry_driver::types::Numeric;
