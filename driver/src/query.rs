@@ -885,6 +885,9 @@ impl Connection {
         } else {
             db
         };
+        if *db.code() == crate::error::SqlState::ReadOnlySqlTransaction {
+            self.read_only_error = true;
+        }
         let fatal = matches!(
             db.severity(),
             crate::error::Severity::Fatal | crate::error::Severity::Panic

@@ -185,6 +185,9 @@ pub struct Connection {
     /// Whether a command may have changed session state (settings, listens, cursors,
     /// advisory locks) since the last [`Connection::clear_session_changed`].
     session_changed: bool,
+    /// Set when a statement failed with 25006 `read_only_sql_transaction`: after a failover
+    /// the server may be a standby now, so a pool discards the connection.
+    pub(crate) read_only_error: bool,
 }
 
 /// Per-connection settings taken from the connect options.
@@ -228,6 +231,7 @@ impl Connection {
             settings,
             cancel: None,
             session_changed: false,
+            read_only_error: false,
             io,
             session: Session::default(),
             pending: Pending::default(),
