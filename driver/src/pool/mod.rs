@@ -104,6 +104,22 @@ impl Pool {
         async move { shared.acquire().await }
     }
 
+    /// Starts a transaction on a pooled connection. The connection goes back to the pool
+    /// when the transaction ends (rolled back first if it was dropped unfinished).
+    pub async fn begin(&self) -> Result<crate::Transaction<'static>> {
+        self.begin_with(crate::TxOptions::new()).await
+    }
+
+    /// Starts a transaction with these options (isolation level, read only, deferrable)
+    /// on a pooled connection.
+    pub async fn begin_with(
+        &self,
+        options: crate::TxOptions,
+    ) -> Result<crate::Transaction<'static>> {
+        let conn = self.acquire().await?;
+        crate::transaction::begin_in(Box::new(conn), options).await
+    }
+
     /// Takes an idle connection if one is free and nobody is waiting; never waits or connects.
     /// The no-wait check that the server did not close it is done; `test_before_acquire` and
     /// `before_acquire`, which need to wait, are not run.
