@@ -244,3 +244,31 @@ fn uses_the_server_in_database_url() {
         .unwrap();
     assert_eq!(out.trim(), "1 0");
 }
+
+#[quarry::test(fixtures("users.sql"))]
+async fn takes_a_pool_and_pooled_transactions_roll_back_when_dropped(pool: quarry::Pool) {
+    {
+        let mut tx = pool.begin().await.unwrap();
+        quarry::query("INSERT INTO users (id, name) VALUES (100, 'ghost')")
+            .execute(&mut tx)
+            .await
+            .unwrap();
+        // Dropped without commit: rolled back before the connection is reused.
+    }
+    let mut tx = pool.begin().await.unwrap();
+    quarry::query("INSERT INTO users (id, name) VALUES (101, 'kept')")
+        .execute(&mut tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let names: Vec<String> = quarry::query_scalar("SELECT name FROM users ORDER BY name")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert!(names.contains(&"kept".to_owned()), "{names:?}");
+    assert!(!names.contains(&"ghost".to_owned()), "{names:?}");
+    assert_eq!(
+        pool.status().idle + pool.status().in_use,
+        pool.status().size
+    );
+}

@@ -29,6 +29,7 @@ pub mod error;
 mod executor;
 pub mod listen;
 mod pipeline;
+pub mod pool;
 pub mod protocol;
 pub mod query;
 mod row;
@@ -49,6 +50,7 @@ pub use error::{DbError, Error, ErrorKind, Result, SqlState};
 pub use executor::{Acquire, ConnectionRef, Executor};
 pub use listen::{Listener, ListenerEvent, notify};
 pub use pipeline::{IntoArguments, Pipeline, QueryResult};
+pub use pool::{Pool, PoolConnection, PoolOptions, PoolStatus};
 pub use protocol::TransactionStatus;
 pub use query::{
     Arguments, AssertSqlSafe, Query, QueryAs, QueryScalar, RowStream, query, query_as, query_scalar,

@@ -257,40 +257,57 @@ impl Connection {
             plans.push(plan);
         }
 
-        // Encode everything.
+        // Encode everything, or nothing: a query that cannot be encoded must not leave
+        // the ones before it in the buffer for the next request to send.
+        self.close_unconfirmed();
         let buf = &mut self.io.write_buf;
-        for name in self.closes.drain(..) {
-            frontend::close(buf, Target::Statement, &name)?;
-        }
-        let mut syncs = 0u32;
-        for ((q, plan), vals) in queries.iter().zip(&plans).zip(&values) {
-            if plan.parse {
-                frontend::parse(buf, &plan.name, q.sql(), &plan.oids)?;
-                frontend::describe(buf, Target::Statement, &plan.name)?;
+        let start = buf.len();
+        let encoded = (|| -> Result<u32> {
+            for name in &self.closes {
+                frontend::close(buf, Target::Statement, name)?;
             }
-            let param_formats = if plan.oids.is_empty() {
-                Formats::Each(&[])
-            } else {
-                Formats::All(1)
-            };
-            frontend::bind(
-                buf,
-                "",
-                &plan.name,
-                param_formats,
-                plan.oids.len(),
-                vals,
-                Formats::All(1),
-            )?;
-            frontend::execute(buf, "", 0)?;
-            if independent {
+            let mut syncs = 0u32;
+            for ((q, plan), vals) in queries.iter().zip(&plans).zip(&values) {
+                if plan.parse {
+                    frontend::parse(buf, &plan.name, q.sql(), &plan.oids)?;
+                    frontend::describe(buf, Target::Statement, &plan.name)?;
+                }
+                let param_formats = if plan.oids.is_empty() {
+                    Formats::Each(&[])
+                } else {
+                    Formats::All(1)
+                };
+                frontend::bind(
+                    buf,
+                    "",
+                    &plan.name,
+                    param_formats,
+                    plan.oids.len(),
+                    vals,
+                    Formats::All(1),
+                )?;
+                frontend::execute(buf, "", 0)?;
+                if independent {
+                    frontend::sync(buf);
+                    syncs += 1;
+                }
+            }
+            if !independent {
                 frontend::sync(buf);
                 syncs += 1;
             }
-        }
-        if !independent {
-            frontend::sync(buf);
-            syncs += 1;
+            Ok(syncs)
+        })();
+        let syncs = match encoded {
+            Ok(syncs) => syncs,
+            Err(e) => {
+                self.io.write_buf.truncate(start);
+                return Err(e);
+            }
+        };
+        self.closes.clear();
+        for plan in plans.iter().filter(|p| p.parse && !p.name.is_empty()) {
+            self.unconfirmed.push(plan.name.clone());
         }
         self.queue_request(syncs);
         self.flush_while_reading().await?;
@@ -338,6 +355,7 @@ impl Connection {
                         let statement =
                             Statement::new(plan.name.clone(), q.sql(), params.clone(), cols);
                         let cols = statement.inner.columns.clone();
+                        self.confirm_statement(&plan.name);
                         if !plan.name.is_empty() {
                             columns_by_name.insert(plan.name.clone(), cols.clone());
                             if let Some(evicted) = self.cache.insert(&plan.oids, statement) {

@@ -199,6 +199,27 @@ impl fmt::Debug for Query {
 
 /// Starts a query. `sql` is a string literal or [`AssertSqlSafe`] text; bind values
 /// with [`Query::bind`].
+///
+/// Text built at run time is refused at compile time, so a value cannot be spliced
+/// into SQL by accident:
+///
+/// ```compile_fail
+/// # fn f(name: &str) {
+/// let sql = format!("SELECT * FROM users WHERE name = '{name}'");
+/// let q = quarry_driver::query(sql); // error: String is not IntoSql
+/// # }
+/// ```
+///
+/// Bind the value instead, or, when the text itself must be dynamic, say so:
+///
+/// ```
+/// use quarry_driver::{AssertSqlSafe, query};
+/// # fn f(name: &str) {
+/// let q = query("SELECT * FROM users WHERE name = $1").bind(name);
+/// let table = quarry_driver::query::quote_identifier("users");
+/// let q = query(AssertSqlSafe(format!("SELECT count(*) FROM {table}")));
+/// # }
+/// ```
 pub fn query(sql: impl IntoSql) -> Query {
     Query {
         sql: sql.into_sql(),
@@ -653,14 +674,20 @@ where
                     return Poll::Ready(Some(Err(e)));
                 }
                 RowsState::Failed(conn, _) => {
-                    let failure = match conn.buffered_skip_to_ready() {
-                        Ok(true) => None,
-                        Ok(false) => match conn.io.poll_read_some(cx) {
-                            Poll::Pending => return Poll::Pending,
-                            Poll::Ready(Ok(_)) => continue,
-                            Poll::Ready(Err(e)) => Some(conn.noted(e)),
-                        },
-                        Err(e) => Some(conn.noted(e)),
+                    // After a FATAL error the server hangs up instead of sending
+                    // ReadyForQuery: report its error, not the hang-up (as finish_after_error).
+                    let failure = if conn.is_closed() {
+                        None
+                    } else {
+                        match conn.buffered_skip_to_ready() {
+                            Ok(true) => None,
+                            Ok(false) => match conn.io.poll_read_some(cx) {
+                                Poll::Pending => return Poll::Pending,
+                                Poll::Ready(Ok(_)) => continue,
+                                Poll::Ready(Err(e)) => Some(conn.noted(e)),
+                            },
+                            Err(e) => Some(conn.noted(e)),
+                        }
                     };
                     let RowsState::Failed(_, err) =
                         std::mem::replace(&mut this.state, RowsState::Done)
@@ -802,39 +829,57 @@ impl Connection {
                 Some(s) => self.note_statement(s),
                 None => self.note_sql(sql),
             }
+            self.close_unconfirmed();
             let buf = &mut self.io.write_buf;
-            for name in self.closes.drain(..) {
-                frontend::close(buf, Target::Statement, &name)?;
-            }
-            let name = match &cached {
-                Some(s) => s.inner.name.clone(),
-                None => {
-                    let name = if q.persistent && self.cache.accepts(sql) {
-                        self.cache.next_name()
-                    } else {
-                        Box::from("")
-                    };
-                    frontend::parse(buf, &name, sql, &oids)?;
-                    frontend::describe(buf, Target::Statement, &name)?;
-                    name
+            // The request goes in whole or not at all: a value that cannot be encoded must
+            // not leave a Close or Parse behind for the next request to send.
+            let start = buf.len();
+            let encoded = (|| -> Result<Box<str>> {
+                for name in &self.closes {
+                    frontend::close(buf, Target::Statement, name)?;
+                }
+                let name = match &cached {
+                    Some(s) => s.inner.name.clone(),
+                    None => {
+                        let name = if q.persistent && self.cache.accepts(sql) {
+                            self.cache.next_name()
+                        } else {
+                            Box::from("")
+                        };
+                        frontend::parse(buf, &name, sql, &oids)?;
+                        frontend::describe(buf, Target::Statement, &name)?;
+                        name
+                    }
+                };
+                let param_formats = if oids.is_empty() {
+                    Formats::Each(&[])
+                } else {
+                    Formats::All(1)
+                };
+                frontend::bind(
+                    buf,
+                    "",
+                    &name,
+                    param_formats,
+                    oids.len(),
+                    &values,
+                    Formats::All(1),
+                )?;
+                frontend::execute(buf, "", 0)?;
+                frontend::sync(buf);
+                Ok(name)
+            })();
+            let name = match encoded {
+                Ok(name) => name,
+                Err(e) => {
+                    self.io.write_buf.truncate(start);
+                    return Err(e);
                 }
             };
-            let param_formats = if oids.is_empty() {
-                Formats::Each(&[])
-            } else {
-                Formats::All(1)
-            };
-            frontend::bind(
-                buf,
-                "",
-                &name,
-                param_formats,
-                oids.len(),
-                &values,
-                Formats::All(1),
-            )?;
-            frontend::execute(buf, "", 0)?;
-            frontend::sync(buf);
+            self.closes.clear();
+            if cached.is_none() && !name.is_empty() {
+                self.unconfirmed.push(name.clone());
+            }
             self.queue_request(1);
             self.flush().await?;
 
@@ -857,6 +902,7 @@ impl Connection {
                         let cols = self.read_columns(h, Format::Binary)?;
                         let statement = Statement::new(name.clone(), sql, params.clone(), cols);
                         columns = Some(statement.inner.columns.clone());
+                        self.confirm_statement(&name);
                         if !name.is_empty()
                             && let Some(evicted) = self.cache.insert(&oids, statement)
                         {
@@ -1006,6 +1052,9 @@ impl Connection {
         } else {
             db
         };
+        if *db.code() == crate::error::SqlState::ReadOnlySqlTransaction {
+            self.read_only_error = true;
+        }
         let fatal = matches!(
             db.severity(),
             crate::error::Severity::Fatal | crate::error::Severity::Panic
@@ -1019,6 +1068,12 @@ impl Connection {
 
     /// After an error, the server skips to the Sync: read up to its ReadyForQuery.
     pub(crate) async fn finish_after_error(&mut self) -> Result<()> {
+        if self.is_closed() {
+            // The error was FATAL (`read_db_error` marked the connection): the server hangs
+            // up instead of sending ReadyForQuery, and the caller reports the server's error
+            // rather than the hang-up.
+            return Ok(());
+        }
         loop {
             let h = self.recv().await?;
             if h.tag == tag::READY_FOR_QUERY {
@@ -1072,6 +1127,7 @@ impl Connection {
         frontend::parse(buf, &name, sql, &[])?;
         frontend::describe(buf, Target::Statement, &name)?;
         frontend::sync(buf);
+        self.unconfirmed.push(name.clone());
         self.queue_request(1);
         self.flush().await?;
         let mut params = Vec::new();
@@ -1091,6 +1147,7 @@ impl Connection {
                 tag::ROW_DESCRIPTION | tag::NO_DATA => {
                     let cols = self.read_columns(h, Format::Binary)?;
                     statement = Some(Statement::new(name.clone(), sql, params.clone(), cols));
+                    self.confirm_statement(&name);
                 }
                 tag::READY_FOR_QUERY => {
                     self.on_ready_for_query(h)?;
@@ -1181,6 +1238,10 @@ impl Connection {
                 }
                 tag::ERROR_RESPONSE => {
                     let err = self.read_db_error(h, sql)?;
+                    if self.is_closed() {
+                        // FATAL: no ReadyForQuery will follow.
+                        return Err(err);
+                    }
                     error.get_or_insert(err);
                 }
                 tag::READY_FOR_QUERY => {

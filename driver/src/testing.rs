@@ -103,11 +103,11 @@ impl TestDatabase {
 }
 
 /// A value a `#[quarry::test]` function can take as an argument, made for the test's
-/// database: [`Connection`], [`ConnectOptions`], [`TestDatabase`].
+/// database: [`Connection`], [`Pool`](crate::Pool), [`ConnectOptions`], [`TestDatabase`].
 #[diagnostic::on_unimplemented(
     message = "#[quarry::test] cannot pass a `{Self}` to the test",
     label = "not a test argument",
-    note = "a test can take a quarry::Connection, quarry::ConnectOptions or quarry::testing::TestDatabase"
+    note = "a test can take a quarry::Connection, quarry::Pool, quarry::ConnectOptions or quarry::testing::TestDatabase"
 )]
 pub trait TestArg: Sized {
     /// Makes the value for the test's database.
@@ -117,6 +117,15 @@ pub trait TestArg: Sized {
 impl TestArg for Connection {
     async fn create(db: &TestDatabase) -> Result<Connection> {
         db.connect().await
+    }
+}
+
+impl TestArg for crate::Pool {
+    async fn create(db: &TestDatabase) -> Result<crate::Pool> {
+        crate::PoolOptions::new()
+            .max_connections(5)
+            .connect_with(db.options.clone())
+            .await
     }
 }
 

@@ -175,12 +175,19 @@ pub struct Connection {
     pub(crate) cache: StatementCache,
     /// Named statements to close with the next request (evicted from the cache).
     pub(crate) closes: Vec<Box<str>>,
+    /// Named statements whose Parse was sent but whose description was not read yet.
+    /// If the operation is abandoned, nobody learns about them: the next request
+    /// closes them (see `Connection::close_unconfirmed`).
+    pub(crate) unconfirmed: Vec<Box<str>>,
     pub(crate) types: TypeRegistry,
     pub(crate) settings: Arc<Settings>,
     pub(crate) cancel: Option<CancelToken>,
     /// Whether a command may have changed session state (settings, listens, cursors,
     /// advisory locks) since the last [`Connection::clear_session_changed`].
     session_changed: bool,
+    /// Set when a statement failed with 25006 `read_only_sql_transaction`: after a failover
+    /// the server may be a standby now, so a pool discards the connection.
+    pub(crate) read_only_error: bool,
 }
 
 /// Per-connection settings taken from the connect options.
@@ -219,10 +226,12 @@ impl Connection {
                 settings.max_cacheable_statement_len,
             ),
             closes: Vec::new(),
+            unconfirmed: Vec::new(),
             types: TypeRegistry::default(),
             settings,
             cancel: None,
             session_changed: false,
+            read_only_error: false,
             io,
             session: Session::default(),
             pending: Pending::default(),
@@ -335,6 +344,18 @@ impl Connection {
     pub fn clear_statement_cache(&mut self) {
         let names = self.cache.clear();
         self.closes.extend(names);
+    }
+
+    /// Queues a Close for every statement an abandoned operation parsed without reading
+    /// its description (so the cache never learned of it). Call before encoding a request
+    /// that sends `closes`; an operation that completes confirms its statements first.
+    pub(crate) fn close_unconfirmed(&mut self) {
+        self.closes.append(&mut self.unconfirmed);
+    }
+
+    /// A statement's description was read: it is known, to the cache or to its owner.
+    pub(crate) fn confirm_statement(&mut self, name: &str) {
+        self.unconfirmed.retain(|n| &**n != name);
     }
 
     /// Forgets the OIDs of user types looked up so far (asyncpg's `reload_schema_state`);

@@ -288,7 +288,10 @@ async fn negotiate(
     }
     let params = tls_params(options, ep)?;
     if options.get_ssl_negotiation() == SslNegotiation::Direct {
-        let stream = tls::handshake(tcp, &params).await?;
+        let stream = tls::handshake(tcp, &params).await.map_err(|e| {
+            // Older servers read the ClientHello as a startup packet and hang up.
+            e.context("sslnegotiation=direct (needs PostgreSQL 17 or later)")
+        })?;
         return Ok(Negotiated::Tls(Box::new(stream), params));
     }
     let (tcp, accepted) = ssl_request(tcp).await?;
@@ -347,7 +350,10 @@ async fn connect_addr(options: &ConnectOptions, ep: &Endpoint, addr: &Addr) -> R
                             tracing::debug!(
                                 "plaintext refused ({e}); retrying with TLS (sslmode=allow)"
                             );
-                            with_tls(options, ep, sa, cancel).await
+                            // The plaintext refusal says why; keep it when TLS fails too.
+                            with_tls(options, ep, sa, cancel).await.map_err(|tls| {
+                                e.context(format_args!("then retrying with TLS failed ({tls})"))
+                            })
                         }
                         Err(e) => Err(e),
                     }
@@ -358,8 +364,41 @@ async fn connect_addr(options: &ConnectOptions, ep: &Endpoint, addr: &Addr) -> R
                     }
                     Ok(Negotiated::Tls(stream, params)) => {
                         let cert = tls::peer_certificate(&stream);
-                        establish(options, ep, Socket::Tls(stream), Some(params), cert, cancel)
-                            .await
+                        match establish(
+                            options,
+                            ep,
+                            Socket::Tls(stream),
+                            Some(params),
+                            cert,
+                            cancel.clone(),
+                        )
+                        .await
+                        {
+                            Ok(conn) => Ok(conn),
+                            // As libpq: a server that refuses the TLS session with an
+                            // ErrorResponse (a `hostnossl` rule) gets one plaintext attempt.
+                            Err(e) if e.as_db_error().is_some() => {
+                                tracing::warn!(
+                                    host = %ep.host,
+                                    "the server refused the TLS session ({e}); retrying without \
+                                     encryption (sslmode=prefer). Use sslmode=verify-full to \
+                                     refuse unencrypted connections"
+                                );
+                                let Negotiated::Plain(tcp) =
+                                    negotiate(options, ep, sa, false).await?
+                                else {
+                                    unreachable!("no TLS was asked for")
+                                };
+                                establish(options, ep, Socket::Tcp(tcp), None, None, cancel)
+                                    .await
+                                    .map_err(|plain| {
+                                        plain.context(format_args!(
+                                            "after the TLS session was refused ({e})"
+                                        ))
+                                    })
+                            }
+                            Err(e) => Err(e),
+                        }
                     }
                     Err(e) if e.kind() == ErrorKind::Tls => {
                         tracing::warn!(
@@ -399,7 +438,12 @@ async fn with_tls(
 
 /// Startup parameters that keep text-format values in the forms our decoders read,
 /// unless the user chose otherwise.
-const SESSION_DEFAULTS: &[(&str, &str)] = &[("DateStyle", "ISO, MDY"), ("extra_float_digits", "3")];
+///
+/// Only parameters PgBouncer accepts in a startup packet: it refuses any other
+/// (`unsupported startup parameter`) unless told to ignore it. `extra_float_digits` is
+/// not needed: since PostgreSQL 12 its default (1) already prints floats as the
+/// shortest text that reads back exactly.
+const SESSION_DEFAULTS: &[(&str, &str)] = &[("DateStyle", "ISO, MDY")];
 
 async fn password(options: &ConnectOptions, ep: &Endpoint) -> Result<Option<String>> {
     match options.get_password() {
@@ -456,6 +500,12 @@ async fn establish(
     )?;
     conn.queue_request(1);
     conn.flush().await?;
+    // What we asked for, until a NegotiateProtocolVersion (before or after
+    // authentication) says the server speaks less.
+    conn.session.protocol_minor = match max_version {
+        ProtocolVersion::V3_0 => 0,
+        ProtocolVersion::V3_2 => 2,
+    };
 
     let r = authenticate(
         &mut conn,
@@ -467,7 +517,7 @@ async fn establish(
     )
     .await;
     let r = match r {
-        Ok(()) => finish_startup(&mut conn, min_version, max_version).await,
+        Ok(()) => finish_startup(&mut conn, min_version).await,
         Err(e) => Err(e),
     };
     conn.note(r)?;
@@ -666,34 +716,45 @@ fn handle_negotiate(
         );
     }
     conn.io.consume(h);
-    let offered = match newest_minor {
+    // Servers send the whole version number (3 << 16 | minor), as libpq reads it; the
+    // protocol documentation calls it the minor version, so a bare minor is accepted too.
+    let minor = match newest_minor {
+        0..=0xffff => newest_minor,
+        v if v >> 16 == 3 => v & 0xffff,
+        v => {
+            return Err(Error::protocol(format!(
+                "the server offered protocol {}.{}, which this driver does not speak",
+                v >> 16,
+                v & 0xffff
+            )));
+        }
+    };
+    if minor > conn.session.protocol_minor {
+        return Err(Error::protocol(format!(
+            "the server offered protocol 3.{minor}, newer than the 3.{} requested",
+            conn.session.protocol_minor
+        )));
+    }
+    let offered = match minor {
         0 => ProtocolVersion::V3_0,
-        2.. => ProtocolVersion::V3_2,
+        2 => ProtocolVersion::V3_2,
         _ => {
             return Err(Error::protocol(format!(
-                "the server offered protocol 3.{newest_minor}, which this driver does not speak"
+                "the server offered protocol 3.{minor}, which this driver does not speak"
             )));
         }
     };
     if offered < min {
         return Err(Error::config(format!(
-            "the server supports protocol 3.{newest_minor} only, below min_protocol_version={min}"
+            "the server supports protocol 3.{minor} only, below min_protocol_version={min}"
         )));
     }
-    conn.session.protocol_minor = newest_minor.min(2);
+    conn.session.protocol_minor = minor;
     Ok(())
 }
 
 /// After AuthenticationOk: parameters, the cancel key, and ReadyForQuery.
-async fn finish_startup(
-    conn: &mut Connection,
-    min: ProtocolVersion,
-    max: ProtocolVersion,
-) -> Result<()> {
-    conn.session.protocol_minor = match max {
-        ProtocolVersion::V3_0 => 0,
-        ProtocolVersion::V3_2 => 2,
-    };
+async fn finish_startup(conn: &mut Connection, min: ProtocolVersion) -> Result<()> {
     loop {
         let h = conn.recv().await?;
         match h.tag {

@@ -1,7 +1,7 @@
 //! Floats: `f32` <-> `float4`, `f64` <-> `float8`.
 //!
 //! NaN, both infinities and `-0` survive both ways. The text format is what
-//! PostgreSQL prints with `extra_float_digits` above 0 (the connection sets 3):
+//! PostgreSQL prints with `extra_float_digits` above 0 (the default since PostgreSQL 12):
 //! the shortest decimal that reads back exactly, `NaN`, `Infinity`, `-Infinity`.
 //! Each Rust type reads exactly one PostgreSQL type (`float4` is not widened into `f64`).
 

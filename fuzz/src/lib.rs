@@ -1,0 +1,3 @@
+//! Fuzz target bodies for Quarry's decoders; see `targets.rs`.
+
+pub mod targets;

@@ -1,0 +1,1117 @@
+//! Running queries against a real server: every query method, the statement cache
+//! (eviction, re-prepare after DDL), large results at flat memory, pipelines,
+//! timeouts and cancellation races, futures dropped at any point, NUL bytes, and
+//! PgBouncer in transaction mode.
+//!
+//! Every test makes its own tables (`unique` names), so tests run in parallel on the
+//! binary's one server.
+
+mod support;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use quarry::config::SslMode;
+use quarry::temp_server::roles;
+use quarry::{
+    AssertSqlSafe, ConnectOptions, Connection, ErrorKind, Row, SqlState, TransactionStatus, query,
+    query_as, query_scalar,
+};
+use support::{Rng, connect, options_for, server, unique};
+
+/// `CREATE TABLE <unique> (<columns>)`; returns the name.
+async fn table(conn: &mut Connection, columns: &str) -> String {
+    let name = unique("t");
+    conn.batch_execute(&format!("CREATE TABLE {name} ({columns})"))
+        .await
+        .unwrap();
+    name
+}
+
+fn sql(s: String) -> AssertSqlSafe<String> {
+    AssertSqlSafe(s)
+}
+
+async fn count(conn: &mut Connection, table: &str) -> i64 {
+    query_scalar(sql(format!("SELECT count(*) FROM {table}")))
+        .fetch_one(conn)
+        .await
+        .unwrap()
+}
+
+// --- The query methods ---------------------------------------------------------------
+
+#[tokio::test]
+async fn every_query_method() {
+    let _memory = support::memory_shared().await;
+    let mut conn = connect(server()).await;
+    let t = table(&mut conn, "id int8 PRIMARY KEY, name text, score float8").await;
+
+    // execute: rows affected.
+    let n = query(sql(format!(
+        "INSERT INTO {t} (id, name, score) VALUES ($1, $2, $3), ($4, $5, NULL)"
+    )))
+    .bind(1i64)
+    .bind("one")
+    .bind(1.5f64)
+    .bind(2i64)
+    .bind("two")
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(n, 2);
+    let n = query(sql(format!("UPDATE {t} SET score = score + 1")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+
+    // fetch_one / fetch_optional.
+    let row = query(sql(format!(
+        "SELECT id, name, score FROM {t} WHERE id = $1"
+    )))
+    .bind(1i64)
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(row.get::<i64, _>("id"), 1);
+    assert_eq!(row.get::<&str, _>(1), "one");
+    assert_eq!(row.get::<Option<f64>, _>("score"), Some(2.5));
+    let err = query(sql(format!("SELECT id FROM {t} WHERE id = $1")))
+        .bind(99i64)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RowNotFound, "{err}");
+    let none = query(sql(format!("SELECT id FROM {t} WHERE id = $1")))
+        .bind(99i64)
+        .fetch_optional(&mut conn)
+        .await
+        .unwrap();
+    assert!(none.is_none());
+    let some = query(sql(format!("SELECT id FROM {t} WHERE id = $1")))
+        .bind(2i64)
+        .fetch_optional(&mut conn)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(some.get::<i64, _>(0), 2);
+
+    // fetch_all, in order.
+    let rows = query(sql(format!("SELECT id, score FROM {t} ORDER BY id")))
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    let got: Vec<(i64, Option<f64>)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(got, [(1, Some(2.5)), (2, None)]);
+
+    // fetch: a stream.
+    let ids: Vec<i64> = query(sql(format!("SELECT id FROM {t} ORDER BY id DESC")))
+        .fetch(&mut conn)
+        .map(|r| r.unwrap().get::<i64, _>(0))
+        .collect()
+        .await;
+    assert_eq!(ids, [2, 1]);
+
+    // query_scalar: every method.
+    let total: i64 = query_scalar(sql(format!("SELECT sum(id)::int8 FROM {t}")))
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(total, 3);
+    let names: Vec<String> = query_scalar(sql(format!("SELECT name FROM {t} ORDER BY id")))
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(names, ["one", "two"]);
+    let missing: Option<String> = query_scalar(sql(format!("SELECT name FROM {t} WHERE false")))
+        .fetch_optional(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(missing, None);
+    let err = query_scalar::<i64>(sql(format!("SELECT id, name FROM {t}")))
+        .fetch_all(&mut conn)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Decode, "{err}");
+    let streamed: Vec<i64> = query_scalar::<i64>(sql(format!("SELECT id FROM {t} ORDER BY id")))
+        .fetch(&mut conn)
+        .map(|r| r.unwrap())
+        .collect()
+        .await;
+    assert_eq!(streamed, [1, 2]);
+
+    // query_as with tuples.
+    let pairs: Vec<(i64, String)> = query_as(sql(format!("SELECT id, name FROM {t} ORDER BY id")))
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(pairs, [(1, "one".to_owned()), (2, "two".to_owned())]);
+    let one: (i64, Option<f64>, String) = query_as(sql(format!(
+        "SELECT id, score, name FROM {t} WHERE id = $1"
+    )))
+    .bind(2i64)
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(one, (2, None, "two".to_owned()));
+    let err = query_as::<(i64,)>(sql(format!("SELECT id, name FROM {t}")))
+        .fetch_one(&mut conn)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Decode, "{err}");
+    let err = query_as::<(String, String)>(sql(format!("SELECT id, name FROM {t}")))
+        .fetch_one(&mut conn)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Decode, "{err}");
+    assert!(err.to_string().contains("\"id\""), "{err}");
+
+    // batch_execute: several statements, one round trip; an error stops the script.
+    conn.batch_execute(&format!(
+        "INSERT INTO {t} (id) VALUES (10); INSERT INTO {t} (id) VALUES (11); DELETE FROM {t} WHERE id = 1"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(count(&mut conn, &t).await, 3);
+    let err = conn
+        .batch_execute(&format!(
+            "INSERT INTO {t} (id) VALUES (12); INSERT INTO {t} (id) VALUES (10); INSERT INTO {t} (id) VALUES (13)"
+        ))
+        .await
+        .unwrap_err();
+    assert!(err.is_unique_violation(), "{err}");
+    // The script is one implicit transaction: 12 was rolled back, 13 never ran.
+    assert_eq!(count(&mut conn, &t).await, 3);
+
+    // A database error leaves the connection usable.
+    let err = query("SELECT 1/0").execute(&mut conn).await.unwrap_err();
+    assert_eq!(err.code(), Some(&SqlState::DivisionByZero));
+    let one: i32 = query_scalar("SELECT 1").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(one, 1);
+}
+
+#[tokio::test]
+async fn prepare_describes_parameters_columns_and_origins() {
+    let _memory = support::memory_shared().await;
+    let mut conn = connect(server()).await;
+    let t = table(&mut conn, "id int8, label varchar(20), flag bool").await;
+    let table_oid: i64 = query_scalar(sql(format!("SELECT '{t}'::regclass::oid::int8")))
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let st = conn
+        .prepare(sql(format!(
+            "SELECT id, label, flag, $2::text AS extra FROM {t} WHERE id = $1"
+        )))
+        .await
+        .unwrap();
+    let params: Vec<&str> = st.params().iter().map(|p| p.name()).collect();
+    assert_eq!(params, ["int8", "text"]);
+    let cols: Vec<(&str, &str)> = st
+        .columns()
+        .iter()
+        .map(|c| (c.name(), c.type_info().name()))
+        .collect();
+    assert_eq!(
+        cols,
+        [
+            ("id", "int8"),
+            ("label", "varchar"),
+            ("flag", "bool"),
+            ("extra", "text")
+        ]
+    );
+    let origin: Vec<(Option<i64>, Option<i16>)> = st
+        .columns()
+        .iter()
+        .map(|c| (c.table_oid().map(|o| i64::from(o.0)), c.column_id()))
+        .collect();
+    assert_eq!(
+        origin,
+        [
+            (Some(table_oid), Some(1)),
+            (Some(table_oid), Some(2)),
+            (Some(table_oid), Some(3)),
+            (None, None)
+        ]
+    );
+    // varchar(20): typmod 24 (length + 4).
+    assert_eq!(st.columns()[1].type_modifier(), 24);
+    assert!(st.is_named());
+
+    // The statement runs, many times.
+    query(sql(format!("INSERT INTO {t} VALUES (7, 'seven', true)")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        let row = st
+            .query()
+            .bind(7i64)
+            .bind("x")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(row.get::<&str, _>("label"), "seven");
+        assert_eq!(row.get::<&str, _>("extra"), "x");
+    }
+    // A statement that returns nothing has no columns; bad SQL is a database error.
+    let st = conn
+        .prepare(sql(format!("DELETE FROM {t} WHERE id = $1")))
+        .await
+        .unwrap();
+    assert!(st.columns().is_empty());
+    assert_eq!(st.query().bind(7i64).execute(&mut conn).await.unwrap(), 1);
+    let err = conn.prepare("SELEC 1").await.unwrap_err();
+    assert_eq!(err.code(), Some(&SqlState::SyntaxError), "{err}");
+    let one: i32 = query_scalar("SELECT 1").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(one, 1);
+}
+
+// --- The statement cache -------------------------------------------------------------
+
+/// The SQL texts of the statements prepared on this session, read with the simple
+/// protocol (which prepares nothing).
+async fn server_statements(conn: &mut Connection) -> Vec<String> {
+    let rows = conn
+        .simple_query("SELECT statement FROM pg_prepared_statements ORDER BY statement")
+        .await
+        .unwrap();
+    rows.iter().map(|r| r.get::<String, _>(0)).collect()
+}
+
+#[tokio::test]
+async fn statement_cache_evicts_and_closes_the_oldest() {
+    let _memory = support::memory_shared().await;
+    let s = server();
+    let opts = options_for(s, roles::SUPERUSER, SslMode::Disable).statement_cache_capacity(2);
+    let mut conn = Connection::connect_with(&opts).await.unwrap();
+    let (a, b, c) = ("SELECT 1::int4", "SELECT 2::int4", "SELECT 3::int4");
+    for q in [a, b, c] {
+        query(q).execute(&mut conn).await.unwrap();
+    }
+    assert_eq!(conn.cached_statements(), 2);
+    // The Close for the evicted statement goes out with the next request.
+    query(b).execute(&mut conn).await.unwrap();
+    assert_eq!(server_statements(&mut conn).await, [b, c]);
+    // Using `b` made `c` the oldest: `a` evicts `c`, then `d` evicts `b`.
+    let d = "SELECT 4::int4";
+    query(a).execute(&mut conn).await.unwrap();
+    query(d).execute(&mut conn).await.unwrap();
+    query(a).execute(&mut conn).await.unwrap();
+    assert_eq!(conn.cached_statements(), 2);
+    assert_eq!(server_statements(&mut conn).await, [a, d]);
+    // Non-persistent queries are not cached.
+    query("SELECT 5::int4")
+        .persistent(false)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(conn.cached_statements(), 2);
+    // Clearing closes everything on the server.
+    conn.clear_statement_cache();
+    assert_eq!(conn.cached_statements(), 0);
+    query("SELECT 6::int4")
+        .persistent(false)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(server_statements(&mut conn).await, Vec::<String>::new());
+
+    // Capacity 0: nothing named, ever.
+    let opts = opts.statement_cache_capacity(0);
+    let mut conn = Connection::connect_with(&opts).await.unwrap();
+    for q in [a, b, c, a] {
+        query(q).execute(&mut conn).await.unwrap();
+    }
+    assert_eq!(conn.cached_statements(), 0);
+    assert_eq!(server_statements(&mut conn).await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_statement_made_stale_by_ddl_is_prepared_again() {
+    let _memory = support::memory_shared().await;
+    let mut conn = connect(server()).await;
+    let t = table(&mut conn, "a int4").await;
+    conn.batch_execute(&format!("INSERT INTO {t} VALUES (1)"))
+        .await
+        .unwrap();
+    let select = format!("SELECT * FROM {t}");
+    let row = query(sql(select.clone()))
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(row.len(), 1);
+    assert_eq!(conn.cached_statements(), 1);
+
+    // Outside a transaction: 0A000 "cached plan must not change result type" is retried.
+    let mut other = connect(server()).await;
+    other
+        .batch_execute(&format!("ALTER TABLE {t} ADD COLUMN b text DEFAULT 'x'"))
+        .await
+        .unwrap();
+    let row = query(sql(select.clone()))
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(row.len(), 2);
+    assert_eq!(row.get::<&str, _>("b"), "x");
+
+    // Inside a transaction the error is the caller's (the transaction is aborted anyway).
+    conn.batch_execute("BEGIN").await.unwrap();
+    other
+        .batch_execute(&format!("ALTER TABLE {t} ADD COLUMN c int4 DEFAULT 3"))
+        .await
+        .unwrap();
+    let err = query(sql(select.clone()))
+        .fetch_one(&mut conn)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(&SqlState::FeatureNotSupported), "{err}");
+    assert_eq!(
+        conn.transaction_status(),
+        TransactionStatus::InFailedTransaction
+    );
+    conn.batch_execute("ROLLBACK").await.unwrap();
+    let row = query(sql(select.clone()))
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(row.len(), 3);
+
+    // A column type change.
+    other
+        .batch_execute(&format!("ALTER TABLE {t} ALTER COLUMN a TYPE int8"))
+        .await
+        .unwrap();
+    let row = query(sql(select)).fetch_one(&mut conn).await.unwrap();
+    assert_eq!(row.get::<i64, _>("a"), 1);
+}
+
+#[tokio::test]
+async fn a_statement_the_server_forgot_is_prepared_again() {
+    let _memory = support::memory_shared().await;
+    let mut conn = connect(server()).await;
+    let value = |n: i64| query_scalar::<i64>("SELECT $1::int8 * 2").bind(n);
+    assert_eq!(value(1).fetch_one(&mut conn).await.unwrap(), 2);
+    assert_eq!(conn.cached_statements(), 1);
+    // 26000 "prepared statement does not exist", retried once.
+    conn.batch_execute("DEALLOCATE ALL").await.unwrap();
+    assert_eq!(value(2).fetch_one(&mut conn).await.unwrap(), 4);
+    conn.batch_execute("DISCARD ALL").await.unwrap();
+    assert_eq!(value(3).fetch_one(&mut conn).await.unwrap(), 6);
+    assert_eq!(server_statements(&mut conn).await.len(), 1);
+    // Inside a transaction: returned, connection usable after the rollback.
+    conn.batch_execute("BEGIN; DEALLOCATE ALL").await.unwrap();
+    let err = value(4).fetch_one(&mut conn).await.unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some(&SqlState::InvalidSqlStatementName),
+        "{err}"
+    );
+    conn.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(value(5).fetch_one(&mut conn).await.unwrap(), 10);
+}
+
+// --- Large results --------------------------------------------------------------------
+
+/// Ten million rows streamed: memory stays flat. Runs in every build; the rows are
+/// narrow (`int4`) so that a debug build streams them in seconds.
+#[tokio::test]
+async fn ten_million_rows_stream_at_flat_memory() {
+    const ROWS: i64 = 10_000_000;
+    let _memory = support::memory_exclusive().await;
+    let mut conn = connect(server()).await;
+    let mut stream = query("SELECT g FROM generate_series(1, $1::int4) g")
+        .bind(i32::try_from(ROWS).unwrap())
+        .fetch(&mut conn);
+    let mut n = 0i64;
+    let mut sum = 0i64;
+    let mut baseline = 0;
+    let mut peak = 0;
+    while let Some(row) = stream.next().await {
+        let v: i32 = row.unwrap().get(0);
+        n += 1;
+        sum += i64::from(v);
+        if n == 100_000 {
+            baseline = support::rss_kib();
+        }
+        if n % 1_000_000 == 0 {
+            peak = peak.max(support::rss_kib());
+        }
+    }
+    drop(stream);
+    assert_eq!(n, ROWS);
+    assert_eq!(sum, ROWS * (ROWS + 1) / 2);
+    let growth_mib = peak.saturating_sub(baseline) / 1024;
+    eprintln!("10M rows: RSS {baseline} KiB after 100k rows, peak {peak} KiB");
+    assert!(
+        growth_mib < 64,
+        "RSS grew by {growth_mib} MiB while streaming (from {baseline} KiB to {peak} KiB)"
+    );
+    let one: i32 = query_scalar("SELECT 1").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(one, 1);
+}
+
+// --- Pipelines --------------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_atomic_pipeline_rolls_back_on_error() {
+    let _memory = support::memory_shared().await;
+    let mut conn = connect(server()).await;
+    let t = table(&mut conn, "id int4 PRIMARY KEY").await;
+    let insert = format!("INSERT INTO {t} VALUES ($1)");
+    let mut p = conn.pipeline();
+    p.push(query(sql(insert.clone())).bind(1i32));
+    p.push(query(sql(insert.clone())).bind(2i32));
+    p.push(query(sql(insert.clone())).bind(1i32)); // duplicate
+    p.push(query(sql(insert.clone())).bind(3i32));
+    let err = p.run().await.unwrap_err();
+    assert!(err.is_unique_violation(), "{err}");
+    assert!(err.to_string().contains("query 3 of 4"), "{err}");
+    assert_eq!(count(&mut conn, &t).await, 0);
+    assert_eq!(conn.transaction_status(), TransactionStatus::Idle);
+
+    // run_each says what happened to each.
+    let mut p = conn.pipeline();
+    p.push(query(sql(insert.clone())).bind(1i32));
+    p.push(query("SELECT 1/0"));
+    p.push(query(sql(insert.clone())).bind(2i32));
+    let results = p.run_each().await.unwrap();
+    assert!(results[0].is_ok());
+    assert_eq!(
+        results[1].as_ref().unwrap_err().code(),
+        Some(&SqlState::DivisionByZero)
+    );
+    let skipped = results[2].as_ref().unwrap_err();
+    assert!(skipped.to_string().contains("not run"), "{skipped}");
+    assert_eq!(count(&mut conn, &t).await, 0);
+
+    // Success: everything in, results in order.
+    let mut p = conn.pipeline();
+    p.push(query(sql(insert.clone())).bind(1i32));
+    p.push(query(sql(insert.clone())).bind(2i32));
+    p.push(query(sql(format!("SELECT id FROM {t} ORDER BY id"))));
+    let results = p.run().await.unwrap();
+    assert_eq!(results[0].rows_affected, 1);
+    let ids: Vec<i32> = results[2].rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(ids, [1, 2]);
+    // execute_many is all-or-nothing too.
+    let err = conn
+        .execute_many("INSERT INTO pg_temp.nope VALUES ($1)", [(1i32,), (2i32,)])
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(&SqlState::UndefinedTable), "{err}");
+}
+
+#[tokio::test]
+async fn an_independent_pipeline_commits_each_query() {
+    let _memory = support::memory_shared().await;
+    let mut conn = connect(server()).await;
+    let t = table(&mut conn, "id int4 PRIMARY KEY").await;
+    let insert = format!("INSERT INTO {t} VALUES ($1)");
+    let mut p = conn.pipeline().independent(true);
+    p.push(query(sql(insert.clone())).bind(1i32));
+    p.push(query(sql(insert.clone())).bind(1i32)); // duplicate
+    p.push(query(sql(insert.clone())).bind(2i32));
+    p.push(query("SELECT 1/0"));
+    p.push(query(sql(insert.clone())).bind(3i32));
+    let results = p.run_each().await.unwrap();
+    let ok: Vec<bool> = results.iter().map(Result::is_ok).collect();
+    assert_eq!(ok, [true, false, true, false, true]);
+    assert!(results[1].as_ref().unwrap_err().is_unique_violation());
+    assert_eq!(count(&mut conn, &t).await, 3);
+    // run() reports the first failure by index; the others committed.
+    let mut p = conn.pipeline().independent(true);
+    p.push(query(sql(insert.clone())).bind(4i32));
+    p.push(query(sql(insert.clone())).bind(4i32));
+    let err = p.run().await.unwrap_err();
+    assert!(err.to_string().contains("query 2 of 2"), "{err}");
+    assert_eq!(count(&mut conn, &t).await, 4);
+}
+
+#[tokio::test]
+async fn a_query_that_cannot_be_encoded_leaves_the_pipeline_unsent() {
+    let _memory = support::memory_shared().await;
+    let mut conn = connect(server()).await;
+    let t = table(&mut conn, "id int4").await;
+    let mut p = conn.pipeline();
+    p.push(query(sql(format!("INSERT INTO {t} VALUES (1)"))));
+    p.push(query(AssertSqlSafe("SELECT 'nul\0byte'")));
+    let err = p.run().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Encode, "{err}");
+    // Nothing of it may reach the server later, with the next request.
+    let v: i64 = query_scalar("SELECT $1::int8")
+        .bind(41i64)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(v, 41);
+    assert_eq!(count(&mut conn, &t).await, 0);
+    let rows = conn.simple_query("SELECT 7").await.unwrap();
+    assert_eq!(rows[0].get::<i32, _>(0), 7);
+}
+
+#[tokio::test]
+async fn a_query_that_cannot_be_encoded_leaves_pending_closes_for_later() {
+    let _memory = support::memory_shared().await;
+    let opts =
+        options_for(server(), roles::SUPERUSER, SslMode::Disable).statement_cache_capacity(1);
+    let mut conn = Connection::connect_with(&opts).await.unwrap();
+    query("SELECT 1::int4").execute(&mut conn).await.unwrap();
+    // Evicts the first statement: its Close waits for the next request.
+    query("SELECT 2::int4").execute(&mut conn).await.unwrap();
+    let err = query(AssertSqlSafe("SELECT '\0'"))
+        .execute(&mut conn)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Encode, "{err}");
+    // The simple protocol must not meet a CloseComplete it did not ask for.
+    let rows = conn.simple_query("SELECT 7").await.unwrap();
+    assert_eq!(rows[0].get::<i32, _>(0), 7);
+    // The Close still goes out with the next extended query.
+    query("SELECT 2::int4").execute(&mut conn).await.unwrap();
+    assert_eq!(server_statements(&mut conn).await, ["SELECT 2::int4"]);
+}
+
+// --- Timeouts, cancellation and dropped futures ---------------------------------------
+
+#[tokio::test]
+async fn ten_thousand_random_timeouts_never_mix_up_results() {
+    let _memory = support::memory_shared().await;
+    const ITERATIONS: u64 = 10_000;
+    const TIME_LIMIT: Duration = Duration::from_secs(120);
+    let mut rng = Rng::from_env("ten_thousand_random_timeouts_never_mix_up_results");
+    let mut conn = connect(server()).await;
+    let started = Instant::now();
+    let (mut completed, mut dropped) = (0u64, 0u64);
+    for i in 0..ITERATIONS {
+        let i = i64::try_from(i).unwrap();
+        let sleep = f64::from(u32::try_from(rng.below(1500)).unwrap()) / 1e6; // 0 to 1.5 ms
+        let limit = Duration::from_micros(rng.below(2000));
+        let q = query_as::<(i64, String)>("SELECT $1::int8, pg_sleep($2)::text")
+            .bind(i)
+            .bind(sleep)
+            .fetch_one(&mut conn);
+        match tokio::time::timeout(limit, q).await {
+            Ok(r) => {
+                let (v, _) = r.unwrap_or_else(|e| panic!("iteration {i}: {e}"));
+                assert_eq!(v, i, "iteration {i} got another query's result");
+                completed += 1;
+            }
+            Err(_) => dropped += 1,
+        }
+        if started.elapsed() > TIME_LIMIT {
+            // Bounded in time as well as in count; a slow machine runs fewer.
+            eprintln!("stopping after {} iterations: {TIME_LIMIT:?} spent", i + 1);
+            break;
+        }
+    }
+    eprintln!(
+        "{completed} completed, {dropped} dropped in {:?}",
+        started.elapsed()
+    );
+    assert!(
+        dropped > 0 && completed > 0,
+        "{completed} completed, {dropped} dropped"
+    );
+    let v: i64 = query_scalar("SELECT $1::int8")
+        .bind(-1i64)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(v, -1);
+    assert!(conn.is_idle());
+    assert_eq!(server_statements(&mut conn).await.len(), 2);
+}
+
+#[tokio::test]
+async fn query_timeout_and_command_timeout() {
+    let _memory = support::memory_shared().await;
+    let s = server();
+    let mut conn = connect(s).await;
+    let err = query("SELECT pg_sleep(30)")
+        .timeout(Duration::from_millis(100))
+        .execute(&mut conn)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert!(!conn.is_closed());
+    let one: i32 = query_scalar("SELECT 1").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(one, 1);
+    // A per-query timeout that is long enough changes nothing.
+    let v: i32 = query_scalar("SELECT 2")
+        .timeout(Duration::from_secs(30))
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(v, 2);
+
+    let opts = options_for(s, roles::SUPERUSER, SslMode::Require)
+        .command_timeout(Duration::from_millis(100));
+    let mut conn = Connection::connect_with(&opts).await.unwrap();
+    for attempt in 0..3 {
+        let err = query("SELECT pg_sleep(30)")
+            .execute(&mut conn)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Timeout, "attempt {attempt}: {err}");
+        let err = conn.batch_execute("SELECT pg_sleep(30)").await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Timeout, "attempt {attempt}: {err}");
+        let one: i32 = query_scalar("SELECT 1").fetch_one(&mut conn).await.unwrap();
+        assert_eq!(one, 1);
+    }
+    // A query's own timeout overrides command_timeout.
+    let v: i32 = query_scalar("SELECT 3 FROM pg_sleep(0.3)")
+        .timeout(Duration::from_secs(30))
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(v, 3);
+    assert!(conn.is_idle());
+}
+
+/// asyncpg's test_timeout_05: a timeout so short that the cancel races the query's
+/// completion, then `SELECT 1` on the same connection must return 1, never 57014.
+#[tokio::test]
+async fn cancel_races_never_hit_the_next_query() {
+    let _memory = support::memory_shared().await;
+    let mut rng = Rng::from_env("cancel_races_never_hit_the_next_query");
+    let mut conn = connect(server()).await;
+    let (mut timed_out, mut finished) = (0, 0);
+    for i in 0..500 {
+        let limit = Duration::from_micros(rng.below(1500));
+        match query("SELECT pg_sleep(0.0005)")
+            .timeout(limit)
+            .execute(&mut conn)
+            .await
+        {
+            Ok(_) => finished += 1,
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::Timeout, "iteration {i}: {e}");
+                timed_out += 1;
+            }
+        }
+        let one: i32 = query_scalar("SELECT 1")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("iteration {i}: SELECT 1 failed: {e}"));
+        assert_eq!(one, 1);
+    }
+    eprintln!("{timed_out} timed out, {finished} finished");
+    assert!(timed_out > 0, "no timeout fired");
+    assert!(conn.is_idle());
+}
+
+#[tokio::test]
+async fn a_dropped_stream_then_a_new_query() {
+    let _memory = support::memory_shared().await;
+    let mut conn = connect(server()).await;
+    for take in [0, 1, 10, 5000] {
+        {
+            let mut stream = query("SELECT g, repeat('x', 100) FROM generate_series(1, 100000) g")
+                .fetch(&mut conn);
+            for expected in 1..=take {
+                let row: Row = stream.next().await.unwrap().unwrap();
+                assert_eq!(row.get::<i32, _>(0), expected);
+            }
+        }
+        assert!(conn.has_pending_work() || take == 0);
+        let v: i64 = query_scalar("SELECT $1::int8")
+            .bind(42i64)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(v, 42, "after dropping a stream at row {take}");
+        assert!(conn.is_idle());
+    }
+}
+
+/// Polls a future at most `polls` times, then drops it (tokio-postgres' `Cancellable`).
+struct PollLimit<F> {
+    inner: Pin<Box<F>>,
+    polls_left: usize,
+}
+
+impl<F: Future> Future for PollLimit<F> {
+    type Output = Option<F::Output>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if self.polls_left == 0 {
+            return Poll::Ready(None);
+        }
+        self.polls_left -= 1;
+        match self.inner.as_mut().poll(cx) {
+            Poll::Ready(v) => Poll::Ready(Some(v)),
+            Poll::Pending => {
+                // Come back soon, so the sweep moves on.
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_future_dropped_before_it_is_sent_does_not_run() {
+    let _memory = support::memory_shared().await;
+    let mut conn = connect(server()).await;
+    let t = table(&mut conn, "id int4").await;
+    let insert = format!("INSERT INTO {t} VALUES ($1)");
+    // Never polled: nothing is sent.
+    let fut = query(sql(insert.clone())).bind(1i32).execute(&mut conn);
+    drop(fut);
+    assert_eq!(count(&mut conn, &t).await, 0);
+    // Dropped after n polls, for every n until it completes: it runs at most once, and
+    // the next query gets its own result.
+    let mut inserted = 0;
+    for polls in 0..200 {
+        let fut = query(sql(insert.clone())).bind(polls).execute(&mut conn);
+        let done = PollLimit {
+            inner: Box::pin(fut),
+            polls_left: usize::try_from(polls).unwrap(),
+        }
+        .await;
+        let v: i64 = query_scalar("SELECT $1::int8")
+            .bind(i64::from(polls))
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(v, i64::from(polls));
+        let here: i64 = query_scalar(sql(format!("SELECT count(*) FROM {t} WHERE id = $1")))
+            .bind(polls)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        match done {
+            Some(r) => {
+                assert_eq!(r.unwrap(), 1);
+                assert_eq!(here, 1);
+                inserted += 1;
+                break;
+            }
+            None if polls == 0 => assert_eq!(here, 0, "a future never polled ran"),
+            None => assert!(here <= 1),
+        }
+    }
+    assert_eq!(inserted, 1, "the insert never completed within 200 polls");
+}
+
+// --- NUL bytes and SQL text ----------------------------------------------------------
+
+#[tokio::test]
+async fn nul_bytes_fail_before_reaching_the_server() {
+    let _memory = support::memory_shared().await;
+    let s = server();
+    let mut conn = connect(s).await;
+    let mut observer = connect(s).await;
+    let pid = conn.backend_pid();
+    async fn last_query(observer: &mut Connection, pid: i32) -> String {
+        query_scalar::<String>("SELECT query FROM pg_stat_activity WHERE pid = $1")
+            .bind(pid)
+            .fetch_one(observer)
+            .await
+            .unwrap()
+    }
+    query("SELECT 'marker-before-nul'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        last_query(&mut observer, pid).await,
+        "SELECT 'marker-before-nul'"
+    );
+
+    let err = query(AssertSqlSafe("SELECT 'a\0b'"))
+        .execute(&mut conn)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Encode, "{err}");
+    let err = query("SELECT $1::text")
+        .bind("a\0b")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Encode, "{err}");
+    assert!(err.to_string().contains("$1"), "{err}");
+    let err = conn.batch_execute("SELECT 'a\0b'").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Encode, "{err}");
+    let err = conn
+        .prepare(AssertSqlSafe("SELECT '\0'"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Encode, "{err}");
+    // No round trip: the server's last query is still the marker.
+    assert_eq!(
+        last_query(&mut observer, pid).await,
+        "SELECT 'marker-before-nul'"
+    );
+    // And the connection is usable.
+    let v: String = query_scalar("SELECT $1::text")
+        .bind("a b")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(v, "a b");
+    assert!(conn.is_idle());
+}
+
+#[tokio::test]
+async fn runtime_sql_needs_assert_sql_safe() {
+    let _memory = support::memory_shared().await;
+    // `query(String)` does not compile (see the compile_fail example on `query`); this
+    // checks that wrapped runtime text runs, with values still bound.
+    let mut conn = connect(server()).await;
+    let column = quarry::query::quote_identifier("we\"ird");
+    let text = format!("SELECT $1::int4 AS {column}");
+    let row = query(AssertSqlSafe(text))
+        .bind(5i32)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(row.get::<i32, _>("we\"ird"), 5);
+}
+
+/// Every query future can run in a spawned task (it is `Send` for any connection
+/// lifetime: the "Executor is not general enough" error must not come back).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_run_in_spawned_tasks() {
+    let _memory = support::memory_shared().await;
+    let opts = options_for(server(), roles::SUPERUSER, SslMode::Disable);
+    let task = tokio::spawn(async move {
+        let mut conn = Connection::connect_with(&opts).await?;
+        let a = query("SELECT 1").execute(&mut conn).await?;
+        let b = query("SELECT 1").fetch_all(&mut conn).await?.len();
+        let c: i32 = query("SELECT 1").fetch_one(&mut conn).await?.get(0);
+        let d = query("SELECT 1").fetch_optional(&mut conn).await?.is_some();
+        let e: (i32,) = query_as("SELECT 1").fetch_one(&mut conn).await?;
+        let f: Vec<(i32,)> = query_as("SELECT 1").fetch_all(&mut conn).await?;
+        let g: Option<(i32,)> = query_as("SELECT 1").fetch_optional(&mut conn).await?;
+        let h: i32 = query_scalar("SELECT 1").fetch_one(&mut conn).await?;
+        let i: Vec<i32> = query_scalar("SELECT 1").fetch_all(&mut conn).await?;
+        let j: Option<i32> = query_scalar("SELECT 1").fetch_optional(&mut conn).await?;
+        let k = query("SELECT 1").fetch(&mut conn).count().await;
+        let l = query_scalar::<i32>("SELECT 1")
+            .fetch(&mut conn)
+            .count()
+            .await;
+        let m = query_as::<(i32,)>("SELECT 1")
+            .fetch(&mut conn)
+            .count()
+            .await;
+        let st = conn.prepare("SELECT 1").await?;
+        let n: i32 = st.query().fetch_one(&mut conn).await?.get(0);
+        let mut p = conn.pipeline();
+        p.push(query("SELECT 1"));
+        let o = p.run().await?.len();
+        conn.batch_execute("SELECT 1").await?;
+        Ok::<_, quarry::Error>((
+            (a, b, c, d, e.0, f.len(), g.is_some()),
+            (h, i.len(), j, k, l, m, n, o),
+        ))
+    });
+    let got = task.await.unwrap().unwrap();
+    assert_eq!(
+        got,
+        ((1, 1, 1, true, 1, 1, true), (1, 1, Some(1), 1, 1, 1, 1, 1))
+    );
+}
+
+// --- PgBouncer ----------------------------------------------------------------------------
+
+/// PgBouncer in transaction mode in front of `server`, run as the `postgres` user when
+/// we are root. Killed on drop.
+struct PgBouncer {
+    child: std::process::Child,
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl PgBouncer {
+    fn start(backend: &quarry::TempServer) -> PgBouncer {
+        let program = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"]
+            .into_iter()
+            .map(std::path::PathBuf::from)
+            .find(|p| p.exists())
+            .or_else(|| {
+                std::process::Command::new("sh")
+                    .args(["-c", "command -v pgbouncer"])
+                    .output()
+                    .ok()
+                    .filter(|o| o.status.success())
+                    .map(|o| String::from_utf8_lossy(&o.stdout).trim().into())
+            })
+            .expect(
+                "pgbouncer is not installed; this test needs it (Debian/Ubuntu: \
+                 apt-get install -y pgbouncer)",
+            );
+        let dir = std::env::temp_dir().join(unique("quarry_pgbouncer"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        std::fs::write(dir.join("userlist.txt"), "\"postgres\" \"\"\n").unwrap();
+        std::fs::write(
+            dir.join("pgbouncer.ini"),
+            format!(
+                "[databases]\n\
+                 postgres = host=127.0.0.1 port={} dbname=postgres user=postgres\n\
+                 [pgbouncer]\n\
+                 listen_addr = 127.0.0.1\n\
+                 listen_port = {port}\n\
+                 unix_socket_dir =\n\
+                 auth_type = trust\n\
+                 auth_file = {}\n\
+                 pool_mode = transaction\n\
+                 default_pool_size = 4\n\
+                 max_client_conn = 100\n\
+                 logfile = {}\n\
+                 pidfile =\n",
+                backend.port(),
+                dir.join("userlist.txt").display(),
+                dir.join("pgbouncer.log").display(),
+            ),
+        )
+        .unwrap();
+        let mut command = std::process::Command::new(program);
+        command
+            .arg(dir.join("pgbouncer.ini"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        if is_root() {
+            use std::os::unix::process::CommandExt;
+            let (uid, gid) = postgres_ids();
+            std::process::Command::new("chown")
+                .arg("-R")
+                .arg(format!("{uid}:{gid}"))
+                .arg(&dir)
+                .status()
+                .unwrap();
+            command.uid(uid).gid(gid);
+        }
+        let child = command.spawn().expect("start pgbouncer");
+        let bouncer = PgBouncer { child, port, dir };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "pgbouncer did not listen within 10 s; its log:\n{}",
+                bouncer.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        bouncer
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("pgbouncer.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for PgBouncer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn postgres_ids() -> (u32, u32) {
+    let id = |flag: &str| -> u32 {
+        let out = std::process::Command::new("id")
+            .args([flag, "postgres"])
+            .output()
+            .expect("run id");
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("a postgres system user (pgbouncer refuses to run as root)")
+    };
+    (id("-u"), id("-g"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pgbouncer_transaction_mode_with_unnamed_statements() {
+    let _memory = support::memory_shared().await;
+    const CLIENTS: i64 = 16;
+    const QUERIES: i64 = 300;
+    let s = server();
+    let bouncer = PgBouncer::start(s);
+    let opts = ConnectOptions::new()
+        .host("127.0.0.1")
+        .port(bouncer.port)
+        .user("postgres")
+        .dbname("postgres")
+        .ssl_mode(SslMode::Disable)
+        .statement_cache_capacity(0)
+        .connect_timeout(Duration::from_secs(10));
+    let mut setup = match Connection::connect_with(&opts).await {
+        Ok(c) => c,
+        Err(e) => panic!(
+            "connect through pgbouncer: {e}\npgbouncer log:\n{}",
+            bouncer.log()
+        ),
+    };
+    let t = table(&mut setup, "client int8, n int8").await;
+    let mut tasks = Vec::new();
+    for client in 0..CLIENTS {
+        let opts = opts.clone();
+        let insert = format!("INSERT INTO {t} VALUES ($1, $2)");
+        tasks.push(tokio::spawn(async move {
+            let mut conn = Connection::connect_with(&opts).await?;
+            for n in 0..QUERIES {
+                // Alternate statement shapes so server connections see many texts.
+                match n % 3 {
+                    0 => {
+                        let (c, v): (i64, String) = query_as("SELECT $1::int8, $2::text")
+                            .bind(client)
+                            .bind(format!("v{n}"))
+                            .fetch_one(&mut conn)
+                            .await?;
+                        assert_eq!((c, v), (client, format!("v{n}")));
+                    }
+                    1 => {
+                        query(AssertSqlSafe(insert.clone()))
+                            .bind(client)
+                            .bind(n)
+                            .execute(&mut conn)
+                            .await?;
+                    }
+                    _ => {
+                        let v: i64 = query_scalar("SELECT $1::int8 + 1")
+                            .bind(n)
+                            .fetch_one(&mut conn)
+                            .await?;
+                        assert_eq!(v, n + 1);
+                    }
+                }
+            }
+            Ok::<_, quarry::Error>(())
+        }));
+    }
+    let mut errors = Vec::new();
+    for task in tasks {
+        if let Err(e) = task.await.unwrap() {
+            errors.push(e.to_string());
+        }
+    }
+    assert!(
+        errors.is_empty(),
+        "{errors:#?}\npgbouncer log:\n{}",
+        bouncer.log()
+    );
+    let inserted = count(&mut setup, &t).await;
+    assert_eq!(inserted, CLIENTS * QUERIES.div_euclid(3));
+}
