@@ -12,8 +12,8 @@ use crate::workload::{Flavor, Workload};
 /// Seconds of each pgbench run.
 const PGBENCH_SECONDS: u32 = 5;
 
-/// The file (relative to the server's data directory) that holds W5's rows in binary
-/// COPY format, written by the server itself.
+/// The file (in the server's data directory) that holds W5's rows in binary COPY
+/// format, written by the server itself.
 const W5_FILE: &str = "quarry_bench_w5.bin";
 
 /// One reference measurement.
@@ -27,6 +27,8 @@ pub(crate) struct RefSample {
 pub(crate) struct References {
     dir: PathBuf,
     asyncpg: bool,
+    /// Absolute path of [`W5_FILE`] on the server (COPY takes no relative path).
+    w5_file: String,
 }
 
 impl References {
@@ -35,8 +37,10 @@ impl References {
         std::fs::create_dir_all(&dir)?;
         std::fs::write(dir.join("w3_pipeline.sql"), w3_script())?;
         std::fs::write(dir.join("w6_asyncpg.py"), ASYNCPG_W6)?;
+        let data_dir = server.psql("SHOW data_directory")?;
+        let w5_file = format!("{}/{W5_FILE}", data_dir.trim()).replace('\'', "''");
         server.psql(&format!(
-            "COPY ({}) TO '{W5_FILE}' (FORMAT binary)",
+            "COPY ({}) TO '{w5_file}' (FORMAT binary)",
             w5_reference_source(w5_rows)
         ))?;
         let asyncpg = Command::new("python3")
@@ -48,13 +52,20 @@ impl References {
         if !asyncpg {
             eprintln!("note: python3 cannot import asyncpg; W6 runs without the asyncpg reference");
         }
-        Ok(References { dir, asyncpg })
+        Ok(References {
+            dir,
+            asyncpg,
+            w5_file,
+        })
     }
 
     /// Removes the scratch files and empties the server-side file.
     pub(crate) fn cleanup(&self, server: &Server) {
         let _ = std::fs::remove_dir_all(&self.dir);
-        let _ = server.psql(&format!("COPY (SELECT 1 WHERE false) TO '{W5_FILE}'"));
+        let _ = server.psql(&format!(
+            "COPY (SELECT 1 WHERE false) TO '{}'",
+            self.w5_file
+        ));
     }
 
     /// Measures the reference of `w` once, if it has one.
@@ -99,7 +110,7 @@ impl References {
             Workload::W5 => {
                 let secs = psql_timed(
                     server,
-                    &format!("COPY bench_w5 FROM '{W5_FILE}' (FORMAT binary)"),
+                    &format!("COPY bench_w5 FROM '{}' (FORMAT binary)", self.w5_file),
                     false,
                 )?;
                 RefSample {

@@ -6,9 +6,11 @@ use std::time::Instant;
 use futures_util::TryStreamExt;
 use quarry_driver::copy::{CopyRow, RowEncoder};
 use quarry_driver::types::{EncodeError, Type, TypeInfo, TypeRef};
-use quarry_driver::{Connection, FromRecord, Row, query, query_as, query_scalar};
+use quarry_driver::{
+    Connection, FromRecord, Pool, PoolOptions, Row, query, query_as, query_scalar,
+};
 
-use super::{W3_DEPTH, WARMUP_QUERIES, usize_of};
+use super::{W2_POOL, W2_TASKS, W3_DEPTH, WARMUP_QUERIES, share, usize_of};
 use crate::BoxError;
 use crate::cli::WorkerArgs;
 use crate::fixtures::{
@@ -43,9 +45,7 @@ impl<'r> FromRecord<'r> for W7Row {
 pub(crate) async fn run(args: &WorkerArgs) -> Result<Outcome, BoxError> {
     match args.workload {
         Workload::W1 => w1(args).await,
-        Workload::W2 => Ok(Outcome::Unavailable(
-            "quarry::Pool is not on main yet (branch wt/pool)",
-        )),
+        Workload::W2 => w2(args).await,
         Workload::W3 => w3(args).await,
         Workload::W4 => w4(args).await,
         Workload::W5 => w5(args).await,
@@ -82,6 +82,50 @@ async fn w1(args: &WorkerArgs) -> Result<Outcome, BoxError> {
         ops: args.count,
         elapsed,
         method: Some("query_scalar(..).bind(aid).fetch_one (statement cache)"),
+    })
+}
+
+async fn w2(args: &WorkerArgs) -> Result<Outcome, BoxError> {
+    let pool: Pool = PoolOptions::new()
+        .max_connections(W2_POOL)
+        .min_connections(W2_POOL)
+        .connect(&args.url)
+        .await?;
+    let round = |total: u64, seed: u64| {
+        let tasks: Vec<_> = (0..W2_TASKS)
+            .map(|t| {
+                let pool = pool.clone();
+                let n = share(total, W2_TASKS, t);
+                tokio::spawn(async move {
+                    let mut sum = 0i64;
+                    for aid in Aids::new(seed + t).take(usize_of(n)) {
+                        let v: i32 = query_scalar(POINT_SELECT)
+                            .bind(aid)
+                            .fetch_one(&pool)
+                            .await?;
+                        sum += i64::from(v);
+                    }
+                    Ok::<i64, BoxError>(sum)
+                })
+            })
+            .collect();
+        async move {
+            let mut sum = 0i64;
+            for t in tasks {
+                sum += t.await??;
+            }
+            Ok::<i64, BoxError>(sum)
+        }
+    };
+    let mut sum = round(W2_TASKS * 20, 1000).await?;
+    let start = Instant::now();
+    sum += round(args.count, 1).await?;
+    let elapsed = start.elapsed();
+    black_box(sum);
+    Ok(Outcome::Done {
+        ops: args.count,
+        elapsed,
+        method: Some("Pool (8 connections), query_scalar(..).fetch_one(&pool)"),
     })
 }
 
