@@ -73,7 +73,9 @@ impl Connection {
         I: IntoIterator,
         I::Item: IntoArguments,
     {
+        let rows = rows.into_iter();
         let mut p = self.pipeline();
+        p.queries.reserve(rows.size_hint().0);
         for args in rows {
             p.push(crate::query::query(sql).bind_all(args.into_arguments()));
         }
@@ -99,6 +101,8 @@ macro_rules! tuple_into_arguments {
         impl<$($T: Encode),+> IntoArguments for ($($T,)+) {
             fn into_arguments(self) -> Arguments {
                 let mut a = Arguments::new();
+                // One allocation for the values and one for their types, not one per value.
+                a.reserve([$(stringify!($T)),+].len(), 0 $(+ 4 + self.$i.size_hint())+);
                 $(a.add(self.$i);)+
                 a
             }
@@ -378,9 +382,14 @@ impl Connection {
                             unreachable!("parse returns the variant of its tag")
                         };
                         result.rows_affected = rows_affected(tag);
-                        let tag = tag.to_owned();
+                        // Only the verb matters to note_command: copy it to the stack rather
+                        // than allocate the whole tag for every query of a large pipeline.
+                        let verb = tag.split(' ').next().unwrap_or("");
+                        let mut copy = [0u8; 16];
+                        let n = verb.len().min(copy.len());
+                        copy[..n].copy_from_slice(&verb.as_bytes()[..n]);
                         self.io.consume(h);
-                        self.note_command(&tag);
+                        self.note_command(std::str::from_utf8(&copy[..n]).unwrap_or(""));
                         break Ok(());
                     }
                     tag::EMPTY_QUERY_RESPONSE | tag::PORTAL_SUSPENDED => {

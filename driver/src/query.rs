@@ -141,6 +141,12 @@ impl Arguments {
         self.values[at..at + 4].copy_from_slice(&len.to_be_bytes());
     }
 
+    /// Makes room for `params` more values taking `bytes` encoded bytes in all.
+    pub(crate) fn reserve(&mut self, params: usize, bytes: usize) {
+        self.types.reserve(params);
+        self.values.reserve(bytes);
+    }
+
     /// The number of values.
     pub fn len(&self) -> usize {
         self.types.len()
