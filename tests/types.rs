@@ -1,0 +1,13 @@
+//! The type system against a real PostgreSQL: every type of the type table
+//! (`quarry::types`), both directions (encode -> server -> decode), both
+//! formats (binary through the extended protocol, text through the simple
+//! protocol), arrays of each, and the errors users see.
+//!
+//! One server for the whole binary (`support::server`), one connection per
+//! test. Run with `cargo test -p quarry --all-features --test types` to cover
+//! the optional integrations (`chrono`, `time`, `rust_decimal`, `bigdecimal`).
+
+mod support;
+
+#[path = "types/scalar.rs"]
+mod scalar;
