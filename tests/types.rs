@@ -9,5 +9,7 @@
 
 mod support;
 
+#[path = "types/other.rs"]
+mod other;
 #[path = "types/scalar.rs"]
 mod scalar;

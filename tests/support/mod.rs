@@ -297,3 +297,9 @@ where
         .map_err(|e| format!("{ty} {text:?}: FromStr failed: {e}"))?;
     round_trip(conn, ty, &value, text).await
 }
+
+/// Sameness by `Debug` text: for types holding floats (geometry), where `NaN`
+/// must equal `NaN` and `-0` must differ from `0`, which `PartialEq` gets wrong.
+pub fn same_debug<T: Debug>(a: &T, b: &T) -> bool {
+    format!("{a:?}") == format!("{b:?}")
+}
