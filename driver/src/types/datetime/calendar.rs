@@ -119,6 +119,7 @@ mod tests {
         assert_eq!(days_in_month(2023, 13), 0);
     }
 
+    #[cfg(any(feature = "chrono", feature = "time"))]
     #[test]
     fn rounding() {
         assert_eq!(nanos_to_micros(1_499), 1);
