@@ -9,6 +9,10 @@
 
 mod support;
 
+#[path = "types/containers.rs"]
+mod containers;
+#[path = "types/extensions.rs"]
+mod extensions;
 #[path = "types/other.rs"]
 mod other;
 #[path = "types/scalar.rs"]

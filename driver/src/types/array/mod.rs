@@ -46,8 +46,20 @@ pub(crate) fn array_element_oid(array: Oid) -> Option<Oid> {
 fn array_compatible<T: Type>(ty: &TypeInfo) -> bool {
     match array_element_oid(ty.oid()) {
         Some(elem) => T::compatible(&TypeInfo::from_oid(elem)),
-        None => type_ref_accepts(T::array_type_ref(), ty),
+        None => {
+            type_ref_accepts(T::array_type_ref(), ty)
+                || (!ty.is_builtin() && T::compatible(&user_element(ty)))
+        }
     }
+}
+
+/// The element of a user-defined array type (`my_composite[]`), as far as the
+/// column tells: a user type too, whose OID is known only once a value is read
+/// (the binary header carries it, and it is checked then), so the array's own
+/// OID stands in. Types that read any user type (tuples read any composite)
+/// accept it; built-in element types do not.
+fn user_element(array: &TypeInfo) -> TypeInfo {
+    TypeInfo::from_oid(array.oid())
 }
 
 /// The element OID written into an encoded array: `T`'s, or for dynamically
@@ -970,6 +982,18 @@ pub(crate) mod tests {
                 "{what}"
             );
         }
+    }
+
+    /// Regression (tests/types.rs `composite_type_into_tuple`): an array of a
+    /// composite type (a user-defined array type) reads into a `Vec` of tuples;
+    /// built-in element types still refuse it.
+    #[test]
+    fn user_array_types_are_read_by_types_that_read_user_types() {
+        let user_array = TypeInfo::from_oid(Oid(16_500));
+        assert!(Vec::<(i64, String)>::compatible(&user_array));
+        assert!(Array::<Option<(i64,)>>::compatible(&user_array));
+        assert!(!Vec::<i64>::compatible(&user_array));
+        assert!(!Vec::<String>::compatible(&user_array));
     }
 
     fn shaped() -> impl Strategy<Value = Array<Option<I32>>> {
