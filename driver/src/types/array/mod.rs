@@ -56,10 +56,26 @@ fn array_compatible<T: Type>(ty: &TypeInfo) -> bool {
 /// The element of a user-defined array type (`my_composite[]`), as far as the
 /// column tells: a user type too, whose OID is known only once a value is read
 /// (the binary header carries it, and it is checked then), so the array's own
-/// OID stands in. Types that read any user type (tuples read any composite)
-/// accept it; built-in element types do not.
+/// OID stands in, named after the array when the connection knows its name
+/// (`citext[]` -> `citext`). Types that read any user type (tuples read any
+/// composite) or that user type by name (`String` reads `citext`) accept it;
+/// built-in element types do not.
 fn user_element(array: &TypeInfo) -> TypeInfo {
-    TypeInfo::from_oid(array.oid())
+    element_info(array.oid(), array)
+}
+
+/// What is known of element type `elem` of the array type `array`: a user
+/// element type is named after the array when the connection knows the
+/// array's name (it records user types and their arrays as `name`, `name[]`).
+fn element_info(elem: Oid, array: &TypeInfo) -> TypeInfo {
+    let info = TypeInfo::from_oid(elem);
+    if info.is_builtin() {
+        return info;
+    }
+    match array.name().strip_suffix("[]") {
+        Some(name) => TypeInfo::with_name(elem, name),
+        None => info,
+    }
 }
 
 /// The element OID written into an encoded array: `T`'s, or for dynamically
@@ -483,8 +499,8 @@ fn read_header<'r>(bytes: &'r [u8]) -> Result<Header<'r>, DecodeError> {
     })
 }
 
-fn check_element_type<T: Type>(elem_oid: Oid) -> Result<TypeInfo, DecodeError> {
-    let ty = TypeInfo::from_oid(elem_oid);
+fn check_element_type<T: Type>(elem_oid: Oid, array: &TypeInfo) -> Result<TypeInfo, DecodeError> {
+    let ty = element_info(elem_oid, array);
     if T::compatible(&ty) {
         Ok(ty)
     } else {
@@ -517,7 +533,11 @@ fn element_error(
     DecodeError::new(format!("{at}: {err}"))
 }
 
-fn decode_binary<T>(bytes: &[u8], one_dim_vec: bool) -> Result<Decoded<T>, DecodeError>
+fn decode_binary<T>(
+    bytes: &[u8],
+    array: &TypeInfo,
+    one_dim_vec: bool,
+) -> Result<Decoded<T>, DecodeError>
 where
     T: for<'a> Decode<'a> + Type,
 {
@@ -535,7 +555,7 @@ where
             short_type_name::<T>()
         )));
     }
-    let ty = check_element_type::<T>(elem_oid)?;
+    let ty = check_element_type::<T>(elem_oid, array)?;
     let mut elements = Vec::with_capacity(count);
     for i in 0..count {
         let value = reader.value()?;
@@ -613,7 +633,7 @@ where
 {
     let bytes = value.non_null::<Vec<T>>()?;
     match value.format() {
-        Format::Binary => decode_binary(bytes, one_dim_vec),
+        Format::Binary => decode_binary(bytes, value.type_info(), one_dim_vec),
         Format::Text => decode_text(&value, bytes, one_dim_vec),
     }
 }
@@ -994,6 +1014,29 @@ pub(crate) mod tests {
         assert!(Array::<Option<(i64,)>>::compatible(&user_array));
         assert!(!Vec::<i64>::compatible(&user_array));
         assert!(!Vec::<String>::compatible(&user_array));
+    }
+
+    /// Regression (tests/types.rs `extensions::citext`): once the connection
+    /// knows the name of `citext[]`, its elements are `citext`, which `String`
+    /// reads, both for the column and for the element OID in the binary header.
+    #[test]
+    fn user_array_elements_are_named_after_the_array() {
+        let citext = Oid(16_600);
+        let citext_array = TypeInfo::with_name(Oid(16_605), "citext[]");
+        assert!(Vec::<String>::compatible(&citext_array));
+        assert!(!Vec::<String>::compatible(&TypeInfo::from_oid(Oid(16_605))));
+        let mut bytes = EncodeBuf::new();
+        ["a", "b"].encode(&mut bytes).unwrap();
+        bytes[8..12].copy_from_slice(&citext.0.to_be_bytes());
+        let value = ValueRef::new(Some(bytes.as_bytes()), Format::Binary, &citext_array);
+        assert_eq!(
+            Vec::<String>::decode(value),
+            Ok(vec!["a".to_owned(), "b".to_owned()])
+        );
+        assert_eq!(
+            element_info(Oid::INT4, &citext_array),
+            TypeInfo::from_oid(Oid::INT4)
+        );
     }
 
     fn shaped() -> impl Strategy<Value = Array<Option<I32>>> {
