@@ -608,3 +608,28 @@ async fn pg_value_for_unknown_types() {
     let v = PgValue::binary(Oid::INT8, 5i64.to_be_bytes());
     assert_eq!(v.decode_as::<i64>(), Ok(5));
 }
+
+/// `Array::from_vec` refuses the shapes PostgreSQL refuses, before anything is
+/// sent: more than 6 dimensions, and a lower bound plus length beyond `i32`
+/// (`ArrayCheckBounds`: the largest upper bound is 2147483646).
+#[tokio::test]
+async fn array_shapes_postgres_refuses() {
+    let mut conn = connect().await;
+    let largest = Array::from_vec(vec![2], vec![i32::MAX - 2], vec![1i32, 2]).unwrap();
+    let text: String = quarry::query_scalar("SELECT $1::int4[]::text")
+        .bind(largest)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(text, "[2147483645:2147483646]={1,2}");
+    for (dims, lower) in [(vec![2], vec![i32::MAX - 1]), (vec![1], vec![i32::MAX])] {
+        if let Ok(a) = Array::from_vec(dims.clone(), lower.clone(), vec![1i32; dims[0]]) {
+            let sent = quarry::query_scalar::<String>("SELECT $1::int4[]::text")
+                .bind(a)
+                .fetch_one(&mut conn)
+                .await;
+            panic!("Array::from_vec accepted {dims:?} from {lower:?}; the server says {sent:?}");
+        }
+    }
+    assert!(Array::from_vec(vec![1; 7], vec![1; 7], vec![0i32]).is_err());
+}

@@ -185,12 +185,14 @@ fn check_shape(dims: &[usize], lower_bounds: &[i32]) -> Result<usize, String> {
                 i32::MAX
             )
         })?;
-        if len_i32 > 0 && lb.checked_add(len_i32 - 1).is_none() {
+        // PostgreSQL's ArrayCheckBounds: lower bound + length must fit in an i32,
+        // so the largest upper bound is i32::MAX - 1.
+        if len_i32 > 0 && lb.checked_add(len_i32).is_none() {
             return Err(format!(
                 "dimension {} with lower bound {lb} and {len} elements has an upper bound \
-                 beyond {}",
+                 beyond {}, the largest PostgreSQL allows",
                 i + 1,
-                i32::MAX
+                i32::MAX - 1
             ));
         }
         count = count
@@ -208,7 +210,7 @@ impl<T> Array<T> {
     ///
     /// Fails unless there are at most 6 dimensions, one lower bound per
     /// dimension, the sizes multiply to `elements.len()`, and every upper
-    /// bound fits in an `i32`. A shape with no elements (a size of 0) becomes
+    /// bound is at most `i32::MAX - 1` (PostgreSQL's limit). A shape with no elements (a size of 0) becomes
     /// the empty array with no dimensions, as PostgreSQL stores it.
     pub fn from_vec(
         dims: Vec<usize>,
@@ -906,7 +908,11 @@ pub(crate) mod tests {
             "array has 7 dimensions; PostgreSQL allows at most 6"
         );
         assert!(Array::from_vec(vec![2], vec![i32::MAX], ints(&[1, 2])).is_err());
-        assert!(Array::from_vec(vec![1], vec![i32::MAX], ints(&[1])).is_ok());
+        // Regression (tests/types.rs `array_shapes_postgres_refuses`): the server
+        // refuses an upper bound of i32::MAX ("array lower bound is too large").
+        assert!(Array::from_vec(vec![1], vec![i32::MAX], ints(&[1])).is_err());
+        assert!(Array::from_vec(vec![2], vec![i32::MAX - 1], ints(&[1, 2])).is_err());
+        assert!(Array::from_vec(vec![1], vec![i32::MAX - 1], ints(&[1])).is_ok());
         let empty = Array::from_vec(vec![0, 3], vec![1, 1], Vec::<I32>::new()).unwrap();
         assert_eq!(empty.ndim(), 0);
         assert_eq!(encode(&empty), golden(ARRAYS, "int4_empty").bytes());
@@ -932,7 +938,7 @@ pub(crate) mod tests {
         ),
         (
             "2^31-1 elements, no body",
-            "00000001 00000000 00000017 7fffffff 00000001",
+            "00000001 00000000 00000017 7fffffff 00000000",
         ),
         (
             "2^31-1 x 2^31-1 elements",
