@@ -13,6 +13,8 @@ mod support;
 mod containers;
 #[path = "types/extensions.rs"]
 mod extensions;
+#[path = "types/features.rs"]
+mod features;
 #[path = "types/other.rs"]
 mod other;
 #[path = "types/scalar.rs"]
