@@ -11,6 +11,8 @@ mod support;
 
 #[path = "types/containers.rs"]
 mod containers;
+#[path = "types/errors.rs"]
+mod errors;
 #[path = "types/extensions.rs"]
 mod extensions;
 #[path = "types/features.rs"]

@@ -246,8 +246,24 @@ impl TypeInfo {
 }
 
 impl fmt::Display for TypeInfo {
+    /// The type as error messages name it: a built-in type by its catalog name
+    /// (`int8`), a built-in array as `int8[]` (the catalog says `_int8`), a
+    /// user type by the name the connection looked up, or else by its OID
+    /// (`user-defined type OID 16385`; not `unknown`, which is a type of its own).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        if self.name.is_some() {
+            return f.write_str(self.name());
+        }
+        match self.oid.builtin_name() {
+            Some(name) if name.starts_with('_') => {
+                match self.oid.element_type().and_then(Oid::builtin_name) {
+                    Some(element) => write!(f, "{element}[]"),
+                    None => f.write_str(name),
+                }
+            }
+            Some(name) => f.write_str(name),
+            None => write!(f, "user-defined type OID {}", self.oid),
+        }
     }
 }
 
@@ -610,5 +626,29 @@ impl<T: Encode + ?Sized> Encode for Box<T> {
     }
     fn size_hint(&self) -> usize {
         (**self).size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression (tests/types.rs `errors::type_mismatch_names_column_and_both_types`):
+    /// messages said `column "ids" is _int8` and, for an unnamed user type, `is unknown`.
+    #[test]
+    fn type_names_in_messages() {
+        assert_eq!(TypeInfo::from_oid(Oid::INT8).to_string(), "int8");
+        assert_eq!(TypeInfo::from_oid(Oid::INT8_ARRAY).to_string(), "int8[]");
+        assert_eq!(TypeInfo::from_oid(Oid::TEXT_ARRAY).to_string(), "text[]");
+        assert_eq!(TypeInfo::from_oid(Oid::OIDVECTOR).to_string(), "oidvector");
+        assert_eq!(TypeInfo::from_oid(Oid::UNKNOWN).to_string(), "unknown");
+        assert_eq!(
+            TypeInfo::from_oid(Oid(16_385)).to_string(),
+            "user-defined type OID 16385"
+        );
+        assert_eq!(
+            TypeInfo::with_name(Oid(16_385), "citext").to_string(),
+            "citext"
+        );
     }
 }
