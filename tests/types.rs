@@ -7,6 +7,8 @@
 //! test. Run with `cargo test -p quarry --all-features --test types` to cover
 //! the optional integrations (`chrono`, `time`, `rust_decimal`, `bigdecimal`).
 
+#![cfg(all(feature = "temp-server", unix))]
+
 mod support;
 
 #[path = "types/containers.rs"]
@@ -19,5 +21,7 @@ mod extensions;
 mod features;
 #[path = "types/other.rs"]
 mod other;
+#[path = "types/props.rs"]
+mod props;
 #[path = "types/scalar.rs"]
 mod scalar;

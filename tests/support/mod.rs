@@ -333,3 +333,89 @@ where
 pub fn same_debug<T: Debug>(a: &T, b: &T) -> bool {
     format!("{a:?}") == format!("{b:?}")
 }
+
+/// Property tests against the server: 8 batches of 1 to 64 values drawn
+/// from `strategy`. Each batch is one pipeline of `SELECT $1::ty, ($1::ty)::text`
+/// (binary: the decoded value must be `same` as the one sent, and `expected_text`,
+/// when it gives one, must be the server's text), then one simple-protocol query
+/// reading every server text back as `'text'::ty` (text format: must decode to
+/// the same value). A failing batch is shrunk by proptest to a small one.
+pub fn server_property<T, S>(
+    name: &str,
+    ty: &str,
+    strategy: S,
+    expected_text: impl Fn(&T) -> Option<String>,
+    same: impl Fn(&T, &T) -> bool,
+) where
+    S: proptest::strategy::Strategy<Value = T>,
+    T: Encode + for<'r> Decode<'r> + Type + Clone + Debug,
+{
+    use proptest::test_runner::{Config, TestCaseError, TestRunner};
+
+    const CASES: u32 = 8;
+    const BATCH: usize = 64;
+
+    let rt = runtime();
+    let conn = std::cell::RefCell::new(rt.block_on(connect()));
+    let mut runner = TestRunner::new(Config {
+        cases: CASES,
+        failure_persistence: None,
+        max_shrink_iters: 256,
+        ..Config::default()
+    });
+    let batches = proptest::collection::vec(strategy, 1..=BATCH);
+    let result = runner.run(&batches, |values| {
+        let mut conn = conn.borrow_mut();
+        rt.block_on(check_batch(&mut conn, ty, &values, &expected_text, &same))
+            .map_err(TestCaseError::fail)
+    });
+    if let Err(e) = result {
+        panic!("{name}: {e}");
+    }
+}
+
+async fn check_batch<T>(
+    conn: &mut Connection,
+    ty: &str,
+    values: &[T],
+    expected_text: &impl Fn(&T) -> Option<String>,
+    same: &impl Fn(&T, &T) -> bool,
+) -> Result<(), String>
+where
+    T: Encode + for<'r> Decode<'r> + Type + Clone + Debug,
+{
+    let sql = format!("SELECT $1::{ty}, ($1::{ty})::text");
+    let mut pipeline = conn.pipeline();
+    for v in values {
+        pipeline.push(query(AssertSqlSafe(sql.clone())).bind(v.clone()));
+    }
+    let results = pipeline
+        .run()
+        .await
+        .map_err(|e| format!("{ty}: pipeline of {}: {e}", values.len()))?;
+    let mut texts = Vec::with_capacity(values.len());
+    for (v, r) in values.iter().zip(&results) {
+        let step = format!("{ty} {v:?}: binary");
+        let [row] = r.rows.as_slice() else {
+            return Err(format!("{step}: {} rows", r.rows.len()));
+        };
+        check_same(&step, &get::<T>(row, 0, &step)?, v, same)?;
+        let text = text_of(row, 1, &step)?;
+        if let Some(want) = expected_text(v) {
+            check_text(&step, &text, &want)?;
+        }
+        texts.push(text);
+    }
+    let columns: Vec<String> = texts
+        .iter()
+        .map(|t| format!("{}::{ty}", literal(t)))
+        .collect();
+    let row = simple_row(conn, &format!("SELECT {}", columns.join(", ")))
+        .await
+        .map_err(|e| format!("{ty}: text batch: {e}"))?;
+    for (i, v) in values.iter().enumerate() {
+        let step = format!("{ty} {v:?}: text {:?}", texts[i]);
+        check_same(&step, &get::<T>(&row, i, &step)?, v, same)?;
+    }
+    Ok(())
+}
