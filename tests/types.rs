@@ -25,3 +25,5 @@ mod other;
 mod props;
 #[path = "types/scalar.rs"]
 mod scalar;
+#[path = "types/settings.rs"]
+mod settings;

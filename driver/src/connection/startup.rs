@@ -399,7 +399,11 @@ async fn with_tls(
 
 /// Startup parameters that keep text-format values in the forms our decoders read,
 /// unless the user chose otherwise.
-const SESSION_DEFAULTS: &[(&str, &str)] = &[("DateStyle", "ISO, MDY"), ("extra_float_digits", "3")];
+const SESSION_DEFAULTS: &[(&str, &str)] = &[
+    ("DateStyle", "ISO, MDY"),
+    ("IntervalStyle", "postgres"),
+    ("extra_float_digits", "3"),
+];
 
 async fn password(options: &ConnectOptions, ep: &Endpoint) -> Result<Option<String>> {
     match options.get_password() {
