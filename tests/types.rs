@@ -27,3 +27,5 @@ mod props;
 mod scalar;
 #[path = "types/settings.rs"]
 mod settings;
+#[path = "types/user_types.rs"]
+mod user_types;

@@ -7,7 +7,8 @@
 //! 1. binary, extended protocol: `SELECT $1::ty, ($1::ty)::text, $2::text::ty`
 //!    with `$1 = v`, `$2 = text`: our encoding must be read by the server as
 //!    `text`, and both binary results must decode to `v`;
-//! 2. text, simple protocol: `SELECT 'text'::ty` must decode to `v`;
+//! 2. text, simple protocol: `SELECT 'text'::ty` must decode to `v`; and
+//!    `None::<T>` must reach the server as NULL and read back as `None`;
 //! 3. arrays, binary: `$1::ty[]` bound as `Vec<Option<T>>` `[v, NULL, v]` and
 //!    as `Vec<T>` `[v]`, decoded back, with the server's `::text` of the array
 //!    compared with the array it builds from `text` itself;
@@ -204,7 +205,23 @@ where
     let row = simple_row(conn, &format!("SELECT {}::{ty}", literal(text)))
         .await
         .map_err(|e| format!("{step}: {e}"))?;
-    check_same(&step, &get::<T>(&row, 0, &step)?, value, same)
+    check_same(&step, &get::<T>(&row, 0, &step)?, value, same)?;
+
+    // NULL of this type, both ways.
+    let step = at("NULL");
+    let row = binary_row(
+        conn,
+        query(AssertSqlSafe(format!("SELECT $1::{ty}, $1::{ty} IS NULL"))).bind(None::<T>),
+    )
+    .await
+    .map_err(|e| format!("{step}: {e}"))?;
+    match (
+        get::<Option<T>>(&row, 0, &step)?,
+        get::<bool>(&row, 1, &step)?,
+    ) {
+        (None, true) => Ok(()),
+        (v, is_null) => Err(format!("{step}: decoded {v:?}, server IS NULL {is_null}")),
+    }
 }
 
 /// Steps 3 and 4 of the round trip: the value inside arrays, both formats.

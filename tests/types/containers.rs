@@ -205,7 +205,7 @@ async fn two_dimensional_array_into_vec_is_an_error() {
 }
 
 /// A NULL element into `Vec<T>` asks for `Vec<Option<T>>`; a lower bound other
-/// than 1 is kept by `Array<T>` only.
+/// than 1 is kept by `Array<T>` only; `[T; N]` needs exactly `N` elements.
 #[tokio::test]
 async fn array_nulls_and_lower_bounds_into_vec() {
     let mut conn = connect().await;
@@ -237,6 +237,10 @@ async fn array_nulls_and_lower_bounds_into_vec() {
         let a: Array<i32> = row.get(1);
         assert_eq!(a.lower_bounds(), [0], "binary={binary}");
         assert_eq!(a.get(&[0]), Some(&5), "binary={binary}");
+        // A fixed-size array needs exactly its length.
+        assert_eq!(row.get::<[i32; 2], _>(1), [5, 6], "binary={binary}");
+        let err = row.try_get::<[i32; 3], _>(1).unwrap_err().to_string();
+        assert!(err.contains("exactly 3"), "binary={binary}: {err}");
     }
 }
 

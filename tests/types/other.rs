@@ -8,7 +8,9 @@ use quarry::types::{
     Path, PgLsn, Point, Polygon, Rect, TsQuery, TsVector, Xml,
 };
 
-use crate::support::{Failures, connect, round_trip, round_trip_by, round_trip_parsed, same_debug};
+use crate::support::{
+    Failures, connect, round_trip, round_trip_by, round_trip_parsed, same_debug, simple_row,
+};
 
 /// JSON values are sent as `jsonb`; `jsonb` prints keys sorted, with `": "` and `", "`.
 #[cfg(feature = "json")]
@@ -57,6 +59,48 @@ async fn json() {
     let v: Json<Option<String>> = Json(None);
     f.push(round_trip(&mut conn, "jsonb", &v, "null").await);
     f.finish();
+}
+
+/// `RawValue` keeps the JSON text as the server sends it: `json` keeps the
+/// input exactly, `jsonb` normalizes; numbers beyond `f64` survive in it,
+/// while `serde_json::Value` reports them as a decode error.
+#[cfg(feature = "json")]
+#[tokio::test]
+async fn json_raw_values() {
+    use serde_json::value::RawValue;
+
+    let mut conn = connect().await;
+    let input = "{\"b\":1,  \"a\":1e400}";
+    let sql = "SELECT '{\"b\":1,  \"a\":1e400}'::json AS j, '{\"b\":1,  \"a\":1e400}'::jsonb AS jb";
+    let jsonb_text = format!("{{\"a\": 1{}, \"b\": 1}}", "0".repeat(400));
+    let binary = quarry::query(sql).fetch_one(&mut conn).await.unwrap();
+    let text = simple_row(&mut conn, sql).await.unwrap();
+    for (format, row) in [("binary", &binary), ("text", &text)] {
+        assert_eq!(row.get::<Box<RawValue>, _>("j").get(), input, "{format}");
+        assert_eq!(row.get::<&RawValue, _>("j").get(), input, "{format}");
+        assert_eq!(
+            row.get::<Box<RawValue>, _>("jb").get(),
+            jsonb_text,
+            "{format}"
+        );
+        let e = row
+            .try_get::<serde_json::Value, _>("jb")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("column \"jb\"") && e.contains("JSON"),
+            "{format}: {e}"
+        );
+    }
+    let raw = RawValue::from_string("{\"x\": [1, 2.50]}".to_owned()).unwrap();
+    let (jsonb, json): (String, String) =
+        quarry::query_as("SELECT $1::jsonb::text, $1::json::text")
+            .bind(&*raw)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(jsonb, "{\"x\": [1, 2.50]}");
+    assert_eq!(json, "{\"x\": [1, 2.50]}");
 }
 
 /// `inet` and `cidr` as `IpAddr` and `IpNetwork`; `macaddr`, `macaddr8`.
@@ -328,4 +372,28 @@ async fn catalog_vectors() {
         f.push(round_trip(&mut conn, "int2vector", &Int2Vector(v), text).await);
     }
     f.finish();
+
+    // Also as Vec<Oid> / Vec<u32> / Vec<i16>; an empty vector reads as empty.
+    let sql = "SELECT '1 2 3'::oidvector, '-1 0 1'::int2vector, ''::oidvector, ''::int2vector";
+    let binary = quarry::query(sql).fetch_one(&mut conn).await.unwrap();
+    let text = simple_row(&mut conn, sql).await.unwrap();
+    for (format, row) in [("binary", &binary), ("text", &text)] {
+        assert_eq!(
+            row.get::<Vec<Oid>, _>(0),
+            [Oid(1), Oid(2), Oid(3)],
+            "{format}"
+        );
+        assert_eq!(row.get::<Vec<u32>, _>(0), [1, 2, 3], "{format}");
+        assert_eq!(row.get::<Vec<i16>, _>(1), [-1, 0, 1], "{format}");
+        assert_eq!(row.get::<OidVector, _>(2), OidVector(vec![]), "{format}");
+        assert_eq!(row.get::<Vec<Oid>, _>(2), [], "{format}");
+        assert_eq!(row.get::<Int2Vector, _>(3), Int2Vector(vec![]), "{format}");
+    }
+    // The server cannot receive an empty vector in binary: an encode error, nothing sent.
+    let e = quarry::query("SELECT $1::oidvector")
+        .bind(OidVector(vec![]))
+        .execute(&mut conn)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), quarry::ErrorKind::Encode, "{e}");
 }

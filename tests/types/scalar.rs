@@ -3,7 +3,7 @@
 
 use quarry::types::{Date, Interval, Money, Numeric, Oid, Time, TimeTz, Timestamp, TimestampTz};
 
-use crate::support::{Failures, connect, round_trip, round_trip_by, round_trip_parsed};
+use crate::support::{Failures, connect, round_trip, round_trip_by, round_trip_parsed, simple_row};
 
 #[tokio::test]
 async fn bool_and_integers() {
@@ -242,6 +242,19 @@ async fn text() {
         f.push(round_trip(&mut conn, "text", &c, text).await);
     }
     f.finish();
+
+    // Typmods: `char(n)` is read with its padding, `name` as is.
+    let sql = "SELECT 'a'::char(3), 'ab'::varchar(5), 'x'::name, 'é'::char(2)";
+    let binary = quarry::query(sql).fetch_one(&mut conn).await.unwrap();
+    let text = simple_row(&mut conn, sql).await.unwrap();
+    for (format, row) in [("binary", &binary), ("text", &text)] {
+        assert_eq!(row.get::<String, _>(0), "a  ", "{format}");
+        assert_eq!(row.get::<String, _>(1), "ab", "{format}");
+        assert_eq!(row.get::<String, _>(2), "x", "{format}");
+        assert_eq!(row.get::<String, _>(3), "é ", "{format}");
+        let e = row.try_get::<char, _>(0).unwrap_err().to_string();
+        assert!(e.contains("column \"bpchar\""), "{format}: {e}");
+    }
 }
 
 #[tokio::test]
