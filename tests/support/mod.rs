@@ -17,6 +17,8 @@
 //! Each step returns an error message instead of panicking, so a table test
 //! reports every failing case at once.
 
+// Which helpers a build uses depends on the features it has; `pub` is for the
+// test modules of this one binary.
 #![allow(dead_code, unreachable_pub)]
 
 use std::fmt::Debug;

@@ -164,6 +164,10 @@ async fn extension_columns_on_a_fresh_connection() {
             [want_map.clone().into_iter().collect()],
             "{format}"
         );
-        assert_eq!(row.get::<Vec<Ltree>, _>(3), [want_path.clone()], "{format}");
+        assert_eq!(
+            row.get::<Vec<Ltree>, _>(3),
+            std::slice::from_ref(&want_path),
+            "{format}"
+        );
     }
 }

@@ -35,10 +35,10 @@ async fn internal_char() {
     let mut f = Failures::new("\"char\"");
     for (v, text) in [
         (0i8, ""),
-        (b'A' as i8, "A"),
-        (b' ' as i8, " "),
-        (b'\\' as i8, "\\"),
-        (b'\'' as i8, "'"),
+        (i8::try_from(b'A').unwrap(), "A"),
+        (i8::try_from(b' ').unwrap(), " "),
+        (i8::try_from(b'\\').unwrap(), "\\"),
+        (i8::try_from(b'\'').unwrap(), "'"),
         (i8::MAX, "\u{7f}"),
         (-1, "\\377"),
         (i8::MIN, "\\200"),
