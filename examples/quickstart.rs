@@ -7,23 +7,14 @@
 //! cargo run --example quickstart
 //! ```
 
-use quarry::{Connection, FromRecord, Row, TempServer};
+use quarry::{Connection, FromRecord, TempServer};
 
 /// A row of `users`, read by column name.
+#[derive(FromRecord)]
 struct User {
     id: i64,
     name: String,
     email: Option<String>,
-}
-
-impl<'r> FromRecord<'r> for User {
-    fn from_record(row: &'r Row) -> quarry::Result<Self> {
-        Ok(User {
-            id: row.try_get("id")?,
-            name: row.try_get("name")?,
-            email: row.try_get("email")?,
-        })
-    }
 }
 
 #[tokio::main]

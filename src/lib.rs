@@ -8,4 +8,13 @@
 #![deny(missing_docs)]
 
 pub use quarry_driver::*;
-pub use quarry_macros::*;
+
+#[doc = include_str!("../docs/from_record.md")]
+pub use quarry_macros::FromRecord;
+
+#[doc = include_str!("../docs/pg_type.md")]
+pub use quarry_macros::PgType;
+
+#[doc = include_str!("../docs/quarry_test.md")]
+#[cfg(all(feature = "temp-server", unix))]
+pub use quarry_macros::test;

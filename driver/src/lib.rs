@@ -18,6 +18,8 @@
 pub mod auth;
 pub mod config;
 pub mod connection;
+#[doc(hidden)]
+pub mod derive_support;
 pub mod error;
 mod executor;
 mod pipeline;
@@ -27,7 +29,10 @@ mod row;
 mod statement;
 #[cfg(all(feature = "temp-server", unix))]
 pub mod temp_server;
+#[cfg(all(feature = "temp-server", unix))]
+pub mod testing;
 pub mod types;
+mod user_type;
 
 pub use config::ConnectOptions;
 pub use connection::{CancelToken, Connection, Notification, ServerVersion};
@@ -42,6 +47,7 @@ pub use row::{Column, ColumnIndex, Columns, FromRecord, Row};
 pub use statement::Statement;
 #[cfg(all(feature = "temp-server", unix))]
 pub use temp_server::TempServer;
+pub use user_type::{CompositeField, UserType, UserTypeShape};
 
 /// Compile-time checks that the public types can cross threads and that the futures
 /// users await can be spawned on a multi-threaded runtime.
