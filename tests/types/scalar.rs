@@ -473,3 +473,31 @@ async fn interval() {
     }
     f.finish();
 }
+
+/// Every Rust spelling of text and bytes in the type table encodes as its
+/// PostgreSQL type (the round trips above use the owned ones).
+#[tokio::test]
+async fn borrowed_and_boxed_spellings_encode() {
+    use std::borrow::Cow;
+
+    let mut conn = connect().await;
+    let row = quarry::query(
+        "SELECT $1::text, $2::text, $3::text, $4::bytea::text, $5::bytea::text, \
+         $6::bytea::text, $7::bytea::text",
+    )
+    .bind(Cow::Borrowed("cow"))
+    .bind(Box::<str>::from("box"))
+    .bind("str")
+    .bind(&b"\x00\x01"[..])
+    .bind(Box::<[u8]>::from(&b"\x02"[..]))
+    .bind(bytes::Bytes::from_static(b"\x03"))
+    .bind([0xffu8, 0xfe])
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    let got: Vec<String> = (0..7).map(|i| row.get::<String, _>(i)).collect();
+    assert_eq!(
+        got,
+        ["cow", "box", "str", "\\x0001", "\\x02", "\\x03", "\\xfffe"]
+    );
+}
