@@ -570,6 +570,9 @@ impl<T> fmt::Debug for RowStream<'_, T> {
 enum StreamState<'c> {
     Start(Query, Acquire<'c>),
     Rows(ConnectionRef<'c>, ResultReader),
+    /// A first result with user types not named yet: read whole, then named (see
+    /// `Connection::read_all_named`), then handed out from here.
+    Buffered(std::collections::VecDeque<Row>),
 }
 
 impl<'c, T: Send + 'c> RowStream<'c, T> {
@@ -585,10 +588,24 @@ impl<'c, T: Send + 'c> RowStream<'c, T> {
                     let (mut conn, mut reader) = match state {
                         StreamState::Start(query, acquire) => {
                             let mut conn = acquire.await?;
-                            let reader = conn.start_query(&query).await?;
+                            let mut reader = conn.start_query(&query).await?;
+                            if reader.has_unnamed_types() {
+                                let mut rows: std::collections::VecDeque<Row> =
+                                    conn.read_all_named(&mut reader).await?.into();
+                                return match rows.pop_front() {
+                                    Some(row) => Ok(Some((map(row)?, StreamState::Buffered(rows)))),
+                                    None => Ok(None),
+                                };
+                            }
                             (conn, reader)
                         }
                         StreamState::Rows(conn, reader) => (conn, reader),
+                        StreamState::Buffered(mut rows) => {
+                            return match rows.pop_front() {
+                                Some(row) => Ok(Some((map(row)?, StreamState::Buffered(rows)))),
+                                None => Ok(None),
+                            };
+                        }
                     };
                     match conn.next_row(&mut reader).await? {
                         Some(row) => Ok(Some((map(row)?, StreamState::Rows(conn, reader)))),
@@ -617,7 +634,18 @@ pub(crate) struct ResultReader {
     pub(crate) columns: Arc<Columns>,
     pub(crate) rows_affected: u64,
     sql: Arc<str>,
+    /// The server-side statement the rows come from (empty: unnamed).
+    statement: Box<str>,
     done: bool,
+}
+
+impl ResultReader {
+    /// Whether some column has a user type this connection has not named yet.
+    pub(crate) fn has_unnamed_types(&self) -> bool {
+        self.columns
+            .iter()
+            .any(|c| !c.type_info().is_builtin() && c.type_info().known_name().is_none())
+    }
 }
 
 /// Errors after which a statement is re-prepared and the query retried once,
@@ -652,6 +680,21 @@ impl Connection {
         let timeout = q.timeout.or(self.command_timeout());
         let work = async {
             let mut reader = self.start_query(q).await?;
+            if reader.has_unnamed_types() {
+                let rows = self.read_all_named(&mut reader).await?;
+                let mut first_error = None;
+                for row in rows {
+                    if first_error.is_none()
+                        && let Err(e) = on_row(row)
+                    {
+                        first_error = Some(e);
+                    }
+                }
+                return match first_error {
+                    Some(e) => Err(e),
+                    None => Ok(reader.rows_affected),
+                };
+            }
             let mut first_error = None;
             while let Some(row) = self.next_row(&mut reader).await? {
                 if first_error.is_none()
@@ -676,6 +719,30 @@ impl Connection {
                 }
             }
         }
+    }
+
+    /// Reads the whole result, then names the user types of its columns (a catalog
+    /// lookup, once per type per connection) and gives the rows the named columns.
+    ///
+    /// Used the first time a result has a user type this connection has not seen, so
+    /// that types matched by name (`citext` into `String`) decode on first use; the
+    /// cached statement keeps the names, so later runs stream directly.
+    pub(crate) async fn read_all_named(&mut self, reader: &mut ResultReader) -> Result<Vec<Row>> {
+        let mut rows = Vec::new();
+        while let Some(row) = self.next_row(reader).await? {
+            rows.push(row);
+        }
+        if let Some(named) = self
+            .name_columns(&reader.statement, &reader.columns)
+            .await?
+        {
+            reader.columns = named.clone();
+            rows = rows
+                .into_iter()
+                .map(|row| row.with_columns(named.clone()))
+                .collect();
+        }
+        Ok(rows)
     }
 
     /// Sends a query and reads up to its first row. Retries once after a stale statement.
@@ -798,6 +865,7 @@ impl Connection {
                             columns,
                             rows_affected: 0,
                             sql: Arc::from(sql),
+                            statement: name.clone(),
                             done: false,
                         });
                     }
@@ -984,8 +1052,9 @@ impl Connection {
                 }
                 tag::READY_FOR_QUERY => {
                     self.on_ready_for_query(h)?;
-                    return statement
-                        .ok_or_else(|| Error::protocol("Describe returned no row description"));
+                    let statement = statement
+                        .ok_or_else(|| Error::protocol("Describe returned no row description"))?;
+                    return self.name_statement(statement).await;
                 }
                 tag::ERROR_RESPONSE => {
                     let err = self.read_db_error(h, sql)?;
@@ -1011,7 +1080,8 @@ impl Connection {
         let timeout = self.command_timeout();
         let work = async {
             let r = self.simple_query_inner(sql).await;
-            self.note(r)
+            let rows = self.note(r)?;
+            self.name_rows(rows).await
         };
         match timeout {
             None => work.await,
@@ -1025,7 +1095,69 @@ impl Connection {
         }
     }
 
-    async fn simple_query_inner(&mut self, sql: &str) -> Result<Vec<Row>> {
+    /// Names the user types among a described statement's parameters and columns.
+    async fn name_statement(&mut self, statement: Statement) -> Result<Statement> {
+        let inner = &statement.inner;
+        let mut unnamed = inner.columns.unnamed_user_types();
+        unnamed.extend(
+            inner
+                .params
+                .iter()
+                .filter(|t| !t.is_builtin() && t.known_name().is_none())
+                .map(TypeInfo::oid),
+        );
+        if unnamed.is_empty() {
+            return Ok(statement);
+        }
+        self.name_user_types(&unnamed).await?;
+        let columns = inner.columns.renamed(|oid| self.type_info(oid));
+        let params = inner
+            .params
+            .iter()
+            .map(|t| self.type_info(t.oid()))
+            .collect();
+        Ok(Statement::new(
+            inner.name.clone(),
+            &inner.sql,
+            params,
+            columns.as_slice().to_vec(),
+        ))
+    }
+
+    /// Gives rows whose columns have user types not named yet the named columns (one
+    /// catalog lookup per type per connection).
+    async fn name_rows(&mut self, rows: Vec<Row>) -> Result<Vec<Row>> {
+        let mut unnamed: Vec<Oid> = Vec::new();
+        let mut last: Option<u64> = None;
+        for row in &rows {
+            if last != Some(row.columns().id()) {
+                unnamed.extend(row.columns().unnamed_user_types());
+                last = Some(row.columns().id());
+            }
+        }
+        if unnamed.is_empty() {
+            return Ok(rows);
+        }
+        self.name_user_types(&unnamed).await?;
+        let mut renamed: Vec<(u64, Arc<Columns>)> = Vec::new();
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let key = row.columns().id();
+                let named = match renamed.iter().find(|(k, _)| *k == key) {
+                    Some((_, named)) => named.clone(),
+                    None => {
+                        let named = Arc::new(row.columns().renamed(|oid| self.type_info(oid)));
+                        renamed.push((key, named.clone()));
+                        named
+                    }
+                };
+                row.with_columns(named)
+            })
+            .collect())
+    }
+
+    pub(crate) async fn simple_query_inner(&mut self, sql: &str) -> Result<Vec<Row>> {
         self.note_sql(sql);
         frontend::query(&mut self.io.write_buf, sql)?;
         self.queue_request(1);

@@ -183,6 +183,26 @@ impl StatementCache {
         Some(entry.statement.inner.name.clone())
     }
 
+    /// Replaces the columns of the cached statement called `name` (their user types were
+    /// named after the description arrived).
+    pub(crate) fn replace_columns(&mut self, name: &str, columns: Arc<Columns>) {
+        for entry in self.entries.values_mut().flatten() {
+            if &*entry.statement.inner.name == name {
+                let old = &entry.statement.inner;
+                entry.statement = Statement {
+                    inner: Arc::new(StatementInner {
+                        name: old.name.clone(),
+                        sql: old.sql.clone(),
+                        params: old.params.clone(),
+                        columns,
+                        touches_session: old.touches_session,
+                    }),
+                };
+                return;
+            }
+        }
+    }
+
     /// Forgets a statement (after the server said it no longer exists or is stale).
     pub(crate) fn remove(&mut self, sql: &str, param_types: &[Oid]) -> Option<Statement> {
         let list = self.entries.get_mut(sql)?;

@@ -116,8 +116,8 @@ impl<'r> Decode<'r> for Citext {
 }
 
 /// `citext` reads into `String`, like `text`, as values and arrays (`String` is
-/// sent as `text`; the server casts). `String` knows `citext` by name, so the
-/// connection must have looked the name up: here by binding a `Citext` first.
+/// sent as `text`; the server casts). `String` knows `citext` by name; the
+/// connection looks the name up (here also by binding a `Citext`).
 #[tokio::test]
 async fn citext() {
     let mut conn = connect().await;
@@ -129,15 +129,14 @@ async fn citext() {
     f.finish();
 }
 
-/// On a fresh connection, before any extension value was bound (so before the
-/// connection looked up any of their names), `hstore` and `ltree` columns
-/// read, in both formats, as values and in arrays: their Rust types accept
-/// any user-defined type. (`citext` into `String` does not yet: `String`
-/// knows `citext` only by name, and the connection does not look up the
-/// names of result column types; see the `citext` test.)
+/// On a fresh connection, before any extension value was bound, `hstore`,
+/// `ltree` and `citext` columns read, in both formats, as values and in
+/// arrays: the connection names a result's user types (one catalog lookup)
+/// before handing out its rows the first time.
 #[tokio::test]
 async fn extension_columns_on_a_fresh_connection() {
-    let sql = "SELECT 'a=>1'::hstore, 'x.y'::ltree, ARRAY['a=>1'::hstore], ARRAY['x.y'::ltree]";
+    let sql = "SELECT 'a=>1'::hstore, 'x.y'::ltree, ARRAY['a=>1'::hstore], ARRAY['x.y'::ltree], \
+               'MiXeD'::citext, ARRAY['a'::citext, NULL]";
     let want_map = pairs(&[("a", Some("1"))]);
     let want_path = Ltree::from("x.y");
     for binary in [true, false] {
@@ -167,6 +166,12 @@ async fn extension_columns_on_a_fresh_connection() {
         assert_eq!(
             row.get::<Vec<Ltree>, _>(3),
             std::slice::from_ref(&want_path),
+            "{format}"
+        );
+        assert_eq!(row.get::<String, _>(4), "MiXeD", "{format}");
+        assert_eq!(
+            row.get::<Vec<Option<String>>, _>(5),
+            [Some("a".to_owned()), None],
             "{format}"
         );
     }

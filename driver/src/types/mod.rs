@@ -254,6 +254,22 @@ impl TypeInfo {
     pub fn is_builtin(&self) -> bool {
         self.oid.0 < 16384
     }
+
+    /// The name, if it is known: a built-in type's, or a user type's the connection
+    /// looked up. `None` for a user type seen only by OID so far.
+    pub fn known_name(&self) -> Option<&str> {
+        self.name.as_deref().or_else(|| self.oid.builtin_name())
+    }
+}
+
+/// Whether a type name from the catalog (`mood`, `public.mood`) is the name `wanted`
+/// (`mood`, `public.mood`): equal, or equal after dropping the schema of either side.
+pub fn type_names_match(name: &str, wanted: &str) -> bool {
+    fn unqualified(n: &str) -> &str {
+        n.rsplit_once('.').map_or(n, |(_, t)| t)
+    }
+    name == wanted
+        || (name.contains('.') != wanted.contains('.') && unqualified(name) == unqualified(wanted))
 }
 
 impl fmt::Display for TypeInfo {
@@ -475,10 +491,18 @@ pub fn type_ref_accepts(expected: TypeRef, ty: &TypeInfo) -> bool {
     match expected {
         TypeRef::Oid(oid) => ty.oid() == oid,
         TypeRef::Unspecified => true,
-        // A user type not yet resolved on this connection: accept any non-built-in type,
-        // or a built-in one the connection named the same way.
-        TypeRef::Named(name) => !ty.is_builtin() || ty.name() == name,
-        TypeRef::ArrayOf(_) => !ty.is_builtin(),
+        // A user type: by name when the connection has looked the column's type up;
+        // otherwise any user-defined type (its decoder checks the bytes).
+        TypeRef::Named(name) => match ty.known_name() {
+            Some(known) => type_names_match(known, name),
+            None => !ty.is_builtin(),
+        },
+        TypeRef::ArrayOf(name) => match ty.known_name() {
+            Some(known) => known
+                .strip_suffix("[]")
+                .is_some_and(|element| type_names_match(element, name)),
+            None => !ty.is_builtin(),
+        },
     }
 }
 
