@@ -9,3 +9,7 @@
 
 pub use quarry_driver::*;
 pub use quarry_macros::*;
+
+#[doc(hidden)]
+#[path = "macro_support.rs"]
+pub mod __private;
