@@ -48,8 +48,8 @@ struct Session {
 
 struct Table {
     name: String,
-    /// attnum -> (name, not null)
-    columns: HashMap<i16, (String, bool)>,
+    /// attnum -> (name, not null, declared type)
+    columns: HashMap<i16, (String, bool, u32)>,
 }
 
 enum State {
@@ -216,6 +216,18 @@ async fn describe_on(mut s: Parts<'_>, sql: &str) -> Result<QueryData, DescribeE
         .filter(|o| !s.tables.contains_key(o))
         .collect();
     load_tables(&mut s, &origins, &[]).await?;
+    // RowDescription gives the base type of a domain column: the origin column's
+    // declared type tells the domain, which may have a Rust type of its own.
+    let declared: Vec<Option<Oid>> = columns
+        .iter()
+        .map(|c| {
+            let (t, a) = (c.table_oid()?, c.column_id()?);
+            let (_, _, ty) = s.tables.get(&t.0)?.columns.get(&a)?;
+            (*ty != c.type_info().oid().0 && Oid(*ty).builtin().is_none()).then_some(Oid(*ty))
+        })
+        .collect();
+    let domains: Vec<Oid> = declared.iter().flatten().copied().collect();
+    load_types(&mut s, &domains).await?;
 
     // Nullability from the plan; the catalog alone when there is no plan.
     let mut nullable: Option<Vec<bool>> = None;
@@ -256,7 +268,7 @@ async fn describe_on(mut s: Parts<'_>, sql: &str) -> Result<QueryData, DescribeE
     for (i, c) in columns.iter().enumerate() {
         let origin = match (c.table_oid(), c.column_id()) {
             (Some(t), Some(a)) => s.tables.get(&t.0).and_then(|table| {
-                table.columns.get(&a).map(|(name, _)| Origin {
+                table.columns.get(&a).map(|(name, _, _)| Origin {
                     table: table.name.clone(),
                     column: name.clone(),
                     table_oid: t.0,
@@ -270,7 +282,7 @@ async fn describe_on(mut s: Parts<'_>, sql: &str) -> Result<QueryData, DescribeE
                 .tables
                 .get(&t.0)
                 .and_then(|table| table.columns.get(&a))
-                .is_some_and(|(_, not_null)| *not_null),
+                .is_some_and(|(_, not_null, _)| *not_null),
             _ => false,
         };
         let is_nullable = match &nullable {
@@ -279,7 +291,19 @@ async fn describe_on(mut s: Parts<'_>, sql: &str) -> Result<QueryData, DescribeE
         };
         out_columns.push(ColumnDesc {
             name: c.name().to_owned(),
-            ty: type_desc(s.types, c.type_info().oid()),
+            ty: match declared.get(i).copied().flatten() {
+                Some(domain)
+                    if s.types.get(&domain.0).is_some_and(|d| {
+                        d.kind == TypeKind::Domain
+                            && d.of
+                                .as_ref()
+                                .is_some_and(|b| b.oid == c.type_info().oid().0)
+                    }) =>
+                {
+                    type_desc(s.types, domain)
+                }
+                _ => type_desc(s.types, c.type_info().oid()),
+            },
             nullable: is_nullable,
             origin,
         });
@@ -304,8 +328,8 @@ impl Catalog for SessionCatalog<'_> {
         table
             .columns
             .values()
-            .find(|(name, _)| name == column)
-            .map(|(_, not_null)| *not_null)
+            .find(|(name, _, _)| name == column)
+            .map(|(_, not_null, _)| *not_null)
     }
 }
 
@@ -438,7 +462,7 @@ async fn load_types(s: &mut Parts<'_>, oids: &[Oid]) -> Result<(), DescribeError
 }
 
 const TABLES_SQL: &str = "SELECT c.oid, n.nspname, c.relname, a.attnum, a.attname, \
-     (a.attnotnull OR t.typnotnull) \
+     (a.attnotnull OR t.typnotnull), a.atttypid \
      FROM pg_catalog.pg_attribute a \
      JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
@@ -479,6 +503,7 @@ async fn load_tables(
         let attnum: i16 = row.try_get(3).map_err(other)?;
         let attname: String = row.try_get(4).map_err(other)?;
         let not_null: bool = row.try_get(5).map_err(other)?;
+        let declared: u32 = row.try_get(6).map_err(other)?;
         s.table_names.insert((schema.clone(), table.clone()), oid);
         s.tables
             .entry(oid)
@@ -487,7 +512,7 @@ async fn load_tables(
                 columns: HashMap::new(),
             })
             .columns
-            .insert(attnum, (attname, not_null));
+            .insert(attnum, (attname, not_null, declared));
     }
     Ok(())
 }

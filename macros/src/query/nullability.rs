@@ -320,6 +320,8 @@ impl<'a, 'p> Analysis<'a, 'p> {
             Kind::Null | Kind::Unknown => false,
             Kind::Const => true,
             Kind::Param(n) => match self.params.get(n) {
+                // An EXISTS initplan has no output list: true or false, never NULL.
+                Some((plan, _)) if plan.output.is_none() && !plan.is_append() => true,
                 Some((plan, column)) => self.scalar_subplan(plan, *column, depth),
                 None => false, // a statement parameter may be bound to NULL
             },
