@@ -124,7 +124,7 @@ pub(crate) fn generate(g: Generate<'_>) -> syn::Result<TokenStream> {
         checks,
         binds,
     } = g.args;
-    let tracked: TokenStream = g
+    let mut tracked: TokenStream = g
         .tracked
         .iter()
         .map(|path| {
@@ -133,6 +133,12 @@ pub(crate) fn generate(g: Generate<'_>) -> syn::Result<TokenStream> {
             )
         })
         .collect();
+    if g.columns.is_some() {
+        // `cargo pgprepare` changes this on every run: cargo then re-expands the macro.
+        tracked.extend(quote!(
+            const _: ::std::option::Option<&str> = ::std::option_env!("PGPREPARE_RUN");
+        ));
+    }
     let span = g.sql_span;
     let mut column_checks = TokenStream::new();
     let (items, call) = match (g.output, &g.columns) {
