@@ -114,7 +114,11 @@ fn stage_project_files(dir: &Path) {
     let project = target.join("tests").join("trybuild").join("quarry-macros");
     std::fs::create_dir_all(project.join("queries")).expect("create trybuild's project dir");
     std::fs::copy(dir.join("quarry.toml"), project.join("quarry.toml")).expect("copy quarry.toml");
-    for e in std::fs::read_dir(dir.join("queries")).expect("read tests/queries").flatten() {
-        std::fs::copy(e.path(), project.join("queries").join(e.file_name())).expect("copy a query file");
+    for e in std::fs::read_dir(dir.join("queries"))
+        .expect("read tests/queries")
+        .flatten()
+    {
+        std::fs::copy(e.path(), project.join("queries").join(e.file_name()))
+            .expect("copy a query file");
     }
 }

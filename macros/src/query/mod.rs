@@ -291,18 +291,25 @@ fn description(
             } else {
                 "DATABASE_URL is not set"
             };
+            let existing: Vec<String> = dirs
+                .iter()
+                .filter(|d| d.is_dir())
+                .map(|d| d.display().to_string())
+                .collect();
+            let looked = if existing.is_empty() {
+                "there is no .pgprepare directory in the crate or up to the workspace root"
+                    .to_owned()
+            } else {
+                format!("it is not in {}", existing.join(", "))
+            };
             Err(syn::Error::new(
                 span,
                 format!(
-                    "no offline description of this query ({why}): {} is in none of {}.\n\
+                    "no offline description of this query ({why}): {looked} ({}).\n\
                      Run `cargo pgprepare` with DATABASE_URL set (or `cargo pgprepare \
                      --temp-server --schema <schema.sql>`) and commit .pgprepare/, or set \
                      DATABASE_URL to check queries against a database",
                     offline::file_name(sql),
-                    dirs.iter()
-                        .map(|d| d.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
                 ),
             ))
         }

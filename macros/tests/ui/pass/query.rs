@@ -89,14 +89,16 @@ async fn records(conn: &mut Connection, id: i64, name: &str) -> quarry::Result<(
     let row = quarry::query!("SELECT id, name, email FROM users WHERE id = $1", id)
         .fetch_one(&mut *conn)
         .await?;
-    let _: (i64, String, Option<String>) = (row.id, row.name, row.email);
     println!("{row:?}");
+    let _: (i64, String, Option<String>) = (row.id, row.name, row.email);
 
     // T, &T, Option<T>, Option<&T> arguments; literals joined with +.
     let rows = quarry::query!(
         "SELECT u.name, o.total, o.note "
             + "FROM users u LEFT JOIN orders o ON o.user_id = u.id "
-            + "WHERE u.id = $1 AND u.name = $2 AND o.note = $3 AND o.total = $4",
+            // (a strict condition on `o` would make the join an inner one)
+            + "WHERE u.id = $1 AND u.name = $2 AND (o.note = $3 OR o.note IS NULL) "
+            + "AND (u.age = $4 OR u.age IS NULL)",
         &id,
         name,
         Some("n"),
