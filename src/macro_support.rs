@@ -241,6 +241,7 @@ pub struct ColumnProbe<R, const COLUMN: u64>(std::marker::PhantomData<R>);
 
 impl<R, const COLUMN: u64> ColumnProbe<R, COLUMN> {
     /// A probe for column `COLUMN` of record `R`.
+    #[allow(clippy::new_without_default)] // generated code calls `new`; nothing else does
     #[inline(always)]
     pub fn new() -> Self {
         ColumnProbe(std::marker::PhantomData)

@@ -113,12 +113,10 @@ impl<'p> Node<'p> {
 
     /// Whether a child's rows may be NULL-extended by this node (outer joins).
     fn nulls_child(&self, child: &Node<'_>) -> bool {
-        match (self.join_type, child.parent) {
-            (Some("Left"), Some("Inner")) => true,
-            (Some("Right"), Some("Outer")) => true,
-            (Some("Full"), _) => true,
-            _ => false,
-        }
+        matches!(
+            (self.join_type, child.parent),
+            (Some("Left"), Some("Inner")) | (Some("Right"), Some("Outer")) | (Some("Full"), _)
+        )
     }
 
     /// The output list, or for an `Append` (which prints none) its first member's.
@@ -530,7 +528,7 @@ impl<'a, 'p> Analysis<'a, 'p> {
         };
         let mut found = None;
         for (i, text) in out.iter().enumerate() {
-            let natural = parse(text).and_then(|e| column_name(&e, text));
+            let natural = parse(text).and_then(|e| column_name(&e));
             if natural.as_deref() == Some(name) {
                 if found.is_some() {
                     return false; // ambiguous
@@ -724,13 +722,13 @@ fn strip_parens(text: &str) -> Option<&str> {
 }
 
 /// PostgreSQL's natural name of an output expression (`FigureColname`).
-fn column_name(e: &Expr, src: &str) -> Option<String> {
+fn column_name(e: &Expr) -> Option<String> {
     match &e.kind {
         Kind::Var { name, .. } => Some(name.clone()),
         Kind::Func { name, .. } => {
             Some(name.rsplit('.').next().unwrap_or(name).to_ascii_lowercase())
         }
-        Kind::Paren(inner) | Kind::Cast(inner) => column_name(inner, src),
+        Kind::Paren(inner) | Kind::Cast(inner) => column_name(inner),
         Kind::Case { .. } => Some("case".into()),
         _ => None,
     }

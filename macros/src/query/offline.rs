@@ -309,7 +309,7 @@ mod tests {
             other => panic!("expected Invalid, got {other:?}"),
         }
         assert!(matches!(
-            load("SELECT 3", &[dir.clone()]),
+            load("SELECT 3", std::slice::from_ref(&dir)),
             Err(LoadError::Missing)
         ));
         std::fs::remove_dir_all(&dir).unwrap();

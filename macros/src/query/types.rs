@@ -305,8 +305,10 @@ mod tests {
 
     #[test]
     fn date_time_precedence() {
-        let mut c = Config::default();
-        c.features = vec!["chrono", "time"];
+        let mut c = Config {
+            features: vec!["chrono", "time"],
+            ..Config::default()
+        };
         assert_eq!(
             map(&builtin_desc(Oid::DATE), &c).unwrap().rust,
             "::quarry::__private::chrono::NaiveDate"
