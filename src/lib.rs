@@ -13,3 +13,7 @@ pub use quarry_macros::*;
 #[doc(hidden)]
 #[path = "macro_support.rs"]
 pub mod __private;
+
+/// The guide to `query!` and friends, and `cargo pgprepare`.
+#[doc = include_str!("query_macros.md")]
+pub mod query_macros {}
