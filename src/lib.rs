@@ -8,7 +8,22 @@
 #![deny(missing_docs)]
 
 pub use quarry_driver::*;
-pub use quarry_macros::*;
+
+#[doc = include_str!("../docs/from_record.md")]
+pub use quarry_macros::FromRecord;
+
+#[doc = include_str!("../docs/pg_type.md")]
+pub use quarry_macros::PgType;
+
+#[doc = include_str!("../docs/quarry_test.md")]
+#[cfg(all(feature = "temp-server", unix))]
+pub use quarry_macros::test;
+
+/// Compile-time checked queries: see [the guide](query_macros).
+pub use quarry_macros::{
+    query, query_as, query_as_unchecked, query_file, query_file_as, query_file_scalar,
+    query_scalar, query_unchecked,
+};
 
 #[doc(hidden)]
 #[path = "macro_support.rs"]

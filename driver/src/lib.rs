@@ -18,8 +18,13 @@
 pub mod auth;
 pub mod config;
 pub mod connection;
+pub mod copy;
+pub mod cursor;
+#[doc(hidden)]
+pub mod derive_support;
 pub mod error;
 mod executor;
+pub mod listen;
 mod pipeline;
 pub mod protocol;
 pub mod query;
@@ -27,12 +32,19 @@ mod row;
 mod statement;
 #[cfg(all(feature = "temp-server", unix))]
 pub mod temp_server;
+#[cfg(all(feature = "temp-server", unix))]
+pub mod testing;
+pub mod transaction;
 pub mod types;
+mod user_type;
 
 pub use config::ConnectOptions;
 pub use connection::{CancelToken, Connection, Notification, ServerVersion};
+pub use copy::{CopyFormat, CopyIn, CopyInWriter, CopyOut, CopyOutReader, CopyRow, FromCopyRow};
+pub use cursor::Cursor;
 pub use error::{DbError, Error, ErrorKind, Result, SqlState};
-pub use executor::Executor;
+pub use executor::{Acquire, ConnectionRef, Executor};
+pub use listen::{Listener, ListenerEvent, notify};
 pub use pipeline::{IntoArguments, Pipeline, QueryResult};
 pub use protocol::TransactionStatus;
 pub use query::{
@@ -42,3 +54,49 @@ pub use row::{Column, ColumnIndex, Columns, FromRecord, Row};
 pub use statement::Statement;
 #[cfg(all(feature = "temp-server", unix))]
 pub use temp_server::TempServer;
+pub use transaction::{
+    BoxFuture, IsolationLevel, PreparedTransaction, RunTransaction, Transaction, TransactionError,
+    TxOptions,
+};
+pub use user_type::{CompositeField, UserType, UserTypeShape};
+
+/// Compile-time checks that the public types can cross threads and that the futures
+/// users await can be spawned on a multi-threaded runtime.
+#[cfg(test)]
+mod send_sync {
+    use super::*;
+
+    fn is_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn types_are_send_and_sync() {
+        is_send_sync::<Connection>();
+        is_send_sync::<Error>();
+        is_send_sync::<Row>();
+        is_send_sync::<Statement>();
+        is_send_sync::<CancelToken>();
+        is_send_sync::<ConnectOptions>();
+    }
+
+    #[allow(dead_code)]
+    fn futures_are_send(mut conn: Connection) {
+        fn spawnable<F: std::future::Future + Send + 'static>(_: F) {}
+        spawnable(async move {
+            query("SELECT 1").execute(&mut conn).await?;
+            query("SELECT 1").fetch_all(&mut conn).await?;
+            query_scalar::<i64>("SELECT 1").fetch_one(&mut conn).await?;
+            conn.batch_execute("SELECT 1").await?;
+            conn.pipeline().run().await?;
+            let _ = Connection::connect("postgres://x").await?;
+            let _: i64 = generic(&mut conn).await?;
+            let mut rows = query("SELECT 1").fetch(&mut conn);
+            futures_util::StreamExt::next(&mut rows).await;
+            Ok::<(), Error>(())
+        });
+    }
+
+    /// A user's function generic over the executor, as the docs suggest writing it.
+    async fn generic(e: impl Executor<'_>) -> Result<i64> {
+        query_scalar("SELECT 1").fetch_one(e).await
+    }
+}

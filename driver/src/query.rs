@@ -12,6 +12,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -22,7 +23,7 @@ use futures_core::Stream;
 
 use crate::connection::Connection;
 use crate::error::{DbError, Error, Result, SqlState};
-use crate::executor::Executor;
+use crate::executor::{Acquire, ConnectionRef, Executor};
 use crate::protocol::backend::{Header, Message, TransactionStatus, tag};
 use crate::protocol::frontend::{self, Formats, Target};
 use crate::row::{Column, Columns, FromRecord, Row};
@@ -282,48 +283,46 @@ impl Query {
     }
 
     /// Runs the query and returns the number of rows it affected.
-    pub async fn execute<'c, E: Executor<'c>>(self, executor: E) -> Result<u64> {
-        let mut conn = executor.connection().await?;
-        conn.run_collect(&self, |_| Ok(())).await
+    pub fn execute<'c, E: Executor<'c>>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<u64>> + Send + 'c {
+        let acquire = executor.acquire();
+        async move {
+            let mut conn = acquire.await?;
+            conn.run_collect(&self, |_| Ok(())).await
+        }
     }
 
     /// Runs the query and returns all rows.
-    pub async fn fetch_all<'c, E: Executor<'c>>(self, executor: E) -> Result<Vec<Row>> {
-        let mut conn = executor.connection().await?;
-        let mut rows = Vec::new();
-        conn.run_collect(&self, |row| {
-            rows.push(row);
-            Ok(())
-        })
-        .await?;
-        Ok(rows)
+    pub fn fetch_all<'c, E: Executor<'c>>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<Vec<Row>>> + Send + 'c {
+        collect(self, executor.acquire(), Ok)
     }
 
     /// Runs the query and returns its first row; an error if there is none.
-    pub async fn fetch_one<'c, E: Executor<'c>>(self, executor: E) -> Result<Row> {
-        self.fetch_optional(executor)
-            .await?
-            .ok_or_else(|| Error::new(crate::ErrorKind::RowNotFound, ""))
+    pub fn fetch_one<'c, E: Executor<'c>>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<Row>> + Send + 'c {
+        let first = first(self, executor.acquire(), Ok);
+        async move { first.await?.ok_or_else(row_not_found) }
     }
 
     /// Runs the query and returns its first row, if any.
-    pub async fn fetch_optional<'c, E: Executor<'c>>(self, executor: E) -> Result<Option<Row>> {
-        let mut conn = executor.connection().await?;
-        let mut first = None;
-        conn.run_collect(&self, |row| {
-            if first.is_none() {
-                first = Some(row);
-            }
-            Ok(())
-        })
-        .await?;
-        Ok(first)
+    pub fn fetch_optional<'c, E: Executor<'c>>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<Option<Row>>> + Send + 'c {
+        first(self, executor.acquire(), Ok)
     }
 
     /// Runs the query and streams its rows as they arrive; memory stays flat for any
     /// result size.
-    pub fn fetch<'c, E: Executor<'c> + 'c>(self, executor: E) -> RowStream<'c, Row> {
-        RowStream::new(self, executor, |row| Ok(row))
+    pub fn fetch<'c, E: Executor<'c>>(self, executor: E) -> RowStream<'c, Row> {
+        RowStream::new(self, executor.acquire(), Ok)
     }
 }
 
@@ -363,44 +362,45 @@ where
     }
 
     /// Runs the query; returns every row as `T`.
-    pub async fn fetch_all<'c, E: Executor<'c>>(self, executor: E) -> Result<Vec<T>> {
-        let mut conn = executor.connection().await?;
-        let mut out = Vec::new();
-        conn.run_collect(&self.inner, |row| {
-            out.push(T::from_record(&row)?);
-            Ok(())
-        })
-        .await?;
-        Ok(out)
-    }
-
-    /// Runs the query; returns the first row as `T`, an error if there is none.
-    pub async fn fetch_one<'c, E: Executor<'c>>(self, executor: E) -> Result<T> {
-        self.fetch_optional(executor)
-            .await?
-            .ok_or_else(|| Error::new(crate::ErrorKind::RowNotFound, ""))
-    }
-
-    /// Runs the query; returns the first row as `T`, if any.
-    pub async fn fetch_optional<'c, E: Executor<'c>>(self, executor: E) -> Result<Option<T>> {
-        let mut conn = executor.connection().await?;
-        let mut first = None;
-        conn.run_collect(&self.inner, |row| {
-            if first.is_none() {
-                first = Some(T::from_record(&row)?);
-            }
-            Ok(())
-        })
-        .await?;
-        Ok(first)
-    }
-
-    /// Streams the rows as `T`.
-    pub fn fetch<'c, E: Executor<'c> + 'c>(self, executor: E) -> RowStream<'c, T>
+    pub fn fetch_all<'c, E: Executor<'c>>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<Vec<T>>> + Send + 'c
     where
         T: 'c,
     {
-        RowStream::new(self.inner, executor, |row| T::from_record(&row))
+        collect(self.inner, executor.acquire(), |row| T::from_record(&row))
+    }
+
+    /// Runs the query; returns the first row as `T`, an error if there is none.
+    pub fn fetch_one<'c, E: Executor<'c>>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<T>> + Send + 'c
+    where
+        T: 'c,
+    {
+        let first = first(self.inner, executor.acquire(), |row| T::from_record(&row));
+        async move { first.await?.ok_or_else(row_not_found) }
+    }
+
+    /// Runs the query; returns the first row as `T`, if any.
+    pub fn fetch_optional<'c, E: Executor<'c>>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<Option<T>>> + Send + 'c
+    where
+        T: 'c,
+    {
+        first(self.inner, executor.acquire(), |row| T::from_record(&row))
+    }
+
+    /// Streams the rows as `T`.
+    pub fn fetch<'c, E: Executor<'c>>(self, executor: E) -> RowStream<'c, T>
+    where
+        T: 'c,
+    {
+        RowStream::new(self.inner, executor.acquire(), |row| T::from_record(&row))
     }
 }
 
@@ -444,45 +444,88 @@ where
     }
 
     /// Runs the query; returns the first column of every row.
-    pub async fn fetch_all<'c, E: Executor<'c>>(self, executor: E) -> Result<Vec<T>> {
-        let mut conn = executor.connection().await?;
-        let mut out = Vec::new();
-        conn.run_collect(&self.inner, |row| {
-            out.push(scalar(&row)?);
-            Ok(())
-        })
-        .await?;
-        Ok(out)
-    }
-
-    /// Runs the query; returns the value of the first row, an error if there is none.
-    pub async fn fetch_one<'c, E: Executor<'c>>(self, executor: E) -> Result<T> {
-        self.fetch_optional(executor)
-            .await?
-            .ok_or_else(|| Error::new(crate::ErrorKind::RowNotFound, ""))
-    }
-
-    /// Runs the query; returns the value of the first row, if any.
-    pub async fn fetch_optional<'c, E: Executor<'c>>(self, executor: E) -> Result<Option<T>> {
-        let mut conn = executor.connection().await?;
-        let mut first = None;
-        conn.run_collect(&self.inner, |row| {
-            if first.is_none() {
-                first = Some(scalar(&row)?);
-            }
-            Ok(())
-        })
-        .await?;
-        Ok(first)
-    }
-
-    /// Streams the values.
-    pub fn fetch<'c, E: Executor<'c> + 'c>(self, executor: E) -> RowStream<'c, T>
+    pub fn fetch_all<'c, E: Executor<'c>>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<Vec<T>>> + Send + 'c
     where
         T: 'c,
     {
-        RowStream::new(self.inner, executor, |row| scalar(&row))
+        collect(self.inner, executor.acquire(), |row| scalar(&row))
     }
+
+    /// Runs the query; returns the value of the first row, an error if there is none.
+    pub fn fetch_one<'c, E: Executor<'c>>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<T>> + Send + 'c
+    where
+        T: 'c,
+    {
+        let first = first(self.inner, executor.acquire(), |row| scalar(&row));
+        async move { first.await?.ok_or_else(row_not_found) }
+    }
+
+    /// Runs the query; returns the value of the first row, if any.
+    pub fn fetch_optional<'c, E: Executor<'c>>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<Option<T>>> + Send + 'c
+    where
+        T: 'c,
+    {
+        first(self.inner, executor.acquire(), |row| scalar(&row))
+    }
+
+    /// Streams the values.
+    pub fn fetch<'c, E: Executor<'c>>(self, executor: E) -> RowStream<'c, T>
+    where
+        T: 'c,
+    {
+        RowStream::new(self.inner, executor.acquire(), |row| scalar(&row))
+    }
+}
+
+fn row_not_found() -> Error {
+    Error::new(
+        crate::ErrorKind::RowNotFound,
+        "the query returned no rows; use fetch_optional to allow none",
+    )
+}
+
+/// Runs `query` on the acquired connection, mapping every row.
+async fn collect<T>(
+    query: Query,
+    acquire: Acquire<'_>,
+    map: impl Fn(Row) -> Result<T> + Send + Sync,
+) -> Result<Vec<T>> {
+    let mut conn = acquire.await?;
+    let mut out = Vec::new();
+    conn.run_collect(&query, |row| {
+        out.push(map(row)?);
+        Ok(())
+    })
+    .await?;
+    Ok(out)
+}
+
+/// Runs `query` on the acquired connection, mapping the first row (the rest are read
+/// and dropped so the connection stays in sync).
+async fn first<T>(
+    query: Query,
+    acquire: Acquire<'_>,
+    map: impl Fn(Row) -> Result<T> + Send + Sync,
+) -> Result<Option<T>> {
+    let mut conn = acquire.await?;
+    let mut first = None;
+    conn.run_collect(&query, |row| {
+        if first.is_none() {
+            first = Some(map(row)?);
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(first)
 }
 
 // --- Streams -------------------------------------------------------------------------
@@ -503,40 +546,35 @@ impl<T> fmt::Debug for RowStream<'_, T> {
     }
 }
 
-enum StreamState<E, C> {
-    Start(Query, E),
-    Rows(C, ResultReader),
-    Done,
+enum StreamState<'c> {
+    Start(Query, Acquire<'c>),
+    Rows(ConnectionRef<'c>, ResultReader),
 }
 
 impl<'c, T: Send + 'c> RowStream<'c, T> {
-    fn new<E, F>(query: Query, executor: E, map: F) -> RowStream<'c, T>
+    fn new<F>(query: Query, acquire: Acquire<'c>, map: F) -> RowStream<'c, T>
     where
-        E: Executor<'c> + 'c,
         F: Fn(Row) -> Result<T> + Send + Sync + 'c,
     {
         let map = Arc::new(map);
-        let stream = futures_util::stream::try_unfold(
-            StreamState::<E, E::Conn>::Start(query, executor),
-            move |state| {
+        let stream =
+            futures_util::stream::try_unfold(StreamState::Start(query, acquire), move |state| {
                 let map = map.clone();
                 async move {
                     let (mut conn, mut reader) = match state {
-                        StreamState::Start(query, executor) => {
-                            let mut conn = executor.connection().await?;
+                        StreamState::Start(query, acquire) => {
+                            let mut conn = acquire.await?;
                             let reader = conn.start_query(&query).await?;
                             (conn, reader)
                         }
                         StreamState::Rows(conn, reader) => (conn, reader),
-                        StreamState::Done => return Ok(None),
                     };
                     match conn.next_row(&mut reader).await? {
                         Some(row) => Ok(Some((map(row)?, StreamState::Rows(conn, reader)))),
                         None => Ok(None),
                     }
                 }
-            },
-        );
+            });
         RowStream {
             inner: Box::pin(stream),
         }
@@ -1025,7 +1063,7 @@ mod tests {
     #[test]
     fn arguments_debug_hides_values() {
         let mut a = Arguments::new();
-        a.add(&"secret-value"[..]);
+        a.add("secret-value");
         assert!(!format!("{a:?}").contains("secret"));
     }
 }

@@ -70,27 +70,41 @@ impl Column {
     pub fn format(&self) -> Format {
         self.format
     }
-
-    pub(crate) fn set_format(&mut self, format: Format) {
-        self.format = format;
-    }
 }
 
 /// The columns of a result, with a name index built once per statement.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Columns {
     list: Vec<Column>,
     by_name: HashMap<Box<str>, usize>,
+    /// Unique per column set made in this process, never reused: `#[derive(FromRecord)]`
+    /// caches name -> position lookups under it (see `derive_support`).
+    id: u64,
 }
+
+impl PartialEq for Columns {
+    fn eq(&self, other: &Columns) -> bool {
+        self.list == other.list
+    }
+}
+
+impl Eq for Columns {}
 
 impl Columns {
     pub(crate) fn new(list: Vec<Column>) -> Columns {
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let mut by_name = HashMap::with_capacity(list.len());
         for (i, c) in list.iter().enumerate() {
             // Like PostgreSQL's own lookup, the first column with a name wins.
             by_name.entry(c.name.clone()).or_insert(i);
         }
-        Columns { list, by_name }
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Columns { list, by_name, id }
+    }
+
+    /// This column set's identity (never 0, never reused in the process).
+    pub(crate) fn id(&self) -> u64 {
+        self.id
     }
 
     /// The columns in order.
@@ -266,7 +280,15 @@ impl Row {
         if !T::compatible(&column.type_info) {
             return Err(mismatch::<T>(column));
         }
-        T::decode(self.raw(i)).map_err(|e| decode_error(column, &e))
+        let value = self.raw(i);
+        T::decode(value).map_err(|e| {
+            if value.is_null() {
+                // Only a type that cannot hold NULL fails on one.
+                null_error::<T>(column)
+            } else {
+                decode_error(column, &e)
+            }
+        })
     }
 
     /// Decodes a column without checking its type (the macros checked it at compile time).
@@ -276,7 +298,15 @@ impl Row {
         I: ColumnIndex,
     {
         let i = index.index(&self.columns)?;
-        T::decode(self.raw(i)).map_err(|e| decode_error(&self.columns.list[i], &e))
+        let value = self.raw(i);
+        let column = &self.columns.list[i];
+        T::decode(value).map_err(|e| {
+            if value.is_null() {
+                null_error::<T>(column)
+            } else {
+                decode_error(column, &e)
+            }
+        })
     }
 
     /// Decodes a column, panicking with the error message if it cannot.
@@ -296,12 +326,46 @@ impl Row {
 }
 
 fn mismatch<T: ?Sized>(column: &Column) -> Error {
+    let hint = match rust_type_for(column.type_info.oid()) {
+        Some(rust) => format!(" (use {rust})"),
+        None => String::new(),
+    };
     Error::decode(format!(
-        "column \"{}\" is {}; cannot decode into {}",
+        "column \"{}\" is {}; cannot decode into {}{hint}",
         column.name,
         column.type_info,
         short_type_name::<T>()
     ))
+}
+
+fn null_error<T: ?Sized>(column: &Column) -> Error {
+    Error::decode(format!(
+        "column \"{}\" is NULL; use Option<{}>",
+        column.name,
+        short_type_name::<T>()
+    ))
+}
+
+/// The Rust type that reads a column of built-in type `oid`, for mismatch messages.
+fn rust_type_for(oid: Oid) -> Option<&'static str> {
+    Some(match oid {
+        Oid::BOOL => "bool",
+        Oid::INT2 => "i16",
+        Oid::INT4 => "i32",
+        Oid::INT8 => "i64",
+        Oid::FLOAT4 => "f32",
+        Oid::FLOAT8 => "f64",
+        Oid::TEXT | Oid::VARCHAR | Oid::BPCHAR | Oid::NAME => "String",
+        Oid::BYTEA => "Vec<u8>",
+        Oid::NUMERIC => "quarry::types::Numeric",
+        Oid::UUID => "uuid::Uuid",
+        Oid::JSON | Oid::JSONB => "serde_json::Value or Json<T>",
+        Oid::OID => "quarry::types::Oid",
+        Oid::INT4_ARRAY => "Vec<i32>",
+        Oid::INT8_ARRAY => "Vec<i64>",
+        Oid::TEXT_ARRAY => "Vec<String>",
+        _ => return None,
+    })
 }
 
 fn decode_error(column: &Column, e: &crate::types::DecodeError) -> Error {

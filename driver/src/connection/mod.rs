@@ -2,7 +2,7 @@
 //!
 //! A [`Connection`] is always a live session that is either in sync with the
 //! server or marked broken (and refused for further use); never half-way.
-//! Every operation starts with [`Connection::ready`], which finishes whatever
+//! Every operation starts with `Connection::ready`, which finishes whatever
 //! an abandoned operation left behind (see `pending.rs`), and asynchronous
 //! messages (notices, notifications, parameter changes) are routed wherever
 //! they arrive, without disturbing the result being read.
@@ -46,7 +46,7 @@ mod type_registry;
 
 pub use cancel::CancelToken;
 use pending::Pending;
-pub(crate) use stream::{Framed, Socket};
+pub(crate) use stream::Framed;
 pub(crate) use type_registry::TypeRegistry;
 
 use crate::statement::StatementCache;

@@ -129,11 +129,6 @@ impl Framed {
             .map_err(|e| Error::io("writing to the server failed", e))
     }
 
-    /// Bytes buffered but not yet parsed.
-    pub(crate) fn buffered(&self) -> usize {
-        self.read_buf.len()
-    }
-
     /// Whether the read buffer holds a complete frame already (no socket read needed).
     pub(crate) fn has_frame(&self) -> Result<Option<Header>> {
         match Header::parse(&self.read_buf, &self.limits)? {
@@ -218,20 +213,6 @@ impl Framed {
         let mut frame = self.read_buf.split_to(h.frame_len());
         frame.advance(Header::LEN);
         frame.freeze()
-    }
-
-    /// Reads exactly one byte that is not part of a frame (the answer to SSLRequest).
-    ///
-    /// Reads from the socket directly, one byte, so that nothing the server (or a
-    /// man in the middle) sent after it is buffered: CVE-2021-23222.
-    pub(crate) async fn read_single_byte(&mut self) -> Result<u8> {
-        debug_assert!(self.read_buf.is_empty());
-        let mut b = [0u8; 1];
-        self.socket
-            .read_exact(&mut b)
-            .await
-            .map_err(|e| Error::io("reading the server's answer to SSLRequest failed", e))?;
-        Ok(b[0])
     }
 
     /// Shuts the socket down (best effort).

@@ -109,8 +109,12 @@ impl SearchEnv {
         self
     }
 
+    /// A variable's value; an empty one counts as unset.
     fn get(&self, name: &str) -> Option<&OsStr> {
-        self.vars.get(name).map(OsString::as_os_str)
+        self.vars
+            .get(name)
+            .map(OsString::as_os_str)
+            .filter(|value| !value.is_empty())
     }
 
     fn path_dirs(&self) -> Vec<PathBuf> {
@@ -459,14 +463,18 @@ mod tests {
 
     #[test]
     fn relative_bindir_is_found_in_an_ancestor() {
-        let cwd = std::env::temp_dir();
-        let found = resolve_relative(Path::new("."), Some(&cwd));
-        assert_eq!(found, cwd.join("."));
-        let name = cwd.file_name().map(PathBuf::from).unwrap_or_default();
-        let child = cwd.join("no-such-child-dir");
+        let root = std::env::temp_dir().join(format!("quarry-relative-{}", std::process::id()));
+        let cwd = root.join("a").join("b");
+        fs::create_dir_all(&cwd).unwrap();
+        fs::create_dir_all(root.join("x").join("bin")).unwrap();
+        let rel = Path::new("x/bin");
+        assert_eq!(resolve_relative(rel, Some(&cwd)), root.join("x/bin"));
+        // Not found anywhere: relative to the working directory, as given.
+        assert_eq!(resolve_relative(Path::new("y"), Some(&cwd)), cwd.join("y"));
         assert_eq!(
-            resolve_relative(&name, Some(&child)),
-            cwd.parent().unwrap().join(&name)
+            resolve_relative(Path::new("/abs"), Some(&cwd)),
+            Path::new("/abs")
         );
+        fs::remove_dir_all(&root).unwrap();
     }
 }

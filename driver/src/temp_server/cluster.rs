@@ -8,6 +8,8 @@
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -110,9 +112,11 @@ pub(super) fn write_settings(layout: &Layout, config: &ServerConfig, run_as: &Ru
     set("listen_addresses", &config.listen.join(","));
     set("port", &config.port.to_string());
     set("unix_socket_directories", &path_str(&layout.run)?);
-    // Speed over durability: the cluster is thrown away.
+    // Speed over durability: the cluster is thrown away. `synchronous_commit` stays on:
+    // with `fsync=off` a commit then costs one write(2), and a commit survives
+    // `restart_immediate()` (a crash), which crash and 2PC tests rely on.
     set("fsync", "off");
-    set("synchronous_commit", "off");
+    set("synchronous_commit", "on");
     set("full_page_writes", "off");
     set("shared_buffers", "32MB");
     // Connection tests and pool tests open many sessions; 2PC tests prepare transactions.
@@ -201,6 +205,7 @@ fn template(binaries: &ServerBinaries, run_as: &RunAs) -> Result<PathBuf> {
     key.add(TEMPLATE_FORMAT);
     key.add(&binaries.bindir().to_string_lossy());
     key.add(binaries.version_text());
+    key.add(&run_as.key());
     for arg in initdb_args() {
         key.add(arg);
     }
@@ -211,8 +216,18 @@ fn template(binaries: &ServerBinaries, run_as: &RunAs) -> Result<PathBuf> {
     if path.join(TEMPLATE_MARKER).is_file() {
         return Ok(path);
     }
+    // Tests of one binary start servers from several threads at once: one builds, the others
+    // wait for it instead of running initdb too.
+    static BUILDING: Mutex<()> = Mutex::new(());
+    let _building = BUILDING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if path.join(TEMPLATE_MARKER).is_file() {
+        return Ok(path);
+    }
     fs::create_dir_all(&cache)
         .map_err(|e| Error::io(format!("could not create {}", cache.display()), e))?;
+    remove_stale_staging(&cache);
 
     // initdb runs as the server user, which may not be able to enter `target/`; it runs in
     // the temp dir and the result is copied into the cache under a private name, then
@@ -245,6 +260,26 @@ fn template(binaries: &ServerBinaries, run_as: &RunAs) -> Result<PathBuf> {
                 format!("could not move the template to {}", path.display()),
                 e,
             ))
+        }
+    }
+}
+
+/// Removes staging directories (`.<name>-<pid>-<n>`) left by processes killed while they
+/// built a template; an hour is far longer than any build.
+fn remove_stale_staging(cache: &Path) {
+    let Ok(entries) = fs::read_dir(cache) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let stale = entry.file_name().as_encoded_bytes().starts_with(b".")
+            && entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|modified| modified.elapsed().ok())
+                .is_some_and(|age| age > Duration::from_secs(3600));
+        if stale {
+            let _ = process::remove_tree(&entry.path());
         }
     }
 }
@@ -324,6 +359,18 @@ pub(super) fn path_str(path: &Path) -> Result<String> {
 pub(super) fn postmaster_pid(data: &Path) -> Option<u32> {
     let text = fs::read_to_string(data.join("postmaster.pid")).ok()?;
     text.lines().next()?.trim().parse().ok()
+}
+
+/// The status line of `postmaster.pid` (`starting`, `ready`, `standby`, `stopping`) when
+/// the file belongs to postmaster `pid`.
+pub(super) fn postmaster_status(data: &Path, pid: u32) -> Option<String> {
+    let text = fs::read_to_string(data.join("postmaster.pid")).ok()?;
+    let mut lines = text.lines();
+    if lines.next()?.trim().parse::<u32>().ok()? != pid {
+        return None;
+    }
+    // Line 8: LOCK_FILE_LINE_PM_STATUS.
+    Some(lines.nth(6)?.trim().to_owned())
 }
 
 /// FNV-1a, 64 bits: a stable hash for cache keys (std's hasher may change between releases).

@@ -20,9 +20,11 @@
 //! - **TLS** (`ssl=on`) with a generated CA, a server certificate for `localhost`,
 //!   `127.0.0.1` and `::1`, a client certificate for the `cert` role, and a second CA that
 //!   signed nothing: [`TempServer::ca_cert_path`] and friends. [`Builder::tls`] turns it off.
-//! - **Settings for speed** (`fsync=off`, `synchronous_commit=off`, `full_page_writes=off`),
-//!   `max_connections=200`, `max_prepared_transactions=10`, `timezone=UTC`; add your own
-//!   with [`Builder::setting`].
+//! - **Settings for speed** (`fsync=off`, `full_page_writes=off`, small `shared_buffers`),
+//!   `max_connections=200`, `max_prepared_transactions=10`, `timezone=UTC`,
+//!   `log_min_messages=warning`; add your own with [`Builder::setting`].
+//!   `synchronous_commit` stays `on`: with `fsync=off` it costs one `write(2)` per commit, and
+//!   it keeps committed rows through [`TempServer::restart_immediate`] (a crash).
 //! - **Control**: [`stop`](TempServer::stop), [`start_again`](TempServer::start_again),
 //!   [`restart_fast`](TempServer::restart_fast),
 //!   [`restart_immediate`](TempServer::restart_immediate), [`reload`](TempServer::reload),
@@ -46,6 +48,7 @@ pub mod roles;
 
 use std::fmt;
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
@@ -124,7 +127,12 @@ impl Builder {
 
     /// Creates the cluster and starts the server.
     pub fn start(self) -> Result<TempServer> {
-        for (name, _) in &self.settings {
+        for (name, value) in &self.settings {
+            if value.contains(['\n', '\r']) {
+                return Err(Error::config(format!(
+                    "TempServer setting {name} has a line break in its value"
+                )));
+            }
             if name.is_empty()
                 || !name
                     .bytes()
@@ -167,7 +175,7 @@ impl Builder {
 }
 
 /// A running PostgreSQL cluster that is removed when dropped. See the [module
-/// docs](self).
+/// docs](crate::temp_server).
 ///
 /// Control methods take `&self` so a server kept in a `static` can be restarted by the tests
 /// sharing it; they are serialised internally.
@@ -244,29 +252,34 @@ impl TempServer {
         Ok(server)
     }
 
-    /// Copies `primary` into this server's data directory as a standby, with the primary's
-    /// client certificate files (the server's come with the data directory).
+    /// Copies `primary` into this server's data directory and makes the copy its standby,
+    /// with the primary's client certificate files (the server's come with the data).
     fn base_backup_of(&self, primary: &TempServer) -> Result<()> {
         match self.binaries.program_for_server("pg_basebackup") {
             Ok(pg_basebackup) => {
                 self.run_as.create_dir(&self.layout.data, 0o700)?;
                 let mut command = self.run_as.command(&pg_basebackup, &self.layout.root);
                 command
-                    .args([
-                        "-h",
-                        HOST,
-                        "-p",
-                        &primary.port().to_string(),
-                        "-U",
-                        "postgres",
-                    ])
-                    .arg("-D")
+                    .arg("-h")
+                    .arg(&primary.layout.run)
+                    .args(["-p", &primary.port().to_string(), "-U", "postgres", "-D"])
                     .arg(&self.layout.data)
-                    .args(["-R", "-X", "stream", "-c", "fast", "--no-sync"]);
+                    .args(["-X", "stream", "-c", "fast", "--no-sync"]);
                 process::run(&mut command, "making the standby's base backup")?;
             }
             Err(_) => self.cold_copy_of(primary)?,
         }
+        // What `pg_basebackup -R` writes, but by us: a newer pg_basebackup writes connection
+        // options an older server's libpq rejects (`sslsni` on PostgreSQL 13).
+        self.run_as
+            .write_file(&self.layout.data.join("standby.signal"), b"", 0o600)?;
+        let auto_conf = self.layout.data.join("postgresql.auto.conf");
+        let mut text = std::fs::read_to_string(&auto_conf).unwrap_or_default();
+        text.push_str(&format!(
+            "primary_conninfo = 'host={HOST} port={} user=postgres sslmode=disable'\n",
+            primary.port()
+        ));
+        self.run_as.write_file(&auto_conf, text.as_bytes(), 0o600)?;
         for (from, to) in [
             (primary.layout.ca_cert(), self.layout.ca_cert()),
             (
@@ -283,25 +296,15 @@ impl TempServer {
     }
 
     /// Without a `pg_basebackup` that accepts the server (the npm builds ship none): stop the
-    /// primary cleanly, copy its data directory, start it again, and make the copy a standby
-    /// (`standby.signal` and `primary_conninfo`, what `pg_basebackup -R` writes).
+    /// primary cleanly, copy its data directory, and start it again.
     fn cold_copy_of(&self, primary: &TempServer) -> Result<()> {
         let mut state = primary.lock();
         primary.stop_locked(&mut state, "fast")?;
         let copied = self
             .run_as
             .copy_tree(&primary.layout.data, &self.layout.data);
-        primary.pg_ctl_start(&mut state)?;
-        copied?;
-        self.run_as
-            .write_file(&self.layout.data.join("standby.signal"), b"", 0o600)?;
-        let auto_conf = self.layout.data.join("postgresql.auto.conf");
-        let mut text = std::fs::read_to_string(&auto_conf).unwrap_or_default();
-        text.push_str(&format!(
-            "primary_conninfo = 'host={HOST} port={} user=postgres'\n",
-            primary.port()
-        ));
-        self.run_as.write_file(&auto_conf, text.as_bytes(), 0o600)
+        primary.start_postmaster(&mut state)?;
+        copied
     }
 
     /// Picks a free port, writes the configuration and starts; retries with another port
@@ -314,7 +317,7 @@ impl TempServer {
             cluster::write_settings(&self.layout, &self.config, &self.run_as)?;
             let log_start = log_len(&self.layout.log);
             let mut state = self.lock();
-            match self.pg_ctl_start(&mut state) {
+            match self.start_postmaster(&mut state) {
                 Ok(()) => return Ok(()),
                 Err(e) => {
                     let log = std::fs::read(&self.layout.log).unwrap_or_default();
@@ -349,39 +352,68 @@ impl TempServer {
         command
     }
 
-    fn pg_ctl_start(&self, state: &mut State) -> Result<()> {
-        let mut command = self.pg_ctl("start");
+    /// Starts the postmaster the way `pg_ctl start` does (in the background, detached, output
+    /// to the log), but polls `postmaster.pid` for readiness every few milliseconds instead of
+    /// `pg_ctl -w`'s 100 ms, which is most of a start from the template.
+    fn start_postmaster(&self, state: &mut State) -> Result<()> {
+        let mut command = self.run_as.command("sh", &self.layout.root);
         command
-            .args(["-w", "-t", PG_CTL_TIMEOUT, "-l"])
-            .arg(&self.layout.log);
-        self.run_pg_ctl(command, "starting the server", state)
+            .arg("-c")
+            .arg(r#"exec "$0" -D "$1" >>"$2" 2>&1 </dev/null & echo "$!""#)
+            .arg(self.binaries.bindir().join("postgres"))
+            .arg(&self.layout.data)
+            .arg(&self.layout.log)
+            .process_group(0);
+        let started = process::run(&mut command, "starting the server")
+            .map_err(|e| self.startup_error(e.message()))?;
+        let pid: u32 = String::from_utf8_lossy(&started.stdout)
+            .trim()
+            .parse()
+            .map_err(|_| self.startup_error("the postmaster's process id was not reported"))?;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if cluster::postmaster_status(&self.layout.data, pid)
+                .is_some_and(|status| status == "ready" || status == "standby")
+            {
+                state.running = true;
+                return Ok(());
+            }
+            if !process::process_alive(pid) {
+                state.running = false;
+                return Err(self.startup_error("the postmaster exited during startup"));
+            }
+            if Instant::now() >= deadline {
+                state.running = true;
+                return Err(self.startup_error("the server was not ready within 60 s"));
+            }
+            std::thread::sleep(Duration::from_millis(3));
+        }
     }
 
     /// Runs a `pg_ctl` command that leaves the server running; a failure quotes the log.
     fn run_pg_ctl(&self, mut command: Command, what: &str, state: &mut State) -> Result<()> {
-        match process::run(&mut command, what) {
-            Ok(_) => {
-                state.running = true;
-                Ok(())
-            }
-            Err(e) => {
-                state.running = cluster::postmaster_pid(&self.layout.data).is_some();
-                Err(Error::new(
-                    ErrorKind::Io,
-                    format!(
-                        "PostgreSQL {} ({}) failed: {}\nLast lines of {}:\n{}\n\
-                         Check the settings given to TempServer::builder(), free disk space \
-                         and memory; the data directory is {}",
-                        self.binaries.version(),
-                        self.binaries.bindir().display(),
-                        e.message(),
-                        self.layout.log.display(),
-                        self.log_tail(20),
-                        self.layout.data.display()
-                    ),
-                ))
-            }
-        }
+        let result = process::run(&mut command, what);
+        state.running = cluster::postmaster_pid(&self.layout.data).is_some();
+        result
+            .map(drop)
+            .map_err(|e| self.startup_error(e.message()))
+    }
+
+    /// A failed start: what happened, the end of the log, and what to check.
+    fn startup_error(&self, what: &str) -> Error {
+        Error::new(
+            ErrorKind::Io,
+            format!(
+                "PostgreSQL {} ({}) did not start: {what}\nLast lines of {}:\n{}\n\
+                 Check the settings given to TempServer::builder(), free disk space and memory; \
+                 the data directory is {}",
+                self.binaries.version(),
+                self.binaries.bindir().display(),
+                self.layout.log.display(),
+                self.log_tail(20),
+                self.layout.data.display()
+            ),
+        )
     }
 
     /// The superuser's URL over TCP without TLS:
@@ -528,7 +560,7 @@ impl TempServer {
         if state.running && self.postmaster_pid().is_some() {
             return Ok(());
         }
-        self.pg_ctl_start(&mut state)
+        self.start_postmaster(&mut state)
     }
 
     /// `pg_ctl restart -m fast`: sessions are disconnected, the server shuts down cleanly and
@@ -576,8 +608,8 @@ impl TempServer {
         Ok(())
     }
 
-    /// Starts a hot standby of this server: `pg_basebackup -R -X stream` into a new data
-    /// directory, started on a new port (`pg_is_in_recovery()` is true there). The primary
+    /// Starts a hot standby of this server: `pg_basebackup -X stream` into a new data
+    /// directory, with `standby.signal` and `primary_conninfo`, started on a new port (`pg_is_in_recovery()` is true there). The primary
     /// must be built with [`Builder::replication`]. The standby shares the primary's
     /// certificates and is removed when dropped, like any `TempServer`.
     ///

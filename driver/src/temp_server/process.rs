@@ -25,6 +25,8 @@ pub(super) struct RunAs {
     ids: Option<(u32, u32)>,
     /// The user's name, for messages.
     name: &'static str,
+    /// This process's effective uid.
+    euid: u32,
 }
 
 impl RunAs {
@@ -39,6 +41,7 @@ impl RunAs {
                     return Ok(RunAs {
                         ids: None,
                         name: "the current user",
+                        euid,
                     });
                 }
                 let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
@@ -48,6 +51,7 @@ impl RunAs {
                             return Ok(RunAs {
                                 ids: Some((uid, gid)),
                                 name,
+                                euid,
                             });
                         }
                     }
@@ -66,6 +70,15 @@ impl RunAs {
     /// The user's name, for messages.
     pub(super) fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// Who made (and so owns) files this process creates, and who runs the server: part of
+    /// the template cache key, since a template made as root cannot be read by another user.
+    pub(super) fn key(&self) -> String {
+        match self.ids {
+            Some((uid, gid)) => format!("{} as {uid}:{gid}", self.euid),
+            None => self.euid.to_string(),
+        }
     }
 
     /// A command for `program` run as this user, with a clean `PG*` environment.

@@ -62,6 +62,33 @@
 //! `u8` implements none of these traits, so `Vec<u8>` is `bytea`.
 //!
 //! <!-- end of scalar families -->
+//!
+//! # Containers and other types
+//!
+//! | Rust type | PostgreSQL type | Feature |
+//! |---|---|---|
+//! | `Vec<T>`, `&[T]`, `[T; N]` (one dimension; `Option<T>` elements for NULLs) | `T[]` (also `oidvector`, `int2vector` for `Oid`/`u32`/`i16` elements) | always |
+//! | [`Array<T>`] (up to 6 dimensions, lower bounds kept) | `T[]` | always |
+//! | [`Range<T>`] (`T`: [`RangeSubtype`]) | `int4range`, `int8range`, `numrange`, `daterange`, `tsrange`, `tstzrange` | always |
+//! | [`MultiRange<T>`] | `int4multirange`, ... (PostgreSQL 14+) | always |
+//! | tuples `(A,)` .. `(A, ..., P)` (read only) | `record`, composite types | always |
+//! | [`CompositeEncoder`], [`CompositeDecoder`] (for `#[derive(PgType)]` composites) | composite types | always |
+//! | [`PgValue`] | any type (raw bytes, type, format) | always |
+//! | `std::net::IpAddr` (host addresses) | `inet`, `cidr` | always |
+//! | [`IpNetwork`] | `inet`, `cidr` | always |
+//! | [`MacAddr`] / [`MacAddr8`] | `macaddr` / `macaddr8` | always |
+//! | [`Point`], [`Line`], [`LineSegment`], [`Rect`], [`Path`], [`Polygon`], [`Circle`] | `point`, `line`, `lseg`, `box`, `path`, `polygon`, `circle` | always |
+//! | [`BitString`] | `bit(n)`, `varbit` | always |
+//! | [`Xml`] | `xml` | always |
+//! | [`TsVector`] / [`TsQuery`] | `tsvector` / `tsquery` | always |
+//! | `HashMap<String, Option<String>>`, `BTreeMap<String, Option<String>>` | `hstore` (extension) | always |
+//! | [`Ltree`], [`Lquery`], [`Ltxtquery`] | `ltree`, `lquery`, `ltxtquery` (extension) | always |
+//! | [`PgLsn`] | `pg_lsn` | always |
+//! | [`Oid`], [`OidVector`], [`Int2Vector`] | `oid`, `oidvector`, `int2vector` | always |
+//!
+//! Container elements (array elements, range bounds, record fields) are
+//! read as owned values (`T: for<'a> Decode<'a>`): their type information and
+//! any unescaped text exist only while the container is decoded.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -95,6 +122,39 @@ pub use json::Json;
 pub use money::Money;
 pub use numeric::Numeric;
 pub use value_error::ValueError;
+
+// Container and "other" families.
+mod array;
+mod bits;
+mod bounded;
+#[cfg(test)]
+mod container_golden;
+mod geo;
+mod hstore;
+mod lsn;
+mod ltree;
+mod net;
+mod range;
+mod record;
+#[cfg(test)]
+mod test_elements;
+mod tsearch;
+mod value;
+mod vector;
+mod xml;
+
+pub use array::{Array, MAX_DIMS};
+pub use bits::BitString;
+pub use geo::{Circle, Line, LineSegment, Path, Point, Polygon, Rect};
+pub use lsn::PgLsn;
+pub use ltree::{Lquery, Ltree, Ltxtquery};
+pub use net::{IpNetwork, MacAddr, MacAddr8};
+pub use range::{MultiRange, Range, RangeSubtype};
+pub use record::{CompositeDecoder, CompositeEncoder};
+pub use tsearch::{TsQuery, TsVector};
+pub use value::{InvalidValue, PgValue};
+pub use vector::{Int2Vector, OidVector};
+pub use xml::Xml;
 
 /// The wire format of a value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

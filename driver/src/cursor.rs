@@ -1,0 +1,370 @@
+//! Server-side cursors: a named portal inside a transaction, read a few rows at a time.
+//!
+//! ```no_run
+//! # async fn f(conn: &mut quarry_driver::Connection) -> quarry_driver::Result<()> {
+//! use quarry_driver::query;
+//! let mut tx = conn.begin().await?;
+//! let mut cursor = tx.cursor(query("SELECT * FROM big WHERE kind = $1").bind(3)).await?;
+//! let first_ten = cursor.fetch(10).await?;
+//! cursor.forward(1000).await?; // skip 1000 rows on the server
+//! while let Some(row) = cursor.next().await? {
+//!     // rows arrive 100 at a time (see `prefetch`)
+//! }
+//! drop(cursor);
+//! tx.commit().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! The query is bound once to a named portal (Bind, with binary results); each
+//! `fetch(n)` is one `Execute(portal, n)` + Sync. Inside a transaction block a
+//! portal outlives Sync, so it lives until the cursor is dropped (which queues a
+//! Close) or the transaction ends. A `fetch` whose future is dropped loses the rows
+//! it was reading; the cursor goes on after them.
+//!
+//! `DECLARE ... SCROLL CURSOR` cursors work through SQL as usual
+//! (`tx.batch_execute("DECLARE c SCROLL CURSOR FOR ...")`, then `FETCH ABSOLUTE 5 FROM c`).
+
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use futures_core::Stream;
+
+use crate::connection::Connection;
+use crate::error::{Error, ErrorKind, Result};
+use crate::protocol::TransactionStatus;
+use crate::protocol::backend::{Message, tag};
+use crate::protocol::frontend::{self, Formats, Target};
+use crate::query::{Query, quote_identifier, rows_affected};
+use crate::row::{Columns, Row};
+use crate::statement::Statement;
+use crate::transaction::Transaction;
+use crate::types::{Format, TypeInfo};
+
+/// Rows fetched per round trip by [`Cursor::next`] and the stream, unless changed.
+const DEFAULT_PREFETCH: u32 = 100;
+
+/// The most rows one Execute can ask for (its limit is an `int4`).
+const MAX_FETCH: u32 = 0x7fff_ffff;
+
+/// Portal names are unique in the process, so cursors never collide.
+static NEXT_PORTAL: AtomicU64 = AtomicU64::new(1);
+
+/// A server-side cursor over a query's rows. Made by [`Transaction::cursor`].
+pub struct Cursor<'t> {
+    conn: &'t mut Connection,
+    portal: String,
+    sql: Arc<str>,
+    columns: Arc<Columns>,
+    buffer: VecDeque<Row>,
+    prefetch: u32,
+    /// The server reported the end of the rows.
+    exhausted: bool,
+}
+
+impl fmt::Debug for Cursor<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cursor")
+            .field("portal", &self.portal)
+            .field("sql", &self.sql)
+            .field("buffered", &self.buffer.len())
+            .field("exhausted", &self.exhausted)
+            .finish()
+    }
+}
+
+impl Transaction<'_> {
+    /// Opens a cursor over `query`'s rows (asyncpg's `connection.cursor()`): the query is
+    /// planned and bound now, and rows are read as asked for.
+    pub async fn cursor(&mut self, query: Query) -> Result<Cursor<'_>> {
+        let conn: &mut Connection = self;
+        if let Some(e) = query.args_error() {
+            return Err(Error::new(e.kind(), e.message().to_owned()));
+        }
+        conn.ready().await?;
+        if conn.transaction_status() != TransactionStatus::InTransaction {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "a cursor needs an open transaction that has not failed",
+            ));
+        }
+        let portal = format!(
+            "quarry_cursor_{}",
+            NEXT_PORTAL.fetch_add(1, Ordering::Relaxed)
+        );
+        let r = conn.open_portal(&query, &portal).await;
+        let columns = conn.note(r)?;
+        let cursor = Cursor {
+            conn,
+            portal,
+            sql: Arc::from(query.sql()),
+            columns,
+            buffer: VecDeque::new(),
+            prefetch: DEFAULT_PREFETCH,
+            exhausted: false,
+        };
+        if cursor.columns.is_empty() {
+            // Dropping it queues the Close; the statement itself never ran.
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "the query returns no rows; a cursor needs one that does (a SELECT, or \
+                 a statement with RETURNING)",
+            ));
+        }
+        Ok(cursor)
+    }
+}
+
+impl Connection {
+    /// Parses (or reuses) the statement of `q` and binds it to portal `portal`.
+    async fn open_portal(&mut self, q: &Query, portal: &str) -> Result<Arc<Columns>> {
+        let sql = q.sql();
+        let args = q.arguments();
+        let resolved = self.resolve_param_types(args).await?;
+        let oids = args.oids(&resolved);
+        let values: Cow<'_, [u8]> = if args.encoded().patches().is_empty() {
+            Cow::Borrowed(args.encoded().as_bytes())
+        } else {
+            Cow::Owned(self.patch_oids(args.encoded()).await?)
+        };
+        let cacheable = q.is_persistent() && self.cache.accepts(sql);
+        let cached = match q.prepared() {
+            Some(s) => Some(s.clone()),
+            None if cacheable => self.cache.get(sql, &oids),
+            None => None,
+        };
+        match &cached {
+            Some(s) => self.note_statement(s),
+            None => self.note_sql(sql),
+        }
+        let buf = &mut self.io.write_buf;
+        for name in self.closes.drain(..) {
+            frontend::close(buf, Target::Statement, &name)?;
+        }
+        let name: Box<str> = match &cached {
+            Some(s) => s.inner.name.clone(),
+            None => {
+                let name = if cacheable {
+                    self.cache.next_name()
+                } else {
+                    Box::from("")
+                };
+                frontend::parse(buf, &name, sql, &oids)?;
+                frontend::describe(buf, Target::Statement, &name)?;
+                name
+            }
+        };
+        let param_formats = if oids.is_empty() {
+            Formats::Each(&[])
+        } else {
+            Formats::All(1)
+        };
+        frontend::bind(
+            buf,
+            portal,
+            &name,
+            param_formats,
+            oids.len(),
+            &values,
+            Formats::All(1),
+        )?;
+        frontend::sync(buf);
+        self.queue_request(1);
+        self.flush().await?;
+
+        let mut params: Vec<TypeInfo> = Vec::new();
+        let mut columns = cached.as_ref().map(|s| s.inner.columns.clone());
+        let mut bound = false;
+        loop {
+            let h = self.recv().await?;
+            match h.tag {
+                tag::PARSE_COMPLETE | tag::CLOSE_COMPLETE => self.io.consume(h),
+                tag::PARAMETER_DESCRIPTION => {
+                    let Message::ParameterDescription(p) = Message::parse(h.tag, self.io.body(h))?
+                    else {
+                        unreachable!("parse returns the variant of its tag")
+                    };
+                    params = p.types().map(|o| self.type_info(o)).collect();
+                    self.io.consume(h);
+                }
+                tag::ROW_DESCRIPTION | tag::NO_DATA => {
+                    let cols = self.read_columns(h, Format::Binary)?;
+                    let statement = Statement::new(name.clone(), sql, params.clone(), cols);
+                    columns = Some(statement.inner.columns.clone());
+                    if !name.is_empty()
+                        && let Some(evicted) = self.cache.insert(&oids, statement)
+                    {
+                        self.closes.push(evicted);
+                    }
+                }
+                tag::BIND_COMPLETE => {
+                    self.io.consume(h);
+                    bound = true;
+                }
+                tag::ERROR_RESPONSE => {
+                    let err = self.read_db_error(h, sql)?;
+                    self.finish_after_error().await?;
+                    if cached.is_none() && !name.is_empty() {
+                        // The statement may not exist on the server: forget it.
+                        self.cache.remove(sql, &oids);
+                    }
+                    return Err(err);
+                }
+                tag::READY_FOR_QUERY => {
+                    self.on_ready_for_query(h)?;
+                    return match (bound, columns) {
+                        (true, Some(columns)) => Ok(columns),
+                        _ => Err(Error::protocol(
+                            "the server did not confirm the cursor's portal and columns",
+                        )),
+                    };
+                }
+                _ => return Err(self.unexpected(h, "the response to Bind")),
+            }
+        }
+    }
+}
+
+impl<'t> Cursor<'t> {
+    /// The columns of the rows.
+    pub fn columns(&self) -> &Columns {
+        &self.columns
+    }
+
+    /// The portal's name; it can be used as a cursor name in SQL (`FETCH`, `MOVE`).
+    pub fn name(&self) -> &str {
+        &self.portal
+    }
+
+    /// The connection, to run other queries between fetches (the portal stays open).
+    pub fn connection(&mut self) -> &mut Connection {
+        self.conn
+    }
+
+    /// How many rows [`next`](Cursor::next) and the stream fetch per round trip
+    /// (default 100).
+    pub fn prefetch(&mut self, rows: u32) -> &mut Self {
+        self.prefetch = rows.clamp(1, MAX_FETCH);
+        self
+    }
+
+    /// Fetches up to `n` rows (fewer at the end; empty when there are no more).
+    pub async fn fetch(&mut self, n: u32) -> Result<Vec<Row>> {
+        let want = usize::try_from(n).unwrap_or(usize::MAX);
+        let mut out: Vec<Row> = Vec::with_capacity(want.min(self.buffer.len() + 1024));
+        while out.len() < want {
+            match self.buffer.pop_front() {
+                Some(row) => out.push(row),
+                None => break,
+            }
+        }
+        let missing = want - out.len();
+        if missing > 0 && !self.exhausted {
+            let missing = u32::try_from(missing).unwrap_or(MAX_FETCH).min(MAX_FETCH);
+            self.execute(missing, &mut |row| out.push(row)).await?;
+        }
+        Ok(out)
+    }
+
+    /// The next row, or `None` at the end. Fetches `prefetch` rows at a time.
+    pub async fn next(&mut self) -> Result<Option<Row>> {
+        if self.buffer.is_empty() && !self.exhausted {
+            let mut rows = VecDeque::with_capacity(usize::try_from(self.prefetch).unwrap_or(0));
+            self.execute(self.prefetch, &mut |row| rows.push_back(row))
+                .await?;
+            self.buffer = rows;
+        }
+        Ok(self.buffer.pop_front())
+    }
+
+    /// Skips up to `n` rows without sending them (`MOVE FORWARD n` on the server);
+    /// returns how many were skipped.
+    pub async fn forward(&mut self, n: u32) -> Result<u64> {
+        let want = usize::try_from(n).unwrap_or(usize::MAX);
+        let from_buffer = want.min(self.buffer.len());
+        self.buffer.drain(..from_buffer);
+        let mut moved = from_buffer as u64;
+        let rest = n - u32::try_from(from_buffer).unwrap_or(n);
+        if rest > 0 && !self.exhausted {
+            let sql = format!("MOVE FORWARD {rest} IN {}", quote_identifier(&self.portal));
+            self.conn.ready().await?;
+            frontend::query(&mut self.conn.io.write_buf, &sql)?;
+            self.conn.queue_request(1);
+            let r = self.conn.control_response(&sql).await;
+            // The tag (`MOVE n`) says how many rows were moved over; fewer than asked
+            // means the end.
+            let skipped = rows_affected(&self.conn.note(r)?);
+            if skipped < u64::from(rest) {
+                self.exhausted = true;
+            }
+            moved += skipped;
+        }
+        Ok(moved)
+    }
+
+    /// The rows as a `Stream`, fetched `prefetch` at a time.
+    pub fn into_stream(self) -> impl Stream<Item = Result<Row>> + Send + 't {
+        futures_util::stream::try_unfold(self, |mut cursor| async move {
+            Ok(cursor.next().await?.map(|row| (row, cursor)))
+        })
+    }
+
+    /// One `Execute(portal, n)` + Sync, passing each row to `on_row`.
+    async fn execute(&mut self, n: u32, on_row: &mut (dyn FnMut(Row) + Send)) -> Result<()> {
+        self.conn.ready().await?;
+        let r = self.execute_inner(n, on_row).await;
+        self.conn.note(r)
+    }
+
+    async fn execute_inner(&mut self, n: u32, on_row: &mut (dyn FnMut(Row) + Send)) -> Result<()> {
+        let conn = &mut *self.conn;
+        frontend::execute(&mut conn.io.write_buf, &self.portal, n)?;
+        frontend::sync(&mut conn.io.write_buf);
+        conn.queue_request(1);
+        conn.flush().await?;
+        loop {
+            let h = conn.recv().await?;
+            match h.tag {
+                tag::DATA_ROW => {
+                    let body = conn.io.take_body(h);
+                    on_row(Row::new(self.columns.clone(), body)?);
+                }
+                tag::PORTAL_SUSPENDED => conn.io.consume(h),
+                tag::COMMAND_COMPLETE | tag::EMPTY_QUERY_RESPONSE => {
+                    self.exhausted = true;
+                    conn.io.consume(h);
+                }
+                tag::ERROR_RESPONSE => {
+                    let err = conn.read_db_error(h, &self.sql)?;
+                    conn.finish_after_error().await?;
+                    self.exhausted = true;
+                    return Err(err);
+                }
+                tag::READY_FOR_QUERY => return conn.on_ready_for_query(h),
+                _ => return Err(conn.unexpected(h, "a cursor's rows")),
+            }
+        }
+    }
+}
+
+impl Drop for Cursor<'_> {
+    fn drop(&mut self) {
+        if self.conn.is_closed() {
+            return;
+        }
+        // Close the portal before the connection's next use (the transaction's end
+        // would close it too; this frees it sooner).
+        let buf = &mut self.conn.io.write_buf;
+        match frontend::close(buf, Target::Portal, &self.portal) {
+            Ok(()) => {
+                frontend::sync(buf);
+                self.conn.queue_cleanup(1);
+            }
+            Err(e) => self
+                .conn
+                .mark_broken(format!("could not queue closing a cursor: {e}")),
+        }
+    }
+}

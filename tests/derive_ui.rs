@@ -1,0 +1,9 @@
+//! The compile errors of `#[derive(FromRecord)]`, `#[derive(PgType)]` and
+//! `#[quarry::test]`. The `.stderr` snapshots are part of the API: regenerate
+//! them with `TRYBUILD=overwrite cargo test -p quarry --test derive_ui` and review.
+
+#[test]
+fn derive_errors() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/derive/*.rs");
+}
