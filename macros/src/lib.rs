@@ -45,7 +45,7 @@ fn checked(output: Output, file: bool) -> Kind {
 /// A query checked against the database when the code compiles; rows are an
 /// anonymous struct with one typed field per column.
 ///
-/// ```ignore
+/// ```text
 /// let row = quarry::query!("SELECT id, email FROM users WHERE id = $1", id)
 ///     .fetch_one(&mut conn)
 ///     .await?;

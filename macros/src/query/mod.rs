@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `DATABASE_URL` | describe queries against this server (online) |
 //! | `PGPREPARE_OFFLINE` | `true`/`1`: never connect; use `.pgprepare/` |
-//! | `PGPREPARE_OFFLINE_DIR` | look for offline files here first |
+//! | `PGPREPARE_OFFLINE_DIR` | read offline files from this directory only |
 //! | `PGPREPARE_WRITE` | online: also write each description into this directory (`cargo pgprepare` sets it) |
 //! | `PGPREPARE_TIMEOUT` | seconds for connecting and for each description (default 10) |
 

@@ -131,13 +131,14 @@ pub(crate) fn file_name(sql: &str) -> String {
     name
 }
 
-/// Where the cache directory for a crate may be, in the order they are tried:
-/// `PGPREPARE_OFFLINE_DIR`, the crate's directory, then its ancestors up to and
+/// Where the cache directory for a crate may be: `PGPREPARE_OFFLINE_DIR` alone
+/// when it is set; else the crate's directory, then its ancestors up to and
 /// including the workspace root (the first with a `[workspace]` manifest).
 pub(crate) fn search_dirs(offline_dir: Option<&str>, manifest_dir: &Path) -> Vec<PathBuf> {
     let mut dirs = Vec::new();
     if let Some(dir) = offline_dir.filter(|d| !d.is_empty()) {
         dirs.push(PathBuf::from(dir));
+        return dirs;
     }
     for dir in manifest_dir.ancestors() {
         dirs.push(dir.join(DIR_NAME));
@@ -316,10 +317,11 @@ mod tests {
     }
 
     #[test]
-    fn search_order_is_env_then_crate_then_ancestors() {
+    fn search_order_is_env_alone_or_crate_then_ancestors() {
         let dirs = search_dirs(Some("/x/cache"), Path::new("/nonexistent/ws/crate"));
-        assert_eq!(dirs[0], Path::new("/x/cache"));
-        assert_eq!(dirs[1], Path::new("/nonexistent/ws/crate/.pgprepare"));
-        assert_eq!(dirs[2], Path::new("/nonexistent/ws/.pgprepare"));
+        assert_eq!(dirs, vec![PathBuf::from("/x/cache")]);
+        let dirs = search_dirs(None, Path::new("/nonexistent/ws/crate"));
+        assert_eq!(dirs[0], Path::new("/nonexistent/ws/crate/.pgprepare"));
+        assert_eq!(dirs[1], Path::new("/nonexistent/ws/.pgprepare"));
     }
 }
