@@ -182,6 +182,30 @@ async fn scalars_and_types(conn: &mut Connection, id: i64) -> quarry::Result<()>
     Ok(())
 }
 
+/// `query_as!` reads through `FromRecord`, so the derive's attributes apply.
+#[derive(quarry::FromRecord, Debug)]
+pub struct Key {
+    pub id: i64,
+}
+
+#[derive(quarry::FromRecord, Debug)]
+pub struct Account {
+    #[quarry(rename = "user_name")]
+    pub name: String,
+    #[quarry(try_from = "i64")]
+    pub small_id: u32,
+    #[quarry(flatten)]
+    pub key: Key,
+    #[quarry(default)]
+    pub note: Option<String>,
+}
+
+async fn derived(conn: &mut Connection) -> quarry::Result<Vec<Account>> {
+    quarry::query_as!(Account, "SELECT id, name AS user_name, id AS small_id FROM users")
+        .fetch_all(conn)
+        .await
+}
+
 async fn query_as_and_files(conn: &mut Connection, id: i64) -> quarry::Result<()> {
     let users: Vec<User> = quarry::query_as!(User, "SELECT id, name, email FROM users")
         .fetch_all(&mut *conn)
@@ -218,4 +242,5 @@ fn main() {
     let _ = records;
     let _ = scalars_and_types;
     let _ = query_as_and_files;
+    let _ = derived;
 }
