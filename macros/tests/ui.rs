@@ -49,7 +49,27 @@ fn parent(dir: &Path) {
         .run_sql(include_str!("schema.sql"))
         .expect("apply tests/schema.sql");
     let mut failed = Vec::new();
-    if std::env::var_os("QUARRY_UI_PREPARE").is_some() {
+    let mut total = 3;
+    if std::env::var_os("QUARRY_UI_PREPARE").is_none() {
+        // The checked-in cache must say what the schema says now.
+        total += 1;
+        let scratch = std::env::temp_dir().join(format!("quarry-ui-{}", std::process::id()));
+        let mut child = child("prepare");
+        child
+            .env("DATABASE_URL", server.url())
+            .env("PGPREPARE_WRITE", &scratch);
+        run(child, "describe", &mut failed);
+        let drift = compare(&scratch, &cache);
+        let _ = std::fs::remove_dir_all(&scratch);
+        if !drift.is_empty() {
+            eprintln!(
+                "tests/.pgprepare differs from tests/schema.sql:\n  {}\n\
+                 Run `QUARRY_UI_PREPARE=1 cargo test -p quarry-macros --test ui` and commit it.",
+                drift.join("\n  ")
+            );
+            failed.push("cache".to_owned());
+        }
+    } else {
         if let Ok(entries) = std::fs::read_dir(&cache) {
             for e in entries.flatten() {
                 let name = e.file_name();
@@ -73,7 +93,6 @@ fn parent(dir: &Path) {
     let mut online = child("online");
     online.env("DATABASE_URL", server.url());
     run(online, "online", &mut failed);
-    let total = 3;
     println!(
         "ui: {} passed, {} failed",
         total - failed.len(),
@@ -121,4 +140,52 @@ fn stage_project_files(dir: &Path) {
         std::fs::copy(e.path(), project.join("queries").join(e.file_name()))
             .expect("copy a query file");
     }
+}
+
+/// The differences between fresh descriptions and the cache, ignoring the OIDs
+/// of user objects (they differ between databases).
+fn compare(fresh: &Path, cache: &Path) -> Vec<String> {
+    fn files(dir: &Path) -> std::collections::BTreeMap<String, serde_json::Value> {
+        let mut out = std::collections::BTreeMap::new();
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with("query-") && name.ends_with(".json") {
+                let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+                let mut v = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+                normalize(&mut v);
+                out.insert(name, v);
+            }
+        }
+        out
+    }
+    fn normalize(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map.iter_mut() {
+                    if matches!(k.as_str(), "oid" | "table_oid")
+                        && v.as_u64().is_some_and(|o| o >= 16384)
+                    {
+                        *v = serde_json::Value::from(0);
+                    } else {
+                        normalize(v);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(normalize),
+            _ => {}
+        }
+    }
+    let (fresh, cache) = (files(fresh), files(cache));
+    let mut out = Vec::new();
+    for (name, v) in &fresh {
+        match cache.get(name) {
+            None => out.push(format!("missing {name}")),
+            Some(old) if old != v => out.push(format!("stale {name}")),
+            Some(_) => {}
+        }
+    }
+    for name in cache.keys().filter(|k| !fresh.contains_key(*k)) {
+        out.push(format!("extra {name}"));
+    }
+    out
 }
