@@ -18,3 +18,17 @@ pub use quarry_macros::PgType;
 #[doc = include_str!("../docs/quarry_test.md")]
 #[cfg(all(feature = "temp-server", unix))]
 pub use quarry_macros::test;
+
+/// Compile-time checked queries: see [the guide](query_macros).
+pub use quarry_macros::{
+    query, query_as, query_as_unchecked, query_file, query_file_as, query_file_scalar,
+    query_scalar, query_unchecked,
+};
+
+#[doc(hidden)]
+#[path = "macro_support.rs"]
+pub mod __private;
+
+/// The guide to `query!` and friends, and `cargo pgprepare`.
+#[doc = include_str!("query_macros.md")]
+pub mod query_macros {}
