@@ -443,8 +443,9 @@ async fn with_tls(
 /// (`unsupported startup parameter`) unless told to ignore it. `extra_float_digits` is
 /// not needed: since PostgreSQL 12 its default (1) already prints floats as the
 /// shortest text that reads back exactly.
-const SESSION_DEFAULTS: &[(&str, &str)] =
-    &[("DateStyle", "ISO, MDY"), ("IntervalStyle", "postgres")];
+/// (`IntervalStyle` is not one of them, so the interval text decoder reads every style
+/// but the ambiguous `sql_standard`.)
+const SESSION_DEFAULTS: &[(&str, &str)] = &[("DateStyle", "ISO, MDY")];
 
 async fn password(options: &ConnectOptions, ep: &Endpoint) -> Result<Option<String>> {
     match options.get_password() {

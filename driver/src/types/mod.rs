@@ -14,8 +14,9 @@
 //! (`Type::compatible`) exactly the types listed: no silent widening or
 //! narrowing. Decoders read both the binary and the text format (the text
 //! format as printed under the session settings the connection sets:
-//! `DateStyle=ISO, MDY`, `IntervalStyle=postgres`, `extra_float_digits=3`,
-//! `client_encoding=UTF8`; under any `TimeZone` and either `bytea_output`);
+//! `DateStyle=ISO, MDY`, `client_encoding=UTF8`; under any `TimeZone`,
+//! `IntervalStyle` but `sql_standard`, `extra_float_digits` of 1 or more, and either
+//! `bytea_output`);
 //! encoders write binary.
 //!
 //! <!-- scalar families: keep these rows together -->
