@@ -310,6 +310,12 @@ impl Connection {
         self.notification_handler = Some(Arc::new(handler));
     }
 
+    /// Removes the notice and notification callbacks (a pool does, between users).
+    pub(crate) fn clear_handlers(&mut self) {
+        self.notices = None;
+        self.notification_handler = None;
+    }
+
     /// Takes the notifications received so far on this connection.
     pub fn take_notifications(&mut self) -> Vec<Notification> {
         self.notifications.drain(..).collect()
