@@ -20,6 +20,8 @@ pub mod config;
 pub mod connection;
 pub mod copy;
 pub mod cursor;
+#[doc = include_str!("../docs/deployment.md")]
+pub mod deployment {}
 #[doc(hidden)]
 pub mod derive_support;
 pub mod error;

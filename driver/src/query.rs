@@ -1,14 +1,4 @@
-//! Running queries: `query(sql).bind(v).fetch_all(&mut conn)` and friends.
-//!
-//! Every query uses the extended protocol with binary parameters and binary
-//! results. A statement seen for the first time costs one round trip, not two:
-//! Parse, Describe, Bind, Execute and Sync go out in one write. Named statements
-//! are kept in a per-connection cache; capacity 0 uses the unnamed statement
-//! every time (for PgBouncer in transaction mode).
-//!
-//! SQL text must be a `&'static str` or be wrapped in [`AssertSqlSafe`]: a
-//! query assembled with `format!` cannot be passed by accident, so values go
-//! through `bind` instead of being spliced into the text (injection).
+#![doc = include_str!("../docs/queries.md")]
 
 use std::borrow::Cow;
 use std::fmt;

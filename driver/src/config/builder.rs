@@ -239,6 +239,9 @@ impl ConnectOptions {
     }
 
     /// The password of an encrypted client key.
+    ///
+    /// Accepted for compatibility with libpq and not used yet: encrypted keys are refused
+    /// when connecting (decrypt the key with `openssl pkey`).
     #[must_use]
     pub fn ssl_password(mut self, password: impl Into<String>) -> Self {
         self.ssl_password = non_empty(password).map(Secret::new);
@@ -246,6 +249,8 @@ impl ConnectOptions {
     }
 
     /// Whether to send the host name in TLS SNI (default true).
+    ///
+    /// Accepted and not applied yet: SNI is always sent for host names.
     #[must_use]
     pub fn ssl_sni(mut self, enabled: bool) -> Self {
         self.ssl_sni = enabled;
@@ -253,6 +258,8 @@ impl ConnectOptions {
     }
 
     /// The oldest TLS version accepted (default TLS 1.2).
+    ///
+    /// Accepted and not applied yet: TLS 1.2 and 1.3 are always offered.
     #[must_use]
     pub fn ssl_min_protocol_version(mut self, version: TlsVersion) -> Self {
         self.ssl_min_protocol_version = version;
@@ -260,6 +267,8 @@ impl ConnectOptions {
     }
 
     /// The newest TLS version offered (default: the newest supported).
+    ///
+    /// Accepted and not applied yet: TLS 1.2 and 1.3 are always offered.
     #[must_use]
     pub fn ssl_max_protocol_version(mut self, version: TlsVersion) -> Self {
         self.ssl_max_protocol_version = Some(version);

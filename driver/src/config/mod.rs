@@ -1,4 +1,4 @@
-#![doc = include_str!("README.md")]
+#![doc = include_str!("../../docs/connecting.md")]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -19,6 +19,18 @@
 //! `bytea_output`);
 //! encoders write binary.
 //!
+//! ```
+//! # use quarry_driver as quarry;
+//! use quarry::types::{Oid, Type, TypeInfo};
+//!
+//! // An `int4` column is read with `i32`; `i64` is refused rather than widened.
+//! assert!(i32::compatible(&TypeInfo::from_oid(Oid::INT4)));
+//! assert!(!i64::compatible(&TypeInfo::from_oid(Oid::INT4)));
+//! // `String` reads the text types, and is sent as `text`.
+//! assert!(String::compatible(&TypeInfo::from_oid(Oid::VARCHAR)));
+//! assert_eq!(String::type_ref(), quarry::types::TypeRef::Oid(Oid::TEXT));
+//! ```
+//!
 //! <!-- scalar families: keep these rows together -->
 //!
 //! | Rust type | PostgreSQL type(s) | feature |
@@ -93,11 +105,14 @@
 //! any unescaped text exist only while the container is decoded.
 //!
 //! Extension and user types have no fixed OID. A column's [`TypeInfo`] carries
-//! a name only for the types the connection has looked up, which it does for
-//! the types of the values it binds ([`TypeRef::Named`]), not yet for result
-//! columns. Types that accept any user type (`hstore`'s maps, the `ltree`
-//! types, tuples, [`PgValue`]) read such columns regardless; `String` reads a
-//! `citext` column only once the name `citext` has been looked up.
+//! a name only for the types the connection has looked up (one catalog query per
+//! type, per connection): the types of the values it binds ([`TypeRef::Named`]),
+//! and the column types of results read by `execute`, `fetch*`, `prepare` and
+//! `simple_query`, looked up before the first row is handed out. Pipelines,
+//! cursors and typed COPY do not look names up themselves, so there a column of a
+//! type the connection has not met yet has no name. Types that accept any user
+//! type (`hstore`'s maps, the `ltree` types, tuples, [`PgValue`]) read such columns
+//! regardless; `String` reads a `citext` column only once the name `citext` is known.
 //!
 //! Every row of these tables is exercised against a real PostgreSQL, in both
 //! formats and inside arrays, by the facade's `tests/types.rs`.
