@@ -1,10 +1,4 @@
-//! Quarry: a PostgreSQL toolkit for Rust.
-//!
-//! An async driver with a connection pool, and query macros that check SQL
-//! against a real server (or an offline description of it) when the code
-//! compiles. This crate re-exports [`quarry_driver`] and [`quarry_macros`]:
-//! depend on `quarry` alone.
-
+#![doc = include_str!("../docs/overview.md")]
 #![deny(missing_docs)]
 
 pub use quarry_driver::*;

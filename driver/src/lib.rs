@@ -12,6 +12,12 @@
 //! ```
 //!
 //! `protocol`, `auth` and `types` never name tokio.
+//!
+//! Applications depend on the `quarry` crate, which re-exports this one. The guides are
+//! the module docs: [connecting](config), [queries](mod@query), [pools](pool),
+//! [transactions](transaction), [COPY](copy), [LISTEN/NOTIFY](listen),
+//! [cursors](cursor), [errors](error), [types], and [deployment]
+//! (PgBouncer, replicas, failover).
 
 #![deny(missing_docs)]
 

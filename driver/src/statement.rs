@@ -11,6 +11,10 @@ use crate::types::{Oid, TypeInfo};
 ///
 /// Made by [`Connection::prepare`](crate::Connection::prepare); also what the
 /// statement cache holds.
+///
+/// A statement is a name in the session that prepared it: run it only on that
+/// connection. On another connection (or on a pool, which may pick any connection) the
+/// name means nothing, or a different statement.
 #[derive(Clone)]
 pub struct Statement {
     pub(crate) inner: Arc<StatementInner>,
@@ -69,7 +73,8 @@ impl Statement {
         !self.inner.name.is_empty()
     }
 
-    /// A query that runs this statement, to `bind` values to.
+    /// A query that runs this statement, to `bind` values to. Run it on the connection
+    /// that prepared the statement.
     pub fn query(&self) -> crate::query::Query {
         crate::query::Query::from_statement(self.clone())
     }

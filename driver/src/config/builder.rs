@@ -335,6 +335,10 @@ impl ConnectOptions {
     }
 
     /// How long a statement may run before it is cancelled; `Duration::ZERO` is no limit.
+    ///
+    /// Bounds `execute`, `fetch_all`, `fetch_one`, `fetch_optional`, `batch_execute` and
+    /// `simple_query` (a query's own [`Query::timeout`](crate::Query::timeout) wins); not
+    /// streams, pipelines, `prepare`, COPY or cursors.
     #[must_use]
     pub fn command_timeout(mut self, timeout: Duration) -> Self {
         self.command_timeout = Some(timeout).filter(|t| !t.is_zero());

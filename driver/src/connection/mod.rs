@@ -685,7 +685,7 @@ impl Connection {
         ))
     }
 
-    /// Sends Terminate and closes the socket, waiting at most `timeout`.
+    /// Sends Terminate and closes the socket, waiting at most 5 seconds.
     pub async fn close(mut self) -> Result<()> {
         self.close_in_place(std::time::Duration::from_secs(5)).await
     }
