@@ -1115,3 +1115,95 @@ async fn pgbouncer_transaction_mode_with_unnamed_statements() {
     let inserted = count(&mut setup, &t).await;
     assert_eq!(inserted, CLIENTS * QUERIES.div_euclid(3));
 }
+
+/// Issue 4, observability: a span per query with its SQL and row count, a slow-query
+/// warning, and a query logger seeing SQL, duration, rows and errors; never a bound value.
+#[tokio::test]
+async fn queries_are_observed_without_their_bound_values() {
+    use std::sync::{Arc, Mutex};
+    const SECRET: &str = "observed-sentinel-4242";
+    let capture = support::Capture::default();
+    let _guard = capture.install();
+    let options = options_for(server(), roles::TRUST, SslMode::Disable)
+        .slow_query_threshold(Duration::from_millis(20));
+    let mut conn = Connection::connect_with(&options).await.unwrap();
+    /// SQL, rows, failed, elapsed.
+    type Logged = Vec<(String, u64, bool, Duration)>;
+    let logged: Arc<Mutex<Logged>> = Arc::default();
+    let sink = logged.clone();
+    conn.set_query_logger(move |log| {
+        sink.lock().unwrap().push((
+            log.sql().to_owned(),
+            log.rows(),
+            log.error().is_some(),
+            log.elapsed(),
+        ));
+    });
+
+    let rows = query("SELECT $1::text AS s, g FROM generate_series(1, 3) g, pg_sleep(0.05)")
+        .bind(SECRET)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 3);
+    query("SELECT $1::int4 / 0")
+        .bind(1i32)
+        .execute(&mut conn)
+        .await
+        .unwrap_err();
+    let streamed = query("SELECT g FROM generate_series(1, 5) g")
+        .fetch(&mut conn)
+        .collect::<Vec<_>>()
+        .await;
+    assert_eq!(streamed.len(), 5);
+    conn.execute_many(
+        "SELECT $1::text",
+        [(SECRET.to_owned(),), (SECRET.to_owned(),)],
+    )
+    .await
+    .unwrap();
+
+    let logged = logged.lock().unwrap().clone();
+    let sqls: Vec<&str> = logged.iter().map(|(s, ..)| s.as_str()).collect();
+    assert_eq!(
+        sqls,
+        [
+            "SELECT $1::text AS s, g FROM generate_series(1, 3) g, pg_sleep(0.05)",
+            "SELECT $1::int4 / 0",
+            "SELECT g FROM generate_series(1, 5) g",
+            "SELECT $1::text",
+        ]
+    );
+    assert_eq!(logged[0].1, 3, "rows of the first query");
+    assert!(
+        logged[0].3 >= Duration::from_millis(50),
+        "{:?}",
+        logged[0].3
+    );
+    assert!(
+        !logged[0].2 && logged[1].2,
+        "only the division by zero failed"
+    );
+    assert_eq!(logged[2].1, 5, "streamed rows are counted");
+
+    let events = capture.events();
+    let slow: Vec<_> = events
+        .iter()
+        .filter(|e| e.text.contains("slow query"))
+        .collect();
+    assert!(
+        slow.iter()
+            .any(|e| e.level == tracing::Level::WARN && e.text.contains("pg_sleep(0.05)")),
+        "no slow-query warning: {events:?}"
+    );
+    let spans = capture.spans();
+    assert!(
+        spans.iter().any(|s| s.starts_with("query")
+            && s.contains("generate_series(1, 3)")
+            && s.contains("rows=3")),
+        "no query span with its SQL and rows: {spans:?}"
+    );
+    for text in events.iter().map(|e| &e.text).chain(spans.iter()) {
+        assert!(!text.contains(SECRET), "a bound value was logged: {text}");
+    }
+}

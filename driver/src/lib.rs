@@ -48,7 +48,7 @@ pub mod types;
 mod user_type;
 
 pub use config::ConnectOptions;
-pub use connection::{CancelToken, Connection, Notification, ServerVersion};
+pub use connection::{CancelToken, Connection, Notification, QueryLog, QueryLogger, ServerVersion};
 pub use copy::{CopyFormat, CopyIn, CopyInWriter, CopyOut, CopyOutReader, CopyRow, FromCopyRow};
 pub use cursor::Cursor;
 pub use error::{DbError, Error, ErrorKind, Result, SqlState};

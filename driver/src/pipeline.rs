@@ -186,8 +186,32 @@ impl<'c> Pipeline<'c> {
             }
         }
         conn.ready().await?;
-        let r = conn.run_pipeline(&queries, independent).await;
-        conn.note(r)
+        // Watched as one operation: the SQL when every query runs the same statement
+        // (execute_many), else a summary; rows are the sum over the queries.
+        let first = queries[0].sql();
+        let sql = if queries.iter().all(|q| q.sql() == first) {
+            std::borrow::Cow::Borrowed(first)
+        } else {
+            std::borrow::Cow::Owned(format!("<pipeline of {} queries>", queries.len()))
+        };
+        let watch = conn.watch(&sql);
+        let span = watch.span().clone();
+        let r =
+            tracing::Instrument::instrument(conn.run_pipeline(&queries, independent), span).await;
+        let r = conn.note(r);
+        let rows = r.as_ref().map_or(0, |results| {
+            results
+                .iter()
+                .filter_map(|r| r.as_ref().ok())
+                .map(|r| r.rows_affected)
+                .sum()
+        });
+        let error = match &r {
+            Err(e) => Some(e),
+            Ok(results) => results.iter().find_map(|r| r.as_ref().err()),
+        };
+        conn.watched(watch, &sql, rows, error);
+        r
     }
 }
 

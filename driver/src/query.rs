@@ -562,10 +562,16 @@ impl<T> fmt::Debug for RowStream<'_, T> {
 
 enum StreamState<'c> {
     Start(Query, Acquire<'c>),
-    Rows(ConnectionRef<'c>, ResultReader),
+    Rows(ConnectionRef<'c>, ResultReader, Watched),
     /// A first result with user types not named yet: read whole, then named (see
     /// `Connection::read_all_named`), then handed out from here.
     Buffered(std::collections::VecDeque<Row>),
+}
+
+/// A streamed query being watched (see `connection/observe.rs`): rows so far.
+struct Watched {
+    watch: crate::connection::Watch,
+    rows: u64,
 }
 
 impl<'c, T: Send + 'c> RowStream<'c, T> {
@@ -578,21 +584,36 @@ impl<'c, T: Send + 'c> RowStream<'c, T> {
             futures_util::stream::try_unfold(StreamState::Start(query, acquire), move |state| {
                 let map = map.clone();
                 async move {
-                    let (mut conn, mut reader) = match state {
+                    let (mut conn, mut reader, mut watched) = match state {
                         StreamState::Start(query, acquire) => {
                             let mut conn = acquire.await?;
-                            let mut reader = conn.start_query(&query).await?;
+                            let watch = conn.watch(query.sql());
+                            let started = conn.start_query(&query).await;
+                            let mut reader = match started {
+                                Ok(reader) => reader,
+                                Err(e) => {
+                                    conn.watched(watch, query.sql(), 0, Some(&e));
+                                    return Err(e);
+                                }
+                            };
                             if reader.has_unnamed_types() {
-                                let mut rows: std::collections::VecDeque<Row> =
-                                    conn.read_all_named(&mut reader).await?.into();
+                                let rows = conn.read_all_named(&mut reader).await;
+                                let n = rows.as_ref().map_or(0, |r| r.len());
+                                conn.watched(
+                                    watch,
+                                    query.sql(),
+                                    u64::try_from(n).unwrap_or(u64::MAX),
+                                    rows.as_ref().err(),
+                                );
+                                let mut rows: std::collections::VecDeque<Row> = rows?.into();
                                 return match rows.pop_front() {
                                     Some(row) => Ok(Some((map(row)?, StreamState::Buffered(rows)))),
                                     None => Ok(None),
                                 };
                             }
-                            (conn, reader)
+                            (conn, reader, Watched { watch, rows: 0 })
                         }
-                        StreamState::Rows(conn, reader) => (conn, reader),
+                        StreamState::Rows(conn, reader, watched) => (conn, reader, watched),
                         StreamState::Buffered(mut rows) => {
                             return match rows.pop_front() {
                                 Some(row) => Ok(Some((map(row)?, StreamState::Buffered(rows)))),
@@ -600,9 +621,21 @@ impl<'c, T: Send + 'c> RowStream<'c, T> {
                             };
                         }
                     };
-                    match conn.next_row(&mut reader).await? {
-                        Some(row) => Ok(Some((map(row)?, StreamState::Rows(conn, reader)))),
-                        None => Ok(None),
+                    match conn.next_row(&mut reader).await {
+                        Ok(Some(row)) => {
+                            watched.rows += 1;
+                            Ok(Some((map(row)?, StreamState::Rows(conn, reader, watched))))
+                        }
+                        Ok(None) => {
+                            let sql = reader.sql.clone();
+                            conn.watched(watched.watch, &sql, watched.rows, None);
+                            Ok(None)
+                        }
+                        Err(e) => {
+                            let sql = reader.sql.clone();
+                            conn.watched(watched.watch, &sql, watched.rows, Some(&e));
+                            Err(e)
+                        }
                     }
                 }
             });
@@ -671,6 +704,8 @@ impl Connection {
         mut on_row: impl FnMut(Row) -> Result<()>,
     ) -> Result<u64> {
         let timeout = q.timeout.or(self.command_timeout());
+        let watch = self.watch(&q.sql);
+        let span = watch.span().clone();
         let work = async {
             let mut reader = self.start_query(q).await?;
             if reader.has_unnamed_types() {
@@ -702,7 +737,8 @@ impl Connection {
                 None => Ok(reader.rows_affected),
             }
         };
-        match timeout {
+        let work = tracing::Instrument::instrument(work, span);
+        let result = match timeout {
             None => work.await,
             Some(d) => {
                 let r = tokio::time::timeout(d, work).await;
@@ -711,7 +747,10 @@ impl Connection {
                     Err(_) => Err(self.after_timeout(d).await),
                 }
             }
-        }
+        };
+        let rows = result.as_ref().copied().unwrap_or(0);
+        self.watched(watch, &q.sql, rows, result.as_ref().err());
+        result
     }
 
     /// Reads the whole result, then names the user types of its columns (a catalog
@@ -1076,12 +1115,15 @@ impl Connection {
     pub async fn simple_query(&mut self, sql: &str) -> Result<Vec<Row>> {
         self.ready().await?;
         let timeout = self.command_timeout();
+        let watch = self.watch(sql);
+        let span = watch.span().clone();
         let work = async {
             let r = self.simple_query_inner(sql).await;
             let rows = self.note(r)?;
             self.name_rows(rows).await
         };
-        match timeout {
+        let work = tracing::Instrument::instrument(work, span);
+        let result = match timeout {
             None => work.await,
             Some(d) => {
                 let r = tokio::time::timeout(d, work).await;
@@ -1090,7 +1132,12 @@ impl Connection {
                     Err(_) => Err(self.after_timeout(d).await),
                 }
             }
-        }
+        };
+        let rows = result
+            .as_ref()
+            .map_or(0, |r| u64::try_from(r.len()).unwrap_or(u64::MAX));
+        self.watched(watch, sql, rows, result.as_ref().err());
+        result
     }
 
     /// Names the user types among a described statement's parameters and columns.

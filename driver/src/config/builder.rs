@@ -345,6 +345,13 @@ impl ConnectOptions {
         self
     }
 
+    /// Logs queries that take longer than `threshold` as a `tracing` warning with their
+    /// SQL text and duration (never their bound values). Zero turns it off.
+    pub fn slow_query_threshold(mut self, threshold: Duration) -> Self {
+        self.slow_query_threshold = Some(threshold).filter(|t| !t.is_zero());
+        self
+    }
+
     /// The highest SCRAM iteration count accepted from a server (at least 4096).
     #[must_use]
     pub fn scram_max_iterations(mut self, iterations: u32) -> Self {

@@ -38,6 +38,7 @@ use crate::protocol::backend::{Header, Message, TransactionStatus, show_tag, tag
 use crate::protocol::frontend;
 
 mod cancel;
+mod observe;
 mod pending;
 mod startup;
 pub(crate) mod stream;
@@ -45,6 +46,8 @@ mod tls;
 mod type_registry;
 
 pub use cancel::CancelToken;
+pub(crate) use observe::Watch;
+pub use observe::{QueryLog, QueryLogger};
 use pending::Pending;
 pub(crate) use stream::Framed;
 pub(crate) use type_registry::TypeRegistry;
@@ -188,6 +191,7 @@ pub struct Connection {
     /// Set when a statement failed with 25006 `read_only_sql_transaction`: after a failover
     /// the server may be a standby now, so a pool discards the connection.
     pub(crate) read_only_error: bool,
+    query_logger: Option<QueryLogger>,
 }
 
 /// Per-connection settings taken from the connect options.
@@ -196,6 +200,7 @@ pub(crate) struct Settings {
     pub(crate) statement_cache_capacity: usize,
     pub(crate) max_cacheable_statement_len: usize,
     pub(crate) command_timeout: Option<std::time::Duration>,
+    pub(crate) slow_query_threshold: Option<std::time::Duration>,
 }
 
 impl Default for Settings {
@@ -204,6 +209,7 @@ impl Default for Settings {
             statement_cache_capacity: 100,
             max_cacheable_statement_len: 15 * 1024,
             command_timeout: None,
+            slow_query_threshold: None,
         }
     }
 }
@@ -231,6 +237,7 @@ impl Connection {
             settings,
             cancel: None,
             session_changed: false,
+            query_logger: None,
             read_only_error: false,
             io,
             session: Session::default(),

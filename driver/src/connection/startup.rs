@@ -475,6 +475,7 @@ async fn establish(
         statement_cache_capacity: options.get_statement_cache_capacity(),
         max_cacheable_statement_len: options.get_max_cacheable_statement_len(),
         command_timeout: options.get_command_timeout(),
+        slow_query_threshold: options.get_slow_query_threshold(),
     });
     let is_tls = socket.is_tls();
     let limits = Limits {
