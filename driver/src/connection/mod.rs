@@ -1,33 +1,43 @@
-//! The connection: the one owner of the socket.
+//! The connection: one session with the server, and the one owner of its socket.
 //!
 //! A [`Connection`] is always a live session that is either in sync with the
-//! server or marked broken (and refused for further use); never half-way.
-//! Every operation starts with `Connection::ready`, which finishes whatever
-//! an abandoned operation left behind (see `pending.rs`), and asynchronous
-//! messages (notices, notifications, parameter changes) are routed wherever
-//! they arrive, without disturbing the result being read.
+//! server or marked broken (and refused for further use); never half-way. Every
+//! operation first finishes whatever an abandoned (dropped) operation left behind,
+//! and asynchronous messages (notices, notifications, parameter changes) are handled
+//! wherever they arrive, without disturbing the result being read.
 //!
-//! # The contract for code built on the connection (query, copy, transaction, listen)
+//! Open one with [`Connection::connect`] (see the [connecting guide](crate::config)),
+//! run queries on `&mut conn` (the [queries guide](mod@crate::query)), and read the
+//! session's state with [`Connection::server_version`],
+//! [`Connection::parameter_status`], [`Connection::transaction_status`] and
+//! [`Connection::backend_pid`]. A [`CancelToken`] cancels the running query from
+//! another task. Dropping a connection closes its socket;
+//! [`Connection::close`] also tells the server goodbye.
 //!
-//! 1. Call `ready().await?` first. It refuses a broken connection and resynchronises.
-//! 2. Encode whole messages into `io.write_buf` with `protocol::frontend`, then call
-//!    `queue_request(n)` where `n` is how many ReadyForQuery the request will bring
-//!    (one per Sync or simple Query), then `flush().await?`. A request dropped before
-//!    its first byte went out is withdrawn; one partly sent is completed and its
-//!    responses discarded by the next `ready()`.
-//! 3. Read with `recv().await?`: it returns the header of the next message that is
-//!    not asynchronous, left at the front of the read buffer. Parse its body with
-//!    `Message::parse(h.tag, self.io.body(h))`, then `io.consume(h)` (or
-//!    `io.take_body(h)` to keep the bytes without copying).
-//! 4. ReadyForQuery goes through `on_ready_for_query(h)`, which pays one owed and
-//!    records the transaction status. An ErrorResponse becomes an error with
-//!    `read_db_error(h, sql)`; then `finish_after_error()` reads to the ReadyForQuery.
-//! 5. Wrap the operation's result in `note(result)`: IO and protocol errors mark
-//!    the connection broken.
-//! 6. From `Drop`, queue cleanup with `queue_cleanup_query("ROLLBACK")`: it is sent
-//!    before the next operation, never withdrawn.
-//! 7. COPY FROM STDIN runs as a simple Query; while the server waits for data,
-//!    `copy_in` is true, and an abandoned COPY is ended by `ready()` with CopyFail.
+//! A connection is `Send` and `Sync` and needs no background task; to share one
+//! session between tasks, use a [`Pool`](crate::Pool) instead.
+
+// # The contract for code built on the connection (query, copy, transaction, listen)
+//
+// 1. Call `ready().await?` first. It refuses a broken connection and resynchronises.
+// 2. Encode whole messages into `io.write_buf` with `protocol::frontend`, then call
+//    `queue_request(n)` where `n` is how many ReadyForQuery the request will bring
+//    (one per Sync or simple Query), then `flush().await?`. A request dropped before
+//    its first byte went out is withdrawn; one partly sent is completed and its
+//    responses discarded by the next `ready()`.
+// 3. Read with `recv().await?`: it returns the header of the next message that is
+//    not asynchronous, left at the front of the read buffer. Parse its body with
+//    `Message::parse(h.tag, self.io.body(h))`, then `io.consume(h)` (or
+//    `io.take_body(h)` to keep the bytes without copying).
+// 4. ReadyForQuery goes through `on_ready_for_query(h)`, which pays one owed and
+//    records the transaction status. An ErrorResponse becomes an error with
+//    `read_db_error(h, sql)`; then `finish_after_error()` reads to the ReadyForQuery.
+// 5. Wrap the operation's result in `note(result)`: IO and protocol errors mark
+//    the connection broken.
+// 6. From `Drop`, queue cleanup with `queue_cleanup_query("ROLLBACK")`: it is sent
+//    before the next operation, never withdrawn.
+// 7. COPY FROM STDIN runs as a simple Query; while the server waits for data,
+//    `copy_in` is true, and an abandoned COPY is ended by `ready()` with CopyFail.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
