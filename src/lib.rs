@@ -13,7 +13,7 @@ pub use quarry_macros::PgType;
 #[cfg(all(feature = "temp-server", unix))]
 pub use quarry_macros::test;
 
-/// Compile-time checked queries: see [the guide](query_macros).
+// Compile-time checked queries; their guide is the `query_macros` module below.
 pub use quarry_macros::{
     query, query_as, query_as_unchecked, query_file, query_file_as, query_file_scalar,
     query_scalar, query_unchecked,

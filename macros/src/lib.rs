@@ -53,8 +53,8 @@ fn checked(output: Output, file: bool) -> Kind {
 /// let email: Option<String> = row.email;
 /// ```
 ///
-/// See the crate documentation of `quarry` for overrides, named parameters,
-/// offline builds and `cargo pgprepare`.
+/// See the guide, `quarry::query_macros`, for overrides, named parameters,
+/// nullability, offline builds and `cargo pgprepare`.
 #[proc_macro]
 pub fn query(input: TokenStream) -> TokenStream {
     query::expand(input.into(), checked(Output::Record, false)).into()
