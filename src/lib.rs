@@ -9,6 +9,27 @@ pub use quarry_macros::FromRecord;
 #[doc = include_str!("../docs/pg_type.md")]
 pub use quarry_macros::PgType;
 
+/// Derives [`CopyRow`] and [`FromCopyRow`] for a struct: its fields, in declaration
+/// order, are the columns of a binary COPY.
+///
+/// ```no_run
+/// # async fn f(conn: &mut quarry::Connection) -> quarry::Result<()> {
+/// #[derive(quarry::CopyRow)]
+/// struct Reading {
+///     sensor: i64,
+///     value: f64,
+///     note: Option<String>,
+/// }
+///
+/// let mut writer = conn
+///     .copy_in::<Reading>("COPY readings (sensor, value, note) FROM STDIN BINARY")
+///     .await?;
+/// writer.write(&Reading { sensor: 1, value: 20.5, note: None }).await?;
+/// let rows = writer.finish().await?;
+/// # Ok(()) }
+/// ```
+pub use quarry_macros::CopyRow;
+
 #[doc = include_str!("../docs/quarry_test.md")]
 #[cfg(all(feature = "temp-server", unix))]
 pub use quarry_macros::test;

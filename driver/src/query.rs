@@ -375,6 +375,15 @@ where
         self
     }
 
+    /// Runs the query for its effect and returns the rows it affected (or returned),
+    /// without decoding any row.
+    pub fn execute<'c, E: Executor<'c>>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<u64>> + Send + 'c {
+        self.inner.execute(executor)
+    }
+
     /// Runs the query; returns every row as `T`.
     pub fn fetch_all<'c, E: Executor<'c>>(
         self,
@@ -455,6 +464,15 @@ where
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.inner = self.inner.timeout(timeout);
         self
+    }
+
+    /// Runs the query for its effect and returns the rows it affected (or returned),
+    /// without decoding any value.
+    pub fn execute<'c, E: Executor<'c>>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<u64>> + Send + 'c {
+        self.inner.execute(executor)
     }
 
     /// Runs the query; returns the first column of every row.

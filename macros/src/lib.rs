@@ -18,6 +18,13 @@ pub fn derive_from_record(input: proc_macro::TokenStream) -> proc_macro::TokenSt
     derive::expand(derive::from_record::derive(&input))
 }
 
+/// A struct as one row of a binary COPY: `#[derive(CopyRow)]`; see `quarry::CopyRow`.
+#[proc_macro_derive(CopyRow, attributes(quarry))]
+pub fn derive_copy_row(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    derive::expand(derive::copy_row::derive(&input))
+}
+
 /// A PostgreSQL enum, composite or domain: `#[derive(PgType)]`; see `quarry::UserType`.
 #[proc_macro_derive(PgType, attributes(pg))]
 pub fn derive_pg_type(input: proc_macro::TokenStream) -> proc_macro::TokenStream {

@@ -20,11 +20,10 @@ pub(super) const HEADER_LEN: usize = 19;
 // --- Row traits ----------------------------------------------------------------------
 
 /// A row that can be written by binary COPY: a tuple of up to 16 encodable values, or
-/// your own type.
+/// a struct with `#[derive(quarry::CopyRow)]` (its fields, in order, are the columns).
 ///
-/// The derive macros do not implement it; implementing it by hand is short: the column
-/// count, each column's type, which column types each field accepts, and the fields in
-/// column order.
+/// Implementing it by hand is short: the column count, each column's type, which column
+/// types each field accepts, and the fields in column order.
 ///
 /// ```
 /// use quarry_driver::copy::{CopyRow, RowEncoder};
@@ -78,8 +77,8 @@ impl<T: CopyRow + ?Sized> CopyRow for &T {
     }
 }
 
-/// A row that can be read from binary COPY: a tuple of up to 16 decodable values, or
-/// your own type (the derive macros do not implement it).
+/// A row that can be read from binary COPY: a tuple of up to 16 decodable values, or a
+/// struct with `#[derive(quarry::CopyRow)]`.
 ///
 /// `decode_row` reads the fields in column order with [`RowDecoder::field`]:
 /// `Ok(Point { id: row.field()?, label: row.field()? })`.
