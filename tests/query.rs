@@ -1207,3 +1207,98 @@ async fn queries_are_observed_without_their_bound_values() {
         assert!(!text.contains(SECRET), "a bound value was logged: {text}");
     }
 }
+
+/// A prepared statement runs by name only on the connection that prepared it (named
+/// statements exist in one session); elsewhere it runs by its SQL. Statements from
+/// `prepare` live in the cache and are closed when it evicts them.
+#[tokio::test]
+async fn prepared_statements_belong_to_their_connection() {
+    let mut a = connect(server()).await;
+    let mut b = connect(server()).await;
+    // b's first cached statement gets the same server-side name as a's first one.
+    let on_b: i32 = query_scalar("SELECT 7").fetch_one(&mut b).await.unwrap();
+    assert_eq!(on_b, 7);
+    let stmt = a.prepare("SELECT $1::int4 + 1").await.unwrap();
+    assert!(stmt.is_named());
+    let on_a: i32 = stmt
+        .query()
+        .bind(1i32)
+        .fetch_one(&mut a)
+        .await
+        .unwrap()
+        .get(0);
+    let on_other: i32 = stmt
+        .query()
+        .bind(1i32)
+        .fetch_one(&mut b)
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        (on_a, on_other),
+        (2, 2),
+        "b ran its own statement of the same name"
+    );
+
+    // prepare() fills the cache like queries do: with capacity 2, older ones are closed.
+    let options = options_for(server(), roles::TRUST, SslMode::Disable).statement_cache_capacity(2);
+    let mut c = Connection::connect_with(&options).await.unwrap();
+    let mut kept = Vec::new();
+    for i in 0..5 {
+        let sql = format!("SELECT {i}::int4 AS n");
+        kept.push(c.prepare(AssertSqlSafe(sql)).await.unwrap());
+    }
+    let on_server: i64 =
+        query_scalar("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'quarry_s%'")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+    assert!(on_server <= 3, "{on_server} statements left on the server");
+    // An evicted statement still runs (by its SQL).
+    let n: i32 = kept[0].query().fetch_one(&mut c).await.unwrap().get(0);
+    assert_eq!(n, 0);
+}
+
+/// `.timeout` and `command_timeout` cover streams (up to the first row), pipelines and
+/// `prepare` too; the connection stays usable after each.
+#[tokio::test]
+async fn timeouts_cover_streams_pipelines_and_prepare() {
+    let mut conn = connect(server()).await;
+    let started = Instant::now();
+    let mut rows = query("SELECT pg_sleep(5)")
+        .timeout(Duration::from_millis(200))
+        .fetch(&mut conn);
+    let first = rows.next().await.expect("an item");
+    drop(rows);
+    assert_eq!(first.unwrap_err().kind(), ErrorKind::Timeout);
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    let v: i32 = query_scalar("SELECT 1").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(v, 1);
+
+    let started = Instant::now();
+    let mut p = conn.pipeline();
+    p.push(query("SELECT 1"));
+    p.push(query("SELECT pg_sleep(5)").timeout(Duration::from_millis(200)));
+    let err = p.run().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let options = options_for(server(), roles::TRUST, SslMode::Disable)
+        .command_timeout(Duration::from_millis(200));
+    let mut slow = Connection::connect_with(&options).await.unwrap();
+    let err = slow
+        .execute_many("SELECT pg_sleep(5) WHERE $1", [(true,)])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    let v: i32 = query_scalar("SELECT 2").fetch_one(&mut slow).await.unwrap();
+    assert_eq!(v, 2);
+}

@@ -167,7 +167,8 @@ impl Connection {
                 }
                 tag::ROW_DESCRIPTION | tag::NO_DATA => {
                     let cols = self.read_columns(h, Format::Binary)?;
-                    let statement = Statement::new(name.clone(), sql, params.clone(), cols);
+                    let statement =
+                        Statement::new(self.id, name.clone(), sql, params.clone(), cols);
                     columns = Some(statement.inner.columns.clone());
                     if !name.is_empty()
                         && let Some(evicted) = self.cache.insert(&oids, statement)

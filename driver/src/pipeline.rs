@@ -196,8 +196,14 @@ impl<'c> Pipeline<'c> {
         };
         let watch = conn.watch(&sql);
         let span = watch.span().clone();
-        let r =
-            tracing::Instrument::instrument(conn.run_pipeline(&queries, independent), span).await;
+        // The longest timeout any query asked for, else the connection's.
+        let timeout = queries
+            .iter()
+            .filter_map(Query::timeout_setting)
+            .max()
+            .or(conn.command_timeout());
+        let work = tracing::Instrument::instrument(conn.run_pipeline(&queries, independent), span);
+        let r = crate::connection::within_timeout!(conn, timeout, work);
         let r = conn.note(r);
         let rows = r.as_ref().map_or(0, |results| {
             results
@@ -241,7 +247,7 @@ impl Connection {
                     cacheable && !p.name.is_empty() && eq.sql() == sql && p.oids == oids
                 })
                 .map(|(p, _)| (p.name.clone(), p.known.clone()));
-            let plan = if let Some(s) = q.prepared() {
+            let plan = if let Some(s) = q.prepared().filter(|s| self.owns(s)) {
                 Plan {
                     name: s.inner.name.clone(),
                     parse: false,
@@ -376,8 +382,13 @@ impl Connection {
                     }
                     tag::ROW_DESCRIPTION | tag::NO_DATA => {
                         let cols = self.read_columns(h, Format::Binary)?;
-                        let statement =
-                            Statement::new(plan.name.clone(), q.sql(), params.clone(), cols);
+                        let statement = Statement::new(
+                            self.id,
+                            plan.name.clone(),
+                            q.sql(),
+                            params.clone(),
+                            cols,
+                        );
                         let cols = statement.inner.columns.clone();
                         self.confirm_statement(&plan.name);
                         if !plan.name.is_empty() {

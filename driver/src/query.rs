@@ -280,6 +280,10 @@ impl Query {
         &self.sql
     }
 
+    pub(crate) fn timeout_setting(&self) -> Option<Duration> {
+        self.timeout
+    }
+
     pub(crate) fn arguments(&self) -> &Arguments {
         &self.args
     }
@@ -606,7 +610,14 @@ impl<'c, T: Send + 'c> RowStream<'c, T> {
                         StreamState::Start(query, acquire) => {
                             let mut conn = acquire.await?;
                             let watch = conn.watch(query.sql());
-                            let started = conn.start_query(&query).await;
+                            // The timeout covers the query up to its first row.
+                            let timeout = query.timeout.or(conn.command_timeout());
+                            let c = &mut *conn;
+                            let started = crate::connection::within_timeout!(
+                                c,
+                                timeout,
+                                c.start_query(&query)
+                            );
                             let mut reader = match started {
                                 Ok(reader) => reader,
                                 Err(e) => {
@@ -816,9 +827,11 @@ impl Connection {
         let mut retried = false;
         loop {
             let cached = match &q.statement {
-                Some(s) => Some(s.clone()),
-                None if q.persistent && self.cache.accepts(sql) => self.cache.get(sql, &oids),
-                None => None,
+                // A prepared statement runs by name only on the connection that made it,
+                // while it still exists there; anywhere else it runs by its SQL text.
+                Some(s) if !retried && self.owns(s) => Some(s.clone()),
+                _ if q.persistent && self.cache.accepts(sql) => self.cache.get(sql, &oids),
+                _ => None,
             };
             match &cached {
                 Some(s) => self.note_statement(s),
@@ -895,7 +908,8 @@ impl Connection {
                     }
                     tag::ROW_DESCRIPTION | tag::NO_DATA => {
                         let cols = self.read_columns(h, Format::Binary)?;
-                        let statement = Statement::new(name.clone(), sql, params.clone(), cols);
+                        let statement =
+                            Statement::new(self.id, name.clone(), sql, params.clone(), cols);
                         columns = Some(statement.inner.columns.clone());
                         self.confirm_statement(&name);
                         if !name.is_empty()
@@ -924,14 +938,11 @@ impl Connection {
                         self.finish_after_error().await?;
                         let stale = err.as_db_error().is_some_and(needs_reprepare);
                         if stale && let Some(s) = &cached {
-                            if s.is_named() && q.statement.is_none() {
-                                self.cache.remove(sql, &oids);
+                            if s.is_named() {
+                                self.cache.remove_name(&s.inner.name);
                                 self.closes.push(s.inner.name.clone());
                             }
-                            if !retried
-                                && q.statement.is_none()
-                                && self.transaction_status() == TransactionStatus::Idle
-                            {
+                            if !retried && self.transaction_status() == TransactionStatus::Idle {
                                 retried = true;
                                 tracing::debug!("statement went stale; preparing it again");
                                 break;
@@ -1067,23 +1078,27 @@ impl Connection {
     pub async fn prepare(&mut self, sql: impl IntoSql) -> Result<Statement> {
         let sql = sql.into_sql();
         self.ready().await?;
-        let r = self.prepare_inner(&sql).await;
+        let timeout = self.command_timeout();
+        let r = crate::connection::within_timeout!(self, timeout, self.prepare_inner(&sql));
         self.note(r)
     }
 
     async fn prepare_inner(&mut self, sql: &str) -> Result<Statement> {
+        // A cacheable statement is named and filed in the cache, which closes it on
+        // eviction; otherwise (caching off, as behind PgBouncer, or SQL too long) the
+        // unnamed statement describes it and each run parses it again.
         let name = if self.cache.accepts(sql) {
             self.cache.next_name()
         } else {
-            // Too long to cache, or caching is off: still a named statement, so that it
-            // outlives the next query; closed when the cache would have evicted it.
-            self.cache.next_name()
+            Box::from("")
         };
         let buf = &mut self.io.write_buf;
         frontend::parse(buf, &name, sql, &[])?;
         frontend::describe(buf, Target::Statement, &name)?;
         frontend::sync(buf);
-        self.unconfirmed.push(name.clone());
+        if !name.is_empty() {
+            self.unconfirmed.push(name.clone());
+        }
         self.queue_request(1);
         self.flush().await?;
         let mut params = Vec::new();
@@ -1102,14 +1117,28 @@ impl Connection {
                 }
                 tag::ROW_DESCRIPTION | tag::NO_DATA => {
                     let cols = self.read_columns(h, Format::Binary)?;
-                    statement = Some(Statement::new(name.clone(), sql, params.clone(), cols));
+                    statement = Some(Statement::new(
+                        self.id,
+                        name.clone(),
+                        sql,
+                        params.clone(),
+                        cols,
+                    ));
                     self.confirm_statement(&name);
                 }
                 tag::READY_FOR_QUERY => {
                     self.on_ready_for_query(h)?;
                     let statement = statement
                         .ok_or_else(|| Error::protocol("Describe returned no row description"))?;
-                    return self.name_statement(statement).await;
+                    self.confirm_statement(&name);
+                    let statement = self.name_statement(statement).await?;
+                    if statement.is_named() {
+                        let oids: Vec<Oid> = statement.params().iter().map(TypeInfo::oid).collect();
+                        if let Some(evicted) = self.cache.insert(&oids, statement.clone()) {
+                            self.closes.push(evicted);
+                        }
+                    }
+                    return Ok(statement);
                 }
                 tag::ERROR_RESPONSE => {
                     let err = self.read_db_error(h, sql)?;
@@ -1180,6 +1209,7 @@ impl Connection {
             .map(|t| self.type_info(t.oid()))
             .collect();
         Ok(Statement::new(
+            inner.owner,
             inner.name.clone(),
             &inner.sql,
             params,

@@ -26,12 +26,16 @@ pub(crate) struct StatementInner {
     pub(crate) sql: Box<str>,
     pub(crate) params: Vec<TypeInfo>,
     pub(crate) columns: Arc<Columns>,
+    /// The connection the statement was prepared on (`Connection::id`): a named statement
+    /// exists on that session only.
+    pub(crate) owner: u64,
     /// Whether running it may change session state (see `Connection::session_changed`).
     pub(crate) touches_session: bool,
 }
 
 impl Statement {
     pub(crate) fn new(
+        owner: u64,
         name: Box<str>,
         sql: &str,
         params: Vec<TypeInfo>,
@@ -39,6 +43,7 @@ impl Statement {
     ) -> Statement {
         Statement {
             inner: Arc::new(StatementInner {
+                owner,
                 name,
                 sql: sql.into(),
                 params,
@@ -68,7 +73,8 @@ impl Statement {
         &self.inner.name
     }
 
-    /// Whether this statement is named, i.e. outlives the next query on the connection.
+    /// Whether this statement is named: prepared once on its connection and run there by
+    /// name (on another connection, or after the cache evicted it, it runs by its SQL).
     pub fn is_named(&self) -> bool {
         !self.inner.name.is_empty()
     }
@@ -196,6 +202,7 @@ impl StatementCache {
                 let old = &entry.statement.inner;
                 entry.statement = Statement {
                     inner: Arc::new(StatementInner {
+                        owner: old.owner,
                         name: old.name.clone(),
                         sql: old.sql.clone(),
                         params: old.params.clone(),
@@ -206,6 +213,28 @@ impl StatementCache {
                 return;
             }
         }
+    }
+
+    /// Whether the named statement `name` is still cached (so still exists on the server).
+    pub(crate) fn holds(&self, name: &str) -> bool {
+        !name.is_empty()
+            && self
+                .entries
+                .values()
+                .flatten()
+                .any(|e| &*e.statement.inner.name == name)
+    }
+
+    /// Forgets the statement called `name`, wherever it is filed.
+    pub(crate) fn remove_name(&mut self, name: &str) {
+        for list in self.entries.values_mut() {
+            if let Some(i) = list.iter().position(|e| &*e.statement.inner.name == name) {
+                list.swap_remove(i);
+                self.len -= 1;
+                break;
+            }
+        }
+        self.entries.retain(|_, list| !list.is_empty());
     }
 
     /// Forgets a statement (after the server said it no longer exists or is stale).
@@ -240,7 +269,7 @@ mod tests {
     use super::*;
 
     fn stmt(cache: &mut StatementCache, sql: &str) -> Statement {
-        Statement::new(cache.next_name(), sql, vec![], vec![])
+        Statement::new(0, cache.next_name(), sql, vec![], vec![])
     }
 
     #[test]

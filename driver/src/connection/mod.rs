@@ -202,6 +202,8 @@ pub struct Connection {
     /// the server may be a standby now, so a pool discards the connection.
     pub(crate) read_only_error: bool,
     query_logger: Option<QueryLogger>,
+    /// Unique in this process: named statements belong to the connection that made them.
+    pub(crate) id: u64,
 }
 
 /// Per-connection settings taken from the connect options.
@@ -248,6 +250,10 @@ impl Connection {
             cancel: None,
             session_changed: false,
             query_logger: None,
+            id: {
+                static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+                NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            },
             read_only_error: false,
             io,
             session: Session::default(),
@@ -356,6 +362,13 @@ impl Connection {
     /// A token that cancels the query running on this connection from anywhere.
     pub fn cancel_token(&self) -> Option<CancelToken> {
         self.cancel.clone()
+    }
+
+    /// Whether `statement` is a named statement of this session that still exists.
+    pub(crate) fn owns(&self, statement: &crate::statement::Statement) -> bool {
+        statement.is_named()
+            && statement.inner.owner == self.id
+            && self.cache.holds(&statement.inner.name)
     }
 
     /// How many prepared statements the connection's cache holds.
@@ -740,6 +753,26 @@ pub(crate) fn touches_session(sql: &str) -> bool {
             .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
     })
 }
+
+/// Awaits `$work`, an operation on connection `$conn`, within `$timeout`: on expiry the
+/// operation is dropped, its query cancelled on the server, and the connection brought
+/// back in sync (`Connection::after_timeout`). A macro because `$work` borrows `$conn`.
+macro_rules! within_timeout {
+    ($conn:ident, $timeout:expr, $work:expr) => {{
+        let timeout: Option<std::time::Duration> = $timeout;
+        match timeout {
+            None => $work.await,
+            Some(d) => {
+                let r = tokio::time::timeout(d, $work).await;
+                match r {
+                    Ok(r) => r,
+                    Err(_) => Err($conn.after_timeout(d).await),
+                }
+            }
+        }
+    }};
+}
+pub(crate) use within_timeout;
 
 fn log_notice(notice: &DbError) {
     use crate::error::Severity;
