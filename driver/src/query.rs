@@ -268,8 +268,9 @@ impl Query {
     /// Fails with a timeout error (after cancelling the query on the server) if it
     /// takes longer than `timeout`. Overrides the connection's `command_timeout`.
     ///
-    /// Applies to `execute`, `fetch_all`, `fetch_one` and `fetch_optional`; a stream from
-    /// `fetch` is not bounded by it (see [Timeouts](mod@crate::query#timeouts)).
+    /// Applies to `execute`, `fetch_all`, `fetch_one`, `fetch_optional`, to a pipeline
+    /// holding the query, and to a stream from `fetch` up to its first row (see
+    /// [Timeouts](mod@crate::query#timeouts)).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -1071,9 +1072,9 @@ impl Connection {
 
     /// Prepares a statement and returns its description (parameter and column types).
     ///
-    /// The statement is named on this connection's session and is not part of the
-    /// statement cache: it stays on the server until the session ends. Run it (with
-    /// [`Statement::query`]) only on this connection. See
+    /// The statement is named on this connection's session and filed in its statement
+    /// cache (closed when the cache evicts it); run it with [`Statement::query`]. On
+    /// another connection it runs by its SQL. See
     /// [prepared statements you hold](mod@crate::query#prepared-statements-you-hold).
     pub async fn prepare(&mut self, sql: impl IntoSql) -> Result<Statement> {
         let sql = sql.into_sql();

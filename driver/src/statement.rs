@@ -12,9 +12,8 @@ use crate::types::{Oid, TypeInfo};
 /// Made by [`Connection::prepare`](crate::Connection::prepare); also what the
 /// statement cache holds.
 ///
-/// A statement is a name in the session that prepared it: run it only on that
-/// connection. On another connection (or on a pool, which may pick any connection) the
-/// name means nothing, or a different statement.
+/// A named statement exists in the session that prepared it, so it runs by name only on
+/// that connection; on another connection (or through a pool) it runs by its SQL text.
 #[derive(Clone)]
 pub struct Statement {
     pub(crate) inner: Arc<StatementInner>,

@@ -240,8 +240,9 @@ impl ConnectOptions {
 
     /// The password of an encrypted client key.
     ///
-    /// Accepted for compatibility with libpq and not used yet: encrypted keys are refused
-    /// when connecting (decrypt the key with `openssl pkey`).
+    /// Encrypted client keys are not supported: with a client certificate configured,
+    /// setting this makes connecting fail with an error that says to decrypt the key
+    /// (`openssl pkey`), rather than silently trying the key without it.
     #[must_use]
     pub fn ssl_password(mut self, password: impl Into<String>) -> Self {
         self.ssl_password = non_empty(password).map(Secret::new);
@@ -250,25 +251,21 @@ impl ConnectOptions {
 
     /// Whether to send the host name in TLS SNI (default true).
     ///
-    /// Accepted and not applied yet: SNI is always sent for host names.
+    /// SNI is only ever sent for host names, never for IP addresses.
     #[must_use]
     pub fn ssl_sni(mut self, enabled: bool) -> Self {
         self.ssl_sni = enabled;
         self
     }
 
-    /// The oldest TLS version accepted (default TLS 1.2).
-    ///
-    /// Accepted and not applied yet: TLS 1.2 and 1.3 are always offered.
+    /// The oldest TLS version accepted (default TLS 1.2; TLS 1.0 and 1.1 are never used).
     #[must_use]
     pub fn ssl_min_protocol_version(mut self, version: TlsVersion) -> Self {
         self.ssl_min_protocol_version = version;
         self
     }
 
-    /// The newest TLS version offered (default: the newest supported).
-    ///
-    /// Accepted and not applied yet: TLS 1.2 and 1.3 are always offered.
+    /// The newest TLS version offered (default: the newest supported, TLS 1.3).
     #[must_use]
     pub fn ssl_max_protocol_version(mut self, version: TlsVersion) -> Self {
         self.ssl_max_protocol_version = Some(version);

@@ -223,10 +223,20 @@ fn tls_params(options: &ConnectOptions, ep: &Endpoint) -> Result<TlsParams> {
             _ => None,
         },
     };
+    if options.get_ssl_password().is_some() && client_cert.is_some() {
+        return Err(Error::unsupported(
+            "sslpassword was given, but encrypted client keys are not supported; \
+             decrypt the key (`openssl pkey -in key.pem -out key-plain.pem`) and protect the \
+             file instead",
+        ));
+    }
     let config = tls::client_config(&TlsSettings {
         verify,
         roots,
         client_cert,
+        min_version: options.get_ssl_min_protocol_version(),
+        max_version: options.get_ssl_max_protocol_version(),
+        sni: options.get_ssl_sni(),
     })?;
     let name = match &ep.host {
         Host::Tcp(name) => name.clone(),
