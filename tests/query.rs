@@ -1118,8 +1118,45 @@ async fn pgbouncer_transaction_mode_with_unnamed_statements() {
 
 /// Issue 4, observability: a span per query with its SQL and row count, a slow-query
 /// warning, and a query logger seeing SQL, duration, rows and errors; never a bound value.
-#[tokio::test]
-async fn queries_are_observed_without_their_bound_values() {
+///
+/// Runs in a child process of its own: `tracing` caches, per call site and process-wide,
+/// whether anyone listens, and the other tests of this binary (running in parallel with no
+/// subscriber) can leave the span's call site cached as unwatched for this thread's
+/// subscriber.
+#[test]
+fn queries_are_observed_without_their_bound_values() {
+    const CHILD: &str = "QUARRY_OBSERVE_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(observed_queries());
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "queries_are_observed_without_their_bound_values",
+            "--nocapture",
+        ])
+        .env(CHILD, "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the observed-queries child failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("1 passed"),
+        "the child ran no test:\n{stdout}"
+    );
+}
+
+async fn observed_queries() {
     use std::sync::{Arc, Mutex};
     const SECRET: &str = "observed-sentinel-4242";
     let capture = support::Capture::default();

@@ -409,6 +409,9 @@ impl Drop for Transaction<'_> {
         );
         let conn: &mut Connection = &mut self.conn;
         conn.queue_cleanup_query(&sql);
+        // Send it now if the socket takes it, so the server does not keep the abandoned
+        // transaction (and its locks) open until the connection's next use.
+        conn.flush_now();
     }
 }
 

@@ -166,7 +166,11 @@ impl Capture {
     /// Makes this the subscriber of the current thread until the guard is dropped.
     /// Use with a current-thread runtime (`#[tokio::test]`), whose tasks run on it.
     pub fn install(&self) -> tracing::subscriber::DefaultGuard {
-        tracing::subscriber::set_default(self.clone())
+        let guard = tracing::subscriber::set_default(self.clone());
+        // Callsites first hit by tests running without a subscriber may have cached
+        // "never"; recompute so this subscriber sees them.
+        tracing::callsite::rebuild_interest_cache();
+        guard
     }
 }
 

@@ -582,6 +582,27 @@ impl Connection {
         Ok(())
     }
 
+    /// Sends what is queued as far as the socket takes it right now, without waiting: a
+    /// cleanup queued from `Drop` (a transaction's ROLLBACK) then reaches the server at
+    /// once instead of at the connection's next use, so an abandoned transaction does not
+    /// hold its locks meanwhile. Requests of which nothing went out are withdrawn first,
+    /// exactly as the next `ready()` would. What the socket does not take now goes out
+    /// with the next operation; responses are read then.
+    pub(crate) fn flush_now(&mut self) {
+        if self.broken.is_some() || self.io.write_buf.is_empty() {
+            return;
+        }
+        let written = self.io.written;
+        self.pending
+            .withdraw_unsent(&mut self.io.write_buf, written);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match self.io.poll_flush_some(&mut cx) {
+            std::task::Poll::Ready(Ok(())) => self.pending.flushed(),
+            std::task::Poll::Ready(Err(e)) => self.mark_broken(e.to_string()),
+            std::task::Poll::Pending => {}
+        }
+    }
+
     /// Queues a simple-protocol cleanup query (e.g. `ROLLBACK`) from a `Drop` impl.
     /// It is sent before the next operation on this connection.
     pub(crate) fn queue_cleanup_query(&mut self, sql: &str) {
