@@ -1,10 +1,4 @@
-//! Quarry: a PostgreSQL toolkit for Rust.
-//!
-//! An async driver with a connection pool, and query macros that check SQL
-//! against a real server (or an offline description of it) when the code
-//! compiles. This crate re-exports [`quarry_driver`] and [`quarry_macros`]:
-//! depend on `quarry` alone.
-
+#![doc = include_str!("../docs/overview.md")]
 #![deny(missing_docs)]
 
 pub use quarry_driver::*;
@@ -15,6 +9,41 @@ pub use quarry_macros::FromRecord;
 #[doc = include_str!("../docs/pg_type.md")]
 pub use quarry_macros::PgType;
 
+/// Derives [`CopyRow`] and [`FromCopyRow`] for a struct: its fields, in declaration
+/// order, are the columns of a binary COPY.
+///
+/// ```no_run
+/// # async fn f(conn: &mut quarry::Connection) -> quarry::Result<()> {
+/// #[derive(quarry::CopyRow)]
+/// struct Reading {
+///     sensor: i64,
+///     value: f64,
+///     note: Option<String>,
+/// }
+///
+/// let mut writer = conn
+///     .copy_in::<Reading>("COPY readings (sensor, value, note) FROM STDIN BINARY")
+///     .await?;
+/// writer.write(&Reading { sensor: 1, value: 20.5, note: None }).await?;
+/// let rows = writer.finish().await?;
+/// # Ok(()) }
+/// ```
+pub use quarry_macros::CopyRow;
+
 #[doc = include_str!("../docs/quarry_test.md")]
 #[cfg(all(feature = "temp-server", unix))]
 pub use quarry_macros::test;
+
+// Compile-time checked queries; their guide is the `query_macros` module below.
+pub use quarry_macros::{
+    query, query_as, query_as_unchecked, query_file, query_file_as, query_file_scalar,
+    query_scalar, query_unchecked,
+};
+
+#[doc(hidden)]
+#[path = "macro_support.rs"]
+pub mod __private;
+
+/// The guide to `query!` and friends, and `cargo pgprepare`.
+#[doc = include_str!("query_macros.md")]
+pub mod query_macros {}

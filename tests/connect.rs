@@ -1083,3 +1083,35 @@ async fn notices_go_to_the_handler_without_disturbing_results() {
     assert_eq!(rows.len(), 1);
     assert_eq!(seen.lock().unwrap().last().unwrap(), "careful");
 }
+
+/// `ssl_min_protocol_version`/`ssl_max_protocol_version` choose the TLS version the
+/// session uses (as the server sees it in `pg_stat_ssl`), and an empty range is refused.
+#[tokio::test]
+async fn tls_protocol_versions_are_applied() {
+    use quarry::config::TlsVersion;
+    let base = options_for(server(), roles::TRUST, SslMode::VerifyFull).host("localhost");
+    for (max, want) in [
+        (TlsVersion::Tls1_2, "TLSv1.2"),
+        (TlsVersion::Tls1_3, "TLSv1.3"),
+    ] {
+        let options = base.clone().ssl_max_protocol_version(max);
+        let mut conn = quarry::Connection::connect_with(&options).await.unwrap();
+        let version: String =
+            quarry::query_scalar("SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+        assert_eq!(version, want);
+    }
+    let options = base
+        .ssl_min_protocol_version(TlsVersion::Tls1_3)
+        .ssl_max_protocol_version(TlsVersion::Tls1_2);
+    let err = quarry::Connection::connect_with(&options)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+    assert!(
+        err.to_string().contains("ssl_min_protocol_version"),
+        "{err}"
+    );
+}

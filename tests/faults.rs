@@ -845,5 +845,14 @@ mod fuzz_on_stable {
         decode_json,
         decode_money,
         decode_numeric,
+        decode_datetime,
+        decode_array,
+        decode_range,
+        decode_record,
+        decode_net,
+        decode_geo,
+        decode_bits,
+        decode_tsearch,
+        decode_misc,
     );
 }

@@ -407,3 +407,66 @@ async fn generic_structs(mut conn: Connection) {
         .unwrap();
     assert_eq!(s.value, None);
 }
+
+/// `#[derive(CopyRow)]`: a struct's fields, in order, are the columns of a binary COPY,
+/// written with `copy_in` and read back with `copy_out`.
+#[quarry::test]
+async fn copy_row_structs_go_in_and_out(mut conn: Connection) {
+    #[derive(quarry::CopyRow, Debug, PartialEq, Clone)]
+    struct Reading {
+        sensor: i64,
+        value: f64,
+        note: Option<String>,
+    }
+    #[derive(quarry::CopyRow, Debug, PartialEq)]
+    struct Pair(i64, f64);
+
+    conn.batch_execute("CREATE TABLE readings (sensor int8, value float8, note text)")
+        .await
+        .unwrap();
+    let rows: Vec<Reading> = (0..1000)
+        .map(|i| Reading {
+            sensor: i,
+            value: i as f64 / 4.0,
+            note: (i % 3 == 0).then(|| format!("n{i}")),
+        })
+        .collect();
+    let mut writer = conn
+        .copy_in::<Reading>("COPY readings (sensor, value, note) FROM STDIN BINARY")
+        .await
+        .unwrap();
+    writer.write_all(rows.iter()).await.unwrap();
+    assert_eq!(writer.finish().await.unwrap(), 1000);
+
+    let mut reader = conn
+        .copy_out::<Reading>(
+            "COPY (SELECT sensor, value, note FROM readings ORDER BY sensor) TO STDOUT BINARY",
+        )
+        .await
+        .unwrap();
+    assert_eq!(reader.read_all().await.unwrap(), rows);
+
+    let mut pairs = conn
+        .copy_out::<Pair>("COPY (SELECT sensor, value FROM readings WHERE sensor < 2 ORDER BY sensor) TO STDOUT BINARY")
+        .await
+        .unwrap();
+    assert_eq!(
+        pairs.read_all().await.unwrap(),
+        [Pair(0, 0.0), Pair(1, 0.25)]
+    );
+
+    // A struct whose fields do not fit the table's columns is refused before any row is sent.
+    let wrong = conn
+        .copy_in_table::<Pair>("readings", &["sensor", "note"])
+        .await;
+    assert!(
+        wrong.is_err(),
+        "a float8 field was accepted for a text column"
+    );
+    drop(wrong);
+    let n: i64 = quarry::query_scalar("SELECT count(*) FROM readings")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(n, 1000);
+}

@@ -1115,3 +1115,227 @@ async fn pgbouncer_transaction_mode_with_unnamed_statements() {
     let inserted = count(&mut setup, &t).await;
     assert_eq!(inserted, CLIENTS * QUERIES.div_euclid(3));
 }
+
+/// Issue 4, observability: a span per query with its SQL and row count, a slow-query
+/// warning, and a query logger seeing SQL, duration, rows and errors; never a bound value.
+///
+/// Runs in a child process of its own: `tracing` caches, per call site and process-wide,
+/// whether anyone listens, and the other tests of this binary (running in parallel with no
+/// subscriber) can leave the span's call site cached as unwatched for this thread's
+/// subscriber.
+#[test]
+fn queries_are_observed_without_their_bound_values() {
+    const CHILD: &str = "QUARRY_OBSERVE_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(observed_queries());
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "queries_are_observed_without_their_bound_values",
+            "--nocapture",
+        ])
+        .env(CHILD, "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the observed-queries child failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("1 passed"),
+        "the child ran no test:\n{stdout}"
+    );
+}
+
+async fn observed_queries() {
+    use std::sync::{Arc, Mutex};
+    const SECRET: &str = "observed-sentinel-4242";
+    let capture = support::Capture::default();
+    let _guard = capture.install();
+    let options = options_for(server(), roles::TRUST, SslMode::Disable)
+        .slow_query_threshold(Duration::from_millis(20));
+    let mut conn = Connection::connect_with(&options).await.unwrap();
+    /// SQL, rows, failed, elapsed.
+    type Logged = Vec<(String, u64, bool, Duration)>;
+    let logged: Arc<Mutex<Logged>> = Arc::default();
+    let sink = logged.clone();
+    conn.set_query_logger(move |log| {
+        sink.lock().unwrap().push((
+            log.sql().to_owned(),
+            log.rows(),
+            log.error().is_some(),
+            log.elapsed(),
+        ));
+    });
+
+    let rows = query("SELECT $1::text AS s, g FROM generate_series(1, 3) g, pg_sleep(0.05)")
+        .bind(SECRET)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 3);
+    query("SELECT $1::int4 / 0")
+        .bind(1i32)
+        .execute(&mut conn)
+        .await
+        .unwrap_err();
+    let streamed = query("SELECT g FROM generate_series(1, 5) g")
+        .fetch(&mut conn)
+        .collect::<Vec<_>>()
+        .await;
+    assert_eq!(streamed.len(), 5);
+    conn.execute_many(
+        "SELECT $1::text",
+        [(SECRET.to_owned(),), (SECRET.to_owned(),)],
+    )
+    .await
+    .unwrap();
+
+    let logged = logged.lock().unwrap().clone();
+    let sqls: Vec<&str> = logged.iter().map(|(s, ..)| s.as_str()).collect();
+    assert_eq!(
+        sqls,
+        [
+            "SELECT $1::text AS s, g FROM generate_series(1, 3) g, pg_sleep(0.05)",
+            "SELECT $1::int4 / 0",
+            "SELECT g FROM generate_series(1, 5) g",
+            "SELECT $1::text",
+        ]
+    );
+    assert_eq!(logged[0].1, 3, "rows of the first query");
+    assert!(
+        logged[0].3 >= Duration::from_millis(50),
+        "{:?}",
+        logged[0].3
+    );
+    assert!(
+        !logged[0].2 && logged[1].2,
+        "only the division by zero failed"
+    );
+    assert_eq!(logged[2].1, 5, "streamed rows are counted");
+
+    let events = capture.events();
+    let slow: Vec<_> = events
+        .iter()
+        .filter(|e| e.text.contains("slow query"))
+        .collect();
+    assert!(
+        slow.iter()
+            .any(|e| e.level == tracing::Level::WARN && e.text.contains("pg_sleep(0.05)")),
+        "no slow-query warning: {events:?}"
+    );
+    let spans = capture.spans();
+    assert!(
+        spans.iter().any(|s| s.starts_with("query")
+            && s.contains("generate_series(1, 3)")
+            && s.contains("rows=3")),
+        "no query span with its SQL and rows: {spans:?}"
+    );
+    for text in events.iter().map(|e| &e.text).chain(spans.iter()) {
+        assert!(!text.contains(SECRET), "a bound value was logged: {text}");
+    }
+}
+
+/// A prepared statement runs by name only on the connection that prepared it (named
+/// statements exist in one session); elsewhere it runs by its SQL. Statements from
+/// `prepare` live in the cache and are closed when it evicts them.
+#[tokio::test]
+async fn prepared_statements_belong_to_their_connection() {
+    let mut a = connect(server()).await;
+    let mut b = connect(server()).await;
+    // b's first cached statement gets the same server-side name as a's first one.
+    let on_b: i32 = query_scalar("SELECT 7").fetch_one(&mut b).await.unwrap();
+    assert_eq!(on_b, 7);
+    let stmt = a.prepare("SELECT $1::int4 + 1").await.unwrap();
+    assert!(stmt.is_named());
+    let on_a: i32 = stmt
+        .query()
+        .bind(1i32)
+        .fetch_one(&mut a)
+        .await
+        .unwrap()
+        .get(0);
+    let on_other: i32 = stmt
+        .query()
+        .bind(1i32)
+        .fetch_one(&mut b)
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        (on_a, on_other),
+        (2, 2),
+        "b ran its own statement of the same name"
+    );
+
+    // prepare() fills the cache like queries do: with capacity 2, older ones are closed.
+    let options = options_for(server(), roles::TRUST, SslMode::Disable).statement_cache_capacity(2);
+    let mut c = Connection::connect_with(&options).await.unwrap();
+    let mut kept = Vec::new();
+    for i in 0..5 {
+        let sql = format!("SELECT {i}::int4 AS n");
+        kept.push(c.prepare(AssertSqlSafe(sql)).await.unwrap());
+    }
+    let on_server: i64 =
+        query_scalar("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'quarry_s%'")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+    assert!(on_server <= 3, "{on_server} statements left on the server");
+    // An evicted statement still runs (by its SQL).
+    let n: i32 = kept[0].query().fetch_one(&mut c).await.unwrap().get(0);
+    assert_eq!(n, 0);
+}
+
+/// `.timeout` and `command_timeout` cover streams (up to the first row), pipelines and
+/// `prepare` too; the connection stays usable after each.
+#[tokio::test]
+async fn timeouts_cover_streams_pipelines_and_prepare() {
+    let mut conn = connect(server()).await;
+    let started = Instant::now();
+    let mut rows = query("SELECT pg_sleep(5)")
+        .timeout(Duration::from_millis(200))
+        .fetch(&mut conn);
+    let first = rows.next().await.expect("an item");
+    drop(rows);
+    assert_eq!(first.unwrap_err().kind(), ErrorKind::Timeout);
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    let v: i32 = query_scalar("SELECT 1").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(v, 1);
+
+    let started = Instant::now();
+    let mut p = conn.pipeline();
+    p.push(query("SELECT 1"));
+    p.push(query("SELECT pg_sleep(5)").timeout(Duration::from_millis(200)));
+    let err = p.run().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let options = options_for(server(), roles::TRUST, SslMode::Disable)
+        .command_timeout(Duration::from_millis(200));
+    let mut slow = Connection::connect_with(&options).await.unwrap();
+    let err = slow
+        .execute_many("SELECT pg_sleep(5) WHERE $1", [(true,)])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    let v: i32 = query_scalar("SELECT 2").fetch_one(&mut slow).await.unwrap();
+    assert_eq!(v, 2);
+}

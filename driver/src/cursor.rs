@@ -1,28 +1,4 @@
-//! Server-side cursors: a named portal inside a transaction, read a few rows at a time.
-//!
-//! ```no_run
-//! # async fn f(conn: &mut quarry_driver::Connection) -> quarry_driver::Result<()> {
-//! use quarry_driver::query;
-//! let mut tx = conn.begin().await?;
-//! let mut cursor = tx.cursor(query("SELECT * FROM big WHERE kind = $1").bind(3)).await?;
-//! let first_ten = cursor.fetch(10).await?;
-//! cursor.forward(1000).await?; // skip 1000 rows on the server
-//! while let Some(row) = cursor.next().await? {
-//!     // rows arrive 100 at a time (see `prefetch`)
-//! }
-//! drop(cursor);
-//! tx.commit().await?;
-//! # Ok(()) }
-//! ```
-//!
-//! The query is bound once to a named portal (Bind, with binary results); each
-//! `fetch(n)` is one `Execute(portal, n)` + Sync. Inside a transaction block a
-//! portal outlives Sync, so it lives until the cursor is dropped (which queues a
-//! Close) or the transaction ends. A `fetch` whose future is dropped loses the rows
-//! it was reading; the cursor goes on after them.
-//!
-//! `DECLARE ... SCROLL CURSOR` cursors work through SQL as usual
-//! (`tx.batch_execute("DECLARE c SCROLL CURSOR FOR ...")`, then `FETCH ABSOLUTE 5 FROM c`).
+#![doc = include_str!("../docs/cursors.md")]
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -191,7 +167,8 @@ impl Connection {
                 }
                 tag::ROW_DESCRIPTION | tag::NO_DATA => {
                     let cols = self.read_columns(h, Format::Binary)?;
-                    let statement = Statement::new(name.clone(), sql, params.clone(), cols);
+                    let statement =
+                        Statement::new(self.id, name.clone(), sql, params.clone(), cols);
                     columns = Some(statement.inner.columns.clone());
                     if !name.is_empty()
                         && let Some(evicted) = self.cache.insert(&oids, statement)

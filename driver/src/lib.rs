@@ -12,6 +12,12 @@
 //! ```
 //!
 //! `protocol`, `auth` and `types` never name tokio.
+//!
+//! Applications depend on the `quarry` crate, which re-exports this one. The guides are
+//! the module docs: [connecting](config), [queries](mod@query), [pools](pool),
+//! [transactions](transaction), [COPY](copy), [LISTEN/NOTIFY](listen),
+//! [cursors](cursor), [errors](error), [types], and [deployment]
+//! (PgBouncer, replicas, failover).
 
 #![deny(missing_docs)]
 
@@ -23,6 +29,8 @@ pub mod config;
 pub mod connection;
 pub mod copy;
 pub mod cursor;
+#[doc = include_str!("../docs/deployment.md")]
+pub mod deployment {}
 #[doc(hidden)]
 pub mod derive_support;
 pub mod error;
@@ -43,7 +51,7 @@ pub mod types;
 mod user_type;
 
 pub use config::ConnectOptions;
-pub use connection::{CancelToken, Connection, Notification, ServerVersion};
+pub use connection::{CancelToken, Connection, Notification, QueryLog, QueryLogger, ServerVersion};
 pub use copy::{CopyFormat, CopyIn, CopyInWriter, CopyOut, CopyOutReader, CopyRow, FromCopyRow};
 pub use cursor::Cursor;
 pub use error::{DbError, Error, ErrorKind, Result, SqlState};

@@ -1,29 +1,4 @@
-//! LISTEN/NOTIFY: a [`Listener`] on a dedicated connection, and [`notify`].
-//!
-//! ```no_run
-//! # async fn f() -> quarry_driver::Result<()> {
-//! use quarry_driver::{Listener, ListenerEvent};
-//! let mut listener = Listener::connect("postgres://localhost/app").await?;
-//! listener.listen("jobs").await?;
-//! loop {
-//!     match listener.recv_event().await? {
-//!         ListenerEvent::Notification(n) => println!("{}: {}", n.channel(), n.payload()),
-//!         // The connection dropped and came back: whatever was sent meanwhile is lost,
-//!         // so re-read the state the notifications were about.
-//!         ListenerEvent::Reconnected { .. } => println!("resync"),
-//!     }
-//! }
-//! # }
-//! ```
-//!
-//! When the connection drops (the server restarts, an admin runs
-//! `pg_terminate_backend`), the listener reconnects with backoff, re-issues its
-//! LISTENs and reports the gap: [`Listener::recv_event`] returns
-//! [`ListenerEvent::Reconnected`], and [`Listener::recv`] returns an error (once; the
-//! next call goes on). A gap is never silent.
-//!
-//! Notifications that arrive on an ordinary connection are kept there:
-//! [`Connection::take_notifications`] or [`Connection::set_notification_handler`].
+#![doc = include_str!("../docs/listen.md")]
 
 use std::collections::BTreeSet;
 use std::fmt;

@@ -190,8 +190,38 @@ impl<'c> Pipeline<'c> {
             }
         }
         conn.ready().await?;
-        let r = conn.run_pipeline(&queries, independent).await;
-        conn.note(r)
+        // Watched as one operation: the SQL when every query runs the same statement
+        // (execute_many), else a summary; rows are the sum over the queries.
+        let first = queries[0].sql();
+        let sql = if queries.iter().all(|q| q.sql() == first) {
+            std::borrow::Cow::Borrowed(first)
+        } else {
+            std::borrow::Cow::Owned(format!("<pipeline of {} queries>", queries.len()))
+        };
+        let watch = conn.watch(&sql);
+        let span = watch.span().clone();
+        // The longest timeout any query asked for, else the connection's.
+        let timeout = queries
+            .iter()
+            .filter_map(Query::timeout_setting)
+            .max()
+            .or(conn.command_timeout());
+        let work = tracing::Instrument::instrument(conn.run_pipeline(&queries, independent), span);
+        let r = crate::connection::within_timeout!(conn, timeout, work);
+        let r = conn.note(r);
+        let rows = r.as_ref().map_or(0, |results| {
+            results
+                .iter()
+                .filter_map(|r| r.as_ref().ok())
+                .map(|r| r.rows_affected)
+                .sum()
+        });
+        let error = match &r {
+            Err(e) => Some(e),
+            Ok(results) => results.iter().find_map(|r| r.as_ref().err()),
+        };
+        conn.watched(watch, &sql, rows, error);
+        r
     }
 }
 
@@ -221,7 +251,7 @@ impl Connection {
                     cacheable && !p.name.is_empty() && eq.sql() == sql && p.oids == oids
                 })
                 .map(|(p, _)| (p.name.clone(), p.known.clone()));
-            let plan = if let Some(s) = q.prepared() {
+            let plan = if let Some(s) = q.prepared().filter(|s| self.owns(s)) {
                 Plan {
                     name: s.inner.name.clone(),
                     parse: false,
@@ -356,8 +386,13 @@ impl Connection {
                     }
                     tag::ROW_DESCRIPTION | tag::NO_DATA => {
                         let cols = self.read_columns(h, Format::Binary)?;
-                        let statement =
-                            Statement::new(plan.name.clone(), q.sql(), params.clone(), cols);
+                        let statement = Statement::new(
+                            self.id,
+                            plan.name.clone(),
+                            q.sql(),
+                            params.clone(),
+                            cols,
+                        );
                         let cols = statement.inner.columns.clone();
                         self.confirm_statement(&plan.name);
                         if !plan.name.is_empty() {

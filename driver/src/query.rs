@@ -1,16 +1,7 @@
-//! Running queries: `query(sql).bind(v).fetch_all(&mut conn)` and friends.
-//!
-//! Every query uses the extended protocol with binary parameters and binary
-//! results. A statement seen for the first time costs one round trip, not two:
-//! Parse, Describe, Bind, Execute and Sync go out in one write. Named statements
-//! are kept in a per-connection cache; capacity 0 uses the unnamed statement
-//! every time (for PgBouncer in transaction mode).
-//!
-//! SQL text must be a `&'static str` or be wrapped in [`AssertSqlSafe`]: a
-//! query assembled with `format!` cannot be passed by accident, so values go
-//! through `bind` instead of being spliced into the text (injection).
+#![doc = include_str!("../docs/queries.md")]
 
 use std::borrow::Cow;
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -283,6 +274,10 @@ impl Query {
 
     /// Fails with a timeout error (after cancelling the query on the server) if it
     /// takes longer than `timeout`. Overrides the connection's `command_timeout`.
+    ///
+    /// Applies to `execute`, `fetch_all`, `fetch_one`, `fetch_optional`, to a pipeline
+    /// holding the query, and to a stream from `fetch` up to its first row (see
+    /// [Timeouts](mod@crate::query#timeouts)).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -291,6 +286,10 @@ impl Query {
     /// The SQL text.
     pub fn sql(&self) -> &str {
         &self.sql
+    }
+
+    pub(crate) fn timeout_setting(&self) -> Option<Duration> {
+        self.timeout
     }
 
     pub(crate) fn arguments(&self) -> &Arguments {
@@ -388,6 +387,15 @@ where
         self
     }
 
+    /// Runs the query for its effect and returns the rows it affected (or returned),
+    /// without decoding any row.
+    pub fn execute<'c, E: Executor<'c>>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<u64>> + Send + 'c {
+        self.inner.execute(executor)
+    }
+
     /// Runs the query; returns every row as `T`.
     pub fn fetch_all<'c, E: Executor<'c>>(
         self,
@@ -468,6 +476,15 @@ where
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.inner = self.inner.timeout(timeout);
         self
+    }
+
+    /// Runs the query for its effect and returns the rows it affected (or returned),
+    /// without decoding any value.
+    pub fn execute<'c, E: Executor<'c>>(
+        self,
+        executor: E,
+    ) -> impl Future<Output = Result<u64>> + Send + 'c {
+        self.inner.execute(executor)
     }
 
     /// Runs the query; returns the first column of every row.
@@ -573,8 +590,21 @@ impl<T> fmt::Debug for RowStream<'_, T> {
     }
 }
 
-type StartFuture<'c> =
-    Pin<Box<dyn Future<Output = Result<(ConnectionRef<'c>, ResultReader)>> + Send + 'c>>;
+/// What starting a streamed query gives: the connection positioned at the first row,
+/// or (the first time a result has user types the connection has not named) the
+/// whole result, read and named.
+enum Started<'c> {
+    Reading(ConnectionRef<'c>, ResultReader, Watched),
+    Buffered(VecDeque<Row>),
+}
+
+type StartFuture<'c> = Pin<Box<dyn Future<Output = Result<Started<'c>>> + Send + 'c>>;
+
+/// A streamed query being watched (see `connection/observe.rs`): rows so far.
+struct Watched {
+    watch: crate::connection::Watch,
+    rows: u64,
+}
 
 impl<'c, T: Send + 'c> RowStream<'c, T> {
     fn new<F>(query: Query, acquire: Acquire<'c>, map: F) -> RowStream<'c, T>
@@ -583,8 +613,26 @@ impl<'c, T: Send + 'c> RowStream<'c, T> {
     {
         let start: StartFuture<'c> = Box::pin(async move {
             let mut conn = acquire.await?;
-            let reader = conn.start_query(&query).await?;
-            Ok((conn, reader))
+            let watch = conn.watch(query.sql());
+            // The timeout covers the query up to its first row.
+            let timeout = query.timeout.or(conn.command_timeout());
+            let c = &mut *conn;
+            let started = crate::connection::within_timeout!(c, timeout, c.start_query(&query));
+            let mut reader = match started {
+                Ok(reader) => reader,
+                Err(e) => {
+                    conn.watched(watch, query.sql(), 0, Some(&e));
+                    return Err(e);
+                }
+            };
+            if reader.has_unnamed_types() {
+                let rows = conn.read_all_named(&mut reader).await;
+                let n = rows.as_ref().map_or(0, Vec::len);
+                let n = u64::try_from(n).unwrap_or(u64::MAX);
+                conn.watched(watch, query.sql(), n, rows.as_ref().err());
+                return Ok(Started::Buffered(rows?.into()));
+            }
+            Ok(Started::Reading(conn, reader, Watched { watch, rows: 0 }))
         });
         RowStream {
             inner: Box::pin(Rows {
@@ -615,9 +663,11 @@ enum RowsState<'c> {
     /// Checking out the connection and sending the query.
     Starting(StartFuture<'c>),
     /// Reading rows.
-    Reading(ConnectionRef<'c>, ResultReader),
+    Reading(ConnectionRef<'c>, ResultReader, Watched),
+    /// A result read whole (see [`Started::Buffered`]), handed out from here.
+    Buffered(VecDeque<Row>),
     /// The server reported an error: reading up to its ReadyForQuery, then yielding it.
-    Failed(ConnectionRef<'c>, Error),
+    Failed(ConnectionRef<'c>, Error, Watched, Arc<str>),
     Done,
 }
 
@@ -633,21 +683,34 @@ where
             match &mut this.state {
                 RowsState::Starting(start) => match start.as_mut().poll(cx) {
                     Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Ok((conn, reader))) => {
-                        this.state = RowsState::Reading(conn, reader);
+                    Poll::Ready(Ok(Started::Reading(conn, reader, watched))) => {
+                        this.state = RowsState::Reading(conn, reader, watched);
+                    }
+                    Poll::Ready(Ok(Started::Buffered(rows))) => {
+                        this.state = RowsState::Buffered(rows);
                     }
                     Poll::Ready(Err(e)) => {
                         this.state = RowsState::Done;
                         return Poll::Ready(Some(Err(e)));
                     }
                 },
-                RowsState::Reading(conn, reader) => {
+                RowsState::Buffered(rows) => {
+                    return match rows.pop_front() {
+                        Some(row) => Poll::Ready(Some((this.map)(row))),
+                        None => {
+                            this.state = RowsState::Done;
+                            Poll::Ready(None)
+                        }
+                    };
+                }
+                RowsState::Reading(conn, reader, watched) => {
                     if reader.done {
                         this.state = RowsState::Done;
                         return Poll::Ready(None);
                     }
                     let failure = match conn.buffered_step(reader) {
                         Ok(Step::Row(row)) => {
+                            watched.rows += 1;
                             let item = (this.map)(row);
                             if item.is_err() {
                                 // The rest of the result is discarded before the next use.
@@ -656,7 +719,11 @@ where
                             return Poll::Ready(Some(item));
                         }
                         Ok(Step::Done) => {
-                            this.state = RowsState::Done;
+                            if let RowsState::Reading(conn, reader, watched) =
+                                std::mem::replace(&mut this.state, RowsState::Done)
+                            {
+                                conn.watched(watched.watch, &reader.sql, watched.rows, None);
+                            }
                             return Poll::Ready(None);
                         }
                         Ok(Step::NeedMore) => match conn.io.poll_read_some(cx) {
@@ -665,10 +732,10 @@ where
                             Poll::Ready(Err(e)) => e,
                         },
                         Ok(Step::Failed(err)) => {
-                            if let RowsState::Reading(conn, _) =
+                            if let RowsState::Reading(conn, reader, watched) =
                                 std::mem::replace(&mut this.state, RowsState::Done)
                             {
-                                this.state = RowsState::Failed(conn, err);
+                                this.state = RowsState::Failed(conn, err, watched, reader.sql);
                             }
                             continue;
                         }
@@ -676,10 +743,14 @@ where
                     };
                     reader.done = true;
                     let e = conn.noted(failure);
-                    this.state = RowsState::Done;
+                    if let RowsState::Reading(conn, reader, watched) =
+                        std::mem::replace(&mut this.state, RowsState::Done)
+                    {
+                        conn.watched(watched.watch, &reader.sql, watched.rows, Some(&e));
+                    }
                     return Poll::Ready(Some(Err(e)));
                 }
-                RowsState::Failed(conn, _) => {
+                RowsState::Failed(conn, ..) => {
                     // After a FATAL error the server hangs up instead of sending
                     // ReadyForQuery: report its error, not the hang-up (as finish_after_error).
                     let failure = if conn.is_closed() {
@@ -695,12 +766,14 @@ where
                             Err(e) => Some(conn.noted(e)),
                         }
                     };
-                    let RowsState::Failed(_, err) =
+                    let RowsState::Failed(conn, err, watched, sql) =
                         std::mem::replace(&mut this.state, RowsState::Done)
                     else {
                         unreachable!("this arm matched RowsState::Failed")
                     };
-                    return Poll::Ready(Some(Err(failure.unwrap_or(err))));
+                    let err = failure.unwrap_or(err);
+                    conn.watched(watched.watch, &sql, watched.rows, Some(&err));
+                    return Poll::Ready(Some(Err(err)));
                 }
                 RowsState::Done => return Poll::Ready(None),
             }
@@ -715,7 +788,18 @@ pub(crate) struct ResultReader {
     pub(crate) columns: Arc<Columns>,
     pub(crate) rows_affected: u64,
     sql: Arc<str>,
+    /// The server-side statement the rows come from (empty: unnamed).
+    statement: Box<str>,
     done: bool,
+}
+
+impl ResultReader {
+    /// Whether some column has a user type this connection has not named yet.
+    pub(crate) fn has_unnamed_types(&self) -> bool {
+        self.columns
+            .iter()
+            .any(|c| !c.type_info().is_builtin() && c.type_info().known_name().is_none())
+    }
 }
 
 /// What the buffered messages say about a result being read.
@@ -760,8 +844,25 @@ impl Connection {
         mut on_row: impl FnMut(Row) -> Result<()>,
     ) -> Result<u64> {
         let timeout = q.timeout.or(self.command_timeout());
+        let watch = self.watch(&q.sql);
+        let span = watch.span().clone();
         let work = async {
             let mut reader = self.start_query(q).await?;
+            if reader.has_unnamed_types() {
+                let rows = self.read_all_named(&mut reader).await?;
+                let mut first_error = None;
+                for row in rows {
+                    if first_error.is_none()
+                        && let Err(e) = on_row(row)
+                    {
+                        first_error = Some(e);
+                    }
+                }
+                return match first_error {
+                    Some(e) => Err(e),
+                    None => Ok(reader.rows_affected),
+                };
+            }
             let mut first_error = None;
             // Rows already buffered are handled without an await; the socket is read
             // only when no whole message is left.
@@ -794,7 +895,8 @@ impl Connection {
                 None => Ok(reader.rows_affected),
             }
         };
-        match timeout {
+        let work = tracing::Instrument::instrument(work, span);
+        let result = match timeout {
             None => work.await,
             Some(d) => {
                 let r = tokio::time::timeout(d, work).await;
@@ -803,7 +905,34 @@ impl Connection {
                     Err(_) => Err(self.after_timeout(d).await),
                 }
             }
+        };
+        let rows = result.as_ref().copied().unwrap_or(0);
+        self.watched(watch, &q.sql, rows, result.as_ref().err());
+        result
+    }
+
+    /// Reads the whole result, then names the user types of its columns (a catalog
+    /// lookup, once per type per connection) and gives the rows the named columns.
+    ///
+    /// Used the first time a result has a user type this connection has not seen, so
+    /// that types matched by name (`citext` into `String`) decode on first use; the
+    /// cached statement keeps the names, so later runs stream directly.
+    pub(crate) async fn read_all_named(&mut self, reader: &mut ResultReader) -> Result<Vec<Row>> {
+        let mut rows = Vec::new();
+        while let Some(row) = self.next_row(reader).await? {
+            rows.push(row);
         }
+        if let Some(named) = self
+            .name_columns(&reader.statement, &reader.columns)
+            .await?
+        {
+            reader.columns = named.clone();
+            rows = rows
+                .into_iter()
+                .map(|row| row.with_columns(named.clone()))
+                .collect();
+        }
+        Ok(rows)
     }
 
     /// Sends a query and reads up to its first row. Retries once after a stale statement.
@@ -827,9 +956,11 @@ impl Connection {
         let mut retried = false;
         loop {
             let cached = match &q.statement {
-                Some(s) => Some(s.clone()),
-                None if q.persistent && self.cache.accepts(sql) => self.cache.get(sql, &oids),
-                None => None,
+                // A prepared statement runs by name only on the connection that made it,
+                // while it still exists there; anywhere else it runs by its SQL text.
+                Some(s) if !retried && self.owns(s) => Some(s.clone()),
+                _ if q.persistent && self.cache.accepts(sql) => self.cache.get(sql, &oids),
+                _ => None,
             };
             match &cached {
                 Some(s) => self.note_statement(s),
@@ -906,7 +1037,8 @@ impl Connection {
                     }
                     tag::ROW_DESCRIPTION | tag::NO_DATA => {
                         let cols = self.read_columns(h, Format::Binary)?;
-                        let statement = Statement::new(name.clone(), sql, params.clone(), cols);
+                        let statement =
+                            Statement::new(self.id, name.clone(), sql, params.clone(), cols);
                         columns = Some(statement.inner.columns.clone());
                         self.confirm_statement(&name);
                         if !name.is_empty()
@@ -926,6 +1058,7 @@ impl Connection {
                             columns,
                             rows_affected: 0,
                             sql: Arc::from(sql),
+                            statement: name.clone(),
                             done: false,
                         });
                     }
@@ -934,14 +1067,11 @@ impl Connection {
                         self.finish_after_error().await?;
                         let stale = err.as_db_error().is_some_and(needs_reprepare);
                         if stale && let Some(s) = &cached {
-                            if s.is_named() && q.statement.is_none() {
-                                self.cache.remove(sql, &oids);
+                            if s.is_named() {
+                                self.cache.remove_name(&s.inner.name);
                                 self.closes.push(s.inner.name.clone());
                             }
-                            if !retried
-                                && q.statement.is_none()
-                                && self.transaction_status() == TransactionStatus::Idle
-                            {
+                            if !retried && self.transaction_status() == TransactionStatus::Idle {
                                 retried = true;
                                 tracing::debug!("statement went stale; preparing it again");
                                 break;
@@ -1114,26 +1244,35 @@ impl Connection {
     }
 
     /// Prepares a statement and returns its description (parameter and column types).
+    ///
+    /// The statement is named on this connection's session and filed in its statement
+    /// cache (closed when the cache evicts it); run it with [`Statement::query`]. On
+    /// another connection it runs by its SQL. See
+    /// [prepared statements you hold](mod@crate::query#prepared-statements-you-hold).
     pub async fn prepare(&mut self, sql: impl IntoSql) -> Result<Statement> {
         let sql = sql.into_sql();
         self.ready().await?;
-        let r = self.prepare_inner(&sql).await;
+        let timeout = self.command_timeout();
+        let r = crate::connection::within_timeout!(self, timeout, self.prepare_inner(&sql));
         self.note(r)
     }
 
     async fn prepare_inner(&mut self, sql: &str) -> Result<Statement> {
+        // A cacheable statement is named and filed in the cache, which closes it on
+        // eviction; otherwise (caching off, as behind PgBouncer, or SQL too long) the
+        // unnamed statement describes it and each run parses it again.
         let name = if self.cache.accepts(sql) {
             self.cache.next_name()
         } else {
-            // Too long to cache, or caching is off: still a named statement, so that it
-            // outlives the next query; closed when the cache would have evicted it.
-            self.cache.next_name()
+            Box::from("")
         };
         let buf = &mut self.io.write_buf;
         frontend::parse(buf, &name, sql, &[])?;
         frontend::describe(buf, Target::Statement, &name)?;
         frontend::sync(buf);
-        self.unconfirmed.push(name.clone());
+        if !name.is_empty() {
+            self.unconfirmed.push(name.clone());
+        }
         self.queue_request(1);
         self.flush().await?;
         let mut params = Vec::new();
@@ -1152,13 +1291,28 @@ impl Connection {
                 }
                 tag::ROW_DESCRIPTION | tag::NO_DATA => {
                     let cols = self.read_columns(h, Format::Binary)?;
-                    statement = Some(Statement::new(name.clone(), sql, params.clone(), cols));
+                    statement = Some(Statement::new(
+                        self.id,
+                        name.clone(),
+                        sql,
+                        params.clone(),
+                        cols,
+                    ));
                     self.confirm_statement(&name);
                 }
                 tag::READY_FOR_QUERY => {
                     self.on_ready_for_query(h)?;
-                    return statement
-                        .ok_or_else(|| Error::protocol("Describe returned no row description"));
+                    let statement = statement
+                        .ok_or_else(|| Error::protocol("Describe returned no row description"))?;
+                    self.confirm_statement(&name);
+                    let statement = self.name_statement(statement).await?;
+                    if statement.is_named() {
+                        let oids: Vec<Oid> = statement.params().iter().map(TypeInfo::oid).collect();
+                        if let Some(evicted) = self.cache.insert(&oids, statement.clone()) {
+                            self.closes.push(evicted);
+                        }
+                    }
+                    return Ok(statement);
                 }
                 tag::ERROR_RESPONSE => {
                     let err = self.read_db_error(h, sql)?;
@@ -1182,11 +1336,15 @@ impl Connection {
     pub async fn simple_query(&mut self, sql: &str) -> Result<Vec<Row>> {
         self.ready().await?;
         let timeout = self.command_timeout();
+        let watch = self.watch(sql);
+        let span = watch.span().clone();
         let work = async {
             let r = self.simple_query_inner(sql).await;
-            self.note(r)
+            let rows = self.note(r)?;
+            self.name_rows(rows).await
         };
-        match timeout {
+        let work = tracing::Instrument::instrument(work, span);
+        let result = match timeout {
             None => work.await,
             Some(d) => {
                 let r = tokio::time::timeout(d, work).await;
@@ -1195,10 +1353,78 @@ impl Connection {
                     Err(_) => Err(self.after_timeout(d).await),
                 }
             }
-        }
+        };
+        let rows = result
+            .as_ref()
+            .map_or(0, |r| u64::try_from(r.len()).unwrap_or(u64::MAX));
+        self.watched(watch, sql, rows, result.as_ref().err());
+        result
     }
 
-    async fn simple_query_inner(&mut self, sql: &str) -> Result<Vec<Row>> {
+    /// Names the user types among a described statement's parameters and columns.
+    async fn name_statement(&mut self, statement: Statement) -> Result<Statement> {
+        let inner = &statement.inner;
+        let mut unnamed = inner.columns.unnamed_user_types();
+        unnamed.extend(
+            inner
+                .params
+                .iter()
+                .filter(|t| !t.is_builtin() && t.known_name().is_none())
+                .map(TypeInfo::oid),
+        );
+        if unnamed.is_empty() {
+            return Ok(statement);
+        }
+        self.name_user_types(&unnamed).await?;
+        let columns = inner.columns.renamed(|oid| self.type_info(oid));
+        let params = inner
+            .params
+            .iter()
+            .map(|t| self.type_info(t.oid()))
+            .collect();
+        Ok(Statement::new(
+            inner.owner,
+            inner.name.clone(),
+            &inner.sql,
+            params,
+            columns.as_slice().to_vec(),
+        ))
+    }
+
+    /// Gives rows whose columns have user types not named yet the named columns (one
+    /// catalog lookup per type per connection).
+    async fn name_rows(&mut self, rows: Vec<Row>) -> Result<Vec<Row>> {
+        let mut unnamed: Vec<Oid> = Vec::new();
+        let mut last: Option<u64> = None;
+        for row in &rows {
+            if last != Some(row.columns().id()) {
+                unnamed.extend(row.columns().unnamed_user_types());
+                last = Some(row.columns().id());
+            }
+        }
+        if unnamed.is_empty() {
+            return Ok(rows);
+        }
+        self.name_user_types(&unnamed).await?;
+        let mut renamed: Vec<(u64, Arc<Columns>)> = Vec::new();
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let key = row.columns().id();
+                let named = match renamed.iter().find(|(k, _)| *k == key) {
+                    Some((_, named)) => named.clone(),
+                    None => {
+                        let named = Arc::new(row.columns().renamed(|oid| self.type_info(oid)));
+                        renamed.push((key, named.clone()));
+                        named
+                    }
+                };
+                row.with_columns(named)
+            })
+            .collect())
+    }
+
+    pub(crate) async fn simple_query_inner(&mut self, sql: &str) -> Result<Vec<Row>> {
         self.note_sql(sql);
         frontend::query(&mut self.io.write_buf, sql)?;
         self.queue_request(1);

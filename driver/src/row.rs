@@ -122,6 +122,34 @@ impl Columns {
         self.list.is_empty()
     }
 
+    /// User-defined column types whose names this connection has not looked up yet.
+    pub(crate) fn unnamed_user_types(&self) -> Vec<crate::types::Oid> {
+        let mut oids: Vec<crate::types::Oid> = self
+            .list
+            .iter()
+            .map(|c| &c.type_info)
+            .filter(|t| !t.is_builtin() && t.known_name().is_none())
+            .map(TypeInfo::oid)
+            .collect();
+        oids.sort_unstable();
+        oids.dedup();
+        oids
+    }
+
+    /// The same columns with their types renamed by `name` (user types the connection
+    /// looked up after the description arrived).
+    pub(crate) fn renamed(&self, name: impl Fn(crate::types::Oid) -> TypeInfo) -> Columns {
+        Columns::new(
+            self.list
+                .iter()
+                .map(|c| Column {
+                    type_info: name(c.type_info.oid()),
+                    ..c.clone()
+                })
+                .collect(),
+        )
+    }
+
     /// The index of the column called `name`.
     pub fn index_of(&self, name: &str) -> Option<usize> {
         self.by_name.get(name).copied()
@@ -237,6 +265,12 @@ impl Row {
             body,
             ranges,
         })
+    }
+
+    /// The same values under `columns` (the same shape, better-named types).
+    pub(crate) fn with_columns(self, columns: Arc<Columns>) -> Row {
+        debug_assert_eq!(columns.len(), self.columns.len());
+        Row { columns, ..self }
     }
 
     /// The columns of this row.

@@ -11,6 +11,9 @@ use crate::types::{Oid, TypeInfo};
 ///
 /// Made by [`Connection::prepare`](crate::Connection::prepare); also what the
 /// statement cache holds.
+///
+/// A named statement exists in the session that prepared it, so it runs by name only on
+/// that connection; on another connection (or through a pool) it runs by its SQL text.
 #[derive(Clone)]
 pub struct Statement {
     pub(crate) inner: Arc<StatementInner>,
@@ -22,12 +25,16 @@ pub(crate) struct StatementInner {
     pub(crate) sql: Box<str>,
     pub(crate) params: Vec<TypeInfo>,
     pub(crate) columns: Arc<Columns>,
+    /// The connection the statement was prepared on (`Connection::id`): a named statement
+    /// exists on that session only.
+    pub(crate) owner: u64,
     /// Whether running it may change session state (see `Connection::session_changed`).
     pub(crate) touches_session: bool,
 }
 
 impl Statement {
     pub(crate) fn new(
+        owner: u64,
         name: Box<str>,
         sql: &str,
         params: Vec<TypeInfo>,
@@ -35,6 +42,7 @@ impl Statement {
     ) -> Statement {
         Statement {
             inner: Arc::new(StatementInner {
+                owner,
                 name,
                 sql: sql.into(),
                 params,
@@ -64,12 +72,14 @@ impl Statement {
         &self.inner.name
     }
 
-    /// Whether this statement is named, i.e. outlives the next query on the connection.
+    /// Whether this statement is named: prepared once on its connection and run there by
+    /// name (on another connection, or after the cache evicted it, it runs by its SQL).
     pub fn is_named(&self) -> bool {
         !self.inner.name.is_empty()
     }
 
-    /// A query that runs this statement, to `bind` values to.
+    /// A query that runs this statement, to `bind` values to. Run it on the connection
+    /// that prepared the statement.
     pub fn query(&self) -> crate::query::Query {
         crate::query::Query::from_statement(self.clone())
     }
@@ -183,6 +193,49 @@ impl StatementCache {
         Some(entry.statement.inner.name.clone())
     }
 
+    /// Replaces the columns of the cached statement called `name` (their user types were
+    /// named after the description arrived).
+    pub(crate) fn replace_columns(&mut self, name: &str, columns: Arc<Columns>) {
+        for entry in self.entries.values_mut().flatten() {
+            if &*entry.statement.inner.name == name {
+                let old = &entry.statement.inner;
+                entry.statement = Statement {
+                    inner: Arc::new(StatementInner {
+                        owner: old.owner,
+                        name: old.name.clone(),
+                        sql: old.sql.clone(),
+                        params: old.params.clone(),
+                        columns,
+                        touches_session: old.touches_session,
+                    }),
+                };
+                return;
+            }
+        }
+    }
+
+    /// Whether the named statement `name` is still cached (so still exists on the server).
+    pub(crate) fn holds(&self, name: &str) -> bool {
+        !name.is_empty()
+            && self
+                .entries
+                .values()
+                .flatten()
+                .any(|e| &*e.statement.inner.name == name)
+    }
+
+    /// Forgets the statement called `name`, wherever it is filed.
+    pub(crate) fn remove_name(&mut self, name: &str) {
+        for list in self.entries.values_mut() {
+            if let Some(i) = list.iter().position(|e| &*e.statement.inner.name == name) {
+                list.swap_remove(i);
+                self.len -= 1;
+                break;
+            }
+        }
+        self.entries.retain(|_, list| !list.is_empty());
+    }
+
     /// Forgets a statement (after the server said it no longer exists or is stale).
     pub(crate) fn remove(&mut self, sql: &str, param_types: &[Oid]) -> Option<Statement> {
         let list = self.entries.get_mut(sql)?;
@@ -215,7 +268,7 @@ mod tests {
     use super::*;
 
     fn stmt(cache: &mut StatementCache, sql: &str) -> Statement {
-        Statement::new(cache.next_name(), sql, vec![], vec![])
+        Statement::new(0, cache.next_name(), sql, vec![], vec![])
     }
 
     #[test]

@@ -1,35 +1,4 @@
-//! Transactions: `conn.begin()`, savepoints, the retry helper, two-phase commit.
-//!
-//! ```no_run
-//! # async fn f(conn: &mut quarry_driver::Connection) -> quarry_driver::Result<()> {
-//! use quarry_driver::{IsolationLevel, TxOptions, query};
-//! let mut tx = conn.begin_with(TxOptions::new().isolation(IsolationLevel::Serializable)).await?;
-//! query("INSERT INTO t (a) VALUES (1)").execute(&mut tx).await?;
-//! {
-//!     let mut sp = tx.begin().await?; // SAVEPOINT
-//!     query("INSERT INTO t (a) VALUES (2)").execute(&mut sp).await?;
-//!     sp.rollback().await?; // ROLLBACK TO SAVEPOINT: only the 2 is undone
-//! }
-//! tx.commit().await?;
-//! # Ok(()) }
-//! ```
-//!
-//! # What happens when a future is dropped
-//!
-//! The server's own transaction status (from every ReadyForQuery) is the source
-//! of truth; a [`Transaction`] exists only once the server acknowledged BEGIN.
-//! Every control statement (BEGIN, SAVEPOINT, COMMIT, ...) goes out alone, after
-//! the connection is in sync, so whether it reached the server is known from the
-//! write buffer alone. Dropping a `begin`, `commit` or `rollback` future, or an
-//! unfinished `Transaction`, therefore queues exactly what is needed:
-//!
-//! - the control statement never left: it is withdrawn, and a ROLLBACK (or
-//!   ROLLBACK TO SAVEPOINT) is queued if a transaction was open;
-//! - BEGIN/SAVEPOINT left: a ROLLBACK (TO SAVEPOINT) is queued after it;
-//! - COMMIT/ROLLBACK/RELEASE left: it ends the transaction; nothing more is queued.
-//!
-//! Queued statements are sent before the next operation on the connection and are
-//! never withdrawn, so a connection is never reused inside a transaction nobody owns.
+#![doc = include_str!("../docs/transactions.md")]
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
@@ -440,6 +409,9 @@ impl Drop for Transaction<'_> {
         );
         let conn: &mut Connection = &mut self.conn;
         conn.queue_cleanup_query(&sql);
+        // Send it now if the socket takes it, so the server does not keep the abandoned
+        // transaction (and its locks) open until the connection's next use.
+        conn.flush_now();
     }
 }
 

@@ -933,3 +933,43 @@ async fn server_turning_read_only_is_noticed() {
         .unwrap();
     assert_eq!(read_only, "off");
 }
+
+/// A notice callback one user set is gone when the next user gets the connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callbacks_do_not_pass_to_the_next_user() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let app = "pool_handlers";
+    let pool = PoolOptions::new()
+        .max_connections(1)
+        .connect(&url(server(), app))
+        .await
+        .unwrap();
+    let seen = std::sync::Arc::new(AtomicUsize::new(0));
+    let notice = "DO $$ BEGIN RAISE NOTICE 'hello'; END $$";
+    {
+        let mut conn = pool.acquire().await.unwrap();
+        let counter = seen.clone();
+        conn.set_notice_handler(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        conn.batch_execute(notice).await.unwrap();
+        assert_eq!(
+            seen.load(Ordering::SeqCst),
+            1,
+            "the first user's handler ran"
+        );
+    }
+    let pid_before = pid(&pool).await;
+    let mut conn = pool.acquire().await.unwrap();
+    conn.batch_execute(notice).await.unwrap();
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        1,
+        "the next user's notice reached the first user's handler"
+    );
+    assert_eq!(
+        conn.backend_pid(),
+        pid_before,
+        "the same connection was reused"
+    );
+}

@@ -170,8 +170,8 @@ fn expand_inner(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream
                 return Err(syn::Error::new(
                     lit.span(),
                     format!(
-                        "no migrations directory {} (the path is relative to the crate root)",
-                        full.display()
+                        "no migrations directory `{dir}` in this crate (the path is relative to \
+                         the directory holding Cargo.toml)"
                     ),
                 ));
             }

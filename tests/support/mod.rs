@@ -143,10 +143,12 @@ pub struct Event {
     pub text: String,
 }
 
-/// A tracing subscriber that records every event (all levels) in memory.
+/// A tracing subscriber that records every event (all levels) and every span's name and
+/// fields in memory.
 #[derive(Clone, Default)]
 pub struct Capture {
     events: Arc<Mutex<Vec<Event>>>,
+    spans: Arc<Mutex<Vec<String>>>,
 }
 
 impl Capture {
@@ -155,10 +157,20 @@ impl Capture {
         self.events.lock().unwrap().clone()
     }
 
+    /// Every span opened so far: its name, then ` field=value` for each field recorded.
+    #[allow(dead_code)] // used by some test binaries only
+    pub fn spans(&self) -> Vec<String> {
+        self.spans.lock().unwrap().clone()
+    }
+
     /// Makes this the subscriber of the current thread until the guard is dropped.
     /// Use with a current-thread runtime (`#[tokio::test]`), whose tasks run on it.
     pub fn install(&self) -> tracing::subscriber::DefaultGuard {
-        tracing::subscriber::set_default(self.clone())
+        let guard = tracing::subscriber::set_default(self.clone());
+        // Callsites first hit by tests running without a subscriber may have cached
+        // "never"; recompute so this subscriber sees them.
+        tracing::callsite::rebuild_interest_cache();
+        guard
     }
 }
 
@@ -179,10 +191,25 @@ impl tracing::Subscriber for Capture {
     fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
         true
     }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
+    fn new_span(&self, attrs: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        let mut text = Text(attrs.metadata().name().to_owned());
+        attrs.record(&mut text);
+        let mut spans = self.spans.lock().unwrap();
+        spans.push(text.0);
+        tracing::span::Id::from_u64(u64::try_from(spans.len()).unwrap())
     }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record(&self, id: &tracing::span::Id, values: &tracing::span::Record<'_>) {
+        let mut text = Text(String::new());
+        values.record(&mut text);
+        let mut spans = self.spans.lock().unwrap();
+        if let Some(span) = usize::try_from(id.into_u64())
+            .ok()
+            .and_then(|i| i.checked_sub(1))
+            .and_then(|i| spans.get_mut(i))
+        {
+            span.push_str(&text.0);
+        }
+    }
     fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
     fn event(&self, event: &tracing::Event<'_>) {
         let mut text = Text(String::new());

@@ -239,6 +239,10 @@ impl ConnectOptions {
     }
 
     /// The password of an encrypted client key.
+    ///
+    /// Encrypted client keys are not supported: with a client certificate configured,
+    /// setting this makes connecting fail with an error that says to decrypt the key
+    /// (`openssl pkey`), rather than silently trying the key without it.
     #[must_use]
     pub fn ssl_password(mut self, password: impl Into<String>) -> Self {
         self.ssl_password = non_empty(password).map(Secret::new);
@@ -246,20 +250,22 @@ impl ConnectOptions {
     }
 
     /// Whether to send the host name in TLS SNI (default true).
+    ///
+    /// SNI is only ever sent for host names, never for IP addresses.
     #[must_use]
     pub fn ssl_sni(mut self, enabled: bool) -> Self {
         self.ssl_sni = enabled;
         self
     }
 
-    /// The oldest TLS version accepted (default TLS 1.2).
+    /// The oldest TLS version accepted (default TLS 1.2; TLS 1.0 and 1.1 are never used).
     #[must_use]
     pub fn ssl_min_protocol_version(mut self, version: TlsVersion) -> Self {
         self.ssl_min_protocol_version = version;
         self
     }
 
-    /// The newest TLS version offered (default: the newest supported).
+    /// The newest TLS version offered (default: the newest supported, TLS 1.3).
     #[must_use]
     pub fn ssl_max_protocol_version(mut self, version: TlsVersion) -> Self {
         self.ssl_max_protocol_version = Some(version);
@@ -326,9 +332,20 @@ impl ConnectOptions {
     }
 
     /// How long a statement may run before it is cancelled; `Duration::ZERO` is no limit.
+    ///
+    /// Bounds `execute`, `fetch_all`, `fetch_one`, `fetch_optional`, `batch_execute` and
+    /// `simple_query` (a query's own [`Query::timeout`](crate::Query::timeout) wins); not
+    /// streams, pipelines, `prepare`, COPY or cursors.
     #[must_use]
     pub fn command_timeout(mut self, timeout: Duration) -> Self {
         self.command_timeout = Some(timeout).filter(|t| !t.is_zero());
+        self
+    }
+
+    /// Logs queries that take longer than `threshold` as a `tracing` warning with their
+    /// SQL text and duration (never their bound values). Zero turns it off.
+    pub fn slow_query_threshold(mut self, threshold: Duration) -> Self {
+        self.slow_query_threshold = Some(threshold).filter(|t| !t.is_zero());
         self
     }
 

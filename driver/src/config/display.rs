@@ -58,6 +58,7 @@ impl fmt::Debug for ConnectOptions {
                 &self.max_cacheable_statement_len,
             )
             .field("command_timeout", &self.command_timeout)
+            .field("slow_query_threshold", &self.slow_query_threshold)
             .field("scram_max_iterations", &self.scram_max_iterations)
             .field("max_message_len", &self.max_message_len)
             .finish()
@@ -238,6 +239,9 @@ impl ConnectOptions {
                 "max_cacheable_statement_len",
                 &self.max_cacheable_statement_len.to_string(),
             );
+        }
+        if let Some(d) = self.slow_query_threshold {
+            put("slow_query_threshold", &d.as_secs_f64().to_string());
         }
         if let Some(d) = self.command_timeout {
             put("command_timeout", &d.as_secs_f64().to_string());

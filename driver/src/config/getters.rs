@@ -230,6 +230,11 @@ impl ConnectOptions {
         self.command_timeout
     }
 
+    /// Queries slower than this are logged as a `tracing` warning (`slow_query_threshold`).
+    pub fn get_slow_query_threshold(&self) -> Option<Duration> {
+        self.slow_query_threshold
+    }
+
     /// The highest SCRAM iteration count accepted.
     pub fn get_scram_max_iterations(&self) -> u32 {
         self.scram_max_iterations

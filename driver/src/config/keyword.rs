@@ -54,6 +54,7 @@ pub(crate) enum Keyword {
     StatementCacheCapacity,
     MaxCacheableStatementLen,
     CommandTimeout,
+    SlowQueryThreshold,
     ScramMaxIterations,
     MaxMessageLen,
 }
@@ -158,6 +159,7 @@ pub(crate) const KEYWORDS: &[(Keyword, &str, Option<&str>)] = &[
         None,
     ),
     (Keyword::CommandTimeout, "command_timeout", None),
+    (Keyword::SlowQueryThreshold, "slow_query_threshold", None),
     (Keyword::ScramMaxIterations, "scram_max_iterations", None),
     (Keyword::MaxMessageLen, "max_message_len", None),
 ];
@@ -405,6 +407,9 @@ pub(crate) fn apply(opts: &mut ConnectOptions, kw: Keyword, value: &str) -> Resu
         }
         Keyword::MaxCacheableStatementLen => {
             opts.max_cacheable_statement_len = parse_unsigned(name, value)?;
+        }
+        Keyword::SlowQueryThreshold => {
+            opts.slow_query_threshold = parse_decimal_secs(name, value)?.filter(|d| !d.is_zero());
         }
         Keyword::CommandTimeout => {
             opts.command_timeout = parse_decimal_secs(name, value)?.filter(|d| !d.is_zero());

@@ -1,4 +1,4 @@
-#![doc = include_str!("README.md")]
+#![doc = include_str!("../../docs/connecting.md")]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -94,6 +94,7 @@ pub struct ConnectOptions {
     statement_cache_capacity: usize,
     max_cacheable_statement_len: usize,
     command_timeout: Option<Duration>,
+    slow_query_threshold: Option<Duration>,
     scram_max_iterations: u32,
     max_message_len: usize,
 }
@@ -158,6 +159,7 @@ impl ConnectOptions {
             statement_cache_capacity: DEFAULT_STATEMENT_CACHE_CAPACITY,
             max_cacheable_statement_len: DEFAULT_MAX_CACHEABLE_STATEMENT_LEN,
             command_timeout: None,
+            slow_query_threshold: None,
             scram_max_iterations: DEFAULT_SCRAM_MAX_ITERATIONS,
             max_message_len: DEFAULT_MAX_MESSAGE_LEN,
         }

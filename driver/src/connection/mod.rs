@@ -1,33 +1,43 @@
-//! The connection: the one owner of the socket.
+//! The connection: one session with the server, and the one owner of its socket.
 //!
 //! A [`Connection`] is always a live session that is either in sync with the
-//! server or marked broken (and refused for further use); never half-way.
-//! Every operation starts with `Connection::ready`, which finishes whatever
-//! an abandoned operation left behind (see `pending.rs`), and asynchronous
-//! messages (notices, notifications, parameter changes) are routed wherever
-//! they arrive, without disturbing the result being read.
+//! server or marked broken (and refused for further use); never half-way. Every
+//! operation first finishes whatever an abandoned (dropped) operation left behind,
+//! and asynchronous messages (notices, notifications, parameter changes) are handled
+//! wherever they arrive, without disturbing the result being read.
 //!
-//! # The contract for code built on the connection (query, copy, transaction, listen)
+//! Open one with [`Connection::connect`] (see the [connecting guide](crate::config)),
+//! run queries on `&mut conn` (the [queries guide](mod@crate::query)), and read the
+//! session's state with [`Connection::server_version`],
+//! [`Connection::parameter_status`], [`Connection::transaction_status`] and
+//! [`Connection::backend_pid`]. A [`CancelToken`] cancels the running query from
+//! another task. Dropping a connection closes its socket;
+//! [`Connection::close`] also tells the server goodbye.
 //!
-//! 1. Call `ready().await?` first. It refuses a broken connection and resynchronises.
-//! 2. Encode whole messages into `io.write_buf` with `protocol::frontend`, then call
-//!    `queue_request(n)` where `n` is how many ReadyForQuery the request will bring
-//!    (one per Sync or simple Query), then `flush().await?`. A request dropped before
-//!    its first byte went out is withdrawn; one partly sent is completed and its
-//!    responses discarded by the next `ready()`.
-//! 3. Read with `recv().await?`: it returns the header of the next message that is
-//!    not asynchronous, left at the front of the read buffer. Parse its body with
-//!    `Message::parse(h.tag, self.io.body(h))`, then `io.consume(h)` (or
-//!    `io.take_body(h)` to keep the bytes without copying).
-//! 4. ReadyForQuery goes through `on_ready_for_query(h)`, which pays one owed and
-//!    records the transaction status. An ErrorResponse becomes an error with
-//!    `read_db_error(h, sql)`; then `finish_after_error()` reads to the ReadyForQuery.
-//! 5. Wrap the operation's result in `note(result)`: IO and protocol errors mark
-//!    the connection broken.
-//! 6. From `Drop`, queue cleanup with `queue_cleanup_query("ROLLBACK")`: it is sent
-//!    before the next operation, never withdrawn.
-//! 7. COPY FROM STDIN runs as a simple Query; while the server waits for data,
-//!    `copy_in` is true, and an abandoned COPY is ended by `ready()` with CopyFail.
+//! A connection is `Send` and `Sync` and needs no background task; to share one
+//! session between tasks, use a [`Pool`](crate::Pool) instead.
+
+// # The contract for code built on the connection (query, copy, transaction, listen)
+//
+// 1. Call `ready().await?` first. It refuses a broken connection and resynchronises.
+// 2. Encode whole messages into `io.write_buf` with `protocol::frontend`, then call
+//    `queue_request(n)` where `n` is how many ReadyForQuery the request will bring
+//    (one per Sync or simple Query), then `flush().await?`. A request dropped before
+//    its first byte went out is withdrawn; one partly sent is completed and its
+//    responses discarded by the next `ready()`.
+// 3. Read with `recv().await?`: it returns the header of the next message that is
+//    not asynchronous, left at the front of the read buffer. Parse its body with
+//    `Message::parse(h.tag, self.io.body(h))`, then `io.consume(h)` (or
+//    `io.take_body(h)` to keep the bytes without copying).
+// 4. ReadyForQuery goes through `on_ready_for_query(h)`, which pays one owed and
+//    records the transaction status. An ErrorResponse becomes an error with
+//    `read_db_error(h, sql)`; then `finish_after_error()` reads to the ReadyForQuery.
+// 5. Wrap the operation's result in `note(result)`: IO and protocol errors mark
+//    the connection broken.
+// 6. From `Drop`, queue cleanup with `queue_cleanup_query("ROLLBACK")`: it is sent
+//    before the next operation, never withdrawn.
+// 7. COPY FROM STDIN runs as a simple Query; while the server waits for data,
+//    `copy_in` is true, and an abandoned COPY is ended by `ready()` with CopyFail.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -38,6 +48,7 @@ use crate::protocol::backend::{Header, Message, TransactionStatus, show_tag, tag
 use crate::protocol::frontend;
 
 mod cancel;
+mod observe;
 mod pending;
 mod startup;
 pub(crate) mod stream;
@@ -45,6 +56,8 @@ mod tls;
 mod type_registry;
 
 pub use cancel::CancelToken;
+pub(crate) use observe::Watch;
+pub use observe::{QueryLog, QueryLogger};
 use pending::Pending;
 pub(crate) use stream::Framed;
 pub(crate) use type_registry::TypeRegistry;
@@ -188,6 +201,9 @@ pub struct Connection {
     /// Set when a statement failed with 25006 `read_only_sql_transaction`: after a failover
     /// the server may be a standby now, so a pool discards the connection.
     pub(crate) read_only_error: bool,
+    query_logger: Option<QueryLogger>,
+    /// Unique in this process: named statements belong to the connection that made them.
+    pub(crate) id: u64,
 }
 
 /// Per-connection settings taken from the connect options.
@@ -196,6 +212,7 @@ pub(crate) struct Settings {
     pub(crate) statement_cache_capacity: usize,
     pub(crate) max_cacheable_statement_len: usize,
     pub(crate) command_timeout: Option<std::time::Duration>,
+    pub(crate) slow_query_threshold: Option<std::time::Duration>,
 }
 
 impl Default for Settings {
@@ -204,6 +221,7 @@ impl Default for Settings {
             statement_cache_capacity: 100,
             max_cacheable_statement_len: 15 * 1024,
             command_timeout: None,
+            slow_query_threshold: None,
         }
     }
 }
@@ -231,6 +249,11 @@ impl Connection {
             settings,
             cancel: None,
             session_changed: false,
+            query_logger: None,
+            id: {
+                static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+                NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            },
             read_only_error: false,
             io,
             session: Session::default(),
@@ -310,6 +333,12 @@ impl Connection {
         self.notification_handler = Some(Arc::new(handler));
     }
 
+    /// Removes the notice and notification callbacks (a pool does, between users).
+    pub(crate) fn clear_handlers(&mut self) {
+        self.notices = None;
+        self.notification_handler = None;
+    }
+
     /// Takes the notifications received so far on this connection.
     pub fn take_notifications(&mut self) -> Vec<Notification> {
         self.notifications.drain(..).collect()
@@ -333,6 +362,13 @@ impl Connection {
     /// A token that cancels the query running on this connection from anywhere.
     pub fn cancel_token(&self) -> Option<CancelToken> {
         self.cancel.clone()
+    }
+
+    /// Whether `statement` is a named statement of this session that still exists.
+    pub(crate) fn owns(&self, statement: &crate::statement::Statement) -> bool {
+        statement.is_named()
+            && statement.inner.owner == self.id
+            && self.cache.holds(&statement.inner.name)
     }
 
     /// How many prepared statements the connection's cache holds.
@@ -546,6 +582,27 @@ impl Connection {
         Ok(())
     }
 
+    /// Sends what is queued as far as the socket takes it right now, without waiting: a
+    /// cleanup queued from `Drop` (a transaction's ROLLBACK) then reaches the server at
+    /// once instead of at the connection's next use, so an abandoned transaction does not
+    /// hold its locks meanwhile. Requests of which nothing went out are withdrawn first,
+    /// exactly as the next `ready()` would. What the socket does not take now goes out
+    /// with the next operation; responses are read then.
+    pub(crate) fn flush_now(&mut self) {
+        if self.broken.is_some() || self.io.write_buf.is_empty() {
+            return;
+        }
+        let written = self.io.written;
+        self.pending
+            .withdraw_unsent(&mut self.io.write_buf, written);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match self.io.poll_flush_some(&mut cx) {
+            std::task::Poll::Ready(Ok(())) => self.pending.flushed(),
+            std::task::Poll::Ready(Err(e)) => self.mark_broken(e.to_string()),
+            std::task::Poll::Pending => {}
+        }
+    }
+
     /// Queues a simple-protocol cleanup query (e.g. `ROLLBACK`) from a `Drop` impl.
     /// It is sent before the next operation on this connection.
     pub(crate) fn queue_cleanup_query(&mut self, sql: &str) {
@@ -679,7 +736,7 @@ impl Connection {
         ))
     }
 
-    /// Sends Terminate and closes the socket, waiting at most `timeout`.
+    /// Sends Terminate and closes the socket, waiting at most 5 seconds.
     pub async fn close(mut self) -> Result<()> {
         self.close_in_place(std::time::Duration::from_secs(5)).await
     }
@@ -717,6 +774,26 @@ pub(crate) fn touches_session(sql: &str) -> bool {
             .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
     })
 }
+
+/// Awaits `$work`, an operation on connection `$conn`, within `$timeout`: on expiry the
+/// operation is dropped, its query cancelled on the server, and the connection brought
+/// back in sync (`Connection::after_timeout`). A macro because `$work` borrows `$conn`.
+macro_rules! within_timeout {
+    ($conn:ident, $timeout:expr, $work:expr) => {{
+        let timeout: Option<std::time::Duration> = $timeout;
+        match timeout {
+            None => $work.await,
+            Some(d) => {
+                let r = tokio::time::timeout(d, $work).await;
+                match r {
+                    Ok(r) => r,
+                    Err(_) => Err($conn.after_timeout(d).await),
+                }
+            }
+        }
+    }};
+}
+pub(crate) use within_timeout;
 
 fn log_notice(notice: &DbError) {
     use crate::error::Severity;

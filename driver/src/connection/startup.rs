@@ -223,10 +223,20 @@ fn tls_params(options: &ConnectOptions, ep: &Endpoint) -> Result<TlsParams> {
             _ => None,
         },
     };
+    if options.get_ssl_password().is_some() && client_cert.is_some() {
+        return Err(Error::unsupported(
+            "sslpassword was given, but encrypted client keys are not supported; \
+             decrypt the key (`openssl pkey -in key.pem -out key-plain.pem`) and protect the \
+             file instead",
+        ));
+    }
     let config = tls::client_config(&TlsSettings {
         verify,
         roots,
         client_cert,
+        min_version: options.get_ssl_min_protocol_version(),
+        max_version: options.get_ssl_max_protocol_version(),
+        sni: options.get_ssl_sni(),
     })?;
     let name = match &ep.host {
         Host::Tcp(name) => name.clone(),
@@ -443,6 +453,8 @@ async fn with_tls(
 /// (`unsupported startup parameter`) unless told to ignore it. `extra_float_digits` is
 /// not needed: since PostgreSQL 12 its default (1) already prints floats as the
 /// shortest text that reads back exactly.
+/// (`IntervalStyle` is not one of them, so the interval text decoder reads every style
+/// but the ambiguous `sql_standard`.)
 const SESSION_DEFAULTS: &[(&str, &str)] = &[("DateStyle", "ISO, MDY")];
 
 async fn password(options: &ConnectOptions, ep: &Endpoint) -> Result<Option<String>> {
@@ -473,6 +485,7 @@ async fn establish(
         statement_cache_capacity: options.get_statement_cache_capacity(),
         max_cacheable_statement_len: options.get_max_cacheable_statement_len(),
         command_timeout: options.get_command_timeout(),
+        slow_query_threshold: options.get_slow_query_threshold(),
     });
     let is_tls = socket.is_tls();
     let limits = Limits {

@@ -13,6 +13,7 @@ use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
+use crate::config::TlsVersion;
 use crate::error::{Error, Result};
 
 /// Where trusted root certificates come from.
@@ -58,6 +59,12 @@ pub(crate) struct TlsSettings {
     pub(crate) verify: Verify,
     pub(crate) roots: Roots,
     pub(crate) client_cert: Option<(PathBuf, PathBuf)>,
+    /// `ssl_min_protocol_version` (TLS 1.2 by default, as in libpq).
+    pub(crate) min_version: TlsVersion,
+    /// `ssl_max_protocol_version` (none: the newest).
+    pub(crate) max_version: Option<TlsVersion>,
+    /// `sslsni`: send the host name in the handshake (host names only, never addresses).
+    pub(crate) sni: bool,
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -109,8 +116,24 @@ fn read_certs(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>> {
 /// Builds the rustls configuration for `settings`.
 pub(crate) fn client_config(settings: &TlsSettings) -> Result<ClientConfig> {
     let provider = provider();
+    let versions: Vec<&'static rustls::SupportedProtocolVersion> = [
+        (TlsVersion::Tls1_2, &rustls::version::TLS12),
+        (TlsVersion::Tls1_3, &rustls::version::TLS13),
+    ]
+    .into_iter()
+    .filter(|(v, _)| *v >= settings.min_version && settings.max_version.is_none_or(|max| *v <= max))
+    .map(|(_, v)| v)
+    .collect();
+    if versions.is_empty() {
+        return Err(Error::config(format!(
+            "ssl_min_protocol_version ({}) is above ssl_max_protocol_version ({}): no TLS \
+             version is left",
+            settings.min_version.as_str(),
+            settings.max_version.map_or("none", TlsVersion::as_str)
+        )));
+    }
     let builder = ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(&versions)
         .map_err(|e| Error::tls(format!("TLS setup failed: {e}")))?;
     let verifier: Arc<dyn ServerCertVerifier> = match settings.verify {
         Verify::Nothing => Arc::new(NoVerification(provider)),
@@ -153,6 +176,7 @@ pub(crate) fn client_config(settings: &TlsSettings) -> Result<ClientConfig> {
     };
     // PostgreSQL 17 requires this ALPN for direct TLS; older servers ignore it.
     config.alpn_protocols = vec![b"postgresql".to_vec()];
+    config.enable_sni = settings.sni;
     Ok(config)
 }
 

@@ -100,6 +100,61 @@ impl Connection {
         Ok(())
     }
 
+    /// Looks up the names of user types seen only by OID (in a result's columns), so
+    /// that types matched by name (`citext` into `String`, a `#[derive(PgType)]`) can
+    /// check them. Once per type per connection.
+    pub(crate) async fn name_user_types(&mut self, oids: &[Oid]) -> Result<()> {
+        let missing: Vec<String> = oids
+            .iter()
+            .filter(|o| !self.types.names.contains_key(o))
+            .map(|o| o.0.to_string())
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        // format_type gives `citext`, `citext[]`, `myschema.mood` (qualified when not on
+        // the search path): the same forms the registry records for named lookups.
+        let sql = format!(
+            "SELECT t.oid::int8, pg_catalog.format_type(t.oid, NULL) FROM pg_catalog.pg_type t \
+             WHERE t.oid IN ({})",
+            missing.join(", ")
+        );
+        let rows = self.simple_query_inner(&sql).await?;
+        for row in rows {
+            let text = |i: usize| -> Result<String> {
+                let raw = row.try_get_raw(i)?;
+                let bytes = raw.bytes().unwrap_or_default();
+                String::from_utf8(bytes.to_vec())
+                    .map_err(|_| Error::protocol("pg_type lookup returned invalid UTF-8"))
+            };
+            let oid = text(0)?
+                .parse::<u32>()
+                .map_err(|_| Error::protocol("pg_type lookup returned a bad OID"))?;
+            let name = text(1)?;
+            self.types.names.insert(Oid(oid), name.into_boxed_str());
+        }
+        Ok(())
+    }
+
+    /// `columns` with the names of their user types looked up, or `None` when every
+    /// type was already known. Also updates the cached statement they came from.
+    pub(crate) async fn name_columns(
+        &mut self,
+        statement: &str,
+        columns: &crate::row::Columns,
+    ) -> Result<Option<std::sync::Arc<crate::row::Columns>>> {
+        let unnamed = columns.unnamed_user_types();
+        if unnamed.is_empty() {
+            return Ok(None);
+        }
+        self.name_user_types(&unnamed).await?;
+        let named = std::sync::Arc::new(columns.renamed(|oid| self.type_info(oid)));
+        if !statement.is_empty() {
+            self.cache.replace_columns(statement, named.clone());
+        }
+        Ok(Some(named))
+    }
+
     /// The OIDs of the user types among `args`' parameters, in order.
     pub(crate) async fn resolve_param_types(&mut self, args: &Arguments) -> Result<Vec<Oid>> {
         let refs = args.type_refs();

@@ -1,24 +1,4 @@
-//! COPY: bulk data in and out of the server.
-//!
-//! - Typed binary in: [`Connection::copy_in`] / [`Connection::copy_in_table`] give a
-//!   [`CopyInWriter`]; [`Connection::copy_rows_to_table`] does it all in one call
-//!   (asyncpg's `copy_records_to_table`).
-//! - Raw in (text, CSV or binary bytes): [`Connection::copy_in_raw`] gives a [`CopyIn`]
-//!   that takes buffers, a `Stream` of bytes or an `AsyncRead`;
-//!   [`Connection::copy_to_table`] reads a whole `AsyncRead` into a table.
-//! - Raw out: [`Connection::copy_out_raw`] gives a [`CopyOut`] (chunks, or a `Stream`);
-//!   [`Connection::copy_from_table`] and [`Connection::copy_from_query`] write to any
-//!   `AsyncWrite`.
-//! - Typed binary out: [`Connection::copy_out`] gives a [`CopyOutReader`] of rows.
-//!
-//! # Faults
-//!
-//! COPY runs as a simple-protocol Query. A writer dropped without `finish` (or a
-//! cancelled `finish`) leaves the COPY open; the connection's next operation ends it
-//! with CopyFail, so nothing is committed and the connection stays usable. A server
-//! error in the middle of a COPY IN (a bad row, a constraint) is noticed at the next
-//! flush and returned at once; the rest of the data is not sent. A reader dropped
-//! before the end has the rest of the data discarded before the next operation.
+#![doc = include_str!("../../docs/copy.md")]
 
 mod rows;
 mod typed;

@@ -20,10 +20,10 @@ pub(super) const HEADER_LEN: usize = 19;
 // --- Row traits ----------------------------------------------------------------------
 
 /// A row that can be written by binary COPY: a tuple of up to 16 encodable values, or
-/// a struct (the derive macros implement it for `#[derive(PgType)]`/`FromRecord` structs).
+/// a struct with `#[derive(quarry::CopyRow)]` (its fields, in order, are the columns).
 ///
-/// Implementing it by hand is three lines: the column count, each column's type, and
-/// the fields in column order.
+/// Implementing it by hand is short: the column count, each column's type, which column
+/// types each field accepts, and the fields in column order.
 ///
 /// ```
 /// use quarry_driver::copy::{CopyRow, RowEncoder};
@@ -78,7 +78,7 @@ impl<T: CopyRow + ?Sized> CopyRow for &T {
 }
 
 /// A row that can be read from binary COPY: a tuple of up to 16 decodable values, or a
-/// struct (the derive macros implement it).
+/// struct with `#[derive(quarry::CopyRow)]`.
 ///
 /// `decode_row` reads the fields in column order with [`RowDecoder::field`]:
 /// `Ok(Point { id: row.field()?, label: row.field()? })`.

@@ -1,8 +1,4 @@
-//! The one public error type.
-//!
-//! [`Error`] is opaque: match on [`Error::kind`], ask [`Error::as_db_error`]
-//! for the server's report, or use the predicates (`is_unique_violation`, ...).
-//! Display text is for people, not for matching.
+#![doc = include_str!("../../docs/errors.md")]
 
 use std::borrow::Cow;
 use std::error::Error as StdError;

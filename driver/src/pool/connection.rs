@@ -198,9 +198,11 @@ fn metadata(meta: &Meta, now: Instant) -> PoolConnectionMetadata {
 
 impl Drop for PoolConnection {
     fn drop(&mut self) {
-        let Some(live) = self.live.take() else {
+        let Some(mut live) = self.live.take() else {
             return;
         };
+        // Callbacks one user set must not see the next user's notices and notifications.
+        live.conn.clear_handlers();
         let shared = &self.shared;
         if clean_now(shared, &live) {
             let now = Instant::now();

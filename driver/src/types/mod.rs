@@ -14,8 +14,22 @@
 //! (`Type::compatible`) exactly the types listed: no silent widening or
 //! narrowing. Decoders read both the binary and the text format (the text
 //! format as printed under the session settings the connection sets:
-//! `DateStyle=ISO, MDY`, `IntervalStyle=postgres`, `extra_float_digits=3`,
-//! `client_encoding=UTF8`); encoders write binary.
+//! `DateStyle=ISO, MDY`, `client_encoding=UTF8`; under any `TimeZone`,
+//! `IntervalStyle` but `sql_standard`, `extra_float_digits` of 1 or more, and either
+//! `bytea_output`);
+//! encoders write binary.
+//!
+//! ```
+//! # use quarry_driver as quarry;
+//! use quarry::types::{Oid, Type, TypeInfo};
+//!
+//! // An `int4` column is read with `i32`; `i64` is refused rather than widened.
+//! assert!(i32::compatible(&TypeInfo::from_oid(Oid::INT4)));
+//! assert!(!i64::compatible(&TypeInfo::from_oid(Oid::INT4)));
+//! // `String` reads the text types, and is sent as `text`.
+//! assert!(String::compatible(&TypeInfo::from_oid(Oid::VARCHAR)));
+//! assert_eq!(String::type_ref(), quarry::types::TypeRef::Oid(Oid::TEXT));
+//! ```
 //!
 //! <!-- scalar families: keep these rows together -->
 //!
@@ -33,7 +47,7 @@
 //! | `rust_decimal::Decimal` | `numeric` | `rust_decimal` |
 //! | `bigdecimal::BigDecimal` | `numeric` | `bigdecimal` |
 //! | [`Money`] | `money` | |
-//! | `String`, `&str`, `Box<str>`, `Cow<str>`, `char` | `text`; reads `varchar`, `bpchar`, `name`, `unknown`, `citext` | |
+//! | `String`, `&str`, `Box<str>`, `Cow<str>`, `char` | `text`; reads `varchar`, `bpchar` (with its padding), `name`, `unknown`, and `citext` once the connection knows the column's type name (see below) | |
 //! | `Vec<u8>`, `&[u8]`, `Box<[u8]>`, `bytes::Bytes`, `[u8; N]` | `bytea` | |
 //! | `uuid::Uuid` | `uuid` | `uuid` (default) |
 //! | `serde_json::Value`, `&RawValue`, `Box<RawValue>`, [`Json<T>`](Json) | `jsonb`; reads `json` | `json` (default) |
@@ -67,11 +81,11 @@
 //!
 //! | Rust type | PostgreSQL type | Feature |
 //! |---|---|---|
-//! | `Vec<T>`, `&[T]`, `[T; N]` (one dimension; `Option<T>` elements for NULLs) | `T[]` (also `oidvector`, `int2vector` for `Oid`/`u32`/`i16` elements) | always |
+//! | `Vec<T>`, `[T; N]` (exactly `N` elements), `&[T]` (send only): one dimension, lower bound not kept; `Option<T>` elements for NULLs | `T[]` (also `oidvector`, `int2vector` for `Oid`/`u32`/`i16` elements) | always |
 //! | [`Array<T>`] (up to 6 dimensions, lower bounds kept) | `T[]` | always |
-//! | [`Range<T>`] (`T`: [`RangeSubtype`]) | `int4range`, `int8range`, `numrange`, `daterange`, `tsrange`, `tstzrange` | always |
+//! | [`Range<T>`] (`T`: [`RangeSubtype`]: `i32`, `i64`, [`Numeric`], [`Date`], [`Timestamp`], [`TimestampTz`] and the feature types for the same columns) | `int4range`, `int8range`, `numrange`, `daterange`, `tsrange`, `tstzrange` | always |
 //! | [`MultiRange<T>`] | `int4multirange`, ... (PostgreSQL 14+) | always |
-//! | tuples `(A,)` .. `(A, ..., P)` (read only) | `record`, composite types | always |
+//! | tuples `(A,)` .. `(A, ..., P)` (read only) | `record`, composite types, and arrays of them into `Vec` | always |
 //! | [`CompositeEncoder`], [`CompositeDecoder`] (for `#[derive(PgType)]` composites) | composite types | always |
 //! | [`PgValue`] | any type (raw bytes, type, format) | always |
 //! | `std::net::IpAddr` (host addresses) | `inet`, `cidr` | always |
@@ -89,6 +103,19 @@
 //! Container elements (array elements, range bounds, record fields) are
 //! read as owned values (`T: for<'a> Decode<'a>`): their type information and
 //! any unescaped text exist only while the container is decoded.
+//!
+//! Extension and user types have no fixed OID. A column's [`TypeInfo`] carries
+//! a name only for the types the connection has looked up (one catalog query per
+//! type, per connection): the types of the values it binds ([`TypeRef::Named`]),
+//! and the column types of results read by `execute`, `fetch*`, `prepare` and
+//! `simple_query`, looked up before the first row is handed out. Pipelines,
+//! cursors and typed COPY do not look names up themselves, so there a column of a
+//! type the connection has not met yet has no name. Types that accept any user
+//! type (`hstore`'s maps, the `ltree` types, tuples, [`PgValue`]) read such columns
+//! regardless; `String` reads a `citext` column only once the name `citext` is known.
+//!
+//! Every row of these tables is exercised against a real PostgreSQL, in both
+//! formats and inside arrays, by the facade's `tests/types.rs`.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -243,11 +270,43 @@ impl TypeInfo {
     pub fn is_builtin(&self) -> bool {
         self.oid.0 < 16384
     }
+
+    /// The name, if it is known: a built-in type's, or a user type's the connection
+    /// looked up. `None` for a user type seen only by OID so far.
+    pub fn known_name(&self) -> Option<&str> {
+        self.name.as_deref().or_else(|| self.oid.builtin_name())
+    }
+}
+
+/// Whether a type name from the catalog (`mood`, `public.mood`) is the name `wanted`
+/// (`mood`, `public.mood`): equal, or equal after dropping the schema of either side.
+pub fn type_names_match(name: &str, wanted: &str) -> bool {
+    fn unqualified(n: &str) -> &str {
+        n.rsplit_once('.').map_or(n, |(_, t)| t)
+    }
+    name == wanted
+        || (name.contains('.') != wanted.contains('.') && unqualified(name) == unqualified(wanted))
 }
 
 impl fmt::Display for TypeInfo {
+    /// The type as error messages name it: a built-in type by its catalog name
+    /// (`int8`), a built-in array as `int8[]` (the catalog says `_int8`), a
+    /// user type by the name the connection looked up, or else by its OID
+    /// (`user-defined type OID 16385`; not `unknown`, which is a type of its own).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        if self.name.is_some() {
+            return f.write_str(self.name());
+        }
+        match self.oid.builtin_name() {
+            Some(name) if name.starts_with('_') => {
+                match self.oid.element_type().and_then(Oid::builtin_name) {
+                    Some(element) => write!(f, "{element}[]"),
+                    None => f.write_str(name),
+                }
+            }
+            Some(name) => f.write_str(name),
+            None => write!(f, "user-defined type OID {}", self.oid),
+        }
     }
 }
 
@@ -448,10 +507,18 @@ pub fn type_ref_accepts(expected: TypeRef, ty: &TypeInfo) -> bool {
     match expected {
         TypeRef::Oid(oid) => ty.oid() == oid,
         TypeRef::Unspecified => true,
-        // A user type not yet resolved on this connection: accept any non-built-in type,
-        // or a built-in one the connection named the same way.
-        TypeRef::Named(name) => !ty.is_builtin() || ty.name() == name,
-        TypeRef::ArrayOf(_) => !ty.is_builtin(),
+        // A user type: by name when the connection has looked the column's type up;
+        // otherwise any user-defined type (its decoder checks the bytes).
+        TypeRef::Named(name) => match ty.known_name() {
+            Some(known) => type_names_match(known, name),
+            None => !ty.is_builtin(),
+        },
+        TypeRef::ArrayOf(name) => match ty.known_name() {
+            Some(known) => known
+                .strip_suffix("[]")
+                .is_some_and(|element| type_names_match(element, name)),
+            None => !ty.is_builtin(),
+        },
     }
 }
 
@@ -610,5 +677,29 @@ impl<T: Encode + ?Sized> Encode for Box<T> {
     }
     fn size_hint(&self) -> usize {
         (**self).size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression (tests/types.rs `errors::type_mismatch_names_column_and_both_types`):
+    /// messages said `column "ids" is _int8` and, for an unnamed user type, `is unknown`.
+    #[test]
+    fn type_names_in_messages() {
+        assert_eq!(TypeInfo::from_oid(Oid::INT8).to_string(), "int8");
+        assert_eq!(TypeInfo::from_oid(Oid::INT8_ARRAY).to_string(), "int8[]");
+        assert_eq!(TypeInfo::from_oid(Oid::TEXT_ARRAY).to_string(), "text[]");
+        assert_eq!(TypeInfo::from_oid(Oid::OIDVECTOR).to_string(), "oidvector");
+        assert_eq!(TypeInfo::from_oid(Oid::UNKNOWN).to_string(), "unknown");
+        assert_eq!(
+            TypeInfo::from_oid(Oid(16_385)).to_string(),
+            "user-defined type OID 16385"
+        );
+        assert_eq!(
+            TypeInfo::with_name(Oid(16_385), "citext").to_string(),
+            "citext"
+        );
     }
 }

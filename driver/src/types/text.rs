@@ -21,11 +21,12 @@ use super::{
 fn is_text_type(ty: &TypeInfo) -> bool {
     match ty.oid() {
         Oid::TEXT | Oid::VARCHAR | Oid::BPCHAR | Oid::NAME | Oid::UNKNOWN => true,
-        _ => {
-            // `citext` is an extension type: its OID differs per database.
-            let name = ty.name();
-            !ty.is_builtin() && (name == "citext" || name.ends_with(".citext"))
-        }
+        // `citext` is an extension type: its OID differs per database, so it is known by
+        // name (the connection names a result's user types before handing out rows).
+        _ if ty.is_builtin() => false,
+        _ => ty
+            .known_name()
+            .is_some_and(|name| super::type_names_match(name, "citext")),
     }
 }
 

@@ -73,7 +73,9 @@ async fn listener_survives_terminate_backend_and_reports_the_gap() {
     assert_eq!(within(listener.recv()).await.unwrap().payload(), "before");
 
     let old_pid = listener.backend_pid().unwrap();
-    let killed: bool = query_scalar("SELECT pg_terminate_backend($1)")
+    // The timeout form (PostgreSQL 14+) returns once the process is gone: without it the
+    // notification below can reach the old session before it dies, and is then not lost.
+    let killed: bool = query_scalar("SELECT pg_terminate_backend($1, 10000)")
         .bind(old_pid)
         .fetch_one(&mut admin)
         .await

@@ -570,3 +570,44 @@ async fn commit_that_fails_on_a_deferred_constraint() {
     assert!(values(&mut conn, &t).await.is_empty());
     assert!(conn.is_idle());
 }
+
+/// A transaction dropped unfinished on a plain connection is rolled back at once (the
+/// ROLLBACK goes out from `Drop`), not at the connection's next use: the server does not
+/// keep it open, holding its locks, while the connection sits unused.
+#[tokio::test]
+async fn a_dropped_transaction_releases_its_locks_without_the_connection_being_used() {
+    let mut conn = connect().await;
+    let t = table(&mut conn, "tx_drop_locks").await;
+    let pid = conn.backend_pid();
+    {
+        let mut tx = conn.begin().await.unwrap();
+        tx.batch_execute(&format!("LOCK TABLE {t} IN ACCESS EXCLUSIVE MODE"))
+            .await
+            .unwrap();
+    }
+    // `conn` is not touched again until the end: another session looks.
+    let mut other = connect().await;
+    let mut state = String::new();
+    for _ in 0..100 {
+        state = query_scalar::<String>("SELECT state FROM pg_stat_activity WHERE pid = $1")
+            .bind(pid)
+            .fetch_one(&mut other)
+            .await
+            .unwrap();
+        if state == "idle" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        state, "idle",
+        "the dropped transaction is still open on the server"
+    );
+    let n: i64 = query_scalar(AssertSqlSafe(format!("SELECT count(*) FROM {t}")))
+        .fetch_one(&mut other)
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "the table is readable: the lock is gone");
+    // And the connection itself is in sync for its next use.
+    assert_in_sync(&mut conn, &mut other, TransactionStatus::Idle).await;
+}

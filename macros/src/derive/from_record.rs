@@ -150,6 +150,8 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
 
     let mut names: Vec<String> = Vec::new();
     let mut inits: Vec<TokenStream> = Vec::new();
+    // (column name, type read from it) for `query_as!`'s compile-time column checks.
+    let mut record_fields: Vec<(String, syn::Type)> = Vec::new();
     let mut bounds: Vec<TokenStream> = Vec::new();
     let mut positional = 0usize;
 
@@ -210,6 +212,10 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
             };
             let slot = names.len();
             names.push(name.clone());
+            if !attrs.json && !record_fields.iter().any(|(c, _)| *c == name) {
+                let read_ty = attrs.try_from.clone().unwrap_or_else(|| ty.clone());
+                record_fields.push((name.clone(), read_ty));
+            }
             (quote!(__idx[#slot]), name)
         } else {
             let pos = positional;
@@ -290,7 +296,30 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
         _ => quote!(::core::result::Result::Ok(#ident { #(#inits,)* })),
     };
 
+    // `query_as!` checks each column it knows against the field of that name through
+    // `RecordField` (in the facade's `__private`, so only with the default crate path).
+    let field_impls: Vec<TokenStream> = if container.krate.is_none() {
+        let (rf_impl_generics, _, rf_where) = input.generics.split_for_impl();
+        record_fields
+            .iter()
+            .map(|(column, read_ty)| {
+                quote! {
+                    #[automatically_derived]
+                    impl #rf_impl_generics ::quarry::__private::RecordField<
+                        { ::quarry::__private::column_key(#column) }
+                    > for #ident #ty_generics #rf_where {
+                        type Type = #read_ty;
+                    }
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+
     Ok(quote! {
+        #(#field_impls)*
+
         #[automatically_derived]
         impl #impl_generics #krate::FromRecord<#lt> for #ident #ty_generics
         where

@@ -5,6 +5,7 @@
 //! (the driver's own tests use `quarry_driver`).
 
 pub(crate) mod case;
+pub(crate) mod copy_row;
 pub(crate) mod from_record;
 pub(crate) mod pg_type;
 

@@ -46,7 +46,35 @@ pub(crate) fn array_element_oid(array: Oid) -> Option<Oid> {
 fn array_compatible<T: Type>(ty: &TypeInfo) -> bool {
     match array_element_oid(ty.oid()) {
         Some(elem) => T::compatible(&TypeInfo::from_oid(elem)),
-        None => type_ref_accepts(T::array_type_ref(), ty),
+        None => {
+            type_ref_accepts(T::array_type_ref(), ty)
+                || (!ty.is_builtin() && T::compatible(&user_element(ty)))
+        }
+    }
+}
+
+/// The element of a user-defined array type (`my_composite[]`), as far as the
+/// column tells: a user type too, whose OID is known only once a value is read
+/// (the binary header carries it, and it is checked then), so the array's own
+/// OID stands in, named after the array when the connection knows its name
+/// (`citext[]` -> `citext`). Types that read any user type (tuples read any
+/// composite) or that user type by name (`String` reads `citext`) accept it;
+/// built-in element types do not.
+fn user_element(array: &TypeInfo) -> TypeInfo {
+    element_info(array.oid(), array)
+}
+
+/// What is known of element type `elem` of the array type `array`: a user
+/// element type is named after the array when the connection knows the
+/// array's name (it records user types and their arrays as `name`, `name[]`).
+fn element_info(elem: Oid, array: &TypeInfo) -> TypeInfo {
+    let info = TypeInfo::from_oid(elem);
+    if info.is_builtin() {
+        return info;
+    }
+    match array.name().strip_suffix("[]") {
+        Some(name) => TypeInfo::with_name(elem, name),
+        None => info,
     }
 }
 
@@ -157,12 +185,14 @@ fn check_shape(dims: &[usize], lower_bounds: &[i32]) -> Result<usize, String> {
                 i32::MAX
             )
         })?;
-        if len_i32 > 0 && lb.checked_add(len_i32 - 1).is_none() {
+        // PostgreSQL's ArrayCheckBounds: lower bound + length must fit in an i32,
+        // so the largest upper bound is i32::MAX - 1.
+        if len_i32 > 0 && lb.checked_add(len_i32).is_none() {
             return Err(format!(
                 "dimension {} with lower bound {lb} and {len} elements has an upper bound \
-                 beyond {}",
+                 beyond {}, the largest PostgreSQL allows",
                 i + 1,
-                i32::MAX
+                i32::MAX - 1
             ));
         }
         count = count
@@ -180,7 +210,7 @@ impl<T> Array<T> {
     ///
     /// Fails unless there are at most 6 dimensions, one lower bound per
     /// dimension, the sizes multiply to `elements.len()`, and every upper
-    /// bound fits in an `i32`. A shape with no elements (a size of 0) becomes
+    /// bound is at most `i32::MAX - 1` (PostgreSQL's limit). A shape with no elements (a size of 0) becomes
     /// the empty array with no dimensions, as PostgreSQL stores it.
     pub fn from_vec(
         dims: Vec<usize>,
@@ -471,8 +501,8 @@ fn read_header<'r>(bytes: &'r [u8]) -> Result<Header<'r>, DecodeError> {
     })
 }
 
-fn check_element_type<T: Type>(elem_oid: Oid) -> Result<TypeInfo, DecodeError> {
-    let ty = TypeInfo::from_oid(elem_oid);
+fn check_element_type<T: Type>(elem_oid: Oid, array: &TypeInfo) -> Result<TypeInfo, DecodeError> {
+    let ty = element_info(elem_oid, array);
     if T::compatible(&ty) {
         Ok(ty)
     } else {
@@ -505,7 +535,11 @@ fn element_error(
     DecodeError::new(format!("{at}: {err}"))
 }
 
-fn decode_binary<T>(bytes: &[u8], one_dim_vec: bool) -> Result<Decoded<T>, DecodeError>
+fn decode_binary<T>(
+    bytes: &[u8],
+    array: &TypeInfo,
+    one_dim_vec: bool,
+) -> Result<Decoded<T>, DecodeError>
 where
     T: for<'a> Decode<'a> + Type,
 {
@@ -523,7 +557,7 @@ where
             short_type_name::<T>()
         )));
     }
-    let ty = check_element_type::<T>(elem_oid)?;
+    let ty = check_element_type::<T>(elem_oid, array)?;
     let mut elements = Vec::with_capacity(count);
     for i in 0..count {
         let value = reader.value()?;
@@ -601,7 +635,7 @@ where
 {
     let bytes = value.non_null::<Vec<T>>()?;
     match value.format() {
-        Format::Binary => decode_binary(bytes, one_dim_vec),
+        Format::Binary => decode_binary(bytes, value.type_info(), one_dim_vec),
         Format::Text => decode_text(&value, bytes, one_dim_vec),
     }
 }
@@ -874,7 +908,11 @@ pub(crate) mod tests {
             "array has 7 dimensions; PostgreSQL allows at most 6"
         );
         assert!(Array::from_vec(vec![2], vec![i32::MAX], ints(&[1, 2])).is_err());
-        assert!(Array::from_vec(vec![1], vec![i32::MAX], ints(&[1])).is_ok());
+        // Regression (tests/types.rs `array_shapes_postgres_refuses`): the server
+        // refuses an upper bound of i32::MAX ("array lower bound is too large").
+        assert!(Array::from_vec(vec![1], vec![i32::MAX], ints(&[1])).is_err());
+        assert!(Array::from_vec(vec![2], vec![i32::MAX - 1], ints(&[1, 2])).is_err());
+        assert!(Array::from_vec(vec![1], vec![i32::MAX - 1], ints(&[1])).is_ok());
         let empty = Array::from_vec(vec![0, 3], vec![1, 1], Vec::<I32>::new()).unwrap();
         assert_eq!(empty.ndim(), 0);
         assert_eq!(encode(&empty), golden(ARRAYS, "int4_empty").bytes());
@@ -900,7 +938,7 @@ pub(crate) mod tests {
         ),
         (
             "2^31-1 elements, no body",
-            "00000001 00000000 00000017 7fffffff 00000001",
+            "00000001 00000000 00000017 7fffffff 00000000",
         ),
         (
             "2^31-1 x 2^31-1 elements",
@@ -970,6 +1008,41 @@ pub(crate) mod tests {
                 "{what}"
             );
         }
+    }
+
+    /// Regression (tests/types.rs `composite_type_into_tuple`): an array of a
+    /// composite type (a user-defined array type) reads into a `Vec` of tuples;
+    /// built-in element types still refuse it.
+    #[test]
+    fn user_array_types_are_read_by_types_that_read_user_types() {
+        let user_array = TypeInfo::from_oid(Oid(16_500));
+        assert!(Vec::<(i64, String)>::compatible(&user_array));
+        assert!(Array::<Option<(i64,)>>::compatible(&user_array));
+        assert!(!Vec::<i64>::compatible(&user_array));
+        assert!(!Vec::<String>::compatible(&user_array));
+    }
+
+    /// Regression (tests/types.rs `extensions::citext`): once the connection
+    /// knows the name of `citext[]`, its elements are `citext`, which `String`
+    /// reads, both for the column and for the element OID in the binary header.
+    #[test]
+    fn user_array_elements_are_named_after_the_array() {
+        let citext = Oid(16_600);
+        let citext_array = TypeInfo::with_name(Oid(16_605), "citext[]");
+        assert!(Vec::<String>::compatible(&citext_array));
+        assert!(!Vec::<String>::compatible(&TypeInfo::from_oid(Oid(16_605))));
+        let mut bytes = EncodeBuf::new();
+        ["a", "b"].encode(&mut bytes).unwrap();
+        bytes[8..12].copy_from_slice(&citext.0.to_be_bytes());
+        let value = ValueRef::new(Some(bytes.as_bytes()), Format::Binary, &citext_array);
+        assert_eq!(
+            Vec::<String>::decode(value),
+            Ok(vec!["a".to_owned(), "b".to_owned()])
+        );
+        assert_eq!(
+            element_info(Oid::INT4, &citext_array),
+            TypeInfo::from_oid(Oid::INT4)
+        );
     }
 
     fn shaped() -> impl Strategy<Value = Array<Option<I32>>> {

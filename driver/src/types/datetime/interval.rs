@@ -154,17 +154,26 @@ impl fmt::Debug for Interval {
 impl FromStr for Interval {
     type Err = ValueError;
 
-    /// Reads the `postgres` IntervalStyle output that `Display` writes.
+    /// Reads the `postgres` IntervalStyle output that `Display` writes, and the
+    /// `postgres_verbose` and `iso_8601` styles a server may be configured to print.
     fn from_str(s: &str) -> Result<Interval, ValueError> {
         match s {
             "infinity" => return Ok(Interval::INFINITY),
             "-infinity" => return Ok(Interval::NEG_INFINITY),
             _ => {}
         }
-        parse_postgres_style(s).ok_or_else(|| {
+        let parsed = if s.starts_with('P') {
+            parse_iso_8601(s)
+        } else if let Some(rest) = s.strip_prefix("@ ") {
+            parse_postgres_verbose(rest)
+        } else {
+            parse_postgres_style(s)
+        };
+        parsed.ok_or_else(|| {
             ValueError::new(
-                "interval text is not in PostgreSQL's `postgres` style \
-                 (N years N mons N days [+-]HH:MM:SS[.ffffff]), or is out of range",
+                "interval text is in none of PostgreSQL's `postgres`, `postgres_verbose` or \
+                 `iso_8601` IntervalStyles (`sql_standard` is ambiguous and not read: use \
+                 another style, or read intervals in binary), or is out of range",
             )
         })
     }
@@ -209,6 +218,133 @@ fn parse_postgres_style(s: &str) -> Option<Interval> {
         i32::try_from(days).ok()?,
         micros,
     ))
+}
+
+/// The `iso_8601` IntervalStyle: `P1Y2M-3DT4H5M6.789S`, `PT0S`; each part signed.
+fn parse_iso_8601(s: &str) -> Option<Interval> {
+    let body = s.strip_prefix('P')?;
+    let (date, time) = match body.split_once('T') {
+        Some((d, t)) => (d, Some(t)),
+        None => (body, None),
+    };
+    let (mut months, mut days, mut micros) = (0i64, 0i64, 0i64);
+    let mut any = false;
+    for (part, unit) in iso_parts(date)? {
+        any = true;
+        match unit {
+            'Y' => months = months.checked_add(whole(part)?.checked_mul(12)?)?,
+            'M' => months = months.checked_add(whole(part)?)?,
+            'W' => days = days.checked_add(whole(part)?.checked_mul(7)?)?,
+            'D' => days = days.checked_add(whole(part)?)?,
+            _ => return None,
+        }
+    }
+    if let Some(time) = time {
+        for (part, unit) in iso_parts(time)? {
+            any = true;
+            let add = match unit {
+                'H' => whole(part)?.checked_mul(3_600_000_000)?,
+                'M' => whole(part)?.checked_mul(60_000_000)?,
+                'S' => seconds_to_micros(part)?,
+                _ => return None,
+            };
+            micros = micros.checked_add(add)?;
+        }
+    }
+    any.then_some(())?;
+    Some(Interval::new(
+        i32::try_from(months).ok()?,
+        i32::try_from(days).ok()?,
+        micros,
+    ))
+}
+
+/// Splits `1Y-2M3D` into `[("1", 'Y'), ("-2", 'M'), ("3", 'D')]`.
+fn iso_parts(s: &str) -> Option<Vec<(&str, char)>> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        if c.is_ascii_alphabetic() {
+            let number = s.get(start..i)?;
+            if number.is_empty() {
+                return None;
+            }
+            parts.push((number, c));
+            start = i + c.len_utf8();
+        }
+    }
+    (start == s.len()).then_some(parts)
+}
+
+/// The `postgres_verbose` IntervalStyle (after its `@ `):
+/// `1 year 2 mons -3 days 4 hours 5 mins 6.789 secs`, optionally ending in `ago`.
+fn parse_postgres_verbose(s: &str) -> Option<Interval> {
+    let (s, ago) = match s.strip_suffix(" ago") {
+        Some(rest) => (rest, true),
+        None => (s, false),
+    };
+    let mut tokens = s.split(' ');
+    let (mut months, mut days, mut micros) = (0i64, 0i64, 0i64);
+    let mut any = false;
+    while let Some(number) = tokens.next() {
+        any = true;
+        let Some(unit) = tokens.next() else {
+            // `@ 0` is the zero interval.
+            return (number == "0" && !ago).then(|| Interval::new(0, 0, 0));
+        };
+        match unit {
+            "year" | "years" => months = months.checked_add(whole(number)?.checked_mul(12)?)?,
+            "mon" | "mons" => months = months.checked_add(whole(number)?)?,
+            "day" | "days" => days = days.checked_add(whole(number)?)?,
+            "hour" | "hours" => {
+                micros = micros.checked_add(whole(number)?.checked_mul(3_600_000_000)?)?;
+            }
+            "min" | "mins" => {
+                micros = micros.checked_add(whole(number)?.checked_mul(60_000_000)?)?
+            }
+            "sec" | "secs" => micros = micros.checked_add(seconds_to_micros(number)?)?,
+            _ => return None,
+        }
+    }
+    any.then_some(())?;
+    if ago {
+        months = months.checked_neg()?;
+        days = days.checked_neg()?;
+        micros = micros.checked_neg()?;
+    }
+    Some(Interval::new(
+        i32::try_from(months).ok()?,
+        i32::try_from(days).ok()?,
+        micros,
+    ))
+}
+
+/// A signed whole number of at most 10 digits.
+fn whole(s: &str) -> Option<i64> {
+    parse_signed(s)
+}
+
+/// Signed seconds with up to 6 fractional digits (`-6.789`) as microseconds.
+fn seconds_to_micros(s: &str) -> Option<i64> {
+    let (negative, digits) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    if int.is_empty() || int.len() > 12 || frac.len() > 6 {
+        return None;
+    }
+    if !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let int: i64 = int.parse().ok()?;
+    let frac: i64 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<6}").parse().ok()?
+    };
+    let micros = int.checked_mul(1_000_000)?.checked_add(frac)?;
+    Some(if negative { -micros } else { micros })
 }
 
 /// `[+-]digits`, at most 10 digits.
@@ -315,6 +451,46 @@ pub(crate) const INTERVAL_CASES: &[&str] = &[
     "3 days -04:00:00",
     "-3 days -04:00:00",
 ];
+
+#[cfg(test)]
+mod style_tests {
+    use super::*;
+
+    #[test]
+    fn other_interval_styles() {
+        // Each line: the same interval in three IntervalStyles, from PostgreSQL 15.
+        for (postgres, verbose, iso) in [
+            ("00:00:00", "@ 0", "PT0S"),
+            (
+                "1 year 2 mons -3 days +04:05:06.789",
+                "@ 1 year 2 mons -3 days 4 hours 5 mins 6.789 secs",
+                "P1Y2M-3DT4H5M6.789S",
+            ),
+            (
+                "-1 years -2 mons +3 days -04:05:06.5",
+                "@ 1 year 2 mons -3 days 4 hours 5 mins 6.5 secs ago",
+                "P-1Y-2M3DT-4H-5M-6.5S",
+            ),
+            ("-00:00:00.000001", "@ 0.000001 secs ago", "PT-0.000001S"),
+        ] {
+            let want: Interval = postgres.parse().unwrap();
+            assert_eq!(verbose.parse::<Interval>().unwrap(), want, "{verbose}");
+            assert_eq!(iso.parse::<Interval>().unwrap(), want, "{iso}");
+        }
+        for bad in [
+            "P",
+            "PT",
+            "P1",
+            "P1X",
+            "@",
+            "@ 1",
+            "@ 1 fortnight",
+            "PT1.1234567S",
+        ] {
+            assert!(bad.parse::<Interval>().is_err(), "{bad}");
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

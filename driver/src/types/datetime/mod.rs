@@ -17,10 +17,11 @@
 //! microseconds since 2000-01-01 00:00 (UTC for `timestamptz`; `i64::MIN`/`MAX`
 //! are the infinities); `interval` is `i64` microseconds, `i32` days, `i32` months.
 //!
-//! Text formats are read as PostgreSQL prints them with `DateStyle = ISO, MDY`
-//! and `IntervalStyle = postgres`, which the connection sets at startup:
-//! `2024-05-06 07:08:09.5`, `0044-03-15 BC`, `12:00:00+05:30`,
-//! `1 year 2 mons -3 days +04:05:06.789`. A `timestamptz` in text is printed in
+//! Text formats are read as PostgreSQL prints them with `DateStyle = ISO, MDY`,
+//! which the connection sets at startup: `2024-05-06 07:08:09.5`,
+//! `0044-03-15 BC`, `12:00:00+05:30`; intervals in the `postgres`
+//! (`1 year 2 mons -3 days +04:05:06.789`), `postgres_verbose` and `iso_8601`
+//! IntervalStyles (the connection cannot set it: PgBouncer refuses it at startup). A `timestamptz` in text is printed in
 //! the session's `TimeZone`; its offset is applied, giving the same instant as
 //! the binary format. `Display` writes the same forms (a `TimestampTz` in UTC,
 //! `+00`), and `FromStr` reads them.

@@ -1,5 +1,5 @@
-//! Readers for PostgreSQL's date/time text output with `DateStyle = ISO` and
-//! `IntervalStyle = postgres` (what the connection sets at startup).
+//! Readers for PostgreSQL's date/time text output with `DateStyle = ISO` (what the
+//! connection sets at startup).
 //!
 //! Each reader takes what it recognises off the front of a [`Cursor`] and
 //! returns `None` for anything else; the callers turn that into an error.

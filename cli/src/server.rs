@@ -1,0 +1,75 @@
+//! `--temp-server`: a throwaway PostgreSQL with the project's schema.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use quarry_driver::TempServer;
+
+/// Starts a server and applies the schema files in order.
+pub(crate) fn start(schema: &[PathBuf]) -> Result<TempServer> {
+    let files = schema_files(schema)?;
+    eprintln!("starting a temporary PostgreSQL server...");
+    let server = TempServer::start().context(
+        "cannot start a temporary PostgreSQL server (is PostgreSQL installed? set \
+         QUARRY_PG_BINDIR to its bin directory)",
+    )?;
+    for file in &files {
+        let sql = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        server
+            .run_sql(&sql)
+            .with_context(|| format!("applying {} failed", file.display()))?;
+        eprintln!("applied {}", file.display());
+    }
+    Ok(server)
+}
+
+/// The `.sql` files named by `--schema`: files as given, directories' `*.sql` in name order.
+pub(crate) fn schema_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+                .with_context(|| format!("cannot read {}", path.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "sql"))
+                .collect();
+            files.sort();
+            if files.is_empty() {
+                bail!("{} has no .sql files", path.display());
+            }
+            out.extend(files);
+        } else if path.is_file() {
+            out.push(path.clone());
+        } else {
+            bail!("--schema {}: no such file or directory", display(path));
+        }
+    }
+    Ok(out)
+}
+
+fn display(path: &Path) -> String {
+    path.display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directories_are_applied_in_name_order() {
+        let dir = std::env::temp_dir().join(format!("pgprepare-schema-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for name in ["002_b.sql", "001_a.sql", "notes.txt"] {
+            std::fs::write(dir.join(name), "").unwrap();
+        }
+        let files = schema_files(std::slice::from_ref(&dir)).unwrap();
+        let names: Vec<_> = files
+            .iter()
+            .map(|p| p.file_name().unwrap().to_str().unwrap())
+            .collect();
+        assert_eq!(names, vec!["001_a.sql", "002_b.sql"]);
+        assert!(schema_files(&[dir.join("nope.sql")]).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,107 @@
+//! Arguments: evaluated once, in order, checked against the parameter types.
+//!
+//! Each argument becomes `let __quarry_argN = &(expr);` and a call to a no-op
+//! function whose trait bound is the check (`bindable` or `same` in
+//! `quarry::__private`); its `on_unimplemented` message names `$N` and both
+//! types. The checks sit in `if false { }` so they cost type checking only.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+
+use super::config::Config;
+use super::input::{Arg, ArgType};
+use super::offline::TypeDesc;
+use super::types::{self, ParamCheck};
+
+/// The code for the arguments: `let` bindings, checks, and `.bind(...)` calls.
+pub(crate) struct ArgsCode {
+    pub(crate) lets: TokenStream,
+    pub(crate) checks: TokenStream,
+    pub(crate) binds: TokenStream,
+}
+
+/// Generates the arguments; `params` are the described parameter types (`None`
+/// for unchecked queries).
+pub(crate) fn generate(
+    args: &[Arg],
+    params: Option<&[TypeDesc]>,
+    config: &Config,
+    sql_span: Span,
+) -> syn::Result<ArgsCode> {
+    let mut lets = TokenStream::new();
+    let mut checks = TokenStream::new();
+    let mut binds = TokenStream::new();
+    for (i, arg) in args.iter().enumerate() {
+        let var = format_ident!("__quarry_arg{}", i);
+        let expr = &arg.expr;
+        let span = arg.span;
+        lets.extend(quote_spanned!(span=> let #var = &(#expr);));
+        binds.extend(quote!(.bind(#var)));
+        let n = i + 1;
+        let check = match (&arg.ty, params) {
+            (ArgType::Skip, _) | (_, None) => continue,
+            (ArgType::Override(ty), _) => {
+                quote_spanned!(span=> ::quarry::__private::same::<#ty, #n, _>(#var);)
+            }
+            (ArgType::Infer, Some(params)) => {
+                let Some(param) = params.get(i) else {
+                    continue;
+                };
+                let mapping = types::map(param, config).map_err(|why| {
+                    syn::Error::new(
+                        span,
+                        match types::missing_feature(param) {
+                            Some(feature) => format!(
+                                "parameter ${n} is `{}`: enable the `{feature}` feature of \
+                                 quarry to bind it, or write `value as Type`",
+                                param.name
+                            ),
+                            None => format!("parameter ${n}: {why}\nor write `value as Type`"),
+                        },
+                    )
+                })?;
+                match mapping.param {
+                    ParamCheck::Marker(marker) => {
+                        let marker =
+                            parse_type(&format!("::quarry::__private::sql::{marker}"), sql_span)?;
+                        quote_spanned!(span=> ::quarry::__private::bindable::<#marker, #n, _>(#var);)
+                    }
+                    ParamCheck::Same(rust) => {
+                        let rust = parse_type(&rust, sql_span)?;
+                        quote_spanned!(span=> ::quarry::__private::same::<#rust, #n, _>(#var);)
+                    }
+                }
+            }
+        };
+        checks.extend(check);
+    }
+    Ok(ArgsCode {
+        lets,
+        checks,
+        binds,
+    })
+}
+
+/// Parses a Rust type written as text (from the type table or `quarry.toml`).
+pub(crate) fn parse_type(text: &str, span: Span) -> syn::Result<TokenStream> {
+    let ty: syn::Type = syn::parse_str(text)
+        .map_err(|e| syn::Error::new(span, format!("`{text}` is not a Rust type: {e}")))?;
+    Ok(respan(quote!(#ty), span))
+}
+
+/// Gives every token `span`, so errors about a generated type point at the query.
+pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut t| {
+            if let proc_macro2::TokenTree::Group(g) = &t {
+                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                t = proc_macro2::TokenTree::Group(group);
+            } else {
+                t.set_span(span);
+            }
+            t
+        })
+        .collect()
+}

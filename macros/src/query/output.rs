@@ -1,0 +1,294 @@
+//! The generated code.
+//!
+//! Kept small so that 100 queries type-check quickly: `query!` defines one
+//! concrete struct and a direct `FromRecord` impl that decodes by position
+//! (`Row::try_get_unchecked`: the types were checked at compile time), then
+//! calls the runtime's `query_as::<Record>`; `query_as!` and `query_scalar!`
+//! call `query_as::<T>` / `query_scalar::<T>` directly.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+
+use super::config::Config;
+use super::input::Output;
+use super::offline::{ColumnDesc, QueryData};
+use super::types;
+
+/// A result column as the macro uses it: its name and override, parsed.
+pub(crate) struct Column {
+    /// The name without `!`, `?` and `: Type`.
+    pub(crate) name: String,
+    /// The Rust type of the field (with `Option` when nullable).
+    pub(crate) ty: TokenStream,
+    /// Whether the type came from an override (decoded with a run-time type check).
+    pub(crate) overridden: bool,
+}
+
+/// `name`, `name!`, `name?`, `name: Type`, `name!: Type`, `name?: Type`.
+fn split_override(raw: &str) -> (&str, Option<bool>, Option<&str>) {
+    let (left, ty) = match raw.split_once(':') {
+        Some((l, t)) => (l.trim_end(), Some(t.trim())),
+        None => (raw, None),
+    };
+    if let Some(name) = left.strip_suffix('!') {
+        (name, Some(false), ty)
+    } else if let Some(name) = left.strip_suffix('?') {
+        (name, Some(true), ty)
+    } else {
+        (left, None, ty)
+    }
+}
+
+/// Works out each column's field name and Rust type.
+pub(crate) fn columns(data: &QueryData, config: &Config, span: Span) -> syn::Result<Vec<Column>> {
+    data.columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| column(i, c, config, span))
+        .collect()
+}
+
+fn column(i: usize, c: &ColumnDesc, config: &Config, span: Span) -> syn::Result<Column> {
+    let (name, forced, override_ty) = split_override(&c.name);
+    let nullable = forced.unwrap_or(c.nullable);
+    let (base, overridden) = match override_ty {
+        Some(text) => (super::args::parse_type(text, span)?, true),
+        None => {
+            let mapping = types::map(&c.ty, config).map_err(|why| {
+                let message = match types::missing_feature(&c.ty) {
+                    Some(feature) => format!(
+                        "column `{name}` is `{}`: enable the `{feature}` feature of quarry, or \
+                         override the column: `AS \"{name}: Type\"`",
+                        c.ty.name
+                    ),
+                    None => format!("column {} `{name}`: {why}", i + 1),
+                };
+                syn::Error::new(span, message)
+            })?;
+            (super::args::parse_type(&mapping.rust, span)?, false)
+        }
+    };
+    let ty = if nullable {
+        quote!(::std::option::Option<#base>)
+    } else {
+        base
+    };
+    Ok(Column {
+        name: name.to_owned(),
+        ty,
+        overridden,
+    })
+}
+
+/// A field identifier for a column name (`r#type` for keywords).
+fn field_ident(name: &str, index: usize, span: Span) -> syn::Result<syn::Ident> {
+    if let Ok(ident) = syn::parse_str::<syn::Ident>(name) {
+        return Ok(syn::Ident::new(&ident.to_string(), span));
+    }
+    let valid_raw = !name.is_empty()
+        && !matches!(name, "self" | "Self" | "super" | "crate" | "_")
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_alphanumeric() || c == '_');
+    if valid_raw {
+        return Ok(syn::Ident::new_raw(name, span));
+    }
+    Err(syn::Error::new(
+        span,
+        format!(
+            "column {} is called `{name}`, which is not a Rust field name; give it an alias: \
+             `AS some_name`",
+            index + 1
+        ),
+    ))
+}
+
+/// Everything `generate` needs.
+pub(crate) struct Generate<'a> {
+    pub(crate) output: Output,
+    pub(crate) record: Option<&'a syn::Type>,
+    pub(crate) sql: &'a str,
+    pub(crate) sql_span: Span,
+    pub(crate) columns: Option<Vec<Column>>,
+    pub(crate) args: super::args::ArgsCode,
+    /// Files whose change must re-expand the macro.
+    pub(crate) tracked: Vec<String>,
+}
+
+pub(crate) fn generate(g: Generate<'_>) -> syn::Result<TokenStream> {
+    let sql = proc_macro2::Literal::string(g.sql);
+    let super::args::ArgsCode {
+        lets,
+        checks,
+        binds,
+    } = g.args;
+    let mut tracked: TokenStream = g
+        .tracked
+        .iter()
+        .map(|path| {
+            quote!(
+                const _: &[u8] = ::std::include_bytes!(#path);
+            )
+        })
+        .collect();
+    if g.columns.is_some() {
+        // `cargo pgprepare` changes this on every run: cargo then re-expands the macro.
+        tracked.extend(quote!(
+            const _: ::std::option::Option<&str> = ::std::option_env!("PGPREPARE_RUN");
+        ));
+    }
+    let span = g.sql_span;
+    let mut column_checks = TokenStream::new();
+    let (items, call) = match (g.output, &g.columns) {
+        (Output::Record, Some(columns)) if columns.is_empty() => {
+            (quote!(), quote!(::quarry::__private::query(#sql)))
+        }
+        (Output::Record, Some(columns)) => {
+            let mut fields = TokenStream::new();
+            let mut decode = TokenStream::new();
+            let mut seen: Vec<&str> = Vec::new();
+            for (i, c) in columns.iter().enumerate() {
+                if seen.contains(&c.name.as_str()) {
+                    return Err(syn::Error::new(
+                        span,
+                        format!("two columns are called `{}`; give one an alias", c.name),
+                    ));
+                }
+                seen.push(&c.name);
+                let ident = field_ident(&c.name, i, span)?;
+                let ty = &c.ty;
+                fields.extend(quote!(#ident: #ty,));
+                let get = if c.overridden {
+                    quote!(try_get)
+                } else {
+                    quote!(try_get_unchecked)
+                };
+                decode.extend(quote!(#ident: row.#get(#i)?,));
+            }
+            let width = columns.len();
+            let items = quote_spanned! {span=>
+                #[derive(Debug)]
+                #[allow(non_snake_case)]
+                struct Record { #fields }
+                impl<'r> ::quarry::__private::FromRecord<'r> for Record {
+                    fn from_record(row: &'r ::quarry::__private::Row) -> ::quarry::__private::Result<Self> {
+                        ::quarry::__private::check_width(row, #width)?;
+                        ::std::result::Result::Ok(Record { #decode })
+                    }
+                }
+            };
+            (items, quote!(::quarry::__private::query_as::<Record>(#sql)))
+        }
+        (Output::Record, None) => (quote!(), quote!(::quarry::__private::query(#sql))),
+        (Output::Scalar, Some(columns)) => {
+            let [c] = columns.as_slice() else {
+                return Err(syn::Error::new(
+                    span,
+                    format!(
+                        "query_scalar! needs a query with exactly one column; this one has {}",
+                        columns.len()
+                    ),
+                ));
+            };
+            let ty = &c.ty;
+            (
+                quote!(),
+                quote!(::quarry::__private::query_scalar::<#ty>(#sql)),
+            )
+        }
+        (Output::Scalar, None) => {
+            return Err(syn::Error::new(span, "query_scalar! is always checked"));
+        }
+        (Output::As, columns) => {
+            let record = g
+                .record
+                .ok_or_else(|| syn::Error::new(span, "missing type"))?;
+            if let Some(columns) = columns {
+                for c in columns {
+                    let Ok(marker) = syn::parse_str::<syn::Ident>(&c.name) else {
+                        continue;
+                    };
+                    let marker = format_ident!("{}", marker, span = span);
+                    let key = column_key(&c.name);
+                    let ty = &c.ty;
+                    column_checks.extend(quote_spanned! {span=>
+                        {
+                            #[allow(non_camel_case_types, dead_code)]
+                            struct #marker;
+                            #[allow(unused_imports)]
+                            use ::quarry::__private::{ProbeField as _, ProbeNone as _};
+                            ::quarry::__private::reads::<#ty, #marker, _>(
+                                (&::quarry::__private::ColumnProbe::<#record, #key>::new()).field(),
+                            );
+                        }
+                    });
+                }
+            }
+            (
+                quote!(),
+                quote!(::quarry::__private::query_as::<#record>(#sql)),
+            )
+        }
+    };
+    Ok(quote! {
+        {
+            #tracked
+            #items
+            #lets
+            if false {
+                #checks
+                #column_checks
+            }
+            #call #binds
+        }
+    })
+}
+
+/// 64-bit FNV-1a, as `quarry::__private::column_key`.
+fn column_key(name: &str) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_in_aliases() {
+        assert_eq!(split_override("id"), ("id", None, None));
+        assert_eq!(split_override("id!"), ("id", Some(false), None));
+        assert_eq!(split_override("id?"), ("id", Some(true), None));
+        assert_eq!(split_override("id: i64"), ("id", None, Some("i64")));
+        assert_eq!(
+            split_override("id!: crate::Id"),
+            ("id", Some(false), Some("crate::Id"))
+        );
+        assert_eq!(
+            split_override("m?:Vec<Mood>"),
+            ("m", Some(true), Some("Vec<Mood>"))
+        );
+    }
+
+    #[test]
+    fn field_names() {
+        let s = Span::call_site();
+        assert_eq!(field_ident("id", 0, s).unwrap().to_string(), "id");
+        assert_eq!(field_ident("type", 0, s).unwrap().to_string(), "r#type");
+        assert!(field_ident("?column?", 0, s).is_err());
+        assert!(field_ident("self", 0, s).is_err());
+    }
+
+    #[test]
+    fn column_key_is_fnv1a() {
+        // FNV-1a 64 test vectors.
+        assert_eq!(column_key(""), 0xcbf29ce484222325);
+        assert_eq!(column_key("a"), 0xaf63dc4c8601ec8c);
+    }
+}

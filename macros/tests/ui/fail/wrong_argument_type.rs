@@ -1,0 +1,3 @@
+fn main() {
+    let _ = quarry::query!("SELECT id FROM users WHERE id = $1 AND name = $2", 1i64, 42i32);
+}

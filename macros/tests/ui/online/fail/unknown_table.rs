@@ -1,0 +1,3 @@
+fn main() {
+    let _ = quarry::query!("SELECT id FROM userz WHERE id = :id", id = 1i64);
+}

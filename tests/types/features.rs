@@ -1,0 +1,483 @@
+//! The optional integrations, each behind the facade feature of the same name:
+//! `chrono`, `time`, `rust_decimal`, `bigdecimal` (`uuid` and `json` are in
+//! `scalar.rs` and `other.rs`). Each converts through Quarry's own type; what
+//! the target cannot hold (infinity, out-of-range years, `24:00:00`, months in
+//! a duration, NaN in a decimal) is a decode error naming the column.
+
+#[cfg(any(
+    feature = "chrono",
+    feature = "time",
+    feature = "rust_decimal",
+    feature = "bigdecimal"
+))]
+use crate::support::{Failures, connect, round_trip, round_trip_by, simple_row};
+
+/// Decodes column 0 of `sql` as `T` in both formats and returns both errors,
+/// failing if either succeeds.
+#[cfg(any(
+    feature = "chrono",
+    feature = "time",
+    feature = "rust_decimal",
+    feature = "bigdecimal"
+))]
+async fn decode_errors<T>(conn: &mut quarry::Connection, sql: &'static str) -> [String; 2]
+where
+    T: for<'r> quarry::types::Decode<'r> + quarry::types::Type + std::fmt::Debug,
+{
+    let binary = quarry::query(sql).fetch_one(&mut *conn).await.unwrap();
+    let text = simple_row(conn, sql).await.unwrap();
+    [binary, text].map(|row| match row.try_get::<T, _>(0) {
+        Ok(v) => panic!("{sql}: decoded {v:?}, expected an error"),
+        Err(e) => e.to_string(),
+    })
+}
+
+#[cfg(feature = "chrono")]
+mod with_chrono {
+    use chrono::{
+        DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone, Utc,
+    };
+    use quarry::types::Range;
+
+    use super::*;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn time(h: u32, m: u32, s: u32, nano: u32) -> NaiveTime {
+        NaiveTime::from_hms_nano_opt(h, m, s, nano).unwrap()
+    }
+
+    #[tokio::test]
+    async fn round_trips() {
+        let mut conn = connect().await;
+        let mut f = Failures::new("chrono");
+        for (v, text) in [
+            (date(2000, 1, 1), "2000-01-01"),
+            (date(1970, 1, 1), "1970-01-01"),
+            (date(2024, 2, 29), "2024-02-29"),
+            (date(0, 1, 1), "0001-01-01 BC"),
+            (date(-4713, 11, 24), "4714-11-24 BC"),
+            (NaiveDate::MAX, "262142-12-31"),
+        ] {
+            f.push(round_trip(&mut conn, "date", &v, text).await);
+        }
+        for (v, text) in [
+            (NaiveTime::MIN, "00:00:00"),
+            (time(23, 59, 59, 999_999_000), "23:59:59.999999"),
+            (time(1, 2, 3, 4_000), "01:02:03.000004"),
+        ] {
+            f.push(round_trip(&mut conn, "time", &v, text).await);
+        }
+        for (v, text) in [
+            (
+                date(1970, 1, 1).and_time(NaiveTime::MIN),
+                "1970-01-01 00:00:00",
+            ),
+            (
+                date(-4713, 11, 24).and_time(NaiveTime::MIN),
+                "4714-11-24 00:00:00 BC",
+            ),
+            (
+                NaiveDate::MAX.and_time(time(23, 59, 59, 999_999_000)),
+                "262142-12-31 23:59:59.999999",
+            ),
+        ] {
+            f.push(round_trip(&mut conn, "timestamp", &v, text).await);
+        }
+        let instant =
+            Utc.with_ymd_and_hms(2024, 5, 6, 7, 8, 9).unwrap() + TimeDelta::microseconds(123_456);
+        f.push(
+            round_trip(
+                &mut conn,
+                "timestamptz",
+                &instant,
+                "2024-05-06 07:08:09.123456+00",
+            )
+            .await,
+        );
+        let before_1970 = DateTime::<Utc>::from_timestamp_micros(-1).unwrap();
+        f.push(
+            round_trip(
+                &mut conn,
+                "timestamptz",
+                &before_1970,
+                "1969-12-31 23:59:59.999999+00",
+            )
+            .await,
+        );
+        // An offset is kept as the instant it names; it reads back in UTC (checked below).
+        let offset = FixedOffset::east_opt(5 * 3600 + 1800).unwrap();
+        let local = offset.with_ymd_and_hms(2024, 5, 6, 12, 38, 9).unwrap();
+        f.push(round_trip(&mut conn, "timestamptz", &local, "2024-05-06 07:08:09+00").await);
+        for (v, text) in [
+            (TimeDelta::zero(), "00:00:00"),
+            (TimeDelta::milliseconds(1_500), "00:00:01.5"),
+            (TimeDelta::microseconds(-1), "-00:00:00.000001"),
+            (TimeDelta::hours(100), "100:00:00"),
+            (
+                TimeDelta::microseconds(i64::MAX - 1),
+                "2562047788:00:54.775806",
+            ),
+            (
+                TimeDelta::microseconds(i64::MIN + 1),
+                "-2562047788:00:54.775807",
+            ),
+        ] {
+            f.push(round_trip(&mut conn, "interval", &v, text).await);
+        }
+        let r = Range::from(date(2020, 1, 1)..date(2020, 2, 1));
+        f.push(round_trip(&mut conn, "daterange", &r, "[2020-01-01,2020-02-01)").await);
+        let r = Range::from(instant..);
+        f.push(
+            round_trip(
+                &mut conn,
+                "tstzrange",
+                &r,
+                "[\"2024-05-06 07:08:09.123456+00\",)",
+            )
+            .await,
+        );
+        f.finish();
+
+        let row = quarry::query("SELECT $1::timestamptz")
+            .bind(local)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        let back: DateTime<FixedOffset> = row.get(0);
+        assert_eq!(back, local);
+        assert_eq!(
+            back.offset().local_minus_utc(),
+            0,
+            "timestamptz reads back in UTC"
+        );
+    }
+
+    /// Nanoseconds round to the nearest microsecond, ties to even, as the server rounds text.
+    #[tokio::test]
+    async fn nanoseconds_round_like_the_server() {
+        let mut conn = connect().await;
+        for (nanos, text) in [
+            (1_499, "00:00:00.000001"),
+            (1_500, "00:00:00.000002"),
+            (2_500, "00:00:00.000002"),
+            (2_501, "00:00:00.000003"),
+        ] {
+            let (ours, server): (String, String) = quarry::query_as(
+                "SELECT $1::time::text, ('00:00:00.' || lpad($2::text, 9, '0'))::time::text",
+            )
+            .bind(time(0, 0, 0, nanos))
+            .bind(nanos)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+            assert_eq!(ours, text, "{nanos} ns");
+            assert_eq!(server, text, "{nanos} ns, as the server rounds it");
+        }
+    }
+
+    /// Values chrono cannot hold are decode errors naming the column; values
+    /// PostgreSQL cannot hold are encode errors, with nothing sent.
+    #[tokio::test]
+    async fn errors() {
+        let mut conn = connect().await;
+        for e in
+            decode_errors::<NaiveDateTime>(&mut conn, "SELECT 'infinity'::timestamp AS ts").await
+        {
+            assert!(e.contains("column \"ts\"") && e.contains("infinite"), "{e}");
+        }
+        for e in
+            decode_errors::<DateTime<Utc>>(&mut conn, "SELECT '-infinity'::timestamptz AS ts").await
+        {
+            assert!(e.contains("column \"ts\"") && e.contains("infinite"), "{e}");
+        }
+        for e in decode_errors::<NaiveDate>(&mut conn, "SELECT '300000-01-01'::date AS d").await {
+            assert!(e.contains("column \"d\"") && e.contains("range"), "{e}");
+        }
+        for e in decode_errors::<NaiveTime>(&mut conn, "SELECT '24:00:00'::time AS t").await {
+            assert!(e.contains("column \"t\"") && e.contains("24:00:00"), "{e}");
+        }
+        for e in decode_errors::<TimeDelta>(&mut conn, "SELECT '1 mon'::interval AS i").await {
+            assert!(e.contains("column \"i\"") && e.contains("month"), "{e}");
+        }
+        for e in decode_errors::<TimeDelta>(&mut conn, "SELECT '1 day'::interval AS i").await {
+            assert!(e.contains("column \"i\"") && e.contains("day"), "{e}");
+        }
+        let err = quarry::query("SELECT $1::date")
+            .bind(NaiveDate::MIN)
+            .execute(&mut conn)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), quarry::ErrorKind::Encode, "{err}");
+        let err = quarry::query("SELECT $1::interval")
+            .bind(TimeDelta::MAX)
+            .execute(&mut conn)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), quarry::ErrorKind::Encode, "{err}");
+        // The connection is still usable.
+        let one: i32 = quarry::query_scalar("SELECT 1")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(one, 1);
+    }
+}
+
+#[cfg(feature = "time")]
+mod with_time {
+    use quarry::types::MultiRange;
+    use time::{Date, Duration, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+
+    use super::*;
+
+    fn date(y: i32, m: u8, d: u8) -> Date {
+        Date::from_calendar_date(y, Month::try_from(m).unwrap(), d).unwrap()
+    }
+
+    fn time(h: u8, m: u8, s: u8, micro: u32) -> Time {
+        Time::from_hms_micro(h, m, s, micro).unwrap()
+    }
+
+    #[tokio::test]
+    async fn round_trips() {
+        let mut conn = connect().await;
+        let mut f = Failures::new("time");
+        for (v, text) in [
+            (date(2000, 1, 1), "2000-01-01"),
+            (date(2024, 2, 29), "2024-02-29"),
+            (date(0, 1, 1), "0001-01-01 BC"),
+            (date(-4713, 11, 24), "4714-11-24 BC"),
+            (Date::MAX, "9999-12-31"),
+        ] {
+            f.push(round_trip(&mut conn, "date", &v, text).await);
+        }
+        for (v, text) in [
+            (Time::MIDNIGHT, "00:00:00"),
+            (time(23, 59, 59, 999_999), "23:59:59.999999"),
+            (time(12, 34, 56, 500_000), "12:34:56.5"),
+        ] {
+            f.push(round_trip(&mut conn, "time", &v, text).await);
+        }
+        let ts = PrimitiveDateTime::new(date(2024, 5, 6), time(7, 8, 9, 123_456));
+        f.push(round_trip(&mut conn, "timestamp", &ts, "2024-05-06 07:08:09.123456").await);
+        let min = PrimitiveDateTime::new(date(-4713, 11, 24), Time::MIDNIGHT);
+        f.push(round_trip(&mut conn, "timestamp", &min, "4714-11-24 00:00:00 BC").await);
+        let utc = ts.assume_utc();
+        f.push(
+            round_trip(
+                &mut conn,
+                "timestamptz",
+                &utc,
+                "2024-05-06 07:08:09.123456+00",
+            )
+            .await,
+        );
+        let offset = utc.to_offset(UtcOffset::from_hms(-3, -30, 0).unwrap());
+        f.push(
+            round_trip(
+                &mut conn,
+                "timestamptz",
+                &offset,
+                "2024-05-06 07:08:09.123456+00",
+            )
+            .await,
+        );
+        for (v, text) in [
+            (Duration::ZERO, "00:00:00"),
+            (Duration::milliseconds(-1_500), "-00:00:01.5"),
+            (Duration::hours(100), "100:00:00"),
+            (
+                Duration::microseconds(i64::MAX - 1),
+                "2562047788:00:54.775806",
+            ),
+        ] {
+            f.push(round_trip(&mut conn, "interval", &v, text).await);
+        }
+        let m = MultiRange(vec![quarry::types::Range::from(
+            date(2020, 1, 1)..date(2020, 1, 3),
+        )]);
+        f.push(round_trip(&mut conn, "datemultirange", &m, "{[2020-01-01,2020-01-03)}").await);
+        f.finish();
+
+        let back: OffsetDateTime = quarry::query_scalar("SELECT $1::timestamptz")
+            .bind(offset)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(back, offset);
+        assert!(back.offset().is_utc(), "timestamptz reads back in UTC");
+    }
+
+    #[tokio::test]
+    async fn errors() {
+        let mut conn = connect().await;
+        for e in decode_errors::<PrimitiveDateTime>(&mut conn, "SELECT 'infinity'::timestamp AS ts")
+            .await
+        {
+            assert!(e.contains("column \"ts\"") && e.contains("infinite"), "{e}");
+        }
+        for e in decode_errors::<Date>(&mut conn, "SELECT '10000-01-01'::date AS d").await {
+            assert!(e.contains("column \"d\"") && e.contains("range"), "{e}");
+        }
+        for e in decode_errors::<Time>(&mut conn, "SELECT '24:00:00'::time AS t").await {
+            assert!(e.contains("column \"t\"") && e.contains("24:00:00"), "{e}");
+        }
+        for e in decode_errors::<Duration>(&mut conn, "SELECT '1 year'::interval AS i").await {
+            assert!(e.contains("column \"i\"") && e.contains("month"), "{e}");
+        }
+        let err = quarry::query("SELECT $1::interval")
+            .bind(Duration::MAX)
+            .execute(&mut conn)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), quarry::ErrorKind::Encode, "{err}");
+        // Before 4714 BC, PostgreSQL's first day.
+        let err = quarry::query("SELECT $1::date")
+            .bind(Date::MIN)
+            .execute(&mut conn)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), quarry::ErrorKind::Encode, "{err}");
+        assert!(err.to_string().contains("4714-11-24 BC"), "{err}");
+    }
+}
+
+#[cfg(feature = "rust_decimal")]
+mod with_rust_decimal {
+    use rust_decimal::Decimal;
+
+    use super::*;
+
+    /// Equal and with the same scale (`Decimal`'s `==` ignores scale: `1.5 == 1.50`).
+    fn exact(a: &Decimal, b: &Decimal) -> bool {
+        a == b && a.scale() == b.scale()
+    }
+
+    #[tokio::test]
+    async fn round_trips() {
+        let mut conn = connect().await;
+        let mut f = Failures::new("rust_decimal");
+        for text in [
+            "0",
+            "1.50",
+            "-1",
+            "0.0000000000000000000000000001",
+            "7.9228162514264337593543950335",
+            "79228162514264337593543950335",
+            "-79228162514264337593543950335",
+            "12345.678900",
+        ] {
+            let v: Decimal = text.parse().unwrap();
+            f.push(round_trip_by(&mut conn, "numeric", &v, text, exact).await);
+        }
+        for (v, text) in [
+            (Decimal::MAX, "79228162514264337593543950335"),
+            (Decimal::MIN, "-79228162514264337593543950335"),
+            (Decimal::new(-5, 3), "-0.005"),
+        ] {
+            f.push(round_trip_by(&mut conn, "numeric", &v, text, exact).await);
+        }
+        let r = quarry::types::Range::from(Decimal::new(15, 1)..Decimal::new(250, 2));
+        f.push(round_trip(&mut conn, "numrange", &r, "[1.5,2.50)").await);
+        f.finish();
+
+        // Zeros beyond the 28th decimal place are dropped, not an error.
+        let v: Decimal = quarry::query_scalar("SELECT '1.000000000000000000000000000000'::numeric")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert!(
+            exact(&v, &"1.0000000000000000000000000000".parse().unwrap()),
+            "{v}"
+        );
+    }
+
+    #[tokio::test]
+    async fn errors() {
+        let mut conn = connect().await;
+        for sql in [
+            "SELECT 'NaN'::numeric AS n",
+            "SELECT 'Infinity'::numeric AS n",
+            "SELECT '79228162514264337593543950336'::numeric AS n",
+            "SELECT '0.00000000000000000000000000001'::numeric AS n",
+            "SELECT '1e40'::numeric AS n",
+        ] {
+            for e in decode_errors::<Decimal>(&mut conn, sql).await {
+                assert!(
+                    e.contains("column \"n\"") && e.contains("Decimal"),
+                    "{sql}: {e}"
+                );
+            }
+        }
+    }
+}
+
+#[cfg(feature = "bigdecimal")]
+mod with_bigdecimal {
+    use bigdecimal::BigDecimal;
+
+    use super::*;
+
+    /// Same digits and scale (`BigDecimal`'s `==` ignores scale).
+    fn exact(a: &BigDecimal, b: &BigDecimal) -> bool {
+        a.as_bigint_and_scale() == b.as_bigint_and_scale()
+    }
+
+    #[tokio::test]
+    async fn round_trips() {
+        let mut conn = connect().await;
+        let mut f = Failures::new("bigdecimal");
+        let huge = format!("1{}", "0".repeat(1000));
+        let tiny = format!("0.{}1", "0".repeat(16_382));
+        // (numeric's widest value is in scalar.rs: BigInt's decimal parsing is
+        // quadratic, too slow for a debug-build test at 147455 digits.)
+        let wide = format!("{}.{}", "9".repeat(10_000), "9".repeat(1_000));
+        for text in [
+            "0",
+            "1.50",
+            "-123456789012345678901234567890.123456789",
+            huge.as_str(),
+            tiny.as_str(),
+            wide.as_str(),
+        ] {
+            let v: BigDecimal = text.parse().unwrap();
+            f.push(round_trip_by(&mut conn, "numeric", &v, text, exact).await);
+        }
+        f.finish();
+
+        // A negative scale (1.5E+5) is sent as the integer it is.
+        let v: BigDecimal = "1.5E+5".parse().unwrap();
+        let text: String = quarry::query_scalar("SELECT $1::numeric::text")
+            .bind(v)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(text, "150000");
+    }
+
+    #[tokio::test]
+    async fn errors() {
+        let mut conn = connect().await;
+        for sql in [
+            "SELECT 'NaN'::numeric AS n",
+            "SELECT '-Infinity'::numeric AS n",
+        ] {
+            for e in decode_errors::<BigDecimal>(&mut conn, sql).await {
+                assert!(
+                    e.contains("column \"n\"") && e.contains("BigDecimal"),
+                    "{sql}: {e}"
+                );
+            }
+        }
+        let too_fine: BigDecimal = format!("0.{}1", "0".repeat(16_383)).parse().unwrap();
+        let err = quarry::query("SELECT $1::numeric")
+            .bind(too_fine)
+            .execute(&mut conn)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), quarry::ErrorKind::Encode, "{err}");
+    }
+}
