@@ -192,7 +192,9 @@ fn build(
         .env_remove("SQLX_OFFLINE")
         .env_remove("SQLX_OFFLINE_DIR")
         .env_remove("DATABASE_URL")
-        .env_remove("QUARRY_OFFLINE")
+        .env_remove("PGPREPARE_OFFLINE")
+        .env_remove("PGPREPARE_OFFLINE_DIR")
+        .env_remove("PGPREPARE_WRITE")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     if !first {
@@ -201,16 +203,24 @@ fn build(
     match mode {
         Mode::Online => {
             c.env("DATABASE_URL", &server.url);
+            // The first (untimed) online build also writes the offline data.
             if first && lib == Lib::Sqlx {
                 c.env("SQLX_OFFLINE_DIR", root.join(&krate).join(".sqlx"));
             }
+            if first && lib == Lib::Quarry {
+                c.env("PGPREPARE_WRITE", root.join(&krate).join(".pgprepare"));
+            }
         }
         Mode::Offline => {
-            c.env("SQLX_OFFLINE", "true").env("QUARRY_OFFLINE", "true");
+            c.env("SQLX_OFFLINE", "true").env("PGPREPARE_OFFLINE", "true");
         }
     }
-    if first && lib == Lib::Sqlx {
-        std::fs::create_dir_all(root.join(&krate).join(".sqlx"))?;
+    if first {
+        let dir = match lib {
+            Lib::Sqlx => ".sqlx",
+            Lib::Quarry => ".pgprepare",
+        };
+        std::fs::create_dir_all(root.join(&krate).join(dir))?;
     }
     let start = Instant::now();
     let output = c.output()?;
