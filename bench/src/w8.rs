@@ -212,7 +212,8 @@ fn build(
             }
         }
         Mode::Offline => {
-            c.env("SQLX_OFFLINE", "true").env("PGPREPARE_OFFLINE", "true");
+            c.env("SQLX_OFFLINE", "true")
+                .env("PGPREPARE_OFFLINE", "true");
         }
     }
     if first {
