@@ -67,26 +67,37 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
     let types: Vec<&syn::Type> = fields.iter().map(|(_, t)| *t).collect();
     let members: Vec<&TokenStream> = fields.iter().map(|(m, _)| m).collect();
     let indices: Vec<usize> = (0..count).collect();
-    let encode_bounds = types
+    // Every use of a field's type is spanned to that field, so a type without a
+    // codec is reported on the field that declares it rather than on the derive.
+    // No where-clause: the struct is not generic, so the bounds would be trivial
+    // and rustc would report them at the derive.
+    let type_refs = types
         .iter()
-        .map(|t| quote_spanned!(t.span()=> #t: #krate::types::Encode + #krate::types::Type));
-    let decode_bounds = types.iter().map(|t| {
-        quote_spanned!(t.span()=> #t: for<'__r> #krate::types::Decode<'__r> + #krate::types::Type)
+        .map(|t| quote_spanned!(t.span()=> <#t as #krate::types::Type>::type_ref()));
+    let compatibles = types
+        .iter()
+        .map(|t| quote_spanned!(t.span()=> <#t as #krate::types::Type>::compatible(ty)));
+    let encodes = fields.iter().map(|(m, t)| {
+        quote_spanned!(t.span()=> #krate::copy::RowEncoder::field::<#t>(__row, &self.#m)?;)
     });
+    let decodes: Vec<TokenStream> = types
+        .iter()
+        .map(|t| quote_spanned!(t.span()=> #krate::copy::RowDecoder::field::<#t>(__row)?))
+        .collect();
     let construct = match &data.fields {
-        Fields::Named(_) => quote!(#ident { #(#members: __row.field::<#types>()?,)* }),
-        _ => quote!(#ident ( #(__row.field::<#types>()?,)* )),
+        Fields::Named(_) => quote!(#ident { #(#members: #decodes,)* }),
+        _ => quote!(#ident ( #(#decodes,)* )),
     };
     Ok(quote! {
         #[automatically_derived]
-        impl #krate::CopyRow for #ident where #(#encode_bounds,)* {
+        impl #krate::CopyRow for #ident {
             const COLUMNS: usize = #count;
             fn column_types() -> ::std::vec::Vec<#krate::types::TypeRef> {
-                ::std::vec![#(<#types as #krate::types::Type>::type_ref()),*]
+                ::std::vec![#(#type_refs),*]
             }
             fn compatible(column: usize, ty: &#krate::types::TypeInfo) -> bool {
                 match column {
-                    #(#indices => <#types as #krate::types::Type>::compatible(ty),)*
+                    #(#indices => #compatibles,)*
                     _ => false,
                 }
             }
@@ -94,13 +105,13 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
                 &self,
                 __row: &mut #krate::copy::RowEncoder<'_>,
             ) -> ::core::result::Result<(), #krate::types::EncodeError> {
-                #(__row.field(&self.#members)?;)*
+                #(#encodes)*
                 ::core::result::Result::Ok(())
             }
         }
 
         #[automatically_derived]
-        impl #krate::FromCopyRow for #ident where #(#decode_bounds,)* {
+        impl #krate::FromCopyRow for #ident {
             const COLUMNS: usize = #count;
             fn decode_row(__row: &mut #krate::copy::RowDecoder<'_>) -> #krate::Result<Self> {
                 ::core::result::Result::Ok(#construct)
