@@ -934,7 +934,8 @@ async fn server_turning_read_only_is_noticed() {
     assert_eq!(read_only, "off");
 }
 
-/// A notice callback one user set is gone when the next user gets the connection.
+/// The notice callback and query logger one user set are gone when the next user gets
+/// the connection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn callbacks_do_not_pass_to_the_next_user() {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -945,6 +946,7 @@ async fn callbacks_do_not_pass_to_the_next_user() {
         .await
         .unwrap();
     let seen = std::sync::Arc::new(AtomicUsize::new(0));
+    let logged = std::sync::Arc::new(AtomicUsize::new(0));
     let notice = "DO $$ BEGIN RAISE NOTICE 'hello'; END $$";
     {
         let mut conn = pool.acquire().await.unwrap();
@@ -952,11 +954,20 @@ async fn callbacks_do_not_pass_to_the_next_user() {
         conn.set_notice_handler(move |_| {
             counter.fetch_add(1, Ordering::SeqCst);
         });
+        let log_counter = logged.clone();
+        conn.set_query_logger(move |_| {
+            log_counter.fetch_add(1, Ordering::SeqCst);
+        });
         conn.batch_execute(notice).await.unwrap();
         assert_eq!(
             seen.load(Ordering::SeqCst),
             1,
             "the first user's handler ran"
+        );
+        assert_eq!(
+            logged.load(Ordering::SeqCst),
+            1,
+            "the first user's logger ran"
         );
     }
     let pid_before = pid(&pool).await;
@@ -966,6 +977,11 @@ async fn callbacks_do_not_pass_to_the_next_user() {
         seen.load(Ordering::SeqCst),
         1,
         "the next user's notice reached the first user's handler"
+    );
+    assert_eq!(
+        logged.load(Ordering::SeqCst),
+        1,
+        "the next user's queries reached the first user's logger"
     );
     assert_eq!(
         conn.backend_pid(),

@@ -333,10 +333,12 @@ impl Connection {
         self.notification_handler = Some(Arc::new(handler));
     }
 
-    /// Removes the notice and notification callbacks (a pool does, between users).
+    /// Removes the notice and notification callbacks and the query logger (a pool does,
+    /// between users).
     pub(crate) fn clear_handlers(&mut self) {
         self.notices = None;
         self.notification_handler = None;
+        self.query_logger = None;
     }
 
     /// Takes the notifications received so far on this connection.

@@ -64,7 +64,9 @@ impl fmt::Debug for Watch {
 
 impl Connection {
     /// Calls `logger` after every query on this connection with its SQL, duration, row
-    /// count and error (never its bound values).
+    /// count and error (never its bound values). On a pooled connection the logger is
+    /// removed when the connection goes back to the pool, like the notice and
+    /// notification callbacks: the next user does not inherit it.
     pub fn set_query_logger(&mut self, logger: impl Fn(&QueryLog<'_>) + Send + Sync + 'static) {
         self.query_logger = Some(Arc::new(logger));
     }
