@@ -481,6 +481,58 @@ async fn close_waits_for_connections_in_use() {
     assert_server_agrees(server(), &pool, app).await;
 }
 
+/// `terminate` cancels what connections in use are running (asyncpg's `terminate` closes
+/// them): a long query fails with `query_canceled` instead of running on, the idle
+/// connection closes at once, and everything is gone from the server at the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminate_cancels_queries_in_use() {
+    let app = "pool_terminate_in_use";
+    let pool = PoolOptions::new()
+        .max_connections(2)
+        .min_connections(2)
+        .connect(&url(server(), app))
+        .await
+        .unwrap();
+    eventually("both connections are open", || pool.size() == 2).await;
+    let mut busy = pool.acquire().await.unwrap();
+    let busy_pid = busy.backend_pid();
+    let sleeping = tokio::spawn(async move {
+        let r = query("SELECT pg_sleep(60)").execute(&mut busy).await;
+        drop(busy);
+        r
+    });
+    // Wait until the server runs the sleep, as seen by psql.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let sql = format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = {busy_pid} AND state = 'active'"
+        );
+        let out = tokio::task::spawn_blocking(move || server().run_sql(&sql))
+            .await
+            .unwrap()
+            .unwrap();
+        if out.trim() == "1" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the sleep never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    pool.terminate();
+    assert!(pool.is_closed());
+    assert_eq!(pool.acquire().await.unwrap_err().kind(), ErrorKind::Closed);
+    let err = tokio::time::timeout(Duration::from_secs(10), sleeping)
+        .await
+        .expect("the query in use is cancelled, not left to run for 60 s")
+        .unwrap()
+        .expect_err("the sleep was cancelled");
+    assert!(err.is_query_canceled(), "{err}");
+    tokio::time::timeout(Duration::from_secs(10), pool.close())
+        .await
+        .expect("everything is closed once the cancelled connection is back");
+    assert_eq!(pool.size(), 0);
+    assert_server_agrees(server(), &pool, app).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lazy_detach_close_and_expire() {
     let app = "pool_lazy";

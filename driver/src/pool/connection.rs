@@ -8,15 +8,16 @@
 //! The room the connection takes in the pool is given back on every path,
 //! including a task dropped by a runtime shutting down.
 
+use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use super::options::PoolConnectionMetadata;
 use super::state::Meta;
 use super::{Reset, Shared};
-use crate::connection::Connection;
+use crate::connection::{CancelToken, Connection};
 use crate::error::Result;
 use crate::executor::{Acquire, Executor};
 use crate::protocol::TransactionStatus;
@@ -30,6 +31,54 @@ const ABANDONED_GRACE: Duration = Duration::from_millis(100);
 pub(crate) struct Live {
     pub(crate) conn: Connection,
     pub(crate) role: Role,
+    /// Its cancel key in the pool's list, for as long as the connection lives.
+    pub(crate) _key: CancelKey,
+}
+
+/// The cancel keys of the pool's open connections, so that [`Pool::terminate`] can stop
+/// the queries of connections in use, which the pool does not hold.
+///
+/// [`Pool::terminate`]: super::Pool::terminate
+#[derive(Default)]
+pub(crate) struct CancelKeys {
+    next: u64,
+    keys: HashMap<u64, CancelToken>,
+}
+
+impl CancelKeys {
+    /// Adds a connection's key; it leaves the list when the returned guard drops.
+    pub(crate) fn register(this: &Arc<Mutex<Self>>, conn: &Connection) -> CancelKey {
+        let Some(token) = conn.cancel_token() else {
+            return CancelKey(None);
+        };
+        let mut keys = this.lock().unwrap_or_else(PoisonError::into_inner);
+        let id = keys.next;
+        keys.next += 1;
+        keys.keys.insert(id, token);
+        CancelKey(Some((Arc::downgrade(this), id)))
+    }
+
+    /// The keys of every open connection.
+    pub(crate) fn all(this: &Mutex<Self>) -> Vec<CancelToken> {
+        let keys = this.lock().unwrap_or_else(PoisonError::into_inner);
+        keys.keys.values().cloned().collect()
+    }
+}
+
+/// A connection's entry in [`CancelKeys`], removed on drop.
+pub(crate) struct CancelKey(Option<(Weak<Mutex<CancelKeys>>, u64)>);
+
+impl Drop for CancelKey {
+    fn drop(&mut self) {
+        if let Some((keys, id)) = self.0.take()
+            && let Some(keys) = keys.upgrade()
+        {
+            keys.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .keys
+                .remove(&id);
+        }
+    }
 }
 
 /// Whether the server was a standby and read-only when the connection was opened.

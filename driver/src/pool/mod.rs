@@ -24,7 +24,7 @@ pub use connection::PoolConnection;
 pub use options::{BoxFuture, DEFAULT_RESET_QUERY, PoolConnectionMetadata, PoolOptions, Reset};
 pub use state::PoolStatus;
 
-use connection::{Live, Role};
+use connection::{CancelKeys, Live, Role};
 use state::{BackoffInfo, Grant, Meta, Release, Retire, State, Take};
 
 /// How long closing one connection (sending Terminate) may take.
@@ -58,6 +58,8 @@ pub(crate) struct Shared {
     /// Whether to discard connections whose server changed role (primary <-> standby):
     /// only when the connect options ask for a particular kind of server.
     pub(crate) check_role: bool,
+    /// The cancel keys of the open connections (for `terminate`).
+    cancel_keys: Arc<Mutex<CancelKeys>>,
 }
 
 impl fmt::Debug for Pool {
@@ -206,11 +208,35 @@ impl Pool {
         }
     }
 
-    /// Closes the pool without waiting: new acquires fail, idle connections are closed now,
-    /// connections in use are closed when they come back (their running queries are not
-    /// interrupted).
+    /// Closes the pool without waiting (asyncpg's `terminate`): new acquires fail, idle
+    /// connections are closed now, and the query running on each connection in use is
+    /// cancelled on the server (it fails with SQLSTATE 57014, `query_canceled`); those
+    /// connections are closed when they come back.
+    ///
+    /// The cancel requests go out from spawned tasks, one per connection; outside a tokio runtime none are
+    /// sent and running queries finish on their own.
     pub fn terminate(&self) {
         self.0.start_close();
+        let keys = CancelKeys::all(&self.0.cancel_keys);
+        if keys.is_empty() {
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                // Idle connections are already closing: a request for one finds nothing
+                // to cancel.
+                for key in keys {
+                    handle.spawn(async move {
+                        if let Err(e) = key.cancel_query().await {
+                            tracing::debug!("terminate: a cancel request failed: {e}");
+                        }
+                    });
+                }
+            }
+            Err(_) => tracing::warn!(
+                "Pool::terminate outside a tokio runtime: queries in use are not cancelled"
+            ),
+        }
     }
 
     /// Makes every open connection be replaced (asyncpg `expire_connections`): idle ones are
@@ -280,6 +306,7 @@ impl PoolOptions {
             maintenance: Arc::new(Notify::new()),
             maintenance_started: AtomicBool::new(false),
             check_role,
+            cancel_keys: Arc::default(),
         });
         Ok(Pool(shared))
     }
@@ -568,7 +595,12 @@ impl Shared {
         }
         conn.clear_session_changed();
         let role = Role::of(&conn);
-        Ok(Box::new(Live { conn, role }))
+        let key = CancelKeys::register(&self.cancel_keys, &conn);
+        Ok(Box::new(Live {
+            conn,
+            role,
+            _key: key,
+        }))
     }
 
     /// `max_lifetime` less up to a tenth, so connections opened together retire apart.
