@@ -6,9 +6,11 @@ use crate::workload::{Driver, Flavor, Workload};
 
 pub(crate) const USAGE: &str = "\
 usage: quarry-bench [all | w1 .. w8]... [options]
+       quarry-bench connect [--runs N]
 
 Runs each workload for Quarry, tokio-postgres and sqlx in the same run, drivers
 interleaved, and prints throughput (median, min-max) with the ratio Quarry / best peer.
+`connect` times opening and closing a connection instead (and libpq's, by pgbench -C).
 
 options:
   --runs N           rounds per workload (default 5; the median is reported)
@@ -30,6 +32,10 @@ pub(crate) enum Command {
     Help,
     Run(RunOptions),
     Worker(WorkerArgs),
+    /// Connection setup time, `runs` rounds.
+    Connect {
+        runs: usize,
+    },
 }
 
 /// Options of a benchmark run.
@@ -81,7 +87,8 @@ pub(crate) fn parse(args: &[String]) -> Result<Command, String> {
         instructions: true,
         out: default_out(),
     };
-    let mut it = args.iter();
+    let connect = args.first().map(String::as_str) == Some("connect");
+    let mut it = args[usize::from(connect)..].iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "help" | "-h" | "--help" => return Ok(Command::Help),
@@ -121,6 +128,12 @@ pub(crate) fn parse(args: &[String]) -> Result<Command, String> {
             "--out" => options.out = PathBuf::from(value(&mut it, "--out")?),
             other => options.workloads.push(other.parse()?),
         }
+    }
+    if connect {
+        if !options.workloads.is_empty() {
+            return Err("connect takes no workloads".to_owned());
+        }
+        return Ok(Command::Connect { runs: options.runs });
     }
     if options.workloads.is_empty() {
         return Ok(Command::Help);

@@ -4,6 +4,7 @@
 //! cargo run -p quarry-bench --release -- all            # every workload, 5 rounds
 //! cargo run -p quarry-bench --release -- all --runs 7 --runtime multi
 //! cargo run -p quarry-bench --release -- w1 w4           # some workloads only
+//! cargo run -p quarry-bench --release -- connect         # connection setup time
 //! cargo run -p quarry-bench --release -- help
 //! ```
 //!
@@ -16,6 +17,7 @@
 
 mod chart;
 mod cli;
+mod connect;
 mod fixtures;
 mod instructions;
 mod orchestrate;
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         cli::Command::Worker(w) => worker::main(&w),
+        cli::Command::Connect { runs } => connect::main(runs),
         cli::Command::Run(options) => orchestrate::main(&options),
     };
     match result {

@@ -55,11 +55,17 @@ pub(crate) fn home_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> 
         .or_else(|| passwd_entry().map(|(_, home)| home))
 }
 
-/// The `/etc/passwd` entry (name, home) of the effective user.
+/// The `/etc/passwd` entry (name, home) of the effective user, read once per process
+/// (only when `USER`/`HOME` are unset; every connect would otherwise read the file).
 fn passwd_entry() -> Option<(String, PathBuf)> {
-    let uid = effective_uid()?;
-    let text = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd_lookup(&text, uid)
+    static ENTRY: std::sync::OnceLock<Option<(String, PathBuf)>> = std::sync::OnceLock::new();
+    ENTRY
+        .get_or_init(|| {
+            let uid = effective_uid()?;
+            let text = std::fs::read_to_string("/etc/passwd").ok()?;
+            passwd_lookup(&text, uid)
+        })
+        .clone()
 }
 
 /// The effective user id, without `unsafe`: `/proc/self` belongs to it.
