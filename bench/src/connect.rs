@@ -8,10 +8,10 @@
 //! else. This measures what that costs in wall time against the peers, in one process
 //! (connection setup leaves no state behind), drivers interleaved within each round.
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::BoxError;
+use crate::reference::run_pgbench;
 use crate::server::Server;
 use crate::stats::summarize;
 use crate::workload::Driver;
@@ -100,27 +100,20 @@ async fn per_connection(driver: Driver, url: &str) -> Result<Duration, BoxError>
     Ok(total / PER_ROUND)
 }
 
-/// The transaction is one `SELECT 1` (a script, so no pgbench tables are needed).
+/// pgbench's "average connection time" of a 3-second `-C` run, in microseconds. Each
+/// transaction is one `SELECT 1` (a script, so no pgbench tables are needed).
 fn pgbench_connection_time(server: &Server) -> Result<f64, BoxError> {
     let script =
         std::env::temp_dir().join(format!("quarry-bench-connect-{}.sql", std::process::id()));
+    let path = script.to_str().ok_or("temp path is not UTF-8")?;
     std::fs::write(&script, "SELECT 1;\n")?;
-    let output = Command::new(&server.pgbench)
-        .args(["-n", "-C", "-c", "1", "-j", "1", "-T", "3", "-f"])
-        .arg(&script)
-        .arg(&server.url)
-        .stderr(Stdio::piped())
-        .output();
+    let output = run_pgbench(
+        server,
+        "pgbench -C",
+        &["-n", "-C", "-c", "1", "-j", "1", "-T", "3", "-f", path],
+    );
     let _ = std::fs::remove_file(&script);
-    let output = output?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() {
-        return Err(format!(
-            "pgbench -C failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )
-        .into());
-    }
+    let text = output?;
     let ms: f64 = text
         .lines()
         .find_map(|l| l.trim().strip_prefix("average connection time ="))

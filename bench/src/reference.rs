@@ -180,20 +180,10 @@ fn pgbench(
     args: &[&str],
     per_transaction: u64,
 ) -> Result<RefSample, BoxError> {
-    let output = Command::new(&server.pgbench)
-        .args(["-n", "-M", "prepared", "-T", &PGBENCH_SECONDS.to_string()])
-        .args(args)
-        .arg(&server.url)
-        .stderr(Stdio::piped())
-        .output()?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() {
-        return Err(format!(
-            "{name} failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )
-        .into());
-    }
+    let seconds = PGBENCH_SECONDS.to_string();
+    let mut all = vec!["-n", "-M", "prepared", "-T", &seconds];
+    all.extend_from_slice(args);
+    let text = run_pgbench(server, name, &all)?;
     let field = |prefix: &str| -> Option<f64> {
         text.lines()
             .find_map(|l| l.trim().strip_prefix(prefix))
@@ -215,6 +205,24 @@ fn pgbench(
         ops,
         secs: transactions / tps,
     })
+}
+
+/// Runs pgbench with `args` against the server; its standard output, or an error with
+/// its standard error.
+pub(crate) fn run_pgbench(server: &Server, name: &str, args: &[&str]) -> Result<String, BoxError> {
+    let output = Command::new(&server.pgbench)
+        .args(args)
+        .arg(&server.url)
+        .stderr(Stdio::piped())
+        .output()?;
+    if !output.status.success() {
+        return Err(format!(
+            "{name} failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )
+        .into());
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// `COPY (sql) TO STDOUT (FORMAT binary)` through psql into /dev/null, timed by psql.
