@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use futures_core::Stream;
 
@@ -38,6 +39,8 @@ pub struct Cursor<'t> {
     prefetch: u32,
     /// The server reported the end of the rows.
     exhausted: bool,
+    /// Bounds each round trip: the query's own timeout, else `command_timeout`.
+    timeout: Option<Duration>,
 }
 
 impl fmt::Debug for Cursor<'_> {
@@ -54,6 +57,9 @@ impl fmt::Debug for Cursor<'_> {
 impl Transaction<'_> {
     /// Opens a cursor over `query`'s rows (asyncpg's `connection.cursor()`): the query is
     /// planned and bound now, and rows are read as asked for.
+    ///
+    /// Opening and each later round trip (a fetch from the server, `forward`) are bounded
+    /// by `query`'s [`timeout`](Query::timeout), else the connection's `command_timeout`.
     pub async fn cursor(&mut self, query: Query) -> Result<Cursor<'_>> {
         let conn: &mut Connection = self;
         if let Some(e) = query.args_error() {
@@ -70,7 +76,9 @@ impl Transaction<'_> {
             "quarry_cursor_{}",
             NEXT_PORTAL.fetch_add(1, Ordering::Relaxed)
         );
-        let r = conn.open_portal(&query, &portal).await;
+        let timeout = query.timeout_setting().or(conn.command_timeout());
+        let r =
+            crate::connection::within_timeout!(conn, timeout, conn.open_portal(&query, &portal));
         let columns = conn.note(r)?;
         let cursor = Cursor {
             conn,
@@ -80,6 +88,7 @@ impl Transaction<'_> {
             buffer: VecDeque::new(),
             prefetch: DEFAULT_PREFETCH,
             exhausted: false,
+            timeout,
         };
         if cursor.columns.is_empty() {
             // Dropping it queues the Close; the statement itself never ran.
@@ -269,7 +278,9 @@ impl<'t> Cursor<'t> {
             self.conn.ready().await?;
             frontend::query(&mut self.conn.io.write_buf, &sql)?;
             self.conn.queue_request(1);
-            let r = self.conn.control_response(&sql).await;
+            let conn = &mut *self.conn;
+            let r =
+                crate::connection::within_timeout!(conn, self.timeout, conn.control_response(&sql));
             // The tag (`MOVE n`) says how many rows were moved over; fewer than asked
             // means the end.
             let skipped = rows_affected(&self.conn.note(r)?);
@@ -288,10 +299,18 @@ impl<'t> Cursor<'t> {
         })
     }
 
-    /// One `Execute(portal, n)` + Sync, passing each row to `on_row`.
+    /// One `Execute(portal, n)` + Sync, passing each row to `on_row`, bounded by the
+    /// cursor's timeout. A timeout cancels the fetch on the server, which fails the
+    /// transaction: the next use of the cursor reports that.
     async fn execute(&mut self, n: u32, on_row: &mut (dyn FnMut(Row) + Send)) -> Result<()> {
         self.conn.ready().await?;
-        let r = self.execute_inner(n, on_row).await;
+        let r = match self.timeout {
+            None => self.execute_inner(n, on_row).await,
+            Some(d) => match tokio::time::timeout(d, self.execute_inner(n, on_row)).await {
+                Ok(r) => r,
+                Err(_) => Err(self.conn.after_timeout(d).await),
+            },
+        };
         self.conn.note(r)
     }
 

@@ -221,3 +221,60 @@ async fn cancelled_fetch_keeps_the_connection_in_sync() {
     }
     tx.commit().await.unwrap();
 }
+
+/// A fetch or a MOVE that takes longer than the cursor's timeout (`command_timeout`, or
+/// the query's own `.timeout`) is cancelled on the server and fails with a timeout; the
+/// transaction is then failed, which the next use of the cursor reports (no silent end),
+/// and after a rollback the connection works.
+#[tokio::test]
+async fn fetch_and_forward_are_bounded_by_timeouts() {
+    use quarry_driver::ErrorKind;
+    use std::time::{Duration, Instant};
+    // Rows after the third take 5 s each to compute; a portal computes only what is fetched.
+    let slow = "SELECT i, pg_sleep(CASE WHEN i > 3 THEN 5 ELSE 0 END)::text \
+                FROM generate_series(1, 10) i";
+    let options = ConnectOptions::parse(&server().url())
+        .unwrap()
+        .command_timeout(Duration::from_millis(300));
+    let mut conn = Connection::connect_with(&options).await.unwrap();
+    let mut tx = conn.begin().await.unwrap();
+    let mut c = tx.cursor(query(slow)).await.unwrap();
+    assert_eq!(ints(&c.fetch(3).await.unwrap()), [1, 2, 3]);
+    let started = Instant::now();
+    let err = c.fetch(1).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    let next = c.fetch(1).await;
+    assert!(
+        next.is_err(),
+        "after a timeout the cursor must not look exhausted: {next:?}"
+    );
+    drop(c);
+    tx.rollback().await.unwrap();
+    let v: i32 = query_scalar("SELECT 7").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(v, 7);
+
+    // The query's own timeout, on a connection without command_timeout, bounds MOVE too.
+    let mut conn = crate::connect().await;
+    let mut tx = conn.begin().await.unwrap();
+    let mut c = tx
+        .cursor(query(slow).timeout(Duration::from_millis(300)))
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let err = c.forward(5).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(c);
+    tx.rollback().await.unwrap();
+    let v: i32 = query_scalar("SELECT 8").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(v, 8);
+}
