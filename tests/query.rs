@@ -578,6 +578,119 @@ async fn a_query_that_cannot_be_encoded_leaves_pending_closes_for_later() {
     assert_eq!(server_statements(&mut conn).await, ["SELECT 2::int4"]);
 }
 
+// --- execute_many streams its rows ----------------------------------------------------
+
+/// `execute_many` takes `&'static str`; the tests' tables have made-up names.
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+/// Rows `(i, text)` for `i` in `1..=n`; many of them span many of the chunks
+/// `execute_many` sends while it encodes the rest.
+fn many_rows(n: i32) -> impl Iterator<Item = (i32, String)> {
+    (1..=n).map(|i| (i, format!("row {i:>40}")))
+}
+
+#[tokio::test]
+async fn execute_many_streams_a_large_batch_as_one_transaction() {
+    let _memory = support::memory_shared().await;
+    let mut conn = connect(server()).await;
+    let t = table(&mut conn, "id int4 PRIMARY KEY, note text").await;
+    let insert = leak(format!("INSERT INTO {t} VALUES ($1, $2)"));
+    let n = conn.execute_many(insert, many_rows(50_000)).await.unwrap();
+    assert_eq!(n, 50_000);
+    assert_eq!(count(&mut conn, &t).await, 50_000);
+    assert!(conn.is_idle());
+
+    // A row the server rejects late in the batch, long after the first rows were sent
+    // and inserted: nothing of the batch stays, and the error names the row.
+    let rows = many_rows(100_000).map(|(i, s)| (if i == 90_000 { 1 } else { i + 50_000 }, s));
+    let err = conn.execute_many(insert, rows).await.unwrap_err();
+    assert_eq!(err.code(), Some(&SqlState::UniqueViolation), "{err}");
+    assert!(
+        err.to_string().contains("row 90000 of execute_many"),
+        "{err}"
+    );
+    assert_eq!(count(&mut conn, &t).await, 50_000);
+
+    // A value that cannot be encoded, after much of the batch went out: the same.
+    let rows = many_rows(60_000).map(|(i, s)| {
+        let note = if i == 55_000 { "nul\0".to_owned() } else { s };
+        (i + 200_000, note)
+    });
+    let err = conn.execute_many(insert, rows).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Encode, "{err}");
+    assert!(
+        err.to_string().contains("row 55000 of execute_many"),
+        "{err}"
+    );
+    assert_eq!(count(&mut conn, &t).await, 50_000);
+    assert_eq!(conn.transaction_status(), TransactionStatus::Idle);
+
+    // The statement was prepared once and cached: the next batch reuses it.
+    let cached = conn.cached_statements();
+    let n = conn
+        .execute_many(insert, many_rows(10).map(|(i, s)| (i + 300_000, s)))
+        .await
+        .unwrap();
+    assert_eq!(n, 10);
+    assert_eq!(conn.cached_statements(), cached);
+    assert_eq!(count(&mut conn, &t).await, 50_010);
+}
+
+#[tokio::test]
+async fn an_abandoned_execute_many_commits_nothing() {
+    let _memory = support::memory_shared().await;
+    let s = server();
+    let mut conn = connect(s).await;
+    let mut locker = connect(s).await;
+    let t = table(&mut conn, "id int4, note text").await;
+    let insert = leak(format!("INSERT INTO {t} VALUES ($1, $2)"));
+    let lock = format!("BEGIN; LOCK TABLE {t} IN ACCESS EXCLUSIVE MODE");
+    // While the table is locked the server stops reading the batch, the socket fills,
+    // and the batch is left with part of it sent and no Sync.
+    let mid_batch = Duration::from_millis(500);
+
+    // A dropped future: the next use of the connection must not commit what was sent.
+    locker.batch_execute(&lock).await.unwrap();
+    let r = tokio::time::timeout(mid_batch, conn.execute_many(insert, many_rows(1_000_000))).await;
+    assert!(
+        r.is_err(),
+        "the batch cannot finish while the table is locked"
+    );
+    assert!(conn.has_pending_work());
+    locker.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(count(&mut conn, &t).await, 0);
+    assert_eq!(conn.transaction_status(), TransactionStatus::Idle);
+
+    // The same inside a transaction that is dropped too: its ROLLBACK follows the batch.
+    locker.batch_execute(&lock).await.unwrap();
+    let mut tx = conn.begin().await.unwrap();
+    let r = tokio::time::timeout(mid_batch, tx.execute_many(insert, many_rows(1_000_000))).await;
+    assert!(
+        r.is_err(),
+        "the batch cannot finish while the table is locked"
+    );
+    drop(tx);
+    locker.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(count(&mut conn, &t).await, 0);
+    assert_eq!(conn.transaction_status(), TransactionStatus::Idle);
+
+    // command_timeout: the batch is cancelled and the connection comes back in sync.
+    let options = options_for(s, roles::SUPERUSER, SslMode::Disable)
+        .command_timeout(Duration::from_millis(300));
+    let mut slow = Connection::connect_with(&options).await.unwrap();
+    locker.batch_execute(&lock).await.unwrap();
+    let err = slow
+        .execute_many(insert, many_rows(1_000_000))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    locker.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(count(&mut slow, &t).await, 0);
+    assert!(slow.is_idle());
+}
+
 // --- Timeouts, cancellation and dropped futures ---------------------------------------
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use futures_core::Stream;
 use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::TransactionStatus;
-use crate::protocol::backend::{Message, tag};
+use crate::protocol::backend::tag;
 use crate::protocol::frontend::{self, Formats, Target};
 use crate::query::{Query, quote_identifier, rows_affected};
 use crate::row::{Columns, Row};
@@ -112,7 +112,7 @@ impl Connection {
         let values: Cow<'_, [u8]> = if args.encoded().patches().is_empty() {
             Cow::Borrowed(args.encoded().as_bytes())
         } else {
-            Cow::Owned(self.patch_oids(args.encoded()).await?)
+            Cow::Owned(self.patch_oids(args.encoded())?)
         };
         let cacheable = q.is_persistent() && self.cache.accepts(sql);
         let cached = match q.prepared() {
@@ -166,14 +166,7 @@ impl Connection {
             let h = self.recv().await?;
             match h.tag {
                 tag::PARSE_COMPLETE | tag::CLOSE_COMPLETE => self.io.consume(h),
-                tag::PARAMETER_DESCRIPTION => {
-                    let Message::ParameterDescription(p) = Message::parse(h.tag, self.io.body(h))?
-                    else {
-                        unreachable!("parse returns the variant of its tag")
-                    };
-                    params = p.types().map(|o| self.type_info(o)).collect();
-                    self.io.consume(h);
-                }
+                tag::PARAMETER_DESCRIPTION => params = self.read_params(h)?,
                 tag::ROW_DESCRIPTION | tag::NO_DATA => {
                     let cols = self.read_columns(h, Format::Binary)?;
                     let statement =
@@ -352,6 +345,7 @@ impl Drop for Cursor<'_> {
         }
         // Close the portal before the connection's next use (the transaction's end
         // would close it too; this frees it sooner).
+        self.conn.abandon_batch();
         let buf = &mut self.conn.io.write_buf;
         match frontend::close(buf, Target::Portal, &self.portal) {
             Ok(()) => {

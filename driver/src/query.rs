@@ -71,6 +71,31 @@ pub fn quote_identifier(name: &str) -> String {
     out
 }
 
+/// Appends a Bind of `statement` to the unnamed portal, with `params` values already in
+/// Bind wire form (all binary) and binary results, then an Execute of all its rows.
+pub(crate) fn bind_and_execute(
+    buf: &mut Vec<u8>,
+    statement: &str,
+    params: usize,
+    values: &[u8],
+) -> Result<()> {
+    let param_formats = if params == 0 {
+        Formats::Each(&[])
+    } else {
+        Formats::All(1)
+    };
+    frontend::bind(
+        buf,
+        "",
+        statement,
+        param_formats,
+        params,
+        values,
+        Formats::All(1),
+    )?;
+    frontend::execute(buf, "", 0)
+}
+
 // --- Arguments -----------------------------------------------------------------------
 
 /// Values bound to a query's parameters, already encoded.
@@ -162,14 +187,16 @@ impl Arguments {
 
     /// The parameter OIDs for Parse. User types must have been resolved (see `resolve`).
     pub(crate) fn oids(&self, resolved: &[Oid]) -> Vec<Oid> {
+        self.oids_iter(resolved).collect()
+    }
+
+    /// [`Arguments::oids`] without collecting them.
+    pub(crate) fn oids_iter<'a>(&'a self, resolved: &'a [Oid]) -> impl Iterator<Item = Oid> + 'a {
         let mut named = resolved.iter();
-        self.types
-            .iter()
-            .map(|t| match t.oid() {
-                Some(oid) => oid,
-                None => named.next().copied().unwrap_or(Oid::UNSPECIFIED),
-            })
-            .collect()
+        self.types.iter().map(move |t| match t.oid() {
+            Some(oid) => oid,
+            None => named.next().copied().unwrap_or(Oid::UNSPECIFIED),
+        })
     }
 }
 
@@ -951,7 +978,7 @@ impl Connection {
         let oids = q.args.oids(&resolved);
         let mut values: Cow<'_, [u8]> = Cow::Borrowed(q.args.values.as_bytes());
         if !q.args.values.patches().is_empty() {
-            values = Cow::Owned(self.patch_oids(&q.args.values).await?);
+            values = Cow::Owned(self.patch_oids(&q.args.values)?);
         }
         let mut retried = false;
         loop {
@@ -988,21 +1015,7 @@ impl Connection {
                         name
                     }
                 };
-                let param_formats = if oids.is_empty() {
-                    Formats::Each(&[])
-                } else {
-                    Formats::All(1)
-                };
-                frontend::bind(
-                    buf,
-                    "",
-                    &name,
-                    param_formats,
-                    oids.len(),
-                    &values,
-                    Formats::All(1),
-                )?;
-                frontend::execute(buf, "", 0)?;
+                bind_and_execute(buf, &name, oids.len(), &values)?;
                 frontend::sync(buf);
                 Ok(name)
             })();
@@ -1026,15 +1039,7 @@ impl Connection {
                 let h = self.recv().await?;
                 match h.tag {
                     tag::PARSE_COMPLETE | tag::CLOSE_COMPLETE => self.io.consume(h),
-                    tag::PARAMETER_DESCRIPTION => {
-                        let Message::ParameterDescription(p) =
-                            Message::parse(h.tag, self.io.body(h))?
-                        else {
-                            unreachable!("parse returns the variant of its tag")
-                        };
-                        params = p.types().map(TypeInfo::from_oid).collect();
-                        self.io.consume(h);
-                    }
+                    tag::PARAMETER_DESCRIPTION => params = self.read_params(h)?,
                     tag::ROW_DESCRIPTION | tag::NO_DATA => {
                         let cols = self.read_columns(h, Format::Binary)?;
                         let statement =
@@ -1127,16 +1132,7 @@ impl Connection {
                     let body = self.io.take_body(h);
                     return Row::new(reader.columns.clone(), body).map(Step::Row);
                 }
-                tag::COMMAND_COMPLETE => {
-                    let Message::CommandComplete { tag } = Message::parse(h.tag, self.io.body(h))?
-                    else {
-                        unreachable!("parse returns the variant of its tag")
-                    };
-                    reader.rows_affected = rows_affected(tag);
-                    let tag = tag.to_owned();
-                    self.io.consume(h);
-                    self.note_command(&tag);
-                }
+                tag::COMMAND_COMPLETE => reader.rows_affected = self.read_command_complete(h)?,
                 tag::EMPTY_QUERY_RESPONSE | tag::PORTAL_SUSPENDED => self.io.consume(h),
                 tag::READY_FOR_QUERY => {
                     self.on_ready_for_query(h)?;
@@ -1220,6 +1216,34 @@ impl Connection {
         }
     }
 
+    /// Reads the CommandComplete at the front of the buffer (consuming it): notes the
+    /// command for `session_changed` and returns the rows it affected.
+    pub(crate) fn read_command_complete(&mut self, h: Header) -> Result<u64> {
+        let Message::CommandComplete { tag } = Message::parse(h.tag, self.io.body(h))? else {
+            return Err(self.unexpected(h, "CommandComplete"));
+        };
+        let rows = rows_affected(tag);
+        // Only the verb matters to note_command: copy it to the stack rather than
+        // allocate the tag for every query of a large pipeline or batch.
+        let verb = tag.split(' ').next().unwrap_or("");
+        let mut copy = [0u8; 16];
+        let n = verb.len().min(copy.len());
+        copy[..n].copy_from_slice(&verb.as_bytes()[..n]);
+        self.io.consume(h);
+        self.note_command(std::str::from_utf8(&copy[..n]).unwrap_or(""));
+        Ok(rows)
+    }
+
+    /// Reads the ParameterDescription at the front of the buffer (consuming it).
+    pub(crate) fn read_params(&mut self, h: Header) -> Result<Vec<TypeInfo>> {
+        let Message::ParameterDescription(p) = Message::parse(h.tag, self.io.body(h))? else {
+            return Err(self.unexpected(h, "ParameterDescription"));
+        };
+        let params = p.types().map(|o| self.type_info(o)).collect();
+        self.io.consume(h);
+        Ok(params)
+    }
+
     /// Reads a RowDescription (or NoData) at the front of the buffer into columns.
     pub(crate) fn read_columns(&mut self, h: Header, format: Format) -> Result<Vec<Column>> {
         let cols = match Message::parse(h.tag, self.io.body(h))? {
@@ -1281,14 +1305,7 @@ impl Connection {
             let h = self.recv().await?;
             match h.tag {
                 tag::PARSE_COMPLETE => self.io.consume(h),
-                tag::PARAMETER_DESCRIPTION => {
-                    let Message::ParameterDescription(p) = Message::parse(h.tag, self.io.body(h))?
-                    else {
-                        unreachable!("parse returns the variant of its tag")
-                    };
-                    params = p.types().map(|o| self.type_info(o)).collect();
-                    self.io.consume(h);
-                }
+                tag::PARAMETER_DESCRIPTION => params = self.read_params(h)?,
                 tag::ROW_DESCRIPTION | tag::NO_DATA => {
                     let cols = self.read_columns(h, Format::Binary)?;
                     statement = Some(Statement::new(

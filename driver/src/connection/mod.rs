@@ -38,6 +38,9 @@
 //    before the next operation, never withdrawn.
 // 7. COPY FROM STDIN runs as a simple Query; while the server waits for data,
 //    `copy_in` is true, and an abandoned COPY is ended by `ready()` with CopyFail.
+// 8. `execute_many` streams a batch out before its Sync is written; while it does,
+//    `batch_open` is true, and an abandoned batch is made to fail by `abandon_batch()`
+//    (called by `ready()` and before any cleanup is queued), so none of it commits.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -185,6 +188,9 @@ pub struct Connection {
     dropped_notifications: u64,
     /// Set while a COPY FROM STDIN is open on this connection.
     pub(crate) copy_in: bool,
+    /// Set while `execute_many` streams a batch whose Sync is not written yet: part of
+    /// it may have reached the server. See [`Connection::abandon_batch`].
+    pub(crate) batch_open: bool,
     pub(crate) cache: StatementCache,
     /// Named statements to close with the next request (evicted from the cache).
     pub(crate) closes: Vec<Box<str>>,
@@ -264,6 +270,7 @@ impl Connection {
             notifications: VecDeque::new(),
             dropped_notifications: 0,
             copy_in: false,
+            batch_open: false,
         }
     }
 
@@ -317,7 +324,7 @@ impl Connection {
 
     /// Whether an abandoned operation left responses still to be read.
     pub fn has_pending_work(&self) -> bool {
-        !self.pending.is_idle() || self.copy_in
+        !self.pending.is_idle() || self.copy_in || self.batch_open
     }
 
     /// Sets the callback for notices. The default logs them as `tracing` events.
@@ -414,6 +421,7 @@ impl Connection {
             return err;
         }
         // Withdraw what never went out; if nothing is left in flight, there is nothing to cancel.
+        self.abandon_batch();
         let written = self.io.written;
         self.pending
             .withdraw_unsent(&mut self.io.write_buf, written);
@@ -513,7 +521,11 @@ impl Connection {
     /// abandoned operation must still send, and discards the responses it left.
     pub(crate) async fn ready(&mut self) -> Result<()> {
         self.check_open()?;
-        if self.pending.is_idle() && !self.copy_in && self.io.write_buf.is_empty() {
+        if self.pending.is_idle()
+            && !self.copy_in
+            && !self.batch_open
+            && self.io.write_buf.is_empty()
+        {
             return Ok(());
         }
         let r = self.resync().await;
@@ -521,6 +533,7 @@ impl Connection {
     }
 
     async fn resync(&mut self) -> Result<()> {
+        self.abandon_batch();
         let written = self.io.written;
         self.pending
             .withdraw_unsent(&mut self.io.write_buf, written);
@@ -591,7 +604,11 @@ impl Connection {
     /// exactly as the next `ready()` would. What the socket does not take now goes out
     /// with the next operation; responses are read then.
     pub(crate) fn flush_now(&mut self) {
-        if self.broken.is_some() || self.io.write_buf.is_empty() {
+        if self.broken.is_some() {
+            return;
+        }
+        self.abandon_batch();
+        if self.io.write_buf.is_empty() {
             return;
         }
         let written = self.io.written;
@@ -605,9 +622,29 @@ impl Connection {
         }
     }
 
+    /// Ends a batch that `execute_many` was streaming when it was dropped or failed
+    /// before its Sync: appends an Execute of a portal that does not exist, which fails
+    /// the batch's implicit transaction so that none of its rows commit, then the Sync.
+    /// The batch's bytes and these go out as one request that is never withdrawn (part
+    /// of it may be on the wire already); the server answers with an error and
+    /// ReadyForQuery. Call before appending anything else to the write buffer.
+    pub(crate) fn abandon_batch(&mut self) {
+        if !std::mem::take(&mut self.batch_open) {
+            return;
+        }
+        match frontend::execute(&mut self.io.write_buf, ABANDONED_BATCH_PORTAL, 0) {
+            Ok(()) => {
+                frontend::sync(&mut self.io.write_buf);
+                self.queue_cleanup(1);
+            }
+            Err(e) => self.mark_broken(format!("could not end an abandoned batch: {e}")),
+        }
+    }
+
     /// Queues a simple-protocol cleanup query (e.g. `ROLLBACK`) from a `Drop` impl.
     /// It is sent before the next operation on this connection.
     pub(crate) fn queue_cleanup_query(&mut self, sql: &str) {
+        self.abandon_batch();
         match frontend::query(&mut self.io.write_buf, sql) {
             Ok(()) => self.queue_cleanup(1),
             Err(e) => self.mark_broken(format!("could not queue `{sql}`: {e}")),
@@ -780,6 +817,10 @@ pub(crate) fn touches_session(sql: &str) -> bool {
 /// Awaits `$work`, an operation on connection `$conn`, within `$timeout`: on expiry the
 /// operation is dropped, its query cancelled on the server, and the connection brought
 /// back in sync (`Connection::after_timeout`). A macro because `$work` borrows `$conn`.
+/// The portal that `abandon_batch` executes. No portal of this name is ever opened, so
+/// executing it fails (34000, invalid_cursor_name).
+pub(crate) const ABANDONED_BATCH_PORTAL: &str = "quarry: abandoned batch";
+
 macro_rules! within_timeout {
     ($conn:ident, $timeout:expr, $work:expr) => {{
         let timeout: Option<std::time::Duration> = $timeout;

@@ -157,25 +157,24 @@ impl Connection {
 
     /// The OIDs of the user types among `args`' parameters, in order.
     pub(crate) async fn resolve_param_types(&mut self, args: &Arguments) -> Result<Vec<Oid>> {
-        let refs = args.type_refs();
-        let names: Vec<&'static str> = refs
-            .iter()
-            .filter_map(|t| match t {
-                TypeRef::Named(n) | TypeRef::ArrayOf(n) => Some(*n),
-                _ => None,
-            })
-            .chain(args.encoded().patches().iter().map(|p| p.name))
-            .collect();
+        let names: Vec<&'static str> = type_names(args).map(|(n, _)| n).collect();
         if names.is_empty() {
             return Ok(Vec::new());
         }
         self.resolve_names(&names).await?;
-        refs.iter()
-            .filter_map(|t| match t {
-                TypeRef::Named(n) => Some((*n, false)),
-                TypeRef::ArrayOf(n) => Some((*n, true)),
-                _ => None,
-            })
+        self.known_param_types(args)
+    }
+
+    /// Whether every user type `args` names was looked up already, so that
+    /// [`Connection::known_param_types`] needs no round trip.
+    pub(crate) fn knows_param_types(&self, args: &Arguments) -> bool {
+        type_names(args).all(|(n, array)| self.types.lookup(n, array).is_some())
+    }
+
+    /// The OIDs of the user types among `args`' parameters, from what was looked up
+    /// already.
+    pub(crate) fn known_param_types(&self, args: &Arguments) -> Result<Vec<Oid>> {
+        param_type_names(args)
             .map(|(n, array)| {
                 self.types
                     .lookup(n, array)
@@ -185,7 +184,7 @@ impl Connection {
     }
 
     /// A copy of the encoded values with every user-type placeholder OID filled in.
-    pub(crate) async fn patch_oids(&mut self, values: &EncodeBuf) -> Result<Vec<u8>> {
+    pub(crate) fn patch_oids(&self, values: &EncodeBuf) -> Result<Vec<u8>> {
         let mut out = values.as_bytes().to_vec();
         for p in values.patches() {
             let oid = self.types.lookup(p.name, p.array).ok_or_else(|| {
@@ -198,6 +197,21 @@ impl Connection {
         }
         Ok(out)
     }
+}
+
+/// The user type names `args` refers to (by parameter type or inside a value), each with
+/// whether its array type is meant.
+fn type_names(args: &Arguments) -> impl Iterator<Item = (&'static str, bool)> + '_ {
+    param_type_names(args).chain(args.encoded().patches().iter().map(|p| (p.name, p.array)))
+}
+
+/// The user type names among `args`' parameter types, in order.
+fn param_type_names(args: &Arguments) -> impl Iterator<Item = (&'static str, bool)> + '_ {
+    args.type_refs().iter().filter_map(|t| match t {
+        TypeRef::Named(n) => Some((*n, false)),
+        TypeRef::ArrayOf(n) => Some((*n, true)),
+        _ => None,
+    })
 }
 
 #[cfg(test)]

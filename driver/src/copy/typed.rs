@@ -295,7 +295,7 @@ impl<'c, T: CopyRow> CopyInWriter<'c, T> {
         let mut bytes = if self.buf.patches().is_empty() {
             std::mem::take(&mut *self.buf)
         } else {
-            self.copy.conn.patch_oids(&self.buf).await?
+            self.copy.conn.patch_oids(&self.buf)?
         };
         let conn = &mut *self.copy.conn;
         // Hand the bytes to the connection without copying; take its empty buffer back.

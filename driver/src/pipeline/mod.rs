@@ -22,12 +22,14 @@ use std::task::Poll;
 
 use crate::connection::Connection;
 use crate::error::{Error, Result};
-use crate::protocol::backend::{Message, tag};
-use crate::protocol::frontend::{self, Formats, Target};
-use crate::query::{Arguments, Query, rows_affected};
+use crate::protocol::backend::tag;
+use crate::protocol::frontend::{self, Target};
+use crate::query::{Arguments, Query, bind_and_execute};
 use crate::row::{Columns, Row};
 use crate::statement::Statement;
 use crate::types::{Encode, Format, Oid, TypeInfo};
+
+mod many;
 
 /// The outcome of one query in a pipeline.
 #[derive(Debug, Default)]
@@ -63,24 +65,6 @@ impl Connection {
             queries: Vec::new(),
             independent: false,
         }
-    }
-
-    /// Runs one statement once per set of values, pipelined in one round trip and one
-    /// implicit transaction (asyncpg's `executemany`): all rows are inserted, or none.
-    /// Returns the total rows affected.
-    pub async fn execute_many<I>(&mut self, sql: &'static str, rows: I) -> Result<u64>
-    where
-        I: IntoIterator,
-        I::Item: IntoArguments,
-    {
-        let rows = rows.into_iter();
-        let mut p = self.pipeline();
-        p.queries.reserve(rows.size_hint().0);
-        for args in rows {
-            p.push(crate::query::query(sql).bind_all(args.into_arguments()));
-        }
-        let results = p.run().await?;
-        Ok(results.iter().map(|r| r.rows_affected).sum())
     }
 }
 
@@ -240,7 +224,7 @@ impl Connection {
             values.push(if q.arguments().encoded().patches().is_empty() {
                 std::borrow::Cow::Borrowed(q.arguments().encoded().as_bytes())
             } else {
-                std::borrow::Cow::Owned(self.patch_oids(q.arguments().encoded()).await?)
+                std::borrow::Cow::Owned(self.patch_oids(q.arguments().encoded())?)
             });
             let sql = q.sql();
             let cacheable = q.is_persistent() && self.cache.accepts(sql);
@@ -306,21 +290,7 @@ impl Connection {
                     frontend::parse(buf, &plan.name, q.sql(), &plan.oids)?;
                     frontend::describe(buf, Target::Statement, &plan.name)?;
                 }
-                let param_formats = if plan.oids.is_empty() {
-                    Formats::Each(&[])
-                } else {
-                    Formats::All(1)
-                };
-                frontend::bind(
-                    buf,
-                    "",
-                    &plan.name,
-                    param_formats,
-                    plan.oids.len(),
-                    vals,
-                    Formats::All(1),
-                )?;
-                frontend::execute(buf, "", 0)?;
+                bind_and_execute(buf, &plan.name, plan.oids.len(), vals)?;
                 if independent {
                     frontend::sync(buf);
                     syncs += 1;
@@ -375,15 +345,7 @@ impl Connection {
                     tag::PARSE_COMPLETE | tag::CLOSE_COMPLETE | tag::BIND_COMPLETE => {
                         self.io.consume(h)
                     }
-                    tag::PARAMETER_DESCRIPTION => {
-                        let Message::ParameterDescription(p) =
-                            Message::parse(h.tag, self.io.body(h))?
-                        else {
-                            unreachable!("parse returns the variant of its tag")
-                        };
-                        params = p.types().map(TypeInfo::from_oid).collect();
-                        self.io.consume(h);
-                    }
+                    tag::PARAMETER_DESCRIPTION => params = self.read_params(h)?,
                     tag::ROW_DESCRIPTION | tag::NO_DATA => {
                         let cols = self.read_columns(h, Format::Binary)?;
                         let statement = Statement::new(
@@ -411,20 +373,7 @@ impl Connection {
                         result.rows.push(Row::new(cols, body)?);
                     }
                     tag::COMMAND_COMPLETE => {
-                        let Message::CommandComplete { tag } =
-                            Message::parse(h.tag, self.io.body(h))?
-                        else {
-                            unreachable!("parse returns the variant of its tag")
-                        };
-                        result.rows_affected = rows_affected(tag);
-                        // Only the verb matters to note_command: copy it to the stack rather
-                        // than allocate the whole tag for every query of a large pipeline.
-                        let verb = tag.split(' ').next().unwrap_or("");
-                        let mut copy = [0u8; 16];
-                        let n = verb.len().min(copy.len());
-                        copy[..n].copy_from_slice(&verb.as_bytes()[..n]);
-                        self.io.consume(h);
-                        self.note_command(std::str::from_utf8(&copy[..n]).unwrap_or(""));
+                        result.rows_affected = self.read_command_complete(h)?;
                         break Ok(());
                     }
                     tag::EMPTY_QUERY_RESPONSE | tag::PORTAL_SUSPENDED => {

@@ -1,0 +1,332 @@
+//! `execute_many`: one statement run once per set of values, streamed to the server.
+//!
+//! The rows are encoded straight into the write buffer and sent in chunks while the
+//! rest are still being encoded, so the server starts inserting after the first chunk
+//! instead of after the client has encoded the whole batch (asyncpg's `executemany`
+//! does the same). Responses are read between chunks, so memory stays bounded however
+//! many rows there are. One Sync ends the batch: it is one implicit transaction.
+//!
+//! Because part of the batch is on the wire before its end is written, a batch that
+//! cannot be finished (a value that fails to encode, a dropped future, a timeout) must
+//! not be ended by a plain Sync, which would commit the rows sent so far. It is ended
+//! by [`Connection::abandon_batch`], which makes the server fail it first.
+
+use crate::connection::{Connection, within_timeout};
+use crate::error::{Error, Result};
+use crate::protocol::backend::{Header, Message, tag};
+use crate::protocol::frontend::{self, Target};
+use crate::query::{Arguments, bind_and_execute};
+use crate::statement::Statement;
+use crate::types::{Format, Oid, TypeInfo};
+
+use super::IntoArguments;
+
+/// Encoded bytes after which the batch so far is sent before encoding more. Small
+/// enough that the server starts early, large enough that the writes stay few.
+const CHUNK: usize = 32 * 1024;
+
+/// A statement the batch binds: one per distinct list of parameter types.
+struct Plan {
+    name: Box<str>,
+    oids: Vec<Oid>,
+    /// Whether this batch sent its Parse (and Describe): its description is due.
+    parsed: bool,
+}
+
+/// What the responses read so far say.
+#[derive(Default)]
+struct Progress {
+    /// Rows whose statement completed.
+    done: usize,
+    rows_affected: u64,
+    /// Parameter types of the statement whose description is being read.
+    params: Vec<TypeInfo>,
+    /// How many of the parsed plans' descriptions arrived.
+    described: usize,
+    /// The first error and the row it belongs to; the server skips the rest.
+    error: Option<(usize, Error)>,
+    /// ReadyForQuery arrived: the batch is over.
+    ready: bool,
+}
+
+impl Connection {
+    /// Runs one statement once per set of values, in one round trip and one implicit
+    /// transaction (asyncpg's `executemany`): all rows are inserted, or none. Returns the
+    /// total rows affected.
+    ///
+    /// Rows are taken from `rows` as they are sent, so the server starts on the first
+    /// ones while later ones are still being encoded, and the rows need not be in memory
+    /// all at once. If a row's values cannot be encoded, the batch fails as a whole, as
+    /// when a row violates a constraint: inside a transaction you opened, that
+    /// transaction is then aborted.
+    ///
+    /// Bounded by the connection's `command_timeout`, like any query.
+    pub async fn execute_many<I>(&mut self, sql: &'static str, rows: I) -> Result<u64>
+    where
+        I: IntoIterator,
+        I::Item: IntoArguments,
+    {
+        let mut rows = rows.into_iter();
+        let Some(first) = rows.next() else {
+            return Ok(0);
+        };
+        self.ready().await?;
+        let watch = self.watch(sql);
+        let span = watch.span().clone();
+        let timeout = self.command_timeout();
+        let work = tracing::Instrument::instrument(
+            self.stream_many(sql, first.into_arguments(), rows),
+            span,
+        );
+        let r = within_timeout!(self, timeout, work);
+        let r = self.note(r);
+        let (affected, error) = match &r {
+            Ok(n) => (*n, None),
+            Err(e) => (0, Some(e)),
+        };
+        self.watched(watch, sql, affected, error);
+        r
+    }
+
+    async fn stream_many<I>(&mut self, sql: &str, first: Arguments, mut rest: I) -> Result<u64>
+    where
+        I: Iterator,
+        I::Item: IntoArguments,
+    {
+        // The first row may name user types not looked up yet: that takes a query of
+        // its own, so it happens before the batch starts. Later rows use what is known.
+        if let Some(e) = first.error() {
+            return Err(
+                Error::new(e.kind(), e.message().to_owned()).context("row 1 of execute_many")
+            );
+        }
+        self.resolve_param_types(&first).await?;
+
+        self.close_unconfirmed();
+        for name in std::mem::take(&mut self.closes) {
+            frontend::close(&mut self.io.write_buf, Target::Statement, &name)?;
+        }
+        self.batch_open = true;
+        let cacheable = self.cache.accepts(sql);
+        let mut plans: Vec<Plan> = Vec::new();
+        let mut progress = Progress::default();
+        let mut sent = false;
+        let mut row = 1usize;
+        let mut args = first;
+        let encoded: Result<()> = loop {
+            if let Err(e) = self.encode_row(sql, cacheable, &mut plans, &args) {
+                break Err(e.context(format!("row {row} of execute_many")));
+            }
+            if self.io.write_buf.len() >= CHUNK {
+                self.flush_while_reading().await?;
+                sent = true;
+                self.absorb(sql, &plans, &mut progress)?;
+                if let Some((failed, e)) = progress.error.take_if(|_| self.is_closed()) {
+                    // A FATAL error: the server has hung up.
+                    return Err(e.context(format!("row {failed} of execute_many")));
+                }
+                if progress.error.is_some() {
+                    // The server skips the rest of the batch: stop encoding it.
+                    break Ok(());
+                }
+            }
+            let Some(next) = rest.next() else {
+                break Ok(());
+            };
+            row += 1;
+            args = next.into_arguments();
+        };
+        match &encoded {
+            Ok(()) => {
+                self.batch_open = false;
+                frontend::sync(&mut self.io.write_buf);
+                if sent {
+                    // Part of the batch is on the wire: its Sync must follow even if this
+                    // future is dropped now, or the next request's Sync would end it.
+                    self.queue_cleanup(1);
+                } else {
+                    self.queue_request(1);
+                }
+            }
+            Err(_) => self.abandon_batch(),
+        }
+        self.flush_while_reading().await?;
+        while !progress.ready {
+            self.absorb(sql, &plans, &mut progress)?;
+            if !progress.ready {
+                self.io.fill_frame().await?;
+            }
+        }
+        // The first failure in row order: a row the server rejected comes before the
+        // row that could not be encoded (the server's answer to the abandoned batch is
+        // an error of our making and is not reported).
+        match (progress.error, encoded) {
+            (Some((failed, _)), Err(encode)) if failed >= row => Err(encode),
+            (Some((failed, e)), _) => Err(e.context(format!("row {failed} of execute_many"))),
+            (None, Err(encode)) => Err(encode),
+            (None, Ok(())) => Ok(progress.rows_affected),
+        }
+    }
+
+    /// Appends one row's Bind and Execute (and its statement's Parse and Describe when
+    /// it is the first row with these parameter types), or nothing if it fails.
+    fn encode_row(
+        &mut self,
+        sql: &str,
+        cacheable: bool,
+        plans: &mut Vec<Plan>,
+        args: &Arguments,
+    ) -> Result<()> {
+        if let Some(e) = args.error() {
+            return Err(Error::new(e.kind(), e.message().to_owned()));
+        }
+        if !self.knows_param_types(args) {
+            return Err(Error::encode(
+                "its values name a user type that no earlier row of the batch used; \
+                 bind a value of that type in the first row, or run one query with it first",
+            ));
+        }
+        let resolved = self.known_param_types(args)?;
+        let patched = if args.encoded().patches().is_empty() {
+            None
+        } else {
+            Some(self.patch_oids(args.encoded())?)
+        };
+        let values = patched
+            .as_deref()
+            .unwrap_or_else(|| args.encoded().as_bytes());
+        let start = self.io.write_buf.len();
+        let fits = |p: &Plan| p.oids.iter().copied().eq(args.oids_iter(&resolved));
+        let found = if cacheable {
+            plans.iter().position(fits)
+        } else {
+            // The unnamed statement is replaced by the next Parse: only the latest is there.
+            plans.len().checked_sub(1).filter(|&i| fits(&plans[i]))
+        };
+        let r = match found {
+            Some(i) => bind_and_execute(
+                &mut self.io.write_buf,
+                &plans[i].name,
+                plans[i].oids.len(),
+                values,
+            ),
+            None => {
+                let oids = args.oids(&resolved);
+                let plan = match cacheable.then(|| self.cache.get(sql, &oids)).flatten() {
+                    Some(s) => {
+                        self.note_statement(&s);
+                        Plan {
+                            name: s.inner.name.clone(),
+                            oids,
+                            parsed: false,
+                        }
+                    }
+                    None => {
+                        self.note_sql(sql);
+                        let name = if cacheable {
+                            self.cache.next_name()
+                        } else {
+                            Box::from("")
+                        };
+                        Plan {
+                            name,
+                            oids,
+                            parsed: true,
+                        }
+                    }
+                };
+                let buf = &mut self.io.write_buf;
+                let r = if plan.parsed {
+                    frontend::parse(buf, &plan.name, sql, &plan.oids)
+                        .and_then(|()| frontend::describe(buf, Target::Statement, &plan.name))
+                } else {
+                    Ok(())
+                }
+                .and_then(|()| bind_and_execute(buf, &plan.name, plan.oids.len(), values));
+                if r.is_ok() {
+                    if plan.parsed && !plan.name.is_empty() {
+                        self.unconfirmed.push(plan.name.clone());
+                    }
+                    plans.push(plan);
+                }
+                r
+            }
+        };
+        if r.is_err() {
+            self.io.write_buf.truncate(start);
+        }
+        r
+    }
+
+    /// Handles the responses already buffered, without waiting.
+    fn absorb(&mut self, sql: &str, plans: &[Plan], progress: &mut Progress) -> Result<()> {
+        while !progress.ready {
+            let Some(h) = self.io.has_frame()? else {
+                return Ok(());
+            };
+            if !self.handle_async(h)? {
+                self.absorb_one(h, sql, plans, progress)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn absorb_one(
+        &mut self,
+        h: Header,
+        sql: &str,
+        plans: &[Plan],
+        progress: &mut Progress,
+    ) -> Result<()> {
+        match h.tag {
+            tag::READY_FOR_QUERY => {
+                self.on_ready_for_query(h)?;
+                progress.ready = true;
+            }
+            // After an error the server sends nothing but ReadyForQuery; validate anyway.
+            _ if progress.error.is_some() => {
+                Message::parse(h.tag, self.io.body(h))?;
+                self.io.consume(h);
+            }
+            tag::PARSE_COMPLETE | tag::CLOSE_COMPLETE | tag::BIND_COMPLETE | tag::DATA_ROW => {
+                self.io.consume(h)
+            }
+            tag::PARAMETER_DESCRIPTION => progress.params = self.read_params(h)?,
+            tag::ROW_DESCRIPTION | tag::NO_DATA => {
+                let plan = plans
+                    .iter()
+                    .filter(|p| p.parsed)
+                    .nth(progress.described)
+                    .ok_or_else(|| Error::protocol("a statement description nobody asked for"))?;
+                progress.described += 1;
+                let cols = self.read_columns(h, Format::Binary)?;
+                let params = std::mem::take(&mut progress.params);
+                self.confirm_statement(&plan.name);
+                if !plan.name.is_empty() {
+                    let statement = Statement::new(self.id, plan.name.clone(), sql, params, cols);
+                    if let Some(evicted) = self.cache.insert(&plan.oids, statement) {
+                        self.closes.push(evicted);
+                    }
+                }
+            }
+            tag::COMMAND_COMPLETE => {
+                progress.rows_affected += self.read_command_complete(h)?;
+                progress.done += 1;
+            }
+            tag::EMPTY_QUERY_RESPONSE | tag::PORTAL_SUSPENDED => {
+                progress.done += 1;
+                self.io.consume(h);
+            }
+            tag::ERROR_RESPONSE => {
+                let err = self.read_db_error(h, sql)?;
+                progress.error = Some((progress.done + 1, err));
+                if self.is_closed() {
+                    // A FATAL error: the server hangs up instead of answering the Sync.
+                    progress.ready = true;
+                }
+            }
+            _ => return Err(self.unexpected(h, "the result of a row of execute_many")),
+        }
+        Ok(())
+    }
+}
