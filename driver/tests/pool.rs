@@ -987,13 +987,24 @@ async fn server_turning_read_only_is_noticed() {
 }
 
 /// The notice callback and query logger one user set are gone when the next user gets
-/// the connection.
+/// the connection; the logger every connection gets from `after_connect` stays.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn callbacks_do_not_pass_to_the_next_user() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let app = "pool_handlers";
+    let pool_logged = Arc::new(AtomicUsize::new(0));
+    let hook_counter = pool_logged.clone();
     let pool = PoolOptions::new()
         .max_connections(1)
+        .after_connect(move |conn| {
+            let counter = hook_counter.clone();
+            Box::pin(async move {
+                conn.set_query_logger(move |_| {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                });
+                Ok(())
+            })
+        })
         .connect(&url(server(), app))
         .await
         .unwrap();
@@ -1040,4 +1051,7 @@ async fn callbacks_do_not_pass_to_the_next_user() {
         pid_before,
         "the same connection was reused"
     );
+    // The first user's logger replaced the pool's for that checkout only: the pool's
+    // logger is back and saw pid()'s query and the next user's.
+    assert_eq!(pool_logged.load(Ordering::SeqCst), 2);
 }

@@ -106,6 +106,14 @@ pub type NoticeHandler = Arc<dyn Fn(&DbError) + Send + Sync>;
 /// A callback for notifications, called as they arrive (psycopg's `add_notify_handler`).
 pub type NotificationHandler = Arc<dyn Fn(&Notification) + Send + Sync>;
 
+/// A connection's callbacks, saved to be put back (see [`Connection::handlers`]).
+#[derive(Clone, Default)]
+pub(crate) struct Handlers {
+    notices: Option<NoticeHandler>,
+    notifications: Option<NotificationHandler>,
+    query_logger: Option<QueryLogger>,
+}
+
 /// The most notifications kept for [`Connection::take_notifications`] before the oldest are dropped.
 const MAX_QUEUED_NOTIFICATIONS: usize = 10_000;
 
@@ -340,12 +348,21 @@ impl Connection {
         self.notification_handler = Some(Arc::new(handler));
     }
 
-    /// Removes the notice and notification callbacks and the query logger (a pool does,
-    /// between users).
-    pub(crate) fn clear_handlers(&mut self) {
-        self.notices = None;
-        self.notification_handler = None;
-        self.query_logger = None;
+    /// The notice and notification callbacks and the query logger, as they are now.
+    pub(crate) fn handlers(&self) -> Handlers {
+        Handlers {
+            notices: self.notices.clone(),
+            notifications: self.notification_handler.clone(),
+            query_logger: self.query_logger.clone(),
+        }
+    }
+
+    /// Puts back callbacks taken with [`Connection::handlers`], dropping any set since (a
+    /// pool does between users, keeping what its `after_connect` hook set).
+    pub(crate) fn restore_handlers(&mut self, handlers: &Handlers) {
+        self.notices = handlers.notices.clone();
+        self.notification_handler = handlers.notifications.clone();
+        self.query_logger = handlers.query_logger.clone();
     }
 
     /// Takes the notifications received so far on this connection.

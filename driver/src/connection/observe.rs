@@ -64,9 +64,11 @@ impl fmt::Debug for Watch {
 
 impl Connection {
     /// Calls `logger` after every query on this connection with its SQL, duration, row
-    /// count and error (never its bound values). On a pooled connection the logger is
-    /// removed when the connection goes back to the pool, like the notice and
-    /// notification callbacks: the next user does not inherit it.
+    /// count and error (never its bound values). One logger at a time: setting one
+    /// replaces the last. On a pooled connection the logger is removed when the
+    /// connection goes back to the pool, like the notice and notification callbacks, and
+    /// the one the pool's `after_connect` hook set (if any) is back: the next user does
+    /// not inherit it.
     pub fn set_query_logger(&mut self, logger: impl Fn(&QueryLog<'_>) + Send + Sync + 'static) {
         self.query_logger = Some(Arc::new(logger));
     }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use super::options::PoolConnectionMetadata;
 use super::state::Meta;
 use super::{Reset, Shared};
-use crate::connection::{CancelToken, Connection};
+use crate::connection::{CancelToken, Connection, Handlers};
 use crate::error::Result;
 use crate::executor::{Acquire, Executor};
 use crate::protocol::TransactionStatus;
@@ -31,6 +31,8 @@ const ABANDONED_GRACE: Duration = Duration::from_millis(100);
 pub(crate) struct Live {
     pub(crate) conn: Connection,
     pub(crate) role: Role,
+    /// The callbacks the `after_connect` hook set: each user's end with its checkout.
+    pub(crate) handlers: Handlers,
     /// Its cancel key in the pool's list, for as long as the connection lives.
     pub(crate) _key: CancelKey,
 }
@@ -250,8 +252,9 @@ impl Drop for PoolConnection {
         let Some(mut live) = self.live.take() else {
             return;
         };
-        // Callbacks one user set must not see the next user's notices and notifications.
-        live.conn.clear_handlers();
+        // Callbacks one user set must not see the next user's notices, notifications and
+        // queries; the ones every connection of the pool gets from after_connect stay.
+        live.conn.restore_handlers(&live.handlers);
         let shared = &self.shared;
         if clean_now(shared, &live) {
             let now = Instant::now();

@@ -596,9 +596,11 @@ impl Shared {
         conn.clear_session_changed();
         let role = Role::of(&conn);
         let key = CancelKeys::register(&self.cancel_keys, &conn);
+        let handlers = conn.handlers();
         Ok(Box::new(Live {
             conn,
             role,
+            handlers,
             _key: key,
         }))
     }

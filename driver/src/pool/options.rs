@@ -216,7 +216,9 @@ impl PoolOptions {
     /// (asyncpg `init`). An error discards the connection and fails the acquire.
     ///
     /// Settings that must survive the reset are better put in the connect options
-    /// (`options=-c search_path=app`, or `ConnectOptions::server_setting`).
+    /// (`options=-c search_path=app`, or `ConnectOptions::server_setting`). Callbacks it
+    /// sets (a query logger, a notice handler) stay for the connection's life; ones a
+    /// user sets on a checked-out connection end when it goes back.
     pub fn after_connect<F>(mut self, hook: F) -> Self
     where
         F: for<'c> Fn(&'c mut Connection) -> BoxFuture<'c, Result<()>> + Send + Sync + 'static,
