@@ -263,6 +263,11 @@ impl<'c> Transaction<'c> {
                 "the connection failed while COMMIT was on its way: the transaction may or \
                  may not have been committed; check before retrying",
             )),
+            Err(e) if e.kind() == ErrorKind::Timeout && self.depth == 0 => Err(e.context(
+                "COMMIT was cancelled when it timed out: the transaction may or may not have \
+                 been committed (a cancelled deferred trigger rolls it back; a commit waiting \
+                 for a synchronous standby has committed locally); check before retrying",
+            )),
             Err(e) => Err(e),
         }
     }
@@ -326,18 +331,30 @@ impl<'c> Transaction<'c> {
 
     /// Sends one control statement as a simple Query, with `during` as the state while it
     /// is on its way; returns the last command tag. The caller made the connection ready.
+    /// Bounded by the connection's `command_timeout`, like any query.
     async fn control(&mut self, sql: &str, during: State) -> Result<String> {
         let conn: &mut Connection = &mut self.conn;
         frontend::query(&mut conn.io.write_buf, sql)?;
         conn.queue_request(1);
         self.state = during;
         let conn: &mut Connection = &mut self.conn;
-        let r = conn.control_response(sql).await;
+        let timeout = conn.command_timeout();
+        let r = crate::connection::within_timeout!(conn, timeout, conn.control_response(sql));
         let r = conn.note(r);
         // The response was read to its end, or the connection broke: either way the
         // statement did what it did, and nothing more needs undoing on its account.
         // (`started` reopens the state after a successful BEGIN/SAVEPOINT.)
         self.state = State::Done;
+        if let Err(e) = &r
+            && e.kind() == ErrorKind::Timeout
+            && self.depth == 0
+            && !self.conn.is_closed()
+            && self.conn.transaction_status() != TransactionStatus::Idle
+        {
+            // Cancelled, and the transaction is still open (a BEGIN that got through, a
+            // COMMIT the cancel stopped before it ran): dropping this rolls it back.
+            self.state = State::Open;
+        }
         r
     }
 }

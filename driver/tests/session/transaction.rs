@@ -611,3 +611,46 @@ async fn a_dropped_transaction_releases_its_locks_without_the_connection_being_u
     // And the connection itself is in sync for its next use.
     assert_in_sync(&mut conn, &mut other, TransactionStatus::Idle).await;
 }
+
+/// A COMMIT that runs longer than `command_timeout` (here a deferred trigger that sleeps)
+/// is cancelled on the server and fails with a timeout that says the outcome must be
+/// checked; the connection comes back in sync and works.
+#[tokio::test]
+async fn commit_is_bounded_by_command_timeout() {
+    use quarry_driver::{ConnectOptions, ErrorKind};
+    use std::time::{Duration, Instant};
+    let mut setup = connect().await;
+    let t = table(&mut setup, "slow_commit").await;
+    let f = unique("slow_commit_fn");
+    setup
+        .batch_execute(&format!(
+            "CREATE FUNCTION {f}() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN PERFORM pg_sleep(5); RETURN NULL; END $$; \
+             CREATE CONSTRAINT TRIGGER {f} AFTER INSERT ON {t} \
+             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {f}()"
+        ))
+        .await
+        .unwrap();
+    let options = ConnectOptions::parse(&crate::server().url())
+        .unwrap()
+        .command_timeout(Duration::from_millis(300));
+    let mut conn = Connection::connect_with(&options).await.unwrap();
+
+    let mut tx = conn.begin().await.unwrap();
+    insert(&mut tx, &t, 1).await;
+    let started = Instant::now();
+    let err = tx.commit().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert!(err.to_string().contains("check before retrying"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    // The cancel stopped the trigger, so the commit failed: nothing was written.
+    assert_eq!(conn.transaction_status(), TransactionStatus::Idle);
+    assert!(values(&mut conn, &t).await.is_empty());
+    let mut tx = conn.begin().await.unwrap();
+    tx.batch_execute("SELECT 1").await.unwrap();
+    tx.commit().await.unwrap();
+}
