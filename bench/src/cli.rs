@@ -18,7 +18,7 @@ options:
   --scale F          multiply every workload's size by F (for a quick smoke run)
   --quick            --runs 1 --scale 0.05, no references, no instruction counts, no W8
   --no-refs          skip pgbench / COPY / asyncpg references
-  --no-instructions  skip the perf instruction counts for W1 and W4
+  --no-instructions  skip the instruction counts (perf, else callgrind) for W1, W2, W4
   --out DIR          where raw results and the chart go (default bench/results)
 
 environment:

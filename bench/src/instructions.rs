@@ -3,6 +3,10 @@
 //! zero (same connect and warm-up); the difference divided by the count is the cost of
 //! one query or row. User and kernel instructions are counted apart: the kernel part is
 //! mostly the cost of the socket calls.
+//!
+//! Where the machine has no hardware counters (many VMs: perf says `<not supported>`),
+//! valgrind's callgrind counts user-space instructions instead (no kernel count), once
+//! per pair since its counts do not vary from run to run.
 
 use std::process::{Command, Stdio};
 
@@ -13,8 +17,39 @@ use crate::server::Server;
 use crate::stats;
 use crate::workload::{Driver, Flavor, Workload};
 
-/// Repetitions of each (count, zero) pair; the median is kept.
+/// Repetitions of each (count, zero) pair under perf; the median is kept.
 const REPEAT: usize = 3;
+
+/// What counts the instructions.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Counter {
+    Perf,
+    Callgrind,
+}
+
+impl Counter {
+    /// perf if it counts instructions here, else callgrind if valgrind is installed.
+    fn find() -> Option<Counter> {
+        let perf = Command::new("perf")
+            .args(["stat", "-x,", "-e", "instructions:u", "true"])
+            .stdout(Stdio::null())
+            .output();
+        if let Ok(out) = perf
+            && out.status.success()
+            && !String::from_utf8_lossy(&out.stderr).contains("<not ")
+        {
+            return Some(Counter::Perf);
+        }
+        let valgrind = Command::new("valgrind")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        valgrind
+            .is_ok_and(|s| s.success())
+            .then_some(Counter::Callgrind)
+    }
+}
 
 /// Instructions per query or row of one driver.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -34,12 +69,12 @@ pub(crate) fn measure(
     flavor: Flavor,
     count: u64,
 ) -> Vec<InstrSample> {
-    let perf_works = Command::new("perf")
-        .args(["stat", "-x,", "-e", "instructions:u", "true"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
+    let counter = Counter::find();
+    let repeat = if counter == Some(Counter::Callgrind) {
+        1
+    } else {
+        REPEAT
+    };
     let mut out = Vec::new();
     for driver in Driver::ALL {
         let mut sample = InstrSample {
@@ -51,19 +86,21 @@ pub(crate) fn measure(
             kernel_per_op: None,
             error: None,
         };
-        if !perf_works {
-            sample.error = Some("perf stat is not available here".to_owned());
+        let Some(counter) = counter else {
+            sample.error =
+                Some("neither perf stat (with counters) nor valgrind is available here".to_owned());
             out.push(sample);
             continue;
-        }
+        };
         eprintln!("   instructions: {w} {driver}");
         let mut user = Vec::new();
         let mut kernel = Vec::new();
-        for _ in 0..REPEAT {
-            match (
-                count_once(server, w, driver, flavor, count),
-                count_once(server, w, driver, flavor, 0),
-            ) {
+        let once = |count| match counter {
+            Counter::Perf => count_once(server, w, driver, flavor, count),
+            Counter::Callgrind => callgrind_once(server, w, driver, flavor, count),
+        };
+        for _ in 0..repeat {
+            match (once(count), once(0)) {
                 (Ok(full), Ok(zero)) => {
                     let n = count as f64;
                     if let (Some(f), Some(z)) = (full.0, zero.0) {
@@ -128,4 +165,46 @@ fn count_once(
         })
     };
     Ok((value("instructions:u"), value("instructions:k")))
+}
+
+/// User instructions of one worker run under callgrind (it does not see the kernel).
+fn callgrind_once(
+    server: &Server,
+    w: Workload,
+    driver: Driver,
+    flavor: Flavor,
+    count: u64,
+) -> Result<(Option<f64>, Option<f64>), String> {
+    let file =
+        std::env::temp_dir().join(format!("quarry-bench-callgrind-{}.out", std::process::id()));
+    let worker = worker_command(server, w, driver, flavor, count).map_err(|e| e.to_string())?;
+    let mut out_file = std::ffi::OsString::from("--callgrind-out-file=");
+    out_file.push(&file);
+    let output = Command::new("valgrind")
+        .args(["--tool=callgrind", "--quiet"])
+        .arg(out_file)
+        .arg("--")
+        .arg(worker.get_program())
+        .args(worker.get_args())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !output.status.success() {
+        return Err(format!(
+            "callgrind of the worker failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    let text = std::fs::read_to_string(&file).map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_file(&file);
+    let total = text
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("summary:")
+                .or_else(|| l.strip_prefix("totals:"))
+        })
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .ok_or("callgrind wrote no instruction total")?;
+    Ok((Some(total), None))
 }

@@ -86,7 +86,7 @@ pub(crate) fn main(options: &RunOptions) -> Result<(), BoxError> {
         }
         if options.instructions {
             for &w in &runtime_workloads {
-                if matches!(w, Workload::W1 | Workload::W4) {
+                if matches!(w, Workload::W1 | Workload::W2 | Workload::W4) {
                     instr.extend(instructions::measure(
                         &server,
                         w,

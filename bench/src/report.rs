@@ -402,7 +402,7 @@ pub(crate) fn table(data: &RunData, lines: &[Line]) -> String {
         }
     }
     if !data.instructions.is_empty() {
-        t.push_str("Client instructions per query (W1) / per row (W4), perf stat, user + kernel:\n\n| id | driver | user | kernel |\n|---|---|---|---|\n");
+        t.push_str("Client instructions per query (W1, W2) / per row (W4), perf stat (user + kernel) or callgrind (user only):\n\n| id | driver | user | kernel |\n|---|---|---|---|\n");
         for s in &data.instructions {
             let f = |v: Option<f64>| {
                 v.map_or_else(

@@ -252,7 +252,7 @@ async fn w6(args: &WorkerArgs) -> Result<Outcome, BoxError> {
     Ok(Outcome::Done {
         ops: args.count,
         elapsed,
-        method: Some("conn.execute_many: one pipeline, one Sync"),
+        method: Some("conn.execute_many: rows streamed 32 KB at a time, one Sync"),
     })
 }
 
