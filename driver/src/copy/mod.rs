@@ -9,11 +9,11 @@ use bytes::Bytes;
 use futures_core::Stream;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::connection::Connection;
+use crate::connection::{Connection, within_timeout};
 use crate::error::{BoxError, Error, ErrorKind, Result};
 use crate::protocol::backend::{CopyResponse, Message, tag};
 use crate::protocol::frontend;
-use crate::query::{quote_identifier, rows_affected};
+use crate::query::quote_identifier;
 
 pub use rows::{CopyRow, FromCopyRow, RowDecoder, RowEncoder};
 pub use typed::{CopyInWriter, CopyOutReader};
@@ -70,7 +70,8 @@ impl Connection {
     /// read to its ReadyForQuery and returned as an error.
     async fn start_copy(&mut self, sql: &str, want: u8) -> Result<CopyResponse> {
         self.ready().await?;
-        let r = self.start_copy_inner(sql, want).await;
+        let timeout = self.command_timeout();
+        let r = within_timeout!(self, timeout, self.start_copy_inner(sql, want));
         self.note(r)
     }
 
@@ -131,16 +132,12 @@ impl Connection {
                 }
                 _ => {
                     // Rows or results of some other statement: validate and skip.
-                    if h.tag == tag::COMMAND_COMPLETE
-                        && let Message::CommandComplete { tag } =
-                            Message::parse(h.tag, self.io.body(h))?
-                    {
-                        let tag = tag.to_owned();
-                        self.note_command(&tag);
+                    if h.tag == tag::COMMAND_COMPLETE {
+                        self.read_command_complete(h)?;
                     } else {
                         Message::parse(h.tag, self.io.body(h))?;
+                        self.io.consume(h);
                     }
-                    self.io.consume(h);
                 }
             }
         }
@@ -301,7 +298,13 @@ impl<'c> CopyIn<'c> {
     /// Sends what is buffered, then returns at once the error the server may have sent
     /// meanwhile (a bad row): no point sending the rest.
     async fn flush(&mut self) -> Result<()> {
-        let r = self.conn.flush_while_reading().await;
+        let conn = &mut *self.conn;
+        let timeout = conn.command_timeout();
+        let r = within_timeout!(conn, timeout, conn.flush_while_reading());
+        if r.as_ref().is_err_and(|e| e.kind() == ErrorKind::Timeout) {
+            // Cancelled, and the connection brought back in sync: the COPY is over.
+            self.done = true;
+        }
         self.conn.note(r)?;
         // The runtime learns that the socket became readable only when its I/O driver
         // runs; while writes never block, that may be never. Yielding lets it run (tokio
@@ -356,12 +359,27 @@ impl<'c> CopyIn<'c> {
     async fn finish_in_place(&mut self) -> Result<u64> {
         self.check_open()?;
         frontend::copy_done(&mut self.conn.io.write_buf);
-        // No early-error check here: the server may already be answering CopyDone.
-        let r = self.conn.flush_while_reading().await;
-        self.conn.note(r)?;
-        self.conn.copy_in = false;
-        let r = self.read_end().await;
+        let conn = &mut *self.conn;
+        let timeout = conn.command_timeout();
+        let sql = &self.sql;
+        let work = async {
+            // No early-error check here: the server may already be answering CopyDone.
+            conn.flush_while_reading().await?;
+            conn.copy_in = false;
+            read_copy_end(conn, sql).await
+        };
+        let r = within_timeout!(conn, timeout, work);
         self.done = true;
+        let r = r.map_err(|e| {
+            if e.kind() == ErrorKind::Timeout {
+                e.context(
+                    "the COPY was cancelled while the server finished it: its rows may or may \
+                     not have been committed; check before retrying",
+                )
+            } else {
+                e
+            }
+        });
         self.conn.note(r)
     }
 
@@ -375,7 +393,7 @@ impl<'c> CopyIn<'c> {
         let r = self.conn.flush().await;
         self.conn.note(r)?;
         self.conn.copy_in = false;
-        let r = self.read_end().await;
+        let r = read_copy_end(self.conn, &self.sql).await;
         self.done = true;
         match self.conn.note(r) {
             Ok(_) => Err(Error::protocol(
@@ -387,43 +405,37 @@ impl<'c> CopyIn<'c> {
             Err(e) => Err(e),
         }
     }
+}
 
-    /// Reads the end of the COPY: CommandComplete and ReadyForQuery, or an error.
-    async fn read_end(&mut self) -> Result<u64> {
-        let conn = &mut *self.conn;
-        let mut rows = 0;
-        let mut error = None;
-        loop {
-            let h = conn.recv().await?;
-            match h.tag {
-                tag::COMMAND_COMPLETE => {
-                    if let Message::CommandComplete { tag } =
-                        Message::parse(h.tag, conn.io.body(h))?
-                    {
-                        if tag.starts_with("COPY") {
-                            rows = rows_affected(tag);
-                        }
-                        let tag = tag.to_owned();
-                        conn.note_command(&tag);
-                    }
-                    conn.io.consume(h);
+/// Reads the end of a COPY FROM STDIN: CommandComplete and ReadyForQuery, or an error.
+async fn read_copy_end(conn: &mut Connection, sql: &str) -> Result<u64> {
+    let mut rows = 0;
+    let mut error = None;
+    loop {
+        let h = conn.recv().await?;
+        match h.tag {
+            tag::COMMAND_COMPLETE => {
+                let is_copy = conn.io.body(h).starts_with(b"COPY");
+                let n = conn.read_command_complete(h)?;
+                if is_copy {
+                    rows = n;
                 }
-                tag::ERROR_RESPONSE => {
-                    let e = conn.read_db_error(h, &self.sql)?;
-                    error.get_or_insert(e);
-                }
-                tag::READY_FOR_QUERY => {
-                    conn.on_ready_for_query(h)?;
-                    return match error {
-                        Some(e) => Err(e),
-                        None => Ok(rows),
-                    };
-                }
-                _ => {
-                    // Results of statements after the COPY in the same query string.
-                    Message::parse(h.tag, conn.io.body(h))?;
-                    conn.io.consume(h);
-                }
+            }
+            tag::ERROR_RESPONSE => {
+                let e = conn.read_db_error(h, sql)?;
+                error.get_or_insert(e);
+            }
+            tag::READY_FOR_QUERY => {
+                conn.on_ready_for_query(h)?;
+                return match error {
+                    Some(e) => Err(e),
+                    None => Ok(rows),
+                };
+            }
+            _ => {
+                // Results of statements after the COPY in the same query string.
+                Message::parse(h.tag, conn.io.body(h))?;
+                conn.io.consume(h);
             }
         }
     }
@@ -556,46 +568,17 @@ impl<'c> CopyOut<'c> {
         if self.done {
             return Ok(None);
         }
-        let r = self.next_chunk_inner().await;
+        let conn = &mut *self.conn;
+        let timeout = conn.command_timeout();
+        let r = within_timeout!(
+            conn,
+            timeout,
+            next_copy_chunk(conn, &self.sql, &mut self.rows, &mut self.done)
+        );
         if r.is_err() {
             self.done = true;
         }
         self.conn.note(r)
-    }
-
-    async fn next_chunk_inner(&mut self) -> Result<Option<Bytes>> {
-        let conn = &mut *self.conn;
-        loop {
-            let h = conn.recv().await?;
-            match h.tag {
-                tag::COPY_DATA => return Ok(Some(conn.io.take_body(h))),
-                tag::COPY_DONE => conn.io.consume(h),
-                tag::COMMAND_COMPLETE => {
-                    if let Message::CommandComplete { tag } =
-                        Message::parse(h.tag, conn.io.body(h))?
-                        && tag.starts_with("COPY")
-                    {
-                        self.rows = Some(rows_affected(tag));
-                    }
-                    conn.io.consume(h);
-                }
-                tag::ERROR_RESPONSE => {
-                    let err = conn.read_db_error(h, &self.sql)?;
-                    conn.finish_after_error().await?;
-                    return Err(err);
-                }
-                tag::READY_FOR_QUERY => {
-                    conn.on_ready_for_query(h)?;
-                    self.done = true;
-                    return Ok(None);
-                }
-                _ => {
-                    // Results of statements after the COPY in the same query string.
-                    Message::parse(h.tag, conn.io.body(h))?;
-                    conn.io.consume(h);
-                }
-            }
-        }
     }
 
     /// The data as a `Stream` of chunks.
@@ -603,6 +586,44 @@ impl<'c> CopyOut<'c> {
         futures_util::stream::try_unfold(self, |mut copy| async move {
             Ok(copy.next_chunk().await?.map(|chunk| (chunk, copy)))
         })
+    }
+}
+
+/// Reads the next chunk of a COPY TO STDOUT; at the end records the rows and `done`.
+async fn next_copy_chunk(
+    conn: &mut Connection,
+    sql: &str,
+    rows: &mut Option<u64>,
+    done: &mut bool,
+) -> Result<Option<Bytes>> {
+    loop {
+        let h = conn.recv().await?;
+        match h.tag {
+            tag::COPY_DATA => return Ok(Some(conn.io.take_body(h))),
+            tag::COPY_DONE => conn.io.consume(h),
+            tag::COMMAND_COMPLETE => {
+                let is_copy = conn.io.body(h).starts_with(b"COPY");
+                let n = conn.read_command_complete(h)?;
+                if is_copy {
+                    *rows = Some(n);
+                }
+            }
+            tag::ERROR_RESPONSE => {
+                let err = conn.read_db_error(h, sql)?;
+                conn.finish_after_error().await?;
+                return Err(err);
+            }
+            tag::READY_FOR_QUERY => {
+                conn.on_ready_for_query(h)?;
+                *done = true;
+                return Ok(None);
+            }
+            _ => {
+                // Results of statements after the COPY in the same query string.
+                Message::parse(h.tag, conn.io.body(h))?;
+                conn.io.consume(h);
+            }
+        }
     }
 }
 

@@ -633,3 +633,95 @@ async fn raw_binary_round_trip_between_tables() {
     assert!(same);
     assert_usable(&mut conn).await;
 }
+
+/// `command_timeout` bounds every wait on the server during COPY: starting it (here
+/// blocked by a lock), finishing COPY IN (a trigger that sleeps) and each chunk of COPY
+/// OUT (a query that sleeps). Each is cancelled on the server, fails with a timeout, and
+/// leaves the connection in sync; a COPY IN cancelled while finishing commits nothing.
+#[tokio::test]
+async fn copy_waits_are_bounded_by_command_timeout() {
+    use quarry_driver::ErrorKind;
+    use std::time::{Duration, Instant};
+    let mut setup = connect().await;
+    let t = table(&mut setup, "copy_timeout", "v int NOT NULL").await;
+    let f = unique("copy_timeout_fn");
+    setup
+        .batch_execute(&format!(
+            "CREATE FUNCTION {f}() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN IF NEW.v = 0 THEN PERFORM pg_sleep(5); END IF; RETURN NEW; END $$; \
+             CREATE TRIGGER {f} BEFORE INSERT ON {t} FOR EACH ROW EXECUTE FUNCTION {f}()"
+        ))
+        .await
+        .unwrap();
+    let mut conn = crate::connect_with_command_timeout(Duration::from_millis(300)).await;
+    let bounded = |started: Instant| {
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "{:?}",
+            started.elapsed()
+        );
+    };
+
+    // Starting: the table is locked by another session.
+    setup
+        .batch_execute(&format!("BEGIN; LOCK TABLE {t} IN ACCESS EXCLUSIVE MODE"))
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let err = conn
+        .copy_in_raw(&format!("COPY {t} (v) FROM STDIN"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    bounded(started);
+    setup.batch_execute("ROLLBACK").await.unwrap();
+    assert_usable(&mut conn).await;
+
+    // Finishing: the row with v = 0 makes the trigger sleep.
+    let mut copy = conn
+        .copy_in_raw(&format!("COPY {t} (v) FROM STDIN"))
+        .await
+        .unwrap();
+    copy.send("1\n0\n").await.unwrap();
+    let started = Instant::now();
+    let err = copy.finish().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert!(err.to_string().contains("check before retrying"), "{err}");
+    bounded(started);
+    assert_usable(&mut conn).await;
+    assert_eq!(count(&mut conn, &t).await, 0);
+
+    // COPY OUT: the third row takes 5 s to compute. (Rows larger than the server's 8 KB
+    // output buffer, so that the first two are sent before it sleeps.)
+    let mut out = conn
+        .copy_out_raw(
+            "COPY (SELECT i, repeat('x', 20000), \
+             pg_sleep(CASE WHEN i = 3 THEN 5 ELSE 0 END) \
+             FROM generate_series(1, 5) i) TO STDOUT",
+        )
+        .await
+        .unwrap();
+    // The rows before the third arrive (how many of them before the server's buffer is
+    // flushed is the server's business); then the wait for more times out.
+    let mut chunks = 0;
+    let started = Instant::now();
+    let err = loop {
+        match out.next_chunk().await {
+            Ok(Some(_)) => chunks += 1,
+            Ok(None) => panic!("the COPY ended although its third row takes 5 s"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert!(
+        (1..3).contains(&chunks),
+        "{chunks} chunks before the timeout"
+    );
+    bounded(started);
+    assert!(
+        out.next_chunk().await.unwrap().is_none(),
+        "the COPY is over"
+    );
+    drop(out);
+    assert_usable(&mut conn).await;
+}

@@ -233,10 +233,7 @@ async fn fetch_and_forward_are_bounded_by_timeouts() {
     // Rows after the third take 5 s each to compute; a portal computes only what is fetched.
     let slow = "SELECT i, pg_sleep(CASE WHEN i > 3 THEN 5 ELSE 0 END)::text \
                 FROM generate_series(1, 10) i";
-    let options = ConnectOptions::parse(&server().url())
-        .unwrap()
-        .command_timeout(Duration::from_millis(300));
-    let mut conn = Connection::connect_with(&options).await.unwrap();
+    let mut conn = crate::connect_with_command_timeout(Duration::from_millis(300)).await;
     let mut tx = conn.begin().await.unwrap();
     let mut c = tx.cursor(query(slow)).await.unwrap();
     assert_eq!(ints(&c.fetch(3).await.unwrap()), [1, 2, 3]);

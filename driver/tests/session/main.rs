@@ -27,6 +27,16 @@ pub async fn connect() -> Connection {
         .expect("connect to the TempServer")
 }
 
+/// A connection whose queries time out after `after` (`command_timeout`).
+pub async fn connect_with_command_timeout(after: std::time::Duration) -> Connection {
+    let options = quarry_driver::ConnectOptions::parse(&server().url())
+        .expect("the TempServer's URL parses")
+        .command_timeout(after);
+    Connection::connect_with(&options)
+        .await
+        .expect("connect to the TempServer")
+}
+
 /// A name no other test uses: `prefix_<n>`.
 pub fn unique(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);

@@ -617,7 +617,7 @@ async fn a_dropped_transaction_releases_its_locks_without_the_connection_being_u
 /// checked; the connection comes back in sync and works.
 #[tokio::test]
 async fn commit_is_bounded_by_command_timeout() {
-    use quarry_driver::{ConnectOptions, ErrorKind};
+    use quarry_driver::ErrorKind;
     use std::time::{Duration, Instant};
     let mut setup = connect().await;
     let t = table(&mut setup, "slow_commit").await;
@@ -631,10 +631,7 @@ async fn commit_is_bounded_by_command_timeout() {
         ))
         .await
         .unwrap();
-    let options = ConnectOptions::parse(&crate::server().url())
-        .unwrap()
-        .command_timeout(Duration::from_millis(300));
-    let mut conn = Connection::connect_with(&options).await.unwrap();
+    let mut conn = crate::connect_with_command_timeout(Duration::from_millis(300)).await;
 
     let mut tx = conn.begin().await.unwrap();
     insert(&mut tx, &t, 1).await;
