@@ -62,9 +62,7 @@ impl Transaction<'_> {
     /// by `query`'s [`timeout`](Query::timeout), else the connection's `command_timeout`.
     pub async fn cursor(&mut self, query: Query) -> Result<Cursor<'_>> {
         let conn: &mut Connection = self;
-        if let Some(e) = query.args_error() {
-            return Err(Error::new(e.kind(), e.message().to_owned()));
-        }
+        query.check_args()?;
         conn.ready().await?;
         if conn.transaction_status() != TransactionStatus::InTransaction {
             return Err(Error::new(

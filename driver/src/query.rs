@@ -173,8 +173,12 @@ impl Arguments {
         self.types.is_empty()
     }
 
-    pub(crate) fn error(&self) -> Option<&Error> {
-        self.error.as_ref()
+    /// Fails with the error of a value that could not be encoded, if one could not.
+    pub(crate) fn check(&self) -> Result<()> {
+        match &self.error {
+            None => Ok(()),
+            Some(e) => Err(Error::new(e.kind(), e.message().to_owned())),
+        }
     }
 
     pub(crate) fn type_refs(&self) -> &[TypeRef] {
@@ -323,8 +327,9 @@ impl Query {
         &self.args
     }
 
-    pub(crate) fn args_error(&self) -> Option<&Error> {
-        self.args.error()
+    /// Fails if one of the bound values could not be encoded.
+    pub(crate) fn check_args(&self) -> Result<()> {
+        self.args.check()
     }
 
     pub(crate) fn is_persistent(&self) -> bool {
@@ -964,9 +969,7 @@ impl Connection {
 
     /// Sends a query and reads up to its first row. Retries once after a stale statement.
     pub(crate) async fn start_query(&mut self, q: &Query) -> Result<ResultReader> {
-        if let Some(e) = q.args.error() {
-            return Err(Error::new(e.kind(), e.message().to_owned()));
-        }
+        q.args.check()?;
         self.ready().await?;
         let r = self.start_query_inner(q).await;
         self.note(r)

@@ -831,13 +831,13 @@ pub(crate) fn touches_session(sql: &str) -> bool {
     })
 }
 
-/// Awaits `$work`, an operation on connection `$conn`, within `$timeout`: on expiry the
-/// operation is dropped, its query cancelled on the server, and the connection brought
-/// back in sync (`Connection::after_timeout`). A macro because `$work` borrows `$conn`.
 /// The portal that `abandon_batch` executes. No portal of this name is ever opened, so
 /// executing it fails (34000, invalid_cursor_name).
 pub(crate) const ABANDONED_BATCH_PORTAL: &str = "quarry: abandoned batch";
 
+/// Awaits `$work`, an operation on connection `$conn`, within `$timeout`: on expiry the
+/// operation is dropped, its query cancelled on the server, and the connection brought
+/// back in sync (`Connection::after_timeout`). A macro because `$work` borrows `$conn`.
 macro_rules! within_timeout {
     ($conn:ident, $timeout:expr, $work:expr) => {{
         let timeout: Option<std::time::Duration> = $timeout;

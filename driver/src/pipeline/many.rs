@@ -95,11 +95,9 @@ impl Connection {
     {
         // The first row may name user types not looked up yet: that takes a query of
         // its own, so it happens before the batch starts. Later rows use what is known.
-        if let Some(e) = first.error() {
-            return Err(
-                Error::new(e.kind(), e.message().to_owned()).context("row 1 of execute_many")
-            );
-        }
+        first
+            .check()
+            .map_err(|e| e.context("row 1 of execute_many"))?;
         self.resolve_param_types(&first).await?;
 
         self.close_unconfirmed();
@@ -177,9 +175,7 @@ impl Connection {
         plans: &mut Vec<Plan>,
         args: &Arguments,
     ) -> Result<()> {
-        if let Some(e) = args.error() {
-            return Err(Error::new(e.kind(), e.message().to_owned()));
-        }
+        args.check()?;
         if !self.knows_param_types(args) {
             return Err(Error::encode(
                 "its values name a user type that no earlier row of the batch used; \

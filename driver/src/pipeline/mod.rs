@@ -169,13 +169,11 @@ impl<'c> Pipeline<'c> {
             return Ok(Vec::new());
         }
         for q in &queries {
-            if let Some(e) = q.args_error() {
-                return Err(Error::new(e.kind(), e.message().to_owned()));
-            }
+            q.check_args()?;
         }
         conn.ready().await?;
-        // Watched as one operation: the SQL when every query runs the same statement
-        // (execute_many), else a summary; rows are the sum over the queries.
+        // Watched as one operation: the SQL when every query runs the same statement,
+        // else a summary; rows are the sum over the queries.
         let first = queries[0].sql();
         let sql = if queries.iter().all(|q| q.sql() == first) {
             std::borrow::Cow::Borrowed(first)
