@@ -95,10 +95,7 @@ pub(crate) fn measure(
         eprintln!("   instructions: {w} {driver}");
         let mut user = Vec::new();
         let mut kernel = Vec::new();
-        let once = |count| match counter {
-            Counter::Perf => count_once(server, w, driver, flavor, count),
-            Counter::Callgrind => callgrind_once(server, w, driver, flavor, count),
-        };
+        let once = |count| count_once(counter, server, w, driver, flavor, count);
         for _ in 0..repeat {
             match (once(count), once(0)) {
                 (Ok(full), Ok(zero)) => {
@@ -123,66 +120,79 @@ pub(crate) fn measure(
     out
 }
 
-/// (user, kernel) instructions of one worker run.
+/// (user, kernel) instructions of one worker run, as `counter` sees them (callgrind does
+/// not see the kernel).
 fn count_once(
+    counter: Counter,
     server: &Server,
     w: Workload,
     driver: Driver,
     flavor: Flavor,
     count: u64,
 ) -> Result<(Option<f64>, Option<f64>), String> {
-    let file = std::env::temp_dir().join(format!("quarry-bench-perf-{}.csv", std::process::id()));
-    let worker = worker_command(server, w, driver, flavor, count).map_err(|e| e.to_string())?;
-    let mut c = Command::new("perf");
-    c.args(["stat", "-x,", "-e", "instructions:u,instructions:k", "-o"])
-        .arg(&file)
-        .arg("--")
-        .arg(worker.get_program())
-        .args(worker.get_args());
-    let output = c
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !output.status.success() {
-        return Err(format!(
-            "perf stat of the worker failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        ));
+    let text = run_counted(counter, server, w, driver, flavor, count)?;
+    match counter {
+        Counter::Perf => {
+            let value = |event: &str| -> Option<f64> {
+                text.lines().find_map(|l| {
+                    let mut fields = l.split(',');
+                    let v = fields.next()?;
+                    let _unit = fields.next()?;
+                    let name = fields.next()?;
+                    (name == event).then(|| v.parse().ok()).flatten()
+                })
+            };
+            Ok((value("instructions:u"), value("instructions:k")))
+        }
+        Counter::Callgrind => {
+            let total = text
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("summary:")
+                        .or_else(|| l.strip_prefix("totals:"))
+                })
+                .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+                .ok_or("callgrind wrote no instruction total")?;
+            Ok((Some(total), None))
+        }
     }
-    if String::from_utf8_lossy(&output.stdout).contains("\"unavailable\":\"") {
-        return Err("not yet available".to_owned());
-    }
-    let text = std::fs::read_to_string(&file).map_err(|e| e.to_string())?;
-    let _ = std::fs::remove_file(&file);
-    let value = |event: &str| -> Option<f64> {
-        text.lines().find_map(|l| {
-            let mut fields = l.split(',');
-            let v = fields.next()?;
-            let _unit = fields.next()?;
-            let name = fields.next()?;
-            (name == event).then(|| v.parse().ok()).flatten()
-        })
-    };
-    Ok((value("instructions:u"), value("instructions:k")))
 }
 
-/// User instructions of one worker run under callgrind (it does not see the kernel).
-fn callgrind_once(
+/// Runs one worker under `counter`; returns the report it wrote.
+fn run_counted(
+    counter: Counter,
     server: &Server,
     w: Workload,
     driver: Driver,
     flavor: Flavor,
     count: u64,
-) -> Result<(Option<f64>, Option<f64>), String> {
-    let file =
-        std::env::temp_dir().join(format!("quarry-bench-callgrind-{}.out", std::process::id()));
+) -> Result<String, String> {
+    let (tool, ext) = match counter {
+        Counter::Perf => ("perf stat", "csv"),
+        Counter::Callgrind => ("callgrind", "out"),
+    };
+    let file = std::env::temp_dir().join(format!(
+        "quarry-bench-{}-{}.{ext}",
+        tool.replace(' ', "-"),
+        std::process::id()
+    ));
     let worker = worker_command(server, w, driver, flavor, count).map_err(|e| e.to_string())?;
-    let mut out_file = std::ffi::OsString::from("--callgrind-out-file=");
-    out_file.push(&file);
-    let output = Command::new("valgrind")
-        .args(["--tool=callgrind", "--quiet"])
-        .arg(out_file)
+    let mut c = match counter {
+        Counter::Perf => {
+            let mut c = Command::new("perf");
+            c.args(["stat", "-x,", "-e", "instructions:u,instructions:k", "-o"])
+                .arg(&file);
+            c
+        }
+        Counter::Callgrind => {
+            let mut out_file = std::ffi::OsString::from("--callgrind-out-file=");
+            out_file.push(&file);
+            let mut c = Command::new("valgrind");
+            c.args(["--tool=callgrind", "--quiet"]).arg(out_file);
+            c
+        }
+    };
+    let output = c
         .arg("--")
         .arg(worker.get_program())
         .args(worker.get_args())
@@ -192,19 +202,14 @@ fn callgrind_once(
         .map_err(|e| e.to_string())?;
     if !output.status.success() {
         return Err(format!(
-            "callgrind of the worker failed: {}",
+            "{tool} of the worker failed: {}",
             String::from_utf8_lossy(&output.stderr).trim()
         ));
     }
+    if String::from_utf8_lossy(&output.stdout).contains("\"unavailable\":\"") {
+        return Err("not yet available".to_owned());
+    }
     let text = std::fs::read_to_string(&file).map_err(|e| e.to_string())?;
     let _ = std::fs::remove_file(&file);
-    let total = text
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("summary:")
-                .or_else(|| l.strip_prefix("totals:"))
-        })
-        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-        .ok_or("callgrind wrote no instruction total")?;
-    Ok((Some(total), None))
+    Ok(text)
 }
