@@ -392,6 +392,10 @@ async fn a_statement_made_stale_by_ddl_is_prepared_again() {
     assert_eq!(row.get::<i64, _>("a"), 1);
 }
 
+/// `DEALLOCATE ALL` and `DISCARD ALL` in the user's SQL empty the statement cache too: the
+/// next query parses its statement again, even inside a transaction (where a retry after
+/// 26000 would not be possible), and the connection keeps naming its statements (a
+/// statement it made going missing is otherwise the sign of a transaction-mode pooler).
 #[tokio::test]
 async fn a_statement_the_server_forgot_is_prepared_again() {
     let _memory = support::memory_shared().await;
@@ -399,22 +403,19 @@ async fn a_statement_the_server_forgot_is_prepared_again() {
     let value = |n: i64| query_scalar::<i64>("SELECT $1::int8 * 2").bind(n);
     assert_eq!(value(1).fetch_one(&mut conn).await.unwrap(), 2);
     assert_eq!(conn.cached_statements(), 1);
-    // 26000 "prepared statement does not exist", retried once.
     conn.batch_execute("DEALLOCATE ALL").await.unwrap();
+    assert_eq!(conn.cached_statements(), 0);
     assert_eq!(value(2).fetch_one(&mut conn).await.unwrap(), 4);
     conn.batch_execute("DISCARD ALL").await.unwrap();
     assert_eq!(value(3).fetch_one(&mut conn).await.unwrap(), 6);
     assert_eq!(server_statements(&mut conn).await.len(), 1);
-    // Inside a transaction: returned, connection usable after the rollback.
+    // Inside a transaction: parsed again, so the transaction goes on.
     conn.batch_execute("BEGIN; DEALLOCATE ALL").await.unwrap();
-    let err = value(4).fetch_one(&mut conn).await.unwrap_err();
-    assert_eq!(
-        err.code(),
-        Some(&SqlState::InvalidSqlStatementName),
-        "{err}"
-    );
-    conn.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(value(4).fetch_one(&mut conn).await.unwrap(), 8);
+    conn.batch_execute("COMMIT").await.unwrap();
     assert_eq!(value(5).fetch_one(&mut conn).await.unwrap(), 10);
+    assert_eq!(conn.cached_statements(), 1, "the cache is still on");
+    assert_eq!(server_statements(&mut conn).await.len(), 1);
 }
 
 // --- Large results --------------------------------------------------------------------
@@ -1229,6 +1230,224 @@ async fn pgbouncer_transaction_mode_with_unnamed_statements() {
     assert_eq!(inserted, CLIENTS * QUERIES.div_euclid(3));
 }
 
+/// One client's view of the mixed PgBouncer workload: how many answers were right, how
+/// many wrong (never allowed), and the errors.
+#[derive(Default)]
+struct Tally {
+    right: u64,
+    wrong: Vec<String>,
+    errors: Vec<String>,
+}
+
+impl Tally {
+    fn check<T: PartialEq + std::fmt::Debug>(
+        &mut self,
+        what: &str,
+        got: quarry::Result<T>,
+        want: T,
+    ) {
+        match got {
+            Ok(v) if v == want => self.right += 1,
+            Ok(v) => self.wrong.push(format!("{what}: got {v:?}, want {want:?}")),
+            Err(e) => self.errors.push(format!("{what}: {e}")),
+        }
+    }
+}
+
+/// The mixed workload of one client of the PgBouncer test: statements that differ only in
+/// what they compute (a Bind reaching the other one's statement would give a wrong
+/// answer), transactions whose queries reuse cached statements, statements prepared by
+/// hand, dynamic SQL and an atomic pipeline. Every answer is checked.
+async fn pooler_workload(pool: quarry::Pool, table: String, client: i64, rounds: i64) -> Tally {
+    let mut tally = Tally::default();
+    for n in 0..rounds {
+        let k = client * 1_000_000 + n;
+        let kinds: i64 = std::env::var("PGB_KINDS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(6);
+        match n % kinds {
+            0 => {
+                let got = query_scalar::<i64>("SELECT $1::int8 + 1")
+                    .bind(k)
+                    .fetch_one(&pool)
+                    .await;
+                tally.check("SELECT $1 + 1", got, k + 1);
+            }
+            1 => {
+                let got = query_scalar::<i64>("SELECT $1::int8")
+                    .bind(k)
+                    .fetch_one(&pool)
+                    .await;
+                tally.check("SELECT $1", got, k);
+            }
+            2 => {
+                let got = query_as::<(i64, String)>("SELECT $1::int8 * 2, $2::text || '!'")
+                    .bind(k)
+                    .bind(format!("c{client}"))
+                    .fetch_one(&pool)
+                    .await;
+                tally.check("SELECT $1 * 2, $2", got, (k * 2, format!("c{client}!")));
+            }
+            3 => {
+                // A transaction whose statements were cached by earlier transactions, which
+                // PgBouncer ran on other server sessions.
+                let got = async {
+                    let mut conn = pool.acquire().await?;
+                    let mut tx = conn.begin().await?;
+                    query(sql(format!("INSERT INTO {table} VALUES ($1, $2)")))
+                        .bind(client)
+                        .bind(k)
+                        .execute(&mut *tx)
+                        .await?;
+                    let plus: i64 = query_scalar("SELECT $1::int8 + 1")
+                        .bind(k)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let mine: i64 = query_scalar(sql(format!(
+                        "SELECT count(*) FROM {table} WHERE client = $1"
+                    )))
+                    .bind(client)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok::<_, quarry::Error>((plus, mine))
+                }
+                .await;
+                // This client's rows: one per transaction of its own that committed.
+                let earlier = i64::try_from((0..n).filter(|i| i % 6 == 3).count()).unwrap();
+                match got {
+                    Ok((plus, mine)) if plus == k + 1 && (1..=earlier + 1).contains(&mine) => {
+                        tally.right += 1
+                    }
+                    Ok(v) => tally.wrong.push(format!("transaction: got {v:?} for {k}")),
+                    Err(e) => tally.errors.push(format!("transaction: {e}")),
+                }
+            }
+            4 => {
+                // A statement prepared by hand, run later on whatever session answers.
+                let got = async {
+                    let mut conn = pool.acquire().await?;
+                    let stmt = conn.prepare("SELECT $1::int8 - 1 AS minus").await?;
+                    tokio::task::yield_now().await;
+                    stmt.query()
+                        .bind(k)
+                        .fetch_one(&mut *conn)
+                        .await
+                        .map(|r| r.get::<i64, _>(0))
+                }
+                .await;
+                tally.check("prepared SELECT $1 - 1", got, k - 1);
+            }
+            _ => {
+                let got = query_scalar::<i64>(sql(format!("SELECT {k}::int8 * 3")))
+                    .fetch_one(&pool)
+                    .await;
+                tally.check("dynamic SQL", got, k * 3);
+                let got = async {
+                    let mut conn = pool.acquire().await?;
+                    let mut p = conn.pipeline();
+                    p.push(query("SELECT $1::int8").bind(k));
+                    p.push(query("SELECT $1::int8 + 1").bind(k));
+                    let results = p.run().await?;
+                    let mut out = Vec::new();
+                    for r in results {
+                        out.push(r.rows[0].get::<i64, _>(0));
+                    }
+                    Ok::<_, quarry::Error>(out)
+                }
+                .await;
+                tally.check("pipeline", got, vec![k, k + 1]);
+            }
+        }
+    }
+    tally
+}
+
+/// Issue 14: behind PgBouncer in transaction mode, with default options (the statement
+/// cache on), no query ever returns another query's result. The first time a connection
+/// finds a statement it prepared missing on the server session that answers, it switches
+/// to unnamed statements (as does every connection to that PgBouncer in this process),
+/// retries the query when outside a transaction, and says so; an error that still reaches
+/// the caller (inside a transaction) names the pooler and `statement_cache_capacity`. Once
+/// detected, nothing fails. Before, 12 of 1,000 answers were another client's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pgbouncer_transaction_mode_with_default_options() {
+    let _memory = support::memory_shared().await;
+    const CLIENTS: i64 = 16;
+    const ROUNDS: i64 = 66; // 16 x 66 x ~1.2 > 1,000 checked answers per phase
+    let s = server();
+    let bouncer = PgBouncer::start(s);
+    let url = format!(
+        "postgres://postgres@127.0.0.1:{}/postgres?sslmode=disable&connect_timeout=10",
+        bouncer.port
+    );
+    let pool = quarry::PoolOptions::new()
+        .max_connections(usize::try_from(CLIENTS).unwrap())
+        .connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("pool through pgbouncer: {e}\n{}", bouncer.log()));
+    let t = unique("t");
+    pool.acquire()
+        .await
+        .unwrap()
+        .batch_execute(&format!("CREATE TABLE {t} (client int8, n int8)"))
+        .await
+        .unwrap();
+
+    let mut phases = Vec::new();
+    for phase in 0..2 {
+        let mut tasks = Vec::new();
+        for client in 0..CLIENTS {
+            let pool = pool.clone();
+            let t = t.clone();
+            let client = client + phase * CLIENTS;
+            tasks.push(tokio::spawn(pooler_workload(pool, t, client, ROUNDS)));
+        }
+        let mut total = Tally::default();
+        for task in tasks {
+            let tally = task.await.unwrap();
+            total.right += tally.right;
+            total.wrong.extend(tally.wrong);
+            total.errors.extend(tally.errors);
+        }
+        phases.push(total);
+    }
+    for (i, phase) in phases.iter().enumerate() {
+        eprintln!(
+            "pgbouncer phase {i}: {} right, {} wrong, {} errors",
+            phase.right,
+            phase.wrong.len(),
+            phase.errors.len()
+        );
+        assert!(
+            phase.wrong.is_empty(),
+            "wrong results in phase {i}: {:#?}\nerrors: {:#?}",
+            phase.wrong,
+            phase.errors
+        );
+        assert!(
+            phase.right >= 1_000,
+            "phase {i}: only {} answers",
+            phase.right
+        );
+    }
+    // Before detection, only a query inside a transaction may fail, and it says why.
+    for e in &phases[0].errors {
+        eprintln!("phase 0 error: {e}");
+        assert!(
+            e.contains("pooler in transaction mode") && e.contains("statement_cache_capacity=0"),
+            "an error that does not explain itself: {e}"
+        );
+    }
+    assert!(
+        phases[1].errors.is_empty(),
+        "errors after detection: {:#?}\npgbouncer log:\n{}",
+        phases[1].errors,
+        bouncer.log()
+    );
+}
+
 /// Issue 4, observability: a span per query with its SQL and row count, a slow-query
 /// warning, and a query logger seeing SQL, duration, rows and errors; never a bound value.
 ///
@@ -1399,7 +1618,7 @@ async fn prepared_statements_belong_to_their_connection() {
         kept.push(c.prepare(AssertSqlSafe(sql)).await.unwrap());
     }
     let on_server: i64 =
-        query_scalar("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'quarry_s%'")
+        query_scalar("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'q%'")
             .fetch_one(&mut c)
             .await
             .unwrap();

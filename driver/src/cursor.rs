@@ -4,30 +4,25 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_core::Stream;
 
-use crate::connection::Connection;
+use crate::connection::{AfterError, Connection};
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::TransactionStatus;
 use crate::protocol::backend::tag;
-use crate::protocol::frontend::{self, Formats, Target};
+use crate::protocol::frontend::{self, Target};
 use crate::query::{Query, quote_identifier, rows_affected};
 use crate::row::{Columns, Row};
-use crate::statement::Statement;
 use crate::transaction::Transaction;
-use crate::types::{Format, TypeInfo};
+use crate::types::TypeInfo;
 
 /// Rows fetched per round trip by [`Cursor::next`] and the stream, unless changed.
 const DEFAULT_PREFETCH: u32 = 100;
 
 /// The most rows one Execute can ask for (its limit is an `int4`).
 const MAX_FETCH: u32 = 0x7fff_ffff;
-
-/// Portal names are unique in the process, so cursors never collide.
-static NEXT_PORTAL: AtomicU64 = AtomicU64::new(1);
 
 /// A server-side cursor over a query's rows. Made by [`Transaction::cursor`].
 pub struct Cursor<'t> {
@@ -70,10 +65,7 @@ impl Transaction<'_> {
                 "a cursor needs an open transaction that has not failed",
             ));
         }
-        let portal = format!(
-            "quarry_cursor_{}",
-            NEXT_PORTAL.fetch_add(1, Ordering::Relaxed)
-        );
+        let portal = String::from(conn.new_portal_name());
         let timeout = query.timeout_setting().or(conn.command_timeout());
         let r =
             crate::connection::within_timeout!(conn, timeout, conn.open_portal(&query, &portal));
@@ -101,7 +93,9 @@ impl Transaction<'_> {
 }
 
 impl Connection {
-    /// Parses (or reuses) the statement of `q` and binds it to portal `portal`.
+    /// Parses (or reuses) the statement of `q` and binds it to portal `portal`, through the
+    /// one extended-query path (`connection/extended.rs`): a `Statement` prepared on another
+    /// connection runs by its SQL here, and the request is written whole or not at all.
     async fn open_portal(&mut self, q: &Query, portal: &str) -> Result<Arc<Columns>> {
         let sql = q.sql();
         let args = q.arguments();
@@ -112,53 +106,17 @@ impl Connection {
         } else {
             Cow::Owned(self.patch_oids(args.encoded())?)
         };
-        let cacheable = q.is_persistent() && self.cache.accepts(sql);
-        let cached = match q.prepared() {
-            Some(s) => Some(s.clone()),
-            None if cacheable => self.cache.get(sql, &oids),
-            None => None,
-        };
-        match &cached {
-            Some(s) => self.note_statement(s),
-            None => self.note_sql(sql),
-        }
-        let buf = &mut self.io.write_buf;
-        for name in self.closes.drain(..) {
-            frontend::close(buf, Target::Statement, &name)?;
-        }
-        let name: Box<str> = match &cached {
-            Some(s) => s.inner.name.clone(),
-            None => {
-                let name = if cacheable {
-                    self.cache.next_name()
-                } else {
-                    Box::from("")
-                };
-                frontend::parse(buf, &name, sql, &oids)?;
-                frontend::describe(buf, Target::Statement, &name)?;
-                name
-            }
-        };
-        let param_formats = if oids.is_empty() {
-            Formats::Each(&[])
-        } else {
-            Formats::All(1)
-        };
-        frontend::bind(
-            buf,
-            portal,
-            &name,
-            param_formats,
-            oids.len(),
-            &values,
-            Formats::All(1),
-        )?;
-        frontend::sync(buf);
-        self.queue_request(1);
+        let plan = self.plan_statement(sql, oids, q.prepared(), q.is_persistent());
+        self.write_request([&plan], |buf| {
+            plan.encode_parse(buf, sql)?;
+            plan.encode_bind(buf, portal, &values)?;
+            frontend::sync(buf);
+            Ok(1)
+        })?;
         self.flush().await?;
 
         let mut params: Vec<TypeInfo> = Vec::new();
-        let mut columns = cached.as_ref().map(|s| s.inner.columns.clone());
+        let mut columns = plan.columns();
         let mut bound = false;
         loop {
             let h = self.recv().await?;
@@ -166,15 +124,9 @@ impl Connection {
                 tag::PARSE_COMPLETE | tag::CLOSE_COMPLETE => self.io.consume(h),
                 tag::PARAMETER_DESCRIPTION => params = self.read_params(h)?,
                 tag::ROW_DESCRIPTION | tag::NO_DATA => {
-                    let cols = self.read_columns(h, Format::Binary)?;
                     let statement =
-                        Statement::new(self.id, name.clone(), sql, params.clone(), cols);
+                        self.read_description(h, sql, &plan, std::mem::take(&mut params))?;
                     columns = Some(statement.inner.columns.clone());
-                    if !name.is_empty()
-                        && let Some(evicted) = self.cache.insert(&oids, statement)
-                    {
-                        self.closes.push(evicted);
-                    }
                 }
                 tag::BIND_COMPLETE => {
                     self.io.consume(h);
@@ -183,11 +135,15 @@ impl Connection {
                 tag::ERROR_RESPONSE => {
                     let err = self.read_db_error(h, sql)?;
                     self.finish_after_error().await?;
-                    if cached.is_none() && !name.is_empty() {
-                        // The statement may not exist on the server: forget it.
-                        self.cache.remove(sql, &oids);
-                    }
-                    return Err(err);
+                    // Inside a transaction: never retried, but a pooler is still spotted.
+                    return Err(
+                        match self.after_statement_error(err, sql, &plan, !bound, false) {
+                            AfterError::Fail(err) => err,
+                            AfterError::Retry => {
+                                Error::protocol("a cursor's statement cannot be retried")
+                            }
+                        },
+                    );
                 }
                 tag::READY_FOR_QUERY => {
                     self.on_ready_for_query(h)?;

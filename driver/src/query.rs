@@ -12,11 +12,11 @@ use std::time::Duration;
 
 use futures_core::Stream;
 
-use crate::connection::Connection;
-use crate::error::{DbError, Error, Result, SqlState};
+use crate::connection::{AfterError, Connection};
+use crate::error::{Error, Result, SqlState};
 use crate::executor::{Acquire, ConnectionRef, Executor};
-use crate::protocol::backend::{Header, Message, TransactionStatus, tag};
-use crate::protocol::frontend::{self, Formats, Target};
+use crate::protocol::backend::{Header, Message, tag};
+use crate::protocol::frontend;
 use crate::row::{Column, Columns, FromRecord, Row};
 use crate::statement::Statement;
 use crate::types::{Decode, Encode, EncodeBuf, Format, IsNull, Oid, Type, TypeInfo, TypeRef};
@@ -69,31 +69,6 @@ pub fn quote_identifier(name: &str) -> String {
     }
     out.push('"');
     out
-}
-
-/// Appends a Bind of `statement` to the unnamed portal, with `params` values already in
-/// Bind wire form (all binary) and binary results, then an Execute of all its rows.
-pub(crate) fn bind_and_execute(
-    buf: &mut Vec<u8>,
-    statement: &str,
-    params: usize,
-    values: &[u8],
-) -> Result<()> {
-    let param_formats = if params == 0 {
-        Formats::Each(&[])
-    } else {
-        Formats::All(1)
-    };
-    frontend::bind(
-        buf,
-        "",
-        statement,
-        param_formats,
-        params,
-        values,
-        Formats::All(1),
-    )?;
-    frontend::execute(buf, "", 0)
 }
 
 // --- Arguments -----------------------------------------------------------------------
@@ -846,20 +821,6 @@ enum Step {
     Failed(Error),
 }
 
-/// Errors after which a statement is re-prepared and the query retried once,
-/// when not inside a transaction: the cached plan went stale after DDL, or the
-/// server (or a pooler) forgot the statement.
-fn needs_reprepare(e: &DbError) -> bool {
-    match e.code().code() {
-        "26000" => true,
-        "0A000" => matches!(
-            e.routine(),
-            Some("RevalidateCachedQuery" | "RevalidateCachedPlan")
-        ),
-        _ => false,
-    }
-}
-
 /// The number at the end of a command tag (`INSERT 0 5`, `UPDATE 3`, `SELECT 10`).
 pub(crate) fn rows_affected(tag: &str) -> u64 {
     tag.rsplit(' ')
@@ -978,82 +939,35 @@ impl Connection {
     async fn start_query_inner(&mut self, q: &Query) -> Result<ResultReader> {
         let sql: &str = &q.sql;
         let resolved = self.resolve_param_types(&q.args).await?;
-        let oids = q.args.oids(&resolved);
+        let mut oids = q.args.oids(&resolved);
         let mut values: Cow<'_, [u8]> = Cow::Borrowed(q.args.values.as_bytes());
         if !q.args.values.patches().is_empty() {
             values = Cow::Owned(self.patch_oids(&q.args.values)?);
         }
         let mut retried = false;
         loop {
-            let cached = match &q.statement {
-                // A prepared statement runs by name only on the connection that made it,
-                // while it still exists there; anywhere else it runs by its SQL text.
-                Some(s) if !retried && self.owns(s) => Some(s.clone()),
-                _ if q.persistent && self.cache.accepts(sql) => self.cache.get(sql, &oids),
-                _ => None,
-            };
-            match &cached {
-                Some(s) => self.note_statement(s),
-                None => self.note_sql(sql),
-            }
-            self.close_unconfirmed();
-            let buf = &mut self.io.write_buf;
-            // The request goes in whole or not at all: a value that cannot be encoded must
-            // not leave a Close or Parse behind for the next request to send.
-            let start = buf.len();
-            let encoded = (|| -> Result<Box<str>> {
-                for name in &self.closes {
-                    frontend::close(buf, Target::Statement, name)?;
-                }
-                let name = match &cached {
-                    Some(s) => s.inner.name.clone(),
-                    None => {
-                        let name = if q.persistent && self.cache.accepts(sql) {
-                            self.cache.next_name()
-                        } else {
-                            Box::from("")
-                        };
-                        frontend::parse(buf, &name, sql, &oids)?;
-                        frontend::describe(buf, Target::Statement, &name)?;
-                        name
-                    }
-                };
-                bind_and_execute(buf, &name, oids.len(), &values)?;
+            // A prepared statement runs by name only on the connection that made it, while
+            // it still exists there; anywhere else (or on the retry) it runs by its SQL.
+            let prepared = q.statement.as_ref().filter(|_| !retried);
+            let plan = self.plan_statement(sql, std::mem::take(&mut oids), prepared, q.persistent);
+            self.write_request([&plan], |buf| {
+                plan.encode_run(buf, sql, &values)?;
                 frontend::sync(buf);
-                Ok(name)
-            })();
-            let name = match encoded {
-                Ok(name) => name,
-                Err(e) => {
-                    self.io.write_buf.truncate(start);
-                    return Err(e);
-                }
-            };
-            self.closes.clear();
-            if cached.is_none() && !name.is_empty() {
-                self.unconfirmed.push(name.clone());
-            }
-            self.queue_request(1);
+                Ok(1)
+            })?;
             self.flush().await?;
 
             let mut params: Vec<TypeInfo> = Vec::new();
-            let mut columns = cached.as_ref().map(|s| s.inner.columns.clone());
+            let mut columns = plan.columns();
             loop {
                 let h = self.recv().await?;
                 match h.tag {
                     tag::PARSE_COMPLETE | tag::CLOSE_COMPLETE => self.io.consume(h),
                     tag::PARAMETER_DESCRIPTION => params = self.read_params(h)?,
                     tag::ROW_DESCRIPTION | tag::NO_DATA => {
-                        let cols = self.read_columns(h, Format::Binary)?;
                         let statement =
-                            Statement::new(self.id, name.clone(), sql, params.clone(), cols);
+                            self.read_description(h, sql, &plan, std::mem::take(&mut params))?;
                         columns = Some(statement.inner.columns.clone());
-                        self.confirm_statement(&name);
-                        if !name.is_empty()
-                            && let Some(evicted) = self.cache.insert(&oids, statement)
-                        {
-                            self.closes.push(evicted);
-                        }
                     }
                     tag::BIND_COMPLETE => {
                         self.io.consume(h);
@@ -1066,26 +980,21 @@ impl Connection {
                             columns,
                             rows_affected: 0,
                             sql: Arc::from(sql),
-                            statement: name.clone(),
+                            statement: plan.name.clone(),
                             done: false,
                         });
                     }
                     tag::ERROR_RESPONSE => {
                         let err = self.read_db_error(h, sql)?;
                         self.finish_after_error().await?;
-                        let stale = err.as_db_error().is_some_and(needs_reprepare);
-                        if stale && let Some(s) = &cached {
-                            if s.is_named() {
-                                self.cache.remove_name(&s.inner.name);
-                                self.closes.push(s.inner.name.clone());
-                            }
-                            if !retried && self.transaction_status() == TransactionStatus::Idle {
+                        match self.after_statement_error(err, sql, &plan, true, !retried) {
+                            AfterError::Retry => {
                                 retried = true;
-                                tracing::debug!("statement went stale; preparing it again");
+                                oids = plan.oids;
                                 break;
                             }
+                            AfterError::Fail(err) => return Err(err),
                         }
-                        return Err(err);
                     }
                     _ => return Err(self.unexpected(h, "the response to Bind")),
                 }
@@ -1226,12 +1135,15 @@ impl Connection {
             return Err(self.unexpected(h, "CommandComplete"));
         };
         let rows = rows_affected(tag);
-        // Only the verb matters to note_command: copy it to the stack rather than
-        // allocate the tag for every query of a large pipeline or batch.
-        let verb = tag.split(' ').next().unwrap_or("");
+        // Only the first 16 bytes matter to note_command (the verb, `DEALLOCATE ALL`):
+        // copy them to the stack rather than allocate the tag for every query of a large
+        // pipeline or batch. A tag cut inside a character is cut before it.
         let mut copy = [0u8; 16];
-        let n = verb.len().min(copy.len());
-        copy[..n].copy_from_slice(&verb.as_bytes()[..n]);
+        let mut n = tag.len().min(copy.len());
+        while !tag.is_char_boundary(n) {
+            n -= 1;
+        }
+        copy[..n].copy_from_slice(&tag.as_bytes()[..n]);
         self.io.consume(h);
         self.note_command(std::str::from_utf8(&copy[..n]).unwrap_or(""));
         Ok(rows)
@@ -1288,59 +1200,59 @@ impl Connection {
         // A cacheable statement is named and filed in the cache, which closes it on
         // eviction; otherwise (caching off, as behind PgBouncer, or SQL too long) the
         // unnamed statement describes it and each run parses it again.
-        let name = if self.cache.accepts(sql) {
-            self.cache.next_name()
-        } else {
-            Box::from("")
-        };
-        let buf = &mut self.io.write_buf;
-        frontend::parse(buf, &name, sql, &[])?;
-        frontend::describe(buf, Target::Statement, &name)?;
-        frontend::sync(buf);
-        if !name.is_empty() {
-            self.unconfirmed.push(name.clone());
-        }
-        self.queue_request(1);
-        self.flush().await?;
-        let mut params = Vec::new();
-        let mut statement = None;
+        let mut retried = false;
         loop {
-            let h = self.recv().await?;
-            match h.tag {
-                tag::PARSE_COMPLETE => self.io.consume(h),
-                tag::PARAMETER_DESCRIPTION => params = self.read_params(h)?,
-                tag::ROW_DESCRIPTION | tag::NO_DATA => {
-                    let cols = self.read_columns(h, Format::Binary)?;
-                    statement = Some(Statement::new(
-                        self.id,
-                        name.clone(),
-                        sql,
-                        params.clone(),
-                        cols,
-                    ));
-                    self.confirm_statement(&name);
-                }
-                tag::READY_FOR_QUERY => {
-                    self.on_ready_for_query(h)?;
-                    let statement = statement
-                        .ok_or_else(|| Error::protocol("Describe returned no row description"))?;
-                    self.confirm_statement(&name);
-                    let statement = self.name_statement(statement).await?;
-                    if statement.is_named() {
-                        let oids: Vec<Oid> = statement.params().iter().map(TypeInfo::oid).collect();
-                        if let Some(evicted) = self.cache.insert(&oids, statement.clone()) {
-                            self.closes.push(evicted);
-                        }
+            let plan = self.plan_new_statement(sql, Vec::new(), true);
+            self.write_request([&plan], |buf| {
+                plan.encode_parse(buf, sql)?;
+                frontend::sync(buf);
+                Ok(1)
+            })?;
+            self.flush().await?;
+            let mut params = Vec::new();
+            let mut statement = None;
+            let failed = loop {
+                let h = self.recv().await?;
+                match h.tag {
+                    tag::PARSE_COMPLETE | tag::CLOSE_COMPLETE => self.io.consume(h),
+                    tag::PARAMETER_DESCRIPTION => params = self.read_params(h)?,
+                    tag::ROW_DESCRIPTION | tag::NO_DATA => {
+                        statement = Some(self.read_description(
+                            h,
+                            sql,
+                            &plan,
+                            std::mem::take(&mut params),
+                        )?);
                     }
-                    return Ok(statement);
+                    tag::READY_FOR_QUERY => {
+                        self.on_ready_for_query(h)?;
+                        break None;
+                    }
+                    tag::ERROR_RESPONSE => {
+                        let err = self.read_db_error(h, sql)?;
+                        self.finish_after_error().await?;
+                        break Some(err);
+                    }
+                    _ => return Err(self.unexpected(h, "the response to Parse/Describe")),
                 }
-                tag::ERROR_RESPONSE => {
-                    let err = self.read_db_error(h, sql)?;
-                    self.finish_after_error().await?;
-                    return Err(err);
+            };
+            if let Some(err) = failed {
+                match self.after_statement_error(err, sql, &plan, true, !retried) {
+                    AfterError::Retry => {
+                        retried = true;
+                        continue;
+                    }
+                    AfterError::Fail(err) => return Err(err),
                 }
-                _ => return Err(self.unexpected(h, "the response to Parse/Describe")),
             }
+            let statement =
+                statement.ok_or_else(|| Error::protocol("Describe returned no row description"))?;
+            let named = self.name_statement(statement).await?;
+            if named.is_named() {
+                // The cache holds the description as it came; give it the named types.
+                self.cache.replace_statement(named.clone());
+            }
+            return Ok(named);
         }
     }
 

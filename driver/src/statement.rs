@@ -102,13 +102,33 @@ impl fmt::Debug for Statement {
 /// with (the same SQL bound with `i32` and with `i64` needs two statements).
 /// Capacity 0 disables it: every query then uses the unnamed statement, which is
 /// what works behind a pooler in transaction mode (PgBouncer before 1.21).
+///
+/// Statement names are the cache's `prefix` and a counter. The prefix is unique to the
+/// connection in this process and unpredictable from any other process (see
+/// [`statement_prefix`]), so a Bind can only ever reach a statement this connection
+/// parsed, even where a pooler hands one server session to many clients.
 pub(crate) struct StatementCache {
     capacity: usize,
     max_sql_len: usize,
     tick: u64,
     len: usize,
     entries: HashMap<Box<str>, Vec<Entry>>,
+    prefix: Box<str>,
     next_id: u64,
+}
+
+/// The prefix of the statement (and portal) names of connection `id`: `q<id>_<64 random
+/// bits>_`, both in hex. The id makes it unique in this process; the random part, a keyed
+/// hash whose key the standard library draws from the operating system, makes it
+/// unguessable from another process, so two clients behind one pooler never share a name.
+/// At most 36 bytes, leaving room for a counter within PostgreSQL's 63-byte names.
+pub(crate) fn statement_prefix(id: u64) -> Box<str> {
+    use std::hash::BuildHasher;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let random = std::hash::RandomState::new().hash_one((id, nanos, std::process::id()));
+    format!("q{id:x}_{random:016x}_").into_boxed_str()
 }
 
 struct Entry {
@@ -118,15 +138,28 @@ struct Entry {
 }
 
 impl StatementCache {
-    pub(crate) fn new(capacity: usize, max_sql_len: usize) -> StatementCache {
+    pub(crate) fn new(capacity: usize, max_sql_len: usize, prefix: Box<str>) -> StatementCache {
         StatementCache {
             capacity,
             max_sql_len,
             tick: 0,
             len: 0,
             entries: HashMap::new(),
+            prefix,
             next_id: 0,
         }
+    }
+
+    /// Stops caching for good: every query from now on uses the unnamed statement.
+    /// Returns the names that were cached (the caller decides whether to close them).
+    pub(crate) fn disable(&mut self) -> Vec<Box<str>> {
+        self.capacity = 0;
+        self.clear()
+    }
+
+    /// Whether caching is on.
+    pub(crate) fn is_enabled(&self) -> bool {
+        self.capacity > 0
     }
 
     /// Whether a statement with this text may be cached.
@@ -149,16 +182,22 @@ impl StatementCache {
         Some(entry.statement.clone())
     }
 
-    /// A fresh statement name for this connection.
+    /// A fresh name for this connection: never used before by any connection of this
+    /// process, nor guessable by another process.
     pub(crate) fn next_name(&mut self) -> Box<str> {
         self.next_id += 1;
-        format!("quarry_s{}", self.next_id).into_boxed_str()
+        format!("{}{:x}", self.prefix, self.next_id).into_boxed_str()
     }
 
     /// Adds a statement; returns the name of the one evicted to make room, which the
     /// caller must close on the server.
     pub(crate) fn insert(&mut self, param_types: &[Oid], statement: Statement) -> Option<Box<str>> {
         let sql = statement.sql();
+        if self.capacity == 0 {
+            // Disabled (possibly while this statement's description was on its way, after
+            // a pooler was spotted): nothing is cached, so nothing binds it by name again.
+            return None;
+        }
         if self.get(sql, param_types).is_some() {
             return None;
         }
@@ -214,6 +253,19 @@ impl StatementCache {
         }
     }
 
+    /// Replaces the cached statement of the same name (its types were named after the
+    /// description arrived); does nothing if it is not cached.
+    pub(crate) fn replace_statement(&mut self, statement: Statement) {
+        if let Some(entry) = self
+            .entries
+            .values_mut()
+            .flatten()
+            .find(|e| e.statement.inner.name == statement.inner.name)
+        {
+            entry.statement = statement;
+        }
+    }
+
     /// Whether the named statement `name` is still cached (so still exists on the server).
     pub(crate) fn holds(&self, name: &str) -> bool {
         !name.is_empty()
@@ -234,18 +286,6 @@ impl StatementCache {
             }
         }
         self.entries.retain(|_, list| !list.is_empty());
-    }
-
-    /// Forgets a statement (after the server said it no longer exists or is stale).
-    pub(crate) fn remove(&mut self, sql: &str, param_types: &[Oid]) -> Option<Statement> {
-        let list = self.entries.get_mut(sql)?;
-        let index = list.iter().position(|e| *e.param_types == *param_types)?;
-        let entry = list.swap_remove(index);
-        if list.is_empty() {
-            self.entries.remove(sql);
-        }
-        self.len -= 1;
-        Some(entry.statement)
     }
 
     /// Forgets everything; returns the names to close.
@@ -271,16 +311,20 @@ mod tests {
         Statement::new(0, cache.next_name(), sql, vec![], vec![])
     }
 
+    fn cache(capacity: usize, max_sql_len: usize) -> StatementCache {
+        StatementCache::new(capacity, max_sql_len, "p_".into())
+    }
+
     #[test]
     fn least_recently_used_is_evicted() {
-        let mut c = StatementCache::new(2, 1000);
+        let mut c = cache(2, 1000);
         let a = stmt(&mut c, "a");
         let b = stmt(&mut c, "b");
         assert_eq!(c.insert(&[], a), None);
         assert_eq!(c.insert(&[], b), None);
         assert!(c.get("a", &[]).is_some()); // a is now more recent than b
         let d = stmt(&mut c, "d");
-        assert_eq!(c.insert(&[], d).as_deref(), Some("quarry_s2"));
+        assert_eq!(c.insert(&[], d).as_deref(), Some("p_2"));
         assert!(c.get("b", &[]).is_none());
         assert!(c.get("a", &[]).is_some());
         assert_eq!(c.len(), 2);
@@ -288,7 +332,7 @@ mod tests {
 
     #[test]
     fn parameter_types_are_part_of_the_key() {
-        let mut c = StatementCache::new(10, 1000);
+        let mut c = cache(10, 1000);
         let s = stmt(&mut c, "SELECT $1");
         c.insert(&[Oid::INT4], s);
         assert!(c.get("SELECT $1", &[Oid::INT4]).is_some());
@@ -297,10 +341,41 @@ mod tests {
 
     #[test]
     fn capacity_zero_and_long_queries_are_not_cached() {
-        let c = StatementCache::new(0, 1000);
+        let c = cache(0, 1000);
         assert!(!c.accepts("SELECT 1"));
-        let c = StatementCache::new(10, 5);
+        let c = cache(10, 5);
         assert!(!c.accepts("SELECT 1"));
         assert!(c.accepts("SEL"));
+    }
+
+    #[test]
+    fn disabled_caches_nothing_and_gives_back_the_names() {
+        let mut c = cache(10, 1000);
+        let s = stmt(&mut c, "SELECT 1");
+        c.insert(&[], s);
+        assert_eq!(c.disable(), vec![Box::<str>::from("p_1")]);
+        assert!(!c.accepts("SELECT 1"));
+        assert!(!c.is_enabled());
+        assert_eq!(c.len(), 0);
+        // A description that arrives after the switch is not filed either.
+        let late = stmt(&mut c, "SELECT 2");
+        assert_eq!(c.insert(&[], late), None);
+        assert!(!c.holds("p_2"));
+        assert_eq!(c.len(), 0);
+    }
+
+    #[test]
+    fn names_are_unique_and_unpredictable() {
+        // Two connections with the same id in two processes (or two runs) must not share
+        // a prefix; two connections of one process never do.
+        let a = statement_prefix(1);
+        let b = statement_prefix(1);
+        let c = statement_prefix(2);
+        assert_ne!(a, b, "the random part differs per call");
+        assert_ne!(a, c);
+        assert!(a.starts_with("q1_") && c.starts_with("q2_"));
+        // The longest prefix leaves room for a 64-bit counter in 63 bytes.
+        let longest = statement_prefix(u64::MAX);
+        assert!(longest.len() + 16 <= 63, "{longest}");
     }
 }

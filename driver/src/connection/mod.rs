@@ -51,6 +51,7 @@ use crate::protocol::backend::{Header, Message, TransactionStatus, show_tag, tag
 use crate::protocol::frontend;
 
 mod cancel;
+mod extended;
 mod observe;
 mod pending;
 mod startup;
@@ -59,6 +60,7 @@ mod tls;
 mod type_registry;
 
 pub use cancel::CancelToken;
+pub(crate) use extended::{AfterError, Plan};
 pub(crate) use observe::Watch;
 pub use observe::{QueryLog, QueryLogger};
 use pending::Pending;
@@ -218,6 +220,9 @@ pub struct Connection {
     query_logger: Option<QueryLogger>,
     /// Unique in this process: named statements belong to the connection that made them.
     pub(crate) id: u64,
+    /// The count of transaction-mode poolers this process knew of when this connection
+    /// last looked (see `extended.rs`); starts at 0 so the first statement looks.
+    pooler_generation: u64,
 }
 
 /// Per-connection settings taken from the connect options.
@@ -227,6 +232,9 @@ pub(crate) struct Settings {
     pub(crate) max_cacheable_statement_len: usize,
     pub(crate) command_timeout: Option<std::time::Duration>,
     pub(crate) slow_query_threshold: Option<std::time::Duration>,
+    /// `host:port/database/user`: where a transaction-mode pooler, once seen, is
+    /// remembered for the process (see `extended.rs`).
+    pub(crate) endpoint: Box<str>,
 }
 
 impl Default for Settings {
@@ -236,6 +244,7 @@ impl Default for Settings {
             max_cacheable_statement_len: 15 * 1024,
             command_timeout: None,
             slow_query_threshold: None,
+            endpoint: Box::from(""),
         }
     }
 }
@@ -252,10 +261,13 @@ impl fmt::Debug for Connection {
 
 impl Connection {
     pub(crate) fn from_framed(io: Framed, settings: Arc<Settings>) -> Connection {
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Connection {
             cache: StatementCache::new(
                 settings.statement_cache_capacity,
                 settings.max_cacheable_statement_len,
+                crate::statement::statement_prefix(id),
             ),
             closes: Vec::new(),
             unconfirmed: Vec::new(),
@@ -264,10 +276,8 @@ impl Connection {
             cancel: None,
             session_changed: false,
             query_logger: None,
-            id: {
-                static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-                NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            },
+            id,
+            pooler_generation: 0,
             read_only_error: false,
             io,
             session: Session::default(),
@@ -477,6 +487,14 @@ impl Connection {
 
     /// Notes a command tag from CommandComplete.
     pub(crate) fn note_command(&mut self, tag: &str) {
+        if tag == "DEALLOCATE ALL" || tag == "DISCARD ALL" {
+            // The user's SQL removed every prepared statement of the session: forget them
+            // without closing (a Close of one would fail), or their next use would look
+            // like a transaction-mode pooler's doing (see `extended.rs`).
+            self.cache.clear();
+            self.closes.clear();
+            self.unconfirmed.clear();
+        }
         let verb = tag.split(' ').next().unwrap_or("");
         if matches!(
             verb,

@@ -486,6 +486,14 @@ async fn establish(
         max_cacheable_statement_len: options.get_max_cacheable_statement_len(),
         command_timeout: options.get_command_timeout(),
         slow_query_threshold: options.get_slow_query_threshold(),
+        endpoint: format!(
+            "{}:{}/{}/{}",
+            ep.host,
+            ep.port,
+            options.get_dbname().unwrap_or_default(),
+            options.get_user().unwrap_or_default()
+        )
+        .into_boxed_str(),
     });
     let is_tls = socket.is_tls();
     let limits = Limits {

@@ -11,27 +11,18 @@
 //! not be ended by a plain Sync, which would commit the rows sent so far. It is ended
 //! by [`Connection::abandon_batch`], which makes the server fail it first.
 
-use crate::connection::{Connection, within_timeout};
+use crate::connection::{AfterError, Connection, Plan, within_timeout};
 use crate::error::{Error, Result};
 use crate::protocol::backend::{Header, Message, tag};
 use crate::protocol::frontend::{self, Target};
-use crate::query::{Arguments, bind_and_execute};
-use crate::statement::Statement;
-use crate::types::{Format, Oid, TypeInfo};
+use crate::query::Arguments;
+use crate::types::TypeInfo;
 
 use super::IntoArguments;
 
 /// Encoded bytes after which the batch so far is sent before encoding more. Small
 /// enough that the server starts early, large enough that the writes stay few.
 const CHUNK: usize = 32 * 1024;
-
-/// A statement the batch binds: one per distinct list of parameter types.
-struct Plan {
-    name: Box<str>,
-    oids: Vec<Oid>,
-    /// Whether this batch sent its Parse (and Describe): its description is due.
-    parsed: bool,
-}
 
 /// What the responses read so far say.
 #[derive(Default)]
@@ -47,6 +38,8 @@ struct Progress {
     error: Option<(usize, Error)>,
     /// ReadyForQuery arrived: the batch is over.
     ready: bool,
+    /// The current row's Bind was answered (an error now comes from running it).
+    bound: bool,
 }
 
 impl Connection {
@@ -200,49 +193,13 @@ impl Connection {
             plans.len().checked_sub(1).filter(|&i| fits(&plans[i]))
         };
         let r = match found {
-            Some(i) => bind_and_execute(
-                &mut self.io.write_buf,
-                &plans[i].name,
-                plans[i].oids.len(),
-                values,
-            ),
+            Some(i) => plans[i].encode_bind_execute(&mut self.io.write_buf, values),
             None => {
                 let oids = args.oids(&resolved);
-                let plan = match cacheable.then(|| self.cache.get(sql, &oids)).flatten() {
-                    Some(s) => {
-                        self.note_statement(&s);
-                        Plan {
-                            name: s.inner.name.clone(),
-                            oids,
-                            parsed: false,
-                        }
-                    }
-                    None => {
-                        self.note_sql(sql);
-                        let name = if cacheable {
-                            self.cache.next_name()
-                        } else {
-                            Box::from("")
-                        };
-                        Plan {
-                            name,
-                            oids,
-                            parsed: true,
-                        }
-                    }
-                };
-                let buf = &mut self.io.write_buf;
-                let r = if plan.parsed {
-                    frontend::parse(buf, &plan.name, sql, &plan.oids)
-                        .and_then(|()| frontend::describe(buf, Target::Statement, &plan.name))
-                } else {
-                    Ok(())
-                }
-                .and_then(|()| bind_and_execute(buf, &plan.name, plan.oids.len(), values));
+                let plan = self.plan_statement(sql, oids, None, cacheable);
+                let r = plan.encode_run(&mut self.io.write_buf, sql, values);
                 if r.is_ok() {
-                    if plan.parsed && !plan.name.is_empty() {
-                        self.unconfirmed.push(plan.name.clone());
-                    }
+                    self.parse_sent(&plan);
                     plans.push(plan);
                 }
                 r
@@ -284,37 +241,47 @@ impl Connection {
                 Message::parse(h.tag, self.io.body(h))?;
                 self.io.consume(h);
             }
-            tag::PARSE_COMPLETE | tag::CLOSE_COMPLETE | tag::BIND_COMPLETE | tag::DATA_ROW => {
-                self.io.consume(h)
+            tag::PARSE_COMPLETE | tag::CLOSE_COMPLETE | tag::DATA_ROW => self.io.consume(h),
+            tag::BIND_COMPLETE => {
+                progress.bound = true;
+                self.io.consume(h);
             }
             tag::PARAMETER_DESCRIPTION => progress.params = self.read_params(h)?,
             tag::ROW_DESCRIPTION | tag::NO_DATA => {
                 let plan = plans
                     .iter()
-                    .filter(|p| p.parsed)
+                    .filter(|p| p.parse)
                     .nth(progress.described)
                     .ok_or_else(|| Error::protocol("a statement description nobody asked for"))?;
                 progress.described += 1;
-                let cols = self.read_columns(h, Format::Binary)?;
                 let params = std::mem::take(&mut progress.params);
-                self.confirm_statement(&plan.name);
-                if !plan.name.is_empty() {
-                    let statement = Statement::new(self.id, plan.name.clone(), sql, params, cols);
-                    if let Some(evicted) = self.cache.insert(&plan.oids, statement) {
-                        self.closes.push(evicted);
-                    }
-                }
+                self.read_description(h, sql, plan, params)?;
             }
             tag::COMMAND_COMPLETE => {
                 progress.rows_affected += self.read_command_complete(h)?;
                 progress.done += 1;
+                progress.bound = false;
             }
             tag::EMPTY_QUERY_RESPONSE | tag::PORTAL_SUSPENDED => {
                 progress.done += 1;
+                progress.bound = false;
                 self.io.consume(h);
             }
             tag::ERROR_RESPONSE => {
-                let err = self.read_db_error(h, sql)?;
+                let mut err = self.read_db_error(h, sql)?;
+                if !progress.bound {
+                    // A Bind of a cached statement the server lacks: a pooler in
+                    // transaction mode (see `connection/extended.rs`). A batch is never
+                    // retried; the error says what happened.
+                    if let Some(plan) = plans.iter().find(|p| !p.parse && p.is_named()) {
+                        err = match self.after_statement_error(err, sql, plan, true, false) {
+                            AfterError::Fail(e) => e,
+                            AfterError::Retry => {
+                                Error::protocol("a batch of execute_many cannot be retried")
+                            }
+                        };
+                    }
+                }
                 progress.error = Some((progress.done + 1, err));
                 if self.is_closed() {
                     // A FATAL error: the server hangs up instead of answering the Sync.

@@ -20,14 +20,13 @@
 use std::future::poll_fn;
 use std::task::Poll;
 
-use crate::connection::Connection;
+use crate::connection::{AfterError, Connection, Plan};
 use crate::error::{Error, Result};
 use crate::protocol::backend::tag;
-use crate::protocol::frontend::{self, Target};
-use crate::query::{Arguments, Query, bind_and_execute};
+use crate::protocol::frontend;
+use crate::query::{Arguments, Query};
 use crate::row::{Columns, Row};
-use crate::statement::Statement;
-use crate::types::{Encode, Format, Oid, TypeInfo};
+use crate::types::{Encode, TypeInfo};
 
 mod many;
 
@@ -106,17 +105,6 @@ tuple_into_arguments!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
 tuple_into_arguments!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
 tuple_into_arguments!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
 tuple_into_arguments!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
-
-/// How each query in the pipeline is sent.
-struct Plan {
-    /// The statement name to bind.
-    name: Box<str>,
-    /// Whether this query carries the Parse (and Describe) of its statement.
-    parse: bool,
-    /// The statement, when it was already known (cached, or parsed earlier in this pipeline).
-    known: Option<Statement>,
-    oids: Vec<Oid>,
-}
 
 impl<'c> Pipeline<'c> {
     /// Adds a query; results come back in the order queries were added.
@@ -225,70 +213,33 @@ impl Connection {
                 std::borrow::Cow::Owned(self.patch_oids(q.arguments().encoded())?)
             });
             let sql = q.sql();
-            let cacheable = q.is_persistent() && self.cache.accepts(sql);
+            // A statement parsed earlier in this pipeline is bound again, not parsed twice.
             let earlier = plans
                 .iter()
                 .zip(queries)
-                .find(|(p, eq)| {
-                    cacheable && !p.name.is_empty() && eq.sql() == sql && p.oids == oids
-                })
-                .map(|(p, _)| (p.name.clone(), p.known.clone()));
-            let plan = if let Some(s) = q.prepared().filter(|s| self.owns(s)) {
-                Plan {
-                    name: s.inner.name.clone(),
-                    parse: false,
-                    known: Some(s.clone()),
-                    oids,
+                .find(|(p, eq)| p.parse && p.is_named() && eq.sql() == sql && p.oids == oids)
+                .map(|(p, _)| p.name.clone());
+            let plan = match earlier {
+                Some(name) if q.prepared().is_none_or(|s| !self.owns(s)) => {
+                    self.note_sql(sql);
+                    Plan {
+                        name,
+                        parse: false,
+                        known: None,
+                        oids,
+                    }
                 }
-            } else if let Some((name, known)) = earlier {
-                Plan {
-                    name,
-                    parse: false,
-                    known,
-                    oids,
-                }
-            } else if let Some(s) = cacheable.then(|| self.cache.get(sql, &oids)).flatten() {
-                Plan {
-                    name: s.inner.name.clone(),
-                    parse: false,
-                    known: Some(s),
-                    oids,
-                }
-            } else {
-                self.note_sql(sql);
-                Plan {
-                    name: if cacheable {
-                        self.cache.next_name()
-                    } else {
-                        Box::from("")
-                    },
-                    parse: true,
-                    known: None,
-                    oids,
-                }
+                _ => self.plan_statement(sql, oids, q.prepared(), q.is_persistent()),
             };
-            if let Some(s) = &plan.known {
-                self.note_statement(s);
-            }
             plans.push(plan);
         }
 
         // Encode everything, or nothing: a query that cannot be encoded must not leave
         // the ones before it in the buffer for the next request to send.
-        self.close_unconfirmed();
-        let buf = &mut self.io.write_buf;
-        let start = buf.len();
-        let encoded = (|| -> Result<u32> {
-            for name in &self.closes {
-                frontend::close(buf, Target::Statement, name)?;
-            }
+        self.write_request(&plans, |buf| {
             let mut syncs = 0u32;
             for ((q, plan), vals) in queries.iter().zip(&plans).zip(&values) {
-                if plan.parse {
-                    frontend::parse(buf, &plan.name, q.sql(), &plan.oids)?;
-                    frontend::describe(buf, Target::Statement, &plan.name)?;
-                }
-                bind_and_execute(buf, &plan.name, plan.oids.len(), vals)?;
+                plan.encode_run(buf, q.sql(), vals)?;
                 if independent {
                     frontend::sync(buf);
                     syncs += 1;
@@ -299,19 +250,7 @@ impl Connection {
                 syncs += 1;
             }
             Ok(syncs)
-        })();
-        let syncs = match encoded {
-            Ok(syncs) => syncs,
-            Err(e) => {
-                self.io.write_buf.truncate(start);
-                return Err(e);
-            }
-        };
-        self.closes.clear();
-        for plan in plans.iter().filter(|p| p.parse && !p.name.is_empty()) {
-            self.unconfirmed.push(plan.name.clone());
-        }
-        self.queue_request(syncs);
+        })?;
         self.flush_while_reading().await?;
 
         // Read the results in order.
@@ -331,35 +270,26 @@ impl Connection {
                 continue;
             }
             let mut columns = plan
-                .known
-                .as_ref()
-                .map(|s| s.inner.columns.clone())
+                .columns()
                 .or_else(|| columns_by_name.get(&plan.name).cloned());
             let mut params: Vec<TypeInfo> = Vec::new();
             let mut result = QueryResult::default();
+            let mut bound = false;
             let outcome: Result<()> = loop {
                 let h = self.recv().await?;
                 match h.tag {
-                    tag::PARSE_COMPLETE | tag::CLOSE_COMPLETE | tag::BIND_COMPLETE => {
-                        self.io.consume(h)
+                    tag::PARSE_COMPLETE | tag::CLOSE_COMPLETE => self.io.consume(h),
+                    tag::BIND_COMPLETE => {
+                        bound = true;
+                        self.io.consume(h);
                     }
                     tag::PARAMETER_DESCRIPTION => params = self.read_params(h)?,
                     tag::ROW_DESCRIPTION | tag::NO_DATA => {
-                        let cols = self.read_columns(h, Format::Binary)?;
-                        let statement = Statement::new(
-                            self.id,
-                            plan.name.clone(),
-                            q.sql(),
-                            params.clone(),
-                            cols,
-                        );
+                        let statement =
+                            self.read_description(h, q.sql(), plan, std::mem::take(&mut params))?;
                         let cols = statement.inner.columns.clone();
-                        self.confirm_statement(&plan.name);
-                        if !plan.name.is_empty() {
+                        if plan.is_named() {
                             columns_by_name.insert(plan.name.clone(), cols.clone());
-                            if let Some(evicted) = self.cache.insert(&plan.oids, statement) {
-                                self.closes.push(evicted);
-                            }
                         }
                         columns = Some(cols);
                     }
@@ -393,15 +323,18 @@ impl Connection {
                     results.push(Ok(result));
                 }
                 Err(e) => {
-                    if plan.parse && !plan.name.is_empty() {
-                        // The statement may not exist on the server: forget it.
-                        self.cache.remove(q.sql(), &plan.oids);
-                    }
                     if independent {
                         self.finish_after_error().await?;
                     } else {
                         skipping = Some(i);
                     }
+                    // A pipelined query is never run twice, but a pooler is still spotted
+                    // (the transaction status is read once the error's Sync is answered,
+                    // which `may_retry = false` makes moot).
+                    let e = match self.after_statement_error(e, q.sql(), plan, !bound, false) {
+                        AfterError::Fail(e) => e,
+                        AfterError::Retry => Error::protocol("a pipelined query cannot be retried"),
+                    };
                     results.push(Err(e));
                 }
             }

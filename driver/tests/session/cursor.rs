@@ -275,3 +275,74 @@ async fn fetch_and_forward_are_bounded_by_timeouts() {
     let v: i32 = query_scalar("SELECT 8").fetch_one(&mut conn).await.unwrap();
     assert_eq!(v, 8);
 }
+
+/// Issue 14: a `Statement` prepared on one pooled connection, opened as a cursor on
+/// another, runs by its SQL there. It must never bind a statement of the other session
+/// that happens to share its name (before, every connection named its statements
+/// `quarry_s1, quarry_s2, ...` and the cursor bound whatever `quarry_s1` was there,
+/// decoding its rows with the first statement's columns).
+#[tokio::test]
+async fn a_statement_of_another_pooled_connection_runs_by_its_sql() {
+    let pool = quarry_driver::PoolOptions::new()
+        .max_connections(2)
+        .connect(&server().url())
+        .await
+        .unwrap();
+    let mut a = pool.acquire().await.unwrap();
+    let mut b = pool.acquire().await.unwrap();
+    assert_ne!(a.backend_pid(), b.backend_pid());
+    // The first statement each session prepares.
+    let mine = a
+        .prepare("SELECT i AS n FROM generate_series(1, 3) i")
+        .await
+        .unwrap();
+    let theirs = b
+        .prepare("SELECT 'not mine'::text AS s, 42 AS x")
+        .await
+        .unwrap();
+    assert_ne!(
+        mine.name(),
+        theirs.name(),
+        "two sessions share a statement name"
+    );
+    let mut tx = b.begin().await.unwrap();
+    let mut c = tx.cursor(mine.query()).await.unwrap();
+    assert_eq!(c.columns().len(), 1);
+    assert_eq!(ints(&c.fetch(10).await.unwrap()), [1, 2, 3]);
+    drop(c);
+    tx.commit().await.unwrap();
+    // And on the connection that prepared it, it runs by name.
+    let mut tx = a.begin().await.unwrap();
+    let mut c = tx.cursor(mine.query()).await.unwrap();
+    assert_eq!(ints(&c.fetch(10).await.unwrap()), [1, 2, 3]);
+    drop(c);
+    tx.commit().await.unwrap();
+}
+
+/// Issue 14: a cursor whose request cannot be written (a Bind over PostgreSQL's 1 GiB
+/// message limit, after its statement's Parse and Describe were encoded) leaves nothing
+/// in the write buffer. Before, the Parse and Describe stayed there and went out with the
+/// next query, whose statement was then filed with the cursor statement's columns.
+#[tokio::test]
+async fn a_cursor_that_cannot_be_written_leaves_nothing_behind() {
+    let mut conn = connect().await;
+    let mut tx = conn.begin().await.unwrap();
+    let huge = vec![0u8; (1 << 30) + 1];
+    let err = tx
+        .cursor(query("SELECT length($1::bytea) AS n, 'cursor' AS which").bind(huge))
+        .await
+        .expect_err("a Bind over 1 GiB cannot be sent");
+    assert_eq!(err.kind(), quarry_driver::ErrorKind::Encode, "{err}");
+    // The transaction is untouched: nothing reached the server.
+    assert_eq!(tx.transaction_status(), TransactionStatus::InTransaction);
+    for _ in 0..2 {
+        let v: i64 = query_scalar("SELECT 7::int8 AS seven")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(v, 7);
+    }
+    tx.commit().await.unwrap();
+    let mut monitor = connect().await;
+    assert_in_sync(&mut conn, &mut monitor, TransactionStatus::Idle).await;
+}
