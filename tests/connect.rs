@@ -237,6 +237,7 @@ async fn verify_full_checks_the_host_name_and_verify_ca_does_not() {
         .await
         .expect_err("127.0.0.2 is not in the certificate");
     assert_eq!(err.kind(), ErrorKind::Tls, "{err}");
+    assert_certificate_refused(&err);
     assert_eq!(
         attempt(&to("127.0.0.2", SslMode::VerifyCa)).await.unwrap(),
         Connected { tls: true }
@@ -253,7 +254,22 @@ async fn an_untrusted_ca_is_refused() {
             .await
             .expect_err("the CA signed nothing here");
         assert_eq!(err.kind(), ErrorKind::Tls, "sslmode={mode}: {err}");
+        assert_certificate_refused(&err);
     }
+}
+
+/// The error says the handshake failed; rustls's reason is its cause, shown once by
+/// whoever walks the chain and not repeated in `Display`.
+fn assert_certificate_refused(err: &Error) {
+    let shown = err.to_string();
+    assert!(shown.contains("TLS handshake"), "{shown}");
+    assert!(!shown.contains("invalid peer certificate"), "{shown}");
+    let chain = support::chain(err);
+    assert_eq!(
+        chain.matches("invalid peer certificate").count(),
+        1,
+        "{chain}"
+    );
 }
 
 #[tokio::test]

@@ -306,9 +306,10 @@ impl Drop for Cursor<'_> {
                 frontend::sync(buf);
                 self.conn.queue_cleanup(1);
             }
-            Err(e) => self
-                .conn
-                .mark_broken(format!("could not queue closing a cursor: {e}")),
+            Err(e) => self.conn.mark_broken(format!(
+                "could not queue closing a cursor: {}",
+                e.display_chain()
+            )),
         }
     }
 }

@@ -175,7 +175,8 @@ impl Listener {
 
     /// Waits for the next notification. If the connection was lost and re-established
     /// in the meantime, returns an error (of kind `Closed`) saying that notifications
-    /// may have been missed; call `recv` again to go on. See [`Listener::recv_event`] to
+    /// may have been missed (its `source()` is why the connection was lost, when that
+    /// was seen); call `recv` again to go on. See [`Listener::recv_event`] to
     /// handle the gap without an error.
     pub async fn recv(&mut self) -> Result<Notification> {
         match self.recv_event().await? {
@@ -197,7 +198,10 @@ impl Listener {
                     match conn.wait_for_async_message().await {
                         Ok(()) => continue,
                         Err(e) if self.options.is_some() => {
-                            tracing::info!("the listener's connection was lost: {e}");
+                            tracing::info!(
+                                "the listener's connection was lost: {}",
+                                e.display_chain()
+                            );
                             self.lost = Some(e);
                             continue;
                         }
@@ -242,7 +246,11 @@ impl Listener {
                     return Ok(conn);
                 }
                 Err(e) => {
-                    tracing::debug!(attempt, "the listener could not reconnect: {e}");
+                    tracing::debug!(
+                        attempt,
+                        "the listener could not reconnect: {}",
+                        e.display_chain()
+                    );
                     last = Some(e);
                 }
             }
@@ -281,16 +289,18 @@ impl Listener {
     }
 }
 
-/// The error `recv` returns for a reconnection.
+/// The error `recv` returns for a reconnection; why the connection was lost is its
+/// `source()`.
 fn gap_error(cause: Option<Error>) -> Error {
-    let why = cause.map_or_else(String::new, |e| format!(" ({e})"));
-    Error::new(
+    let e = Error::new(
         ErrorKind::Closed,
-        format!(
-            "the listener's connection was lost{why} and re-established; \
-             notifications sent in between were missed. The listener goes on"
-        ),
-    )
+        "the listener's connection was lost and re-established; notifications sent in \
+         between were missed. The listener goes on",
+    );
+    match cause {
+        Some(cause) => e.with_source(cause),
+        None => e,
+    }
 }
 
 fn listen_sql(names: &[String]) -> String {

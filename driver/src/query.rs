@@ -19,7 +19,9 @@ use crate::protocol::backend::{Header, Message, tag};
 use crate::protocol::frontend;
 use crate::row::{Column, Columns, FromRecord, Row};
 use crate::statement::Statement;
-use crate::types::{Decode, Encode, EncodeBuf, Format, IsNull, Oid, Type, TypeInfo, TypeRef};
+use crate::types::{
+    Decode, Encode, EncodeBuf, EncodeError, Format, IsNull, Oid, Type, TypeInfo, TypeRef,
+};
 
 // --- SQL text ------------------------------------------------------------------------
 
@@ -79,7 +81,17 @@ pub struct Arguments {
     /// Values in Bind wire form: i32 length (-1 = NULL) then bytes.
     values: EncodeBuf,
     types: Vec<TypeRef>,
-    error: Option<Error>,
+    /// The first value that could not be encoded; later values are not encoded.
+    error: Option<Unencodable>,
+}
+
+/// Why a bound value could not be encoded. [`Error`] is not `Clone`, so
+/// [`Arguments::check`] makes a new one from this each time it is asked.
+struct Unencodable {
+    /// Which parameter failed, in our words.
+    message: String,
+    /// The encoder's own error: the cause, kept as the `source()` of the [`Error`].
+    cause: Option<EncodeError>,
 }
 
 impl fmt::Debug for Arguments {
@@ -113,9 +125,12 @@ impl Arguments {
                 Ok(len) => len,
                 Err(_) => {
                     self.values.truncate(at);
-                    self.error = Some(Error::encode(format!(
-                        "parameter ${n} is larger than the 1 GiB PostgreSQL accepts"
-                    )));
+                    self.error = Some(Unencodable {
+                        message: format!(
+                            "parameter ${n} is larger than the 1 GiB PostgreSQL accepts"
+                        ),
+                        cause: None,
+                    });
                     return;
                 }
             },
@@ -125,7 +140,10 @@ impl Arguments {
             }
             Err(e) => {
                 self.values.truncate(at);
-                self.error = Some(Error::encode(format!("parameter ${n}: {e}")).with_source(e));
+                self.error = Some(Unencodable {
+                    message: format!("the value of parameter ${n} cannot be sent"),
+                    cause: Some(e),
+                });
                 return;
             }
         };
@@ -152,7 +170,13 @@ impl Arguments {
     pub(crate) fn check(&self) -> Result<()> {
         match &self.error {
             None => Ok(()),
-            Some(e) => Err(Error::new(e.kind(), e.message().to_owned())),
+            Some(Unencodable { message, cause }) => {
+                let e = Error::encode(message.clone());
+                Err(match cause {
+                    Some(cause) => e.with_source(cause.clone()),
+                    None => e,
+                })
+            }
         }
     }
 
@@ -1430,6 +1454,29 @@ fn is_class(code: &SqlState, class: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_encode_error_keeps_the_encoders_error_as_its_source() {
+        let mut args = Arguments::new();
+        args.add(1i32);
+        args.add("a\0b");
+        args.add(2i32);
+        // Asked twice (a query may be checked more than once): the same error each time.
+        for _ in 0..2 {
+            let e = args.check().unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::Encode);
+            assert_eq!(
+                e.to_string(),
+                "encode error: the value of parameter $2 cannot be sent"
+            );
+            let source = std::error::Error::source(&e).expect("the encoder's error");
+            let cause = source
+                .downcast_ref::<EncodeError>()
+                .expect("an EncodeError");
+            assert!(cause.message().contains("NUL"), "{cause}");
+            assert!(!e.to_string().contains("NUL"), "{e}");
+        }
+    }
 
     #[test]
     fn command_tags() {

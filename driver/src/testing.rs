@@ -147,9 +147,10 @@ pub async fn arg<T: TestArg>(db: &TestDatabase) -> T {
     match T::create(db).await {
         Ok(v) => v,
         Err(e) => panic!(
-            "#[quarry::test]: could not make the {} argument for database {}: {e}",
+            "#[quarry::test]: could not make the {} argument for database {}: {}",
             crate::types::short_type_name::<T>(),
-            db.name
+            db.name,
+            e.display_chain()
         ),
     }
 }
@@ -170,7 +171,12 @@ where
     runtime.block_on(async {
         let mut admin = Connection::connect_with(&server.options)
             .await
-            .unwrap_or_else(|e| fail(format!("cannot connect to the test server: {e}")));
+            .unwrap_or_else(|e| {
+                fail(format!(
+                    "cannot connect to the test server: {}",
+                    e.display_chain()
+                ))
+            });
         let name = format!(
             "quarry_t_{}_{}_{}",
             std::process::id(),
@@ -179,7 +185,12 @@ where
         );
         create_database(&mut admin, &name, Some(&template))
             .await
-            .unwrap_or_else(|e| fail(format!("cannot create the test database: {e}")));
+            .unwrap_or_else(|e| {
+                fail(format!(
+                    "cannot create the test database: {}",
+                    e.display_chain()
+                ))
+            });
         let db = TestDatabase {
             options: server.options.clone().dbname(name.clone()),
             name: name.clone(),
@@ -188,8 +199,9 @@ where
         let outcome = AssertUnwindSafe(body(db)).catch_unwind().await;
         if let Err(e) = drop_database(&mut admin, &name).await {
             eprintln!(
-                "#[quarry::test] {}: could not drop database {name}: {e}",
-                spec.name
+                "#[quarry::test] {}: could not drop database {name}: {}",
+                spec.name,
+                e.display_chain()
             );
         }
         let _ = admin.close().await;
@@ -226,13 +238,17 @@ fn server() -> std::result::Result<&'static Server, String> {
     SERVER
         .get_or_init(|| {
             if let Ok(url) = std::env::var(DATABASE_URL) {
-                let options = ConnectOptions::parse(&url)
-                    .map_err(|e| format!("{DATABASE_URL} is not a valid connection string: {e}"))?;
+                let options = ConnectOptions::parse(&url).map_err(|e| {
+                    format!(
+                        "{DATABASE_URL} is not a valid connection string: {}",
+                        e.display_chain()
+                    )
+                })?;
                 return Ok(Server { options });
             }
             let temp = temp_server()?;
             let options = ConnectOptions::parse(&temp.url())
-                .map_err(|e| format!("TempServer gave an invalid URL: {e}"))?;
+                .map_err(|e| format!("TempServer gave an invalid URL: {}", e.display_chain()))?;
             Ok(Server { options })
         })
         .as_ref()
@@ -245,7 +261,10 @@ fn temp_server() -> std::result::Result<&'static TempServer, String> {
     static TEMP: OnceLock<std::result::Result<TempServer, String>> = OnceLock::new();
     TEMP.get_or_init(|| {
         TempServer::start().map_err(|e| {
-            format!("cannot start a TempServer ({e}); set {DATABASE_URL} to use a running server")
+            format!(
+                "cannot start a TempServer ({}); set {DATABASE_URL} to use a running server",
+                e.display_chain()
+            )
         })
     })
     .as_ref()
@@ -351,7 +370,12 @@ fn template(server: &Server, spec: &TestSpec) -> std::result::Result<String, Str
         runtime
             .block_on(build_template(server, &name, &scripts))
             .map(|()| name.clone())
-            .map_err(|e| format!("cannot build the template database {name}: {e}"))
+            .map_err(|e| {
+                format!(
+                    "cannot build the template database {name}: {}",
+                    e.display_chain()
+                )
+            })
     })
     .clone()
 }

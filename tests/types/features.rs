@@ -232,6 +232,7 @@ mod with_time {
     use time::{Date, Duration, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
     use super::*;
+    use crate::support::chain;
 
     fn date(y: i32, m: u8, d: u8) -> Date {
         Date::from_calendar_date(y, Month::try_from(m).unwrap(), d).unwrap()
@@ -341,7 +342,7 @@ mod with_time {
             .await
             .unwrap_err();
         assert_eq!(err.kind(), quarry::ErrorKind::Encode, "{err}");
-        assert!(err.to_string().contains("4714-11-24 BC"), "{err}");
+        assert!(chain(&err).contains("4714-11-24 BC"), "{}", chain(&err));
     }
 }
 

@@ -457,7 +457,10 @@ impl Connection {
         {
             match tokio::time::timeout(GRACE, token.cancel_query()).await {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::warn!("could not cancel the timed-out query: {e}"),
+                Ok(Err(e)) => tracing::warn!(
+                    "could not cancel the timed-out query: {}",
+                    e.display_chain()
+                ),
                 Err(_) => {
                     tracing::warn!("cancelling the timed-out query took longer than {GRACE:?}")
                 }
@@ -465,7 +468,9 @@ impl Connection {
         }
         match tokio::time::timeout(GRACE, self.ready()).await {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => self.mark_broken(format!("lost sync after a timeout: {e}")),
+            Ok(Err(e)) => {
+                self.mark_broken(format!("lost sync after a timeout: {}", e.display_chain()))
+            }
             Err(_) => self.mark_broken(format!(
                 "the server did not finish the cancelled query within {GRACE:?}"
             )),
@@ -541,7 +546,7 @@ impl Connection {
             && e.is_connection_fatal()
             && self.broken.is_none()
         {
-            self.broken = Some(e.to_string());
+            self.broken = Some(e.display_chain().to_string());
         }
         r
     }
@@ -652,7 +657,7 @@ impl Connection {
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
         match self.io.poll_flush_some(&mut cx) {
             std::task::Poll::Ready(Ok(())) => self.pending.flushed(),
-            std::task::Poll::Ready(Err(e)) => self.mark_broken(e.to_string()),
+            std::task::Poll::Ready(Err(e)) => self.mark_broken(e.display_chain().to_string()),
             std::task::Poll::Pending => {}
         }
     }
@@ -672,7 +677,10 @@ impl Connection {
                 frontend::sync(&mut self.io.write_buf);
                 self.queue_cleanup(1);
             }
-            Err(e) => self.mark_broken(format!("could not end an abandoned batch: {e}")),
+            Err(e) => self.mark_broken(format!(
+                "could not end an abandoned batch: {}",
+                e.display_chain()
+            )),
         }
     }
 
@@ -682,7 +690,7 @@ impl Connection {
         self.abandon_batch();
         match frontend::query(&mut self.io.write_buf, sql) {
             Ok(()) => self.queue_cleanup(1),
-            Err(e) => self.mark_broken(format!("could not queue `{sql}`: {e}")),
+            Err(e) => self.mark_broken(format!("could not queue `{sql}`: {}", e.display_chain())),
         }
     }
 

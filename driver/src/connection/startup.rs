@@ -177,8 +177,9 @@ fn combine(mut failures: Vec<(String, Error)>) -> Error {
         .map(|(_, e)| e.kind())
         .unwrap_or(ErrorKind::Config);
     let mut message = String::from("could not connect to any host:");
+    // Several causes cannot all be `source()`: each host's whole chain goes in the text.
     for (label, e) in &failures {
-        message.push_str(&format!("\n  {label}: {e}"));
+        message.push_str(&format!("\n  {label}: {}", e.display_chain()));
     }
     if failures.is_empty() {
         message = "no hosts to connect to".into();
@@ -358,11 +359,15 @@ async fn connect_addr(options: &ConnectOptions, ep: &Endpoint, addr: &Addr) -> R
                                 || e.as_db_error().is_some() =>
                         {
                             tracing::debug!(
-                                "plaintext refused ({e}); retrying with TLS (sslmode=allow)"
+                                "plaintext refused ({}); retrying with TLS (sslmode=allow)",
+                                e.display_chain()
                             );
                             // The plaintext refusal says why; keep it when TLS fails too.
                             with_tls(options, ep, sa, cancel).await.map_err(|tls| {
-                                e.context(format_args!("then retrying with TLS failed ({tls})"))
+                                e.context(format_args!(
+                                    "then retrying with TLS failed ({})",
+                                    tls.display_chain()
+                                ))
                             })
                         }
                         Err(e) => Err(e),
@@ -390,9 +395,10 @@ async fn connect_addr(options: &ConnectOptions, ep: &Endpoint, addr: &Addr) -> R
                             Err(e) if e.as_db_error().is_some() => {
                                 tracing::warn!(
                                     host = %ep.host,
-                                    "the server refused the TLS session ({e}); retrying without \
+                                    "the server refused the TLS session ({}); retrying without \
                                      encryption (sslmode=prefer). Use sslmode=verify-full to \
-                                     refuse unencrypted connections"
+                                     refuse unencrypted connections",
+                                    e.display_chain()
                                 );
                                 let Negotiated::Plain(tcp) =
                                     negotiate(options, ep, sa, false).await?
@@ -403,7 +409,8 @@ async fn connect_addr(options: &ConnectOptions, ep: &Endpoint, addr: &Addr) -> R
                                     .await
                                     .map_err(|plain| {
                                         plain.context(format_args!(
-                                            "after the TLS session was refused ({e})"
+                                            "after the TLS session was refused ({})",
+                                            e.display_chain()
                                         ))
                                     })
                             }
@@ -413,7 +420,8 @@ async fn connect_addr(options: &ConnectOptions, ep: &Endpoint, addr: &Addr) -> R
                     Err(e) if e.kind() == ErrorKind::Tls => {
                         tracing::warn!(
                             host = %ep.host,
-                            "TLS failed ({e}); retrying without encryption (sslmode=prefer)"
+                            "TLS failed ({}); retrying without encryption (sslmode=prefer)",
+                            e.display_chain()
                         );
                         let Negotiated::Plain(tcp) = negotiate(options, ep, sa, false).await?
                         else {

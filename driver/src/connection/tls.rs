@@ -194,10 +194,7 @@ pub(crate) async fn handshake(
     TlsConnector::from(params.config.clone())
         .connect(params.server_name.clone(), tcp)
         .await
-        .map_err(|e| {
-            let text = e.to_string();
-            Error::tls(format!("TLS handshake failed: {text}")).with_source(e)
-        })
+        .map_err(|e| Error::tls("the TLS handshake with the server failed").with_source(e))
 }
 
 /// The DER bytes of the server's end-entity certificate (for channel binding).

@@ -248,9 +248,12 @@ impl<'c> CopyIn<'c> {
                 Ok(bytes) => self.send(bytes).await?,
                 Err(e) => {
                     let e: BoxError = e.into();
-                    let message = format!("the data source failed: {e}");
-                    self.abort_in_place(&message).await?;
-                    return Err(Error::new(ErrorKind::Io, message).with_source(e));
+                    // The server's log gets the cause too; ours keeps it as `source()`.
+                    self.abort_in_place(&format!("the data source failed: {e}"))
+                        .await?;
+                    return Err(
+                        Error::new(ErrorKind::Io, "the COPY data source failed").with_source(e)
+                    );
                 }
             }
         }

@@ -69,6 +69,9 @@ impl ErrorKind {
 }
 
 /// An error from Quarry. Cheap to move (one pointer).
+///
+/// `Display` shows this error's own message; its cause, if any, is
+/// [`source`](StdError::source) (see [`Error::display_chain`] for both in one text).
 pub struct Error(Box<Inner>);
 
 struct Inner {
@@ -89,7 +92,8 @@ impl Error {
         }))
     }
 
-    /// Attaches the lower-level cause.
+    /// Attaches the lower-level cause. It is [`source`](StdError::source), and `Display`
+    /// does not repeat it: the message should say what failed without it.
     #[must_use]
     pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
         self.0.source = Some(source.into());
@@ -167,6 +171,28 @@ impl Error {
     /// What kind of error this is.
     pub fn kind(&self) -> ErrorKind {
         self.0.kind
+    }
+
+    /// This error followed by each of its causes, `error: cause: cause of the cause`.
+    ///
+    /// `Display` shows this error alone and [`source`](StdError::source) gives its cause,
+    /// as the standard library's convention asks. Use this where the whole story must fit
+    /// in one piece of text: a log line, a panic message, an error shown to a person.
+    ///
+    /// ```
+    /// # use quarry_driver as quarry;
+    /// use quarry::{Error, ErrorKind};
+    ///
+    /// let cause = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+    /// let e = Error::new(ErrorKind::Config, "could not read the service file").with_source(cause);
+    /// assert_eq!(e.to_string(), "configuration error: could not read the service file");
+    /// assert_eq!(
+    ///     e.display_chain().to_string(),
+    ///     "configuration error: could not read the service file: no such file"
+    /// );
+    /// ```
+    pub fn display_chain(&self) -> impl fmt::Display + '_ {
+        Chain(self)
     }
 
     /// The message, without the kind prefix or the cause.
@@ -272,8 +298,22 @@ impl fmt::Display for Error {
         if !self.0.message.is_empty() {
             write!(f, ": {}", self.0.message)?;
         }
-        if let Some(source) = &self.0.source {
-            write!(f, ": {source}")?;
+        // The cause is not written here: it is `source()`, and reporters that walk the
+        // chain (anyhow, eyre, tracing) would print it twice.
+        Ok(())
+    }
+}
+
+/// [`Error::display_chain`]: an error, then each of its causes.
+struct Chain<'a>(&'a Error);
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.0, f)?;
+        let mut cause = self.0.source();
+        while let Some(e) = cause {
+            write!(f, ": {e}")?;
+            cause = e.source();
         }
         Ok(())
     }
@@ -291,5 +331,109 @@ impl StdError for Error {
 impl From<DbError> for Error {
     fn from(db: DbError) -> Self {
         Error::db(db)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io;
+
+    fn reset() -> io::Error {
+        io::Error::new(io::ErrorKind::ConnectionReset, "peer reset the connection")
+    }
+
+    /// Every level of the chain, outermost first, as `Display` shows each one.
+    fn levels(e: &(dyn StdError + 'static)) -> Vec<String> {
+        let mut out = vec![e.to_string()];
+        let mut cause = e.source();
+        while let Some(c) = cause {
+            out.push(c.to_string());
+            cause = c.source();
+        }
+        out
+    }
+
+    #[test]
+    fn display_shows_this_error_and_not_its_source() {
+        let e = Error::io("reading from the server failed", reset());
+        assert_eq!(e.to_string(), "I/O error: reading from the server failed");
+        assert!(!e.to_string().contains("peer reset"), "{e}");
+        // Context goes in front of the message; the cause still stays out.
+        let e = e.context("query 2 of 3 in the pipeline");
+        assert_eq!(
+            e.to_string(),
+            "I/O error: query 2 of 3 in the pipeline: reading from the server failed"
+        );
+    }
+
+    #[test]
+    fn the_cause_is_the_source() {
+        let e = Error::io("reading from the server failed", reset());
+        let source = e.source().expect("the io::Error is the source");
+        assert_eq!(source.to_string(), "peer reset the connection");
+        let io = source.downcast_ref::<io::Error>().expect("an io::Error");
+        assert_eq!(io.kind(), io::ErrorKind::ConnectionReset);
+        assert!(Error::closed("pool closed").source().is_none());
+    }
+
+    #[test]
+    fn walking_the_chain_shows_each_message_once() {
+        let inner = Error::io("could not connect to 10.0.0.5:5432", reset());
+        let outer = Error::new(ErrorKind::Closed, "the listener could not reconnect")
+            .with_source(inner)
+            .context("listener");
+        let levels = levels(&outer);
+        assert_eq!(
+            levels,
+            [
+                "connection closed: listener: the listener could not reconnect",
+                "I/O error: could not connect to 10.0.0.5:5432",
+                "peer reset the connection",
+            ]
+        );
+        let whole = levels.join(": ");
+        for needle in [
+            "the listener could not reconnect",
+            "could not connect to 10.0.0.5:5432",
+            "peer reset the connection",
+        ] {
+            assert_eq!(whole.matches(needle).count(), 1, "{needle} in {whole}");
+        }
+        assert_eq!(outer.display_chain().to_string(), whole);
+    }
+
+    #[test]
+    fn display_chain_of_an_error_without_a_source_is_its_display() {
+        let e = Error::config("unknown keyword \"hots\"");
+        assert_eq!(e.display_chain().to_string(), e.to_string());
+    }
+
+    #[test]
+    fn a_database_error_shows_the_report_after_its_context() {
+        let db = DbError::from_fields([
+            (b'S', "ERROR"),
+            (b'V', "ERROR"),
+            (b'C', "23505"),
+            (
+                b'M',
+                "duplicate key value violates unique constraint \"t_pkey\"",
+            ),
+            (b'D', "Key (id)=(1) already exists."),
+        ])
+        .unwrap();
+        let e = Error::from(db).context("row 3 of execute_many");
+        assert_eq!(
+            e.to_string(),
+            "row 3 of execute_many: ERROR: duplicate key value violates unique constraint \
+             \"t_pkey\" (SQLSTATE 23505)\nDETAIL: Key (id)=(1) already exists."
+        );
+        // The report is this error itself, not a cause: nothing is printed twice.
+        assert!(e.source().is_none());
+        assert_eq!(e.display_chain().to_string(), e.to_string());
+        assert_eq!(
+            e.message(),
+            "duplicate key value violates unique constraint \"t_pkey\""
+        );
     }
 }

@@ -225,7 +225,10 @@ impl PoolConnection {
                     return false;
                 }
                 Ok(Err(e)) => {
-                    tracing::warn!("the pool's before_acquire hook failed: {e}");
+                    tracing::warn!(
+                        "the pool's before_acquire hook failed: {}",
+                        e.display_chain()
+                    );
                     self.discard("before_acquire failed");
                     return false;
                 }
@@ -322,7 +325,10 @@ impl Returning {
         let keep = match outcome {
             Ok(Ok(keep)) => keep && live.conn.is_idle(),
             Ok(Err(e)) => {
-                tracing::debug!("closing a returned connection that could not be cleaned: {e}");
+                tracing::debug!(
+                    "closing a returned connection that could not be cleaned: {}",
+                    e.display_chain()
+                );
                 false
             }
             Err(_) => {
@@ -411,7 +417,7 @@ impl Connection {
                 Poll::Pending => break,
                 Poll::Ready(Ok(_)) => {}
                 Poll::Ready(Err(e)) => {
-                    self.mark_broken(e.to_string());
+                    self.mark_broken(e.display_chain().to_string());
                     break;
                 }
             }
@@ -426,12 +432,12 @@ impl Connection {
                         break;
                     }
                     Err(e) => {
-                        self.mark_broken(e.to_string());
+                        self.mark_broken(e.display_chain().to_string());
                         break;
                     }
                 },
                 Err(e) => {
-                    self.mark_broken(e.to_string());
+                    self.mark_broken(e.display_chain().to_string());
                     break;
                 }
             }

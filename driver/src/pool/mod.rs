@@ -228,7 +228,10 @@ impl Pool {
                 for key in keys {
                     handle.spawn(async move {
                         if let Err(e) = key.cancel_query().await {
-                            tracing::debug!("terminate: a cancel request failed: {e}");
+                            tracing::debug!(
+                                "terminate: a cancel request failed: {}",
+                                e.display_chain()
+                            );
                         }
                     });
                 }
@@ -578,9 +581,17 @@ impl Shared {
     }
 
     pub(crate) fn connect_failed(&self, e: &Error) {
-        tracing::warn!("the pool could not open a connection: {e}");
+        tracing::warn!(
+            "the pool could not open a connection: {}",
+            e.display_chain()
+        );
         let mut st = self.lock();
-        let w = st.connect_failed(Instant::now(), e.kind(), e.to_string(), jitter());
+        let w = st.connect_failed(
+            Instant::now(),
+            e.kind(),
+            e.display_chain().to_string(),
+            jitter(),
+        );
         self.after(st, w);
     }
 

@@ -138,7 +138,12 @@ fn connect(url: &str, timeout: Duration) -> Result<Session, String> {
         .build()
         .map_err(|e| format!("cannot start the runtime to describe queries: {e}"))?;
     let options = ConnectOptions::parse(url)
-        .map_err(|e| format!("DATABASE_URL is not a valid connection string: {e}"))?
+        .map_err(|e| {
+            format!(
+                "DATABASE_URL is not a valid connection string: {}",
+                e.display_chain()
+            )
+        })?
         .connect_timeout(timeout)
         .application_name("quarry query! macros");
     let conn = runtime.block_on(async {
@@ -152,7 +157,7 @@ fn connect(url: &str, timeout: Duration) -> Result<Session, String> {
             Ok::<_, Error>(conn)
         };
         match tokio::time::timeout(timeout, work).await {
-            Ok(r) => r.map_err(|e| e.to_string()),
+            Ok(r) => r.map_err(|e| e.display_chain().to_string()),
             Err(_) => Err(format!(
                 "no answer within {} s (PGPREPARE_TIMEOUT)",
                 timeout.as_secs()
@@ -187,12 +192,12 @@ fn db_error(e: Error) -> DescribeError {
             detail: db.detail().map(str::to_owned),
             hint: db.hint().map(str::to_owned),
         },
-        None => DescribeError::Other(e.to_string()),
+        None => DescribeError::Other(e.display_chain().to_string()),
     }
 }
 
 fn other(e: Error) -> DescribeError {
-    DescribeError::Other(format!("while describing the query: {e}"))
+    DescribeError::Other(format!("while describing the query: {}", e.display_chain()))
 }
 
 async fn describe_on(mut s: Parts<'_>, sql: &str) -> Result<QueryData, DescribeError> {
