@@ -8,12 +8,11 @@ use std::time::Duration;
 
 use futures_core::Stream;
 
-use crate::connection::{AfterError, Connection};
+use crate::connection::{AfterError, Connection, Incoming};
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::TransactionStatus;
-use crate::protocol::backend::tag;
-use crate::protocol::frontend::{self, Target};
-use crate::query::{Query, quote_identifier, rows_affected};
+use crate::protocol::frontend;
+use crate::query::{Query, quote_identifier};
 use crate::row::{Columns, Row};
 use crate::transaction::Transaction;
 use crate::types::TypeInfo;
@@ -119,21 +118,21 @@ impl Connection {
         let mut columns = plan.columns();
         let mut bound = false;
         loop {
-            let h = self.recv().await?;
-            match h.tag {
-                tag::PARSE_COMPLETE | tag::CLOSE_COMPLETE => self.io.consume(h),
-                tag::PARAMETER_DESCRIPTION => params = self.read_params(h)?,
-                tag::ROW_DESCRIPTION | tag::NO_DATA => {
+            match self.recv().await? {
+                Incoming::ParseComplete | Incoming::CloseComplete => {}
+                Incoming::ParameterDescription(p) => params = p,
+                Incoming::RowDescription(desc) => {
                     let statement =
-                        self.read_description(h, sql, &plan, std::mem::take(&mut params))?;
+                        self.read_description(&desc, sql, &plan, std::mem::take(&mut params))?;
                     columns = Some(statement.inner.columns.clone());
                 }
-                tag::BIND_COMPLETE => {
-                    self.io.consume(h);
-                    bound = true;
+                Incoming::NoData => {
+                    let statement = self.read_no_data(sql, &plan, std::mem::take(&mut params));
+                    columns = Some(statement.inner.columns.clone());
                 }
-                tag::ERROR_RESPONSE => {
-                    let err = self.read_db_error(h, sql)?;
+                Incoming::BindComplete => bound = true,
+                Incoming::Error(err) => {
+                    let err = err.with_statement(sql);
                     self.finish_after_error().await?;
                     // Inside a transaction: never retried, but a pooler is still spotted.
                     return Err(
@@ -145,8 +144,7 @@ impl Connection {
                         },
                     );
                 }
-                tag::READY_FOR_QUERY => {
-                    self.on_ready_for_query(h)?;
+                Incoming::Ready(_) => {
                     return match (bound, columns) {
                         (true, Some(columns)) => Ok(columns),
                         _ => Err(Error::protocol(
@@ -154,7 +152,7 @@ impl Connection {
                         )),
                     };
                 }
-                _ => return Err(self.unexpected(h, "the response to Bind")),
+                other => return Err(other.unexpected("the response to Bind")),
             }
         }
     }
@@ -223,14 +221,13 @@ impl<'t> Cursor<'t> {
         if rest > 0 && !self.exhausted {
             let sql = format!("MOVE FORWARD {rest} IN {}", quote_identifier(&self.portal));
             self.conn.ready().await?;
-            frontend::query(&mut self.conn.io.write_buf, &sql)?;
-            self.conn.queue_request(1);
+            self.conn.queue_simple_query(&sql)?;
             let conn = &mut *self.conn;
             let r =
                 crate::connection::within_timeout!(conn, self.timeout, conn.control_response(&sql));
             // The tag (`MOVE n`) says how many rows were moved over; fewer than asked
             // means the end.
-            let skipped = rows_affected(&self.conn.note(r)?);
+            let skipped = self.conn.note(r)?.map_or(0, |tag| tag.rows());
             if skipped < u64::from(rest) {
                 self.exhausted = true;
             }
@@ -263,30 +260,20 @@ impl<'t> Cursor<'t> {
 
     async fn execute_inner(&mut self, n: u32, on_row: &mut (dyn FnMut(Row) + Send)) -> Result<()> {
         let conn = &mut *self.conn;
-        frontend::execute(&mut conn.io.write_buf, &self.portal, n)?;
-        frontend::sync(&mut conn.io.write_buf);
-        conn.queue_request(1);
-        conn.flush().await?;
+        conn.send_execute_portal(&self.portal, n).await?;
         loop {
-            let h = conn.recv().await?;
-            match h.tag {
-                tag::DATA_ROW => {
-                    let body = conn.io.take_body(h);
-                    on_row(Row::new(self.columns.clone(), body)?);
-                }
-                tag::PORTAL_SUSPENDED => conn.io.consume(h),
-                tag::COMMAND_COMPLETE | tag::EMPTY_QUERY_RESPONSE => {
-                    self.exhausted = true;
-                    conn.io.consume(h);
-                }
-                tag::ERROR_RESPONSE => {
-                    let err = conn.read_db_error(h, &self.sql)?;
+            match conn.recv().await? {
+                Incoming::DataRow(body) => on_row(Row::new(self.columns.clone(), body)?),
+                Incoming::PortalSuspended | Incoming::CloseComplete => {}
+                Incoming::CommandComplete(_) | Incoming::EmptyQuery => self.exhausted = true,
+                Incoming::Error(err) => {
+                    let err = err.with_statement(&self.sql);
                     conn.finish_after_error().await?;
                     self.exhausted = true;
                     return Err(err);
                 }
-                tag::READY_FOR_QUERY => return conn.on_ready_for_query(h),
-                _ => return Err(conn.unexpected(h, "a cursor's rows")),
+                Incoming::Ready(_) => return Ok(()),
+                other => return Err(other.unexpected("a cursor's rows")),
             }
         }
     }
@@ -299,17 +286,6 @@ impl Drop for Cursor<'_> {
         }
         // Close the portal before the connection's next use (the transaction's end
         // would close it too; this frees it sooner).
-        self.conn.abandon_batch();
-        let buf = &mut self.conn.io.write_buf;
-        match frontend::close(buf, Target::Portal, &self.portal) {
-            Ok(()) => {
-                frontend::sync(buf);
-                self.conn.queue_cleanup(1);
-            }
-            Err(e) => self.conn.mark_broken(format!(
-                "could not queue closing a cursor: {}",
-                e.display_chain()
-            )),
-        }
+        self.conn.queue_close_portal(&self.portal);
     }
 }

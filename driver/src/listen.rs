@@ -311,26 +311,6 @@ fn listen_sql(names: &[String]) -> String {
         .join("; ")
 }
 
-impl Connection {
-    /// Waits, on an idle connection, for one asynchronous message (notification, notice,
-    /// parameter change) and handles it. An error the server sends unasked (FATAL, as
-    /// from `pg_terminate_backend`) or a closed socket is returned, and the connection is
-    /// marked broken.
-    pub(crate) async fn wait_for_async_message(&mut self) -> Result<()> {
-        self.ready().await?;
-        let r = async {
-            let h = self.io.fill_frame().await?;
-            if self.handle_async(h)? {
-                Ok(())
-            } else {
-                Err(self.unexpected(h, "an asynchronous message on an idle connection"))
-            }
-        }
-        .await;
-        self.note(r)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,16 +12,13 @@ use std::time::Duration;
 
 use futures_core::Stream;
 
-use crate::connection::{AfterError, Connection};
+use crate::connection::{AfterError, Connection, Incoming};
 use crate::error::{Error, Result, SqlState};
 use crate::executor::{Acquire, ConnectionRef, Executor};
-use crate::protocol::backend::{Header, Message, tag};
 use crate::protocol::frontend;
-use crate::row::{Column, Columns, FromRecord, Row};
+use crate::row::{Columns, FromRecord, Row};
 use crate::statement::Statement;
-use crate::types::{
-    Decode, Encode, EncodeBuf, EncodeError, Format, IsNull, Oid, Type, TypeInfo, TypeRef,
-};
+use crate::types::{Decode, Encode, EncodeBuf, EncodeError, IsNull, Oid, Type, TypeInfo, TypeRef};
 
 // --- SQL text ------------------------------------------------------------------------
 
@@ -757,9 +754,9 @@ where
                             }
                             return Poll::Ready(None);
                         }
-                        Ok(Step::NeedMore) => match conn.io.poll_read_some(cx) {
+                        Ok(Step::NeedMore) => match conn.poll_fill(cx) {
                             Poll::Pending => return Poll::Pending,
-                            Poll::Ready(Ok(_)) => continue,
+                            Poll::Ready(Ok(())) => continue,
                             Poll::Ready(Err(e)) => e,
                         },
                         Ok(Step::Failed(err)) => {
@@ -787,11 +784,11 @@ where
                     let failure = if conn.is_closed() {
                         None
                     } else {
-                        match conn.buffered_skip_to_ready() {
+                        match conn.skip_buffered_to_ready() {
                             Ok(true) => None,
-                            Ok(false) => match conn.io.poll_read_some(cx) {
+                            Ok(false) => match conn.poll_fill(cx) {
                                 Poll::Pending => return Poll::Pending,
-                                Poll::Ready(Ok(_)) => continue,
+                                Poll::Ready(Ok(())) => continue,
                                 Poll::Ready(Err(e)) => Some(conn.noted(e)),
                             },
                             Err(e) => Some(conn.noted(e)),
@@ -895,7 +892,7 @@ impl Connection {
                     }
                     Ok(Step::Done) => break Ok(()),
                     Ok(Step::NeedMore) => {
-                        if let Err(e) = self.io.fill_frame().await {
+                        if let Err(e) = self.fill().await {
                             break Err(e);
                         }
                     }
@@ -984,17 +981,19 @@ impl Connection {
             let mut params: Vec<TypeInfo> = Vec::new();
             let mut columns = plan.columns();
             loop {
-                let h = self.recv().await?;
-                match h.tag {
-                    tag::PARSE_COMPLETE | tag::CLOSE_COMPLETE => self.io.consume(h),
-                    tag::PARAMETER_DESCRIPTION => params = self.read_params(h)?,
-                    tag::ROW_DESCRIPTION | tag::NO_DATA => {
+                match self.recv().await? {
+                    Incoming::ParseComplete | Incoming::CloseComplete => {}
+                    Incoming::ParameterDescription(p) => params = p,
+                    Incoming::RowDescription(desc) => {
                         let statement =
-                            self.read_description(h, sql, &plan, std::mem::take(&mut params))?;
+                            self.read_description(&desc, sql, &plan, std::mem::take(&mut params))?;
                         columns = Some(statement.inner.columns.clone());
                     }
-                    tag::BIND_COMPLETE => {
-                        self.io.consume(h);
+                    Incoming::NoData => {
+                        let statement = self.read_no_data(sql, &plan, std::mem::take(&mut params));
+                        columns = Some(statement.inner.columns.clone());
+                    }
+                    Incoming::BindComplete => {
                         let columns = columns.ok_or_else(|| {
                             Error::protocol(
                                 "BindComplete arrived before the statement's description",
@@ -1008,8 +1007,8 @@ impl Connection {
                             done: false,
                         });
                     }
-                    tag::ERROR_RESPONSE => {
-                        let err = self.read_db_error(h, sql)?;
+                    Incoming::Error(err) => {
+                        let err = err.with_statement(sql);
                         self.finish_after_error().await?;
                         match self.after_statement_error(err, sql, &plan, true, !retried) {
                             AfterError::Retry => {
@@ -1020,7 +1019,7 @@ impl Connection {
                             AfterError::Fail(err) => return Err(err),
                         }
                     }
-                    _ => return Err(self.unexpected(h, "the response to Bind")),
+                    other => return Err(other.unexpected("the response to Bind")),
                 }
             }
         }
@@ -1043,9 +1042,7 @@ impl Connection {
             match self.buffered_step(reader)? {
                 Step::Row(row) => return Ok(Some(row)),
                 Step::Done => return Ok(None),
-                Step::NeedMore => {
-                    self.io.fill_frame().await?;
-                }
+                Step::NeedMore => self.fill().await?,
                 Step::Failed(err) => {
                     self.finish_after_error().await?;
                     return Err(err);
@@ -1057,48 +1054,22 @@ impl Connection {
     /// One step of reading a result, from what is already buffered: never waits.
     fn buffered_step(&mut self, reader: &mut ResultReader) -> Result<Step> {
         loop {
-            let Some(h) = self.io.has_frame()? else {
+            let Some(m) = self.try_recv()? else {
                 return Ok(Step::NeedMore);
             };
-            if self.handle_async(h)? {
-                continue;
-            }
-            match h.tag {
-                tag::DATA_ROW => {
-                    let body = self.io.take_body(h);
+            match m {
+                Incoming::DataRow(body) => {
                     return Row::new(reader.columns.clone(), body).map(Step::Row);
                 }
-                tag::COMMAND_COMPLETE => reader.rows_affected = self.read_command_complete(h)?,
-                tag::EMPTY_QUERY_RESPONSE | tag::PORTAL_SUSPENDED => self.io.consume(h),
-                tag::READY_FOR_QUERY => {
-                    self.on_ready_for_query(h)?;
+                Incoming::CommandComplete(tag) => reader.rows_affected = tag.rows(),
+                Incoming::EmptyQuery | Incoming::PortalSuspended => {}
+                Incoming::Ready(_) => {
                     reader.done = true;
                     return Ok(Step::Done);
                 }
-                tag::ERROR_RESPONSE => {
-                    return Ok(Step::Failed(self.read_db_error(h, &reader.sql)?));
-                }
-                _ => return Err(self.unexpected(h, "a row or the end of the result")),
+                Incoming::Error(e) => return Ok(Step::Failed(e.with_statement(&reader.sql))),
+                other => return Err(other.unexpected("a row or the end of the result")),
             }
-        }
-    }
-
-    /// After an ErrorResponse, consumes what is buffered up to ReadyForQuery; returns
-    /// whether it arrived (the buffered form of `finish_after_error`).
-    fn buffered_skip_to_ready(&mut self) -> Result<bool> {
-        loop {
-            let Some(h) = self.io.has_frame()? else {
-                return Ok(false);
-            };
-            if self.handle_async(h)? {
-                continue;
-            }
-            if h.tag == tag::READY_FOR_QUERY {
-                self.on_ready_for_query(h)?;
-                return Ok(true);
-            }
-            Message::parse(h.tag, self.io.body(h))?;
-            self.io.consume(h);
         }
     }
 
@@ -1106,104 +1077,6 @@ impl Connection {
     fn noted(&mut self, e: Error) -> Error {
         self.note::<()>(Err(e))
             .expect_err("note returns the error it is given")
-    }
-
-    /// Turns the ErrorResponse at the front of the buffer into an error (consuming it).
-    pub(crate) fn read_db_error(&mut self, h: Header, sql: &str) -> Result<Error> {
-        let Message::ErrorResponse(fields) = Message::parse(h.tag, self.io.body(h))? else {
-            unreachable!("parse returns the variant of its tag")
-        };
-        let db = fields.to_db_error()?;
-        self.io.consume(h);
-        let db = if db.position().is_some() {
-            db.with_query(Arc::from(sql))
-        } else {
-            db
-        };
-        if *db.code() == crate::error::SqlState::ReadOnlySqlTransaction {
-            self.read_only_error = true;
-        }
-        let fatal = matches!(
-            db.severity(),
-            crate::error::Severity::Fatal | crate::error::Severity::Panic
-        );
-        let err = Error::db(db);
-        if fatal {
-            self.mark_broken(err.to_string());
-        }
-        Ok(err)
-    }
-
-    /// After an error, the server skips to the Sync: read up to its ReadyForQuery.
-    pub(crate) async fn finish_after_error(&mut self) -> Result<()> {
-        if self.is_closed() {
-            // The error was FATAL (`read_db_error` marked the connection): the server hangs
-            // up instead of sending ReadyForQuery, and the caller reports the server's error
-            // rather than the hang-up.
-            return Ok(());
-        }
-        loop {
-            let h = self.recv().await?;
-            if h.tag == tag::READY_FOR_QUERY {
-                return self.on_ready_for_query(h);
-            }
-            Message::parse(h.tag, self.io.body(h))?;
-            self.io.consume(h);
-        }
-    }
-
-    /// Reads the CommandComplete at the front of the buffer (consuming it): notes the
-    /// command for `session_changed` and returns the rows it affected.
-    pub(crate) fn read_command_complete(&mut self, h: Header) -> Result<u64> {
-        let Message::CommandComplete { tag } = Message::parse(h.tag, self.io.body(h))? else {
-            return Err(self.unexpected(h, "CommandComplete"));
-        };
-        let rows = rows_affected(tag);
-        // Only the first 16 bytes matter to note_command (the verb, `DEALLOCATE ALL`):
-        // copy them to the stack rather than allocate the tag for every query of a large
-        // pipeline or batch. A tag cut inside a character is cut before it.
-        let mut copy = [0u8; 16];
-        let mut n = tag.len().min(copy.len());
-        while !tag.is_char_boundary(n) {
-            n -= 1;
-        }
-        copy[..n].copy_from_slice(&tag.as_bytes()[..n]);
-        self.io.consume(h);
-        self.note_command(std::str::from_utf8(&copy[..n]).unwrap_or(""));
-        Ok(rows)
-    }
-
-    /// Reads the ParameterDescription at the front of the buffer (consuming it).
-    pub(crate) fn read_params(&mut self, h: Header) -> Result<Vec<TypeInfo>> {
-        let Message::ParameterDescription(p) = Message::parse(h.tag, self.io.body(h))? else {
-            return Err(self.unexpected(h, "ParameterDescription"));
-        };
-        let params = p.types().map(|o| self.type_info(o)).collect();
-        self.io.consume(h);
-        Ok(params)
-    }
-
-    /// Reads a RowDescription (or NoData) at the front of the buffer into columns.
-    pub(crate) fn read_columns(&mut self, h: Header, format: Format) -> Result<Vec<Column>> {
-        let cols = match Message::parse(h.tag, self.io.body(h))? {
-            Message::NoData => Vec::new(),
-            Message::RowDescription(desc) => desc
-                .fields()
-                .map(|f| {
-                    Column::new(
-                        f.name,
-                        self.type_info(f.type_oid),
-                        f.table_oid,
-                        f.column_id,
-                        f.type_modifier,
-                        format,
-                    )
-                })
-                .collect(),
-            _ => return Err(self.unexpected(h, "RowDescription")),
-        };
-        self.io.consume(h);
-        Ok(cols)
     }
 
     /// Prepares a statement and returns its description (parameter and column types).
@@ -1236,28 +1109,28 @@ impl Connection {
             let mut params = Vec::new();
             let mut statement = None;
             let failed = loop {
-                let h = self.recv().await?;
-                match h.tag {
-                    tag::PARSE_COMPLETE | tag::CLOSE_COMPLETE => self.io.consume(h),
-                    tag::PARAMETER_DESCRIPTION => params = self.read_params(h)?,
-                    tag::ROW_DESCRIPTION | tag::NO_DATA => {
+                match self.recv().await? {
+                    Incoming::ParseComplete | Incoming::CloseComplete => {}
+                    Incoming::ParameterDescription(p) => params = p,
+                    Incoming::RowDescription(desc) => {
                         statement = Some(self.read_description(
-                            h,
+                            &desc,
                             sql,
                             &plan,
                             std::mem::take(&mut params),
                         )?);
                     }
-                    tag::READY_FOR_QUERY => {
-                        self.on_ready_for_query(h)?;
-                        break None;
+                    Incoming::NoData => {
+                        statement =
+                            Some(self.read_no_data(sql, &plan, std::mem::take(&mut params)));
                     }
-                    tag::ERROR_RESPONSE => {
-                        let err = self.read_db_error(h, sql)?;
+                    Incoming::Ready(_) => break None,
+                    Incoming::Error(err) => {
+                        let err = err.with_statement(sql);
                         self.finish_after_error().await?;
                         break Some(err);
                     }
-                    _ => return Err(self.unexpected(h, "the response to Parse/Describe")),
+                    other => return Err(other.unexpected("the response to Parse/Describe")),
                 }
             };
             if let Some(err) = failed {
@@ -1272,10 +1145,8 @@ impl Connection {
             let statement =
                 statement.ok_or_else(|| Error::protocol("Describe returned no row description"))?;
             let named = self.name_statement(statement).await?;
-            if named.is_named() {
-                // The cache holds the description as it came; give it the named types.
-                self.cache.replace_statement(named.clone());
-            }
+            // The cache holds the description as it came; give it the named types.
+            self.refile_statement(named.clone());
             return Ok(named);
         }
     }
@@ -1378,70 +1249,6 @@ impl Connection {
                 row.with_columns(named)
             })
             .collect())
-    }
-
-    pub(crate) async fn simple_query_inner(&mut self, sql: &str) -> Result<Vec<Row>> {
-        self.note_sql(sql);
-        frontend::query(&mut self.io.write_buf, sql)?;
-        self.queue_request(1);
-        self.flush().await?;
-        let mut rows = Vec::new();
-        let mut columns: Option<Arc<Columns>> = None;
-        let mut error = None;
-        loop {
-            let h = self.recv().await?;
-            match h.tag {
-                tag::ROW_DESCRIPTION => {
-                    columns = Some(Arc::new(Columns::new(self.read_columns(h, Format::Text)?)));
-                }
-                tag::DATA_ROW => {
-                    let Some(cols) = &columns else {
-                        return Err(Error::protocol("DataRow before RowDescription"));
-                    };
-                    let body = self.io.take_body(h);
-                    rows.push(Row::new(cols.clone(), body)?);
-                }
-                tag::COMMAND_COMPLETE | tag::EMPTY_QUERY_RESPONSE => {
-                    if let Message::CommandComplete { tag } =
-                        Message::parse(h.tag, self.io.body(h))?
-                    {
-                        let tag = tag.to_owned();
-                        self.note_command(&tag);
-                    }
-                    self.io.consume(h);
-                    columns = None;
-                }
-                tag::COPY_IN_RESPONSE => {
-                    // COPY FROM STDIN through batch_execute: refuse it cleanly.
-                    self.io.consume(h);
-                    frontend::copy_fail(
-                        &mut self.io.write_buf,
-                        "COPY FROM STDIN is not supported by simple_query; use copy_in",
-                    )?;
-                    self.flush().await?;
-                }
-                tag::COPY_OUT_RESPONSE | tag::COPY_DATA | tag::COPY_DONE => {
-                    Message::parse(h.tag, self.io.body(h))?;
-                    self.io.consume(h);
-                }
-                tag::ERROR_RESPONSE => {
-                    let err = self.read_db_error(h, sql)?;
-                    if self.is_closed() {
-                        // FATAL: no ReadyForQuery will follow.
-                        return Err(err);
-                    }
-                    error.get_or_insert(err);
-                }
-                tag::READY_FOR_QUERY => {
-                    self.on_ready_for_query(h)?;
-                    return match error {
-                        Some(e) => Err(e),
-                        None => Ok(rows),
-                    };
-                }
-                _ => return Err(self.unexpected(h, "a simple query response")),
-            }
-        }
     }
 }
 

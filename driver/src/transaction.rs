@@ -10,8 +10,6 @@ use crate::connection::Connection;
 use crate::error::{DbError, Error, ErrorKind, Result};
 use crate::executor::{Acquire, Executor};
 use crate::protocol::TransactionStatus;
-use crate::protocol::backend::{Message, tag};
-use crate::protocol::frontend;
 use crate::query::query_as;
 use crate::types::TimestampTz;
 
@@ -334,13 +332,14 @@ impl<'c> Transaction<'c> {
     /// Bounded by the connection's `command_timeout`, like any query.
     async fn control(&mut self, sql: &str, during: State) -> Result<String> {
         let conn: &mut Connection = &mut self.conn;
-        frontend::query(&mut conn.io.write_buf, sql)?;
-        conn.queue_request(1);
+        conn.queue_simple_query(sql)?;
         self.state = during;
         let conn: &mut Connection = &mut self.conn;
         let timeout = conn.command_timeout();
         let r = crate::connection::within_timeout!(conn, timeout, conn.control_response(sql));
-        let r = conn.note(r);
+        let r = conn
+            .note(r)
+            .map(|tag| tag.map(|t| t.start().to_owned()).unwrap_or_default());
         // The response was read to its end, or the connection broke: either way the
         // statement did what it did, and nothing more needs undoing on its account.
         // (`started` reopens the state after a successful BEGIN/SAVEPOINT.)
@@ -359,58 +358,16 @@ impl<'c> Transaction<'c> {
     }
 }
 
-impl Connection {
-    /// Flushes a queued simple Query and reads its response to ReadyForQuery.
-    pub(crate) async fn control_response(&mut self, sql: &str) -> Result<String> {
-        self.flush().await?;
-        let mut last_tag = String::new();
-        let mut error = None;
-        loop {
-            let h = self.recv().await?;
-            match h.tag {
-                tag::COMMAND_COMPLETE => {
-                    if let Message::CommandComplete { tag } =
-                        Message::parse(h.tag, self.io.body(h))?
-                    {
-                        last_tag = tag.to_owned();
-                    }
-                    self.io.consume(h);
-                    self.note_command(&last_tag);
-                }
-                tag::EMPTY_QUERY_RESPONSE => self.io.consume(h),
-                tag::ERROR_RESPONSE => {
-                    let e = self.read_db_error(h, sql)?;
-                    error.get_or_insert(e);
-                }
-                tag::READY_FOR_QUERY => {
-                    self.on_ready_for_query(h)?;
-                    return match error {
-                        Some(e) => Err(e),
-                        None => Ok(last_tag),
-                    };
-                }
-                _ => return Err(self.unexpected(h, "the response to a transaction statement")),
-            }
-        }
-    }
-}
-
-/// Whether the one request in the write buffer (queued after `ready()`) has started to
-/// go out: then the server will run it.
-fn request_went_out(conn: &Connection) -> bool {
-    conn.io.written > 0 || conn.io.write_buf.is_empty()
-}
-
 impl Drop for Transaction<'_> {
     fn drop(&mut self) {
         let conn: &mut Connection = &mut self.conn;
         let undo = match self.state {
             State::NotStarted | State::Done => false,
-            State::Starting => request_went_out(conn),
+            State::Starting => conn.request_went_out(),
             State::Open => true,
             // COMMIT/ROLLBACK already on its way ends the transaction; one never sent is
             // withdrawn by the next `ready()`, so the transaction must be rolled back.
-            State::Ending => !request_went_out(conn),
+            State::Ending => !conn.request_went_out(),
         };
         if !undo || conn.is_closed() {
             return;

@@ -22,7 +22,8 @@ use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result, SqlState};
 use crate::protocol::TransactionStatus;
-use crate::protocol::backend::Header;
+use bytes::Bytes;
+
 use crate::protocol::frontend::{self, Formats, Target};
 use crate::row::Columns;
 use crate::statement::Statement;
@@ -191,6 +192,19 @@ impl Connection {
         }
     }
 
+    /// Puts `statement` in place of the cached one of the same name (its user types were
+    /// named after its description arrived).
+    pub(crate) fn refile_statement(&mut self, statement: Statement) {
+        if statement.is_named() {
+            self.cache.replace_statement(statement);
+        }
+    }
+
+    /// Whether a statement with this text would be named and cached now.
+    pub(crate) fn caches(&self, sql: &str) -> bool {
+        self.cache.accepts(sql)
+    }
+
     /// A portal name no other portal of this process has, nor another process can guess.
     pub(crate) fn new_portal_name(&mut self) -> Box<str> {
         self.cache.next_name()
@@ -239,17 +253,37 @@ impl Connection {
         }
     }
 
-    /// Reads the RowDescription or NoData at the front of the buffer, which answers the
+    /// Files the statement that a RowDescription (`desc`) describes, answering the
     /// Describe of `plan`'s statement (`params` from the ParameterDescription before it):
     /// the statement is confirmed, cached when named, and returned.
     pub(crate) fn read_description(
         &mut self,
-        h: Header,
+        desc: &Bytes,
         sql: &str,
         plan: &Plan,
         params: Vec<TypeInfo>,
     ) -> Result<Statement> {
-        let cols = self.read_columns(h, Format::Binary)?;
+        let cols = self.columns(desc, Format::Binary)?;
+        Ok(self.file_statement(sql, plan, params, cols))
+    }
+
+    /// As [`Connection::read_description`], for a statement that returns no rows (NoData).
+    pub(crate) fn read_no_data(
+        &mut self,
+        sql: &str,
+        plan: &Plan,
+        params: Vec<TypeInfo>,
+    ) -> Statement {
+        self.file_statement(sql, plan, params, Vec::new())
+    }
+
+    fn file_statement(
+        &mut self,
+        sql: &str,
+        plan: &Plan,
+        params: Vec<TypeInfo>,
+        cols: Vec<crate::row::Column>,
+    ) -> Statement {
         // Filed under the parameter types it was parsed with; a statement parsed with none
         // given (`prepare`) under those the server chose, which a query binding it sends.
         let key: Vec<Oid> = if plan.oids.is_empty() {
@@ -264,7 +298,7 @@ impl Connection {
         {
             self.closes.push(evicted);
         }
-        Ok(statement)
+        statement
     }
 
     /// After the server rejected a query that used `plan`, and its ReadyForQuery was read:
@@ -356,6 +390,79 @@ impl Connection {
         self.pooler_generation = generation;
         if self.cache.is_enabled() && pooler_seen(&self.settings.endpoint) {
             self.use_unnamed_statements();
+        }
+    }
+
+    // --- Portals ------------------------------------------------------------------------
+
+    /// Sends `Execute(portal, max_rows)` and Sync: the next rows of an open portal.
+    pub(crate) async fn send_execute_portal(&mut self, portal: &str, max_rows: u32) -> Result<()> {
+        self.write_request([], |buf| {
+            frontend::execute(buf, portal, max_rows)?;
+            frontend::sync(buf);
+            Ok(1)
+        })?;
+        self.flush().await
+    }
+
+    /// Queues, from `Drop`, a Close of `portal` (and Sync) that goes out before the next
+    /// request and is never withdrawn.
+    pub(crate) fn queue_close_portal(&mut self, portal: &str) {
+        self.abandon_batch();
+        let buf = &mut self.io.write_buf;
+        match frontend::close(buf, Target::Portal, portal) {
+            Ok(()) => {
+                frontend::sync(buf);
+                self.queue_cleanup(1);
+            }
+            Err(e) => self.mark_broken(format!(
+                "could not queue closing a cursor: {}",
+                e.display_chain()
+            )),
+        }
+    }
+
+    // --- A batch streamed out before its Sync (`execute_many`) ------------------------
+
+    /// Starts a batch: the Closes owed go first; until [`Connection::end_batch`], a dropped
+    /// future, a timeout or a failed row makes the server fail what was sent (see
+    /// [`Connection::abandon_batch`]).
+    pub(crate) fn begin_batch(&mut self) -> Result<()> {
+        self.close_unconfirmed();
+        for name in std::mem::take(&mut self.closes) {
+            frontend::close(&mut self.io.write_buf, Target::Statement, &name)?;
+        }
+        self.batch_open = true;
+        Ok(())
+    }
+
+    /// Appends to the open batch what `encode` writes, or nothing if it fails.
+    pub(crate) fn append_to_batch(
+        &mut self,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<()>,
+    ) -> Result<()> {
+        let start = self.io.write_buf.len();
+        let r = encode(&mut self.io.write_buf);
+        if r.is_err() {
+            self.io.write_buf.truncate(start);
+        }
+        r
+    }
+
+    /// How many bytes of the batch wait to be sent.
+    pub(crate) fn batch_unsent(&self) -> usize {
+        self.io.write_buf.len()
+    }
+
+    /// Ends the batch with its Sync (`sent`: part of it is on the wire already, so the
+    /// Sync must follow even if the caller is dropped now).
+    pub(crate) fn end_batch(&mut self, sent: bool) {
+        self.batch_open = false;
+        frontend::sync(&mut self.io.write_buf);
+        if sent {
+            self.queue_cleanup(1);
+        } else {
+            self.queue_request(1);
         }
     }
 }

@@ -46,24 +46,30 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::Arc;
 
-use crate::error::{DbError, Error, Result};
+use crate::error::{DbError, Error, Result, SqlState};
 use crate::protocol::backend::{Header, Message, TransactionStatus, show_tag, tag};
 use crate::protocol::frontend;
 
 mod cancel;
+mod copy_io;
 mod extended;
+mod idle;
 mod observe;
 mod pending;
+mod recv;
+mod simple;
 mod startup;
 pub(crate) mod stream;
 mod tls;
 mod type_registry;
 
 pub use cancel::CancelToken;
+pub(crate) use copy_io::{CopyDirection, EarlyAnswer};
 pub(crate) use extended::{AfterError, Plan};
 pub(crate) use observe::Watch;
 pub use observe::{QueryLog, QueryLogger};
 use pending::Pending;
+pub(crate) use recv::{CommandTag, Incoming};
 pub(crate) use stream::Framed;
 pub(crate) use type_registry::TypeRegistry;
 
@@ -187,8 +193,8 @@ pub(crate) struct Session {
 
 /// An open session with a PostgreSQL server.
 pub struct Connection {
-    pub(crate) io: Framed,
-    pub(crate) session: Session,
+    io: Framed,
+    session: Session,
     pending: Pending,
     /// Why the connection can no longer be used, once it cannot.
     broken: Option<String>,
@@ -197,29 +203,29 @@ pub struct Connection {
     notifications: VecDeque<Notification>,
     dropped_notifications: u64,
     /// Set while a COPY FROM STDIN is open on this connection.
-    pub(crate) copy_in: bool,
+    copy_in: bool,
     /// Set while `execute_many` streams a batch whose Sync is not written yet: part of
     /// it may have reached the server. See [`Connection::abandon_batch`].
-    pub(crate) batch_open: bool,
-    pub(crate) cache: StatementCache,
+    batch_open: bool,
+    cache: StatementCache,
     /// Named statements to close with the next request (evicted from the cache).
-    pub(crate) closes: Vec<Box<str>>,
+    closes: Vec<Box<str>>,
     /// Named statements whose Parse was sent but whose description was not read yet.
     /// If the operation is abandoned, nobody learns about them: the next request
     /// closes them (see `Connection::close_unconfirmed`).
-    pub(crate) unconfirmed: Vec<Box<str>>,
-    pub(crate) types: TypeRegistry,
-    pub(crate) settings: Arc<Settings>,
-    pub(crate) cancel: Option<CancelToken>,
+    unconfirmed: Vec<Box<str>>,
+    types: TypeRegistry,
+    settings: Arc<Settings>,
+    cancel: Option<CancelToken>,
     /// Whether a command may have changed session state (settings, listens, cursors,
     /// advisory locks) since the last [`Connection::clear_session_changed`].
     session_changed: bool,
     /// Set when a statement failed with 25006 `read_only_sql_transaction`: after a failover
     /// the server may be a standby now, so a pool discards the connection.
-    pub(crate) read_only_error: bool,
+    read_only_error: bool,
     query_logger: Option<QueryLogger>,
     /// Unique in this process: named statements belong to the connection that made them.
-    pub(crate) id: u64,
+    id: u64,
     /// The count of transaction-mode poolers this process knew of when this connection
     /// last looked (see `extended.rs`); starts at 0 so the first statement looks.
     pooler_generation: u64,
@@ -398,6 +404,12 @@ impl Connection {
     /// A token that cancels the query running on this connection from anywhere.
     pub fn cancel_token(&self) -> Option<CancelToken> {
         self.cancel.clone()
+    }
+
+    /// Whether a statement failed with 25006 `read_only_sql_transaction`: after a
+    /// failover the server may be a standby now, so a pool discards the connection.
+    pub(crate) fn saw_read_only_error(&self) -> bool {
+        self.read_only_error
     }
 
     /// Whether `statement` is a named statement of this session that still exists.
@@ -585,29 +597,20 @@ impl Connection {
         }
         self.flush().await?;
         while self.pending.owed() > 0 {
-            let h = self.recv().await?;
-            match h.tag {
-                tag::READY_FOR_QUERY => self.on_ready_for_query(h)?,
-                tag::COPY_IN_RESPONSE => {
-                    self.io.consume(h);
+            // Every message is validated even when discarded: a malformed one means we
+            // are lost.
+            match self.recv().await? {
+                Incoming::CopyIn(_) => {
                     frontend::copy_fail(&mut self.io.write_buf, "COPY abandoned by the client")?;
                     self.flush().await?;
                 }
-                tag::ERROR_RESPONSE => {
-                    if tracing::enabled!(tracing::Level::DEBUG) {
-                        let msg = Message::parse(h.tag, self.io.body(h))?;
-                        if let Message::ErrorResponse(f) = msg {
-                            let code = f.iter().find(|(t, _)| *t == b'C').map(|(_, c)| c);
-                            tracing::debug!(code, "discarding the error of an abandoned operation");
-                        }
-                    }
-                    self.io.consume(h);
+                Incoming::Error(e) => {
+                    tracing::debug!(
+                        code = e.code().map(SqlState::code),
+                        "discarding the error of an abandoned operation"
+                    );
                 }
-                _ => {
-                    // Validate even what we discard: a malformed message means we are lost.
-                    Message::parse(h.tag, self.io.body(h))?;
-                    self.io.consume(h);
-                }
+                _ => {}
             }
         }
         Ok(())
@@ -634,6 +637,27 @@ impl Connection {
     pub(crate) async fn flush(&mut self) -> Result<()> {
         self.io.flush().await?;
         self.pending.flushed();
+        Ok(())
+    }
+
+    /// Sends the write buffer while also reading whatever the server answers meanwhile,
+    /// so a large pipeline cannot deadlock with both sides' socket buffers full.
+    pub(crate) async fn flush_while_reading(&mut self) -> Result<()> {
+        let io = &mut self.io;
+        std::future::poll_fn(|cx| {
+            loop {
+                match io.poll_flush_some(cx) {
+                    std::task::Poll::Ready(r) => return std::task::Poll::Ready(r),
+                    std::task::Poll::Pending => match io.poll_read_some(cx) {
+                        std::task::Poll::Ready(Ok(_)) => continue,
+                        std::task::Poll::Ready(Err(e)) => return std::task::Poll::Ready(Err(e)),
+                        std::task::Poll::Pending => return std::task::Poll::Pending,
+                    },
+                }
+            }
+        })
+        .await?;
+        self.mark_flushed();
         Ok(())
     }
 
@@ -695,7 +719,7 @@ impl Connection {
     }
 
     /// Records a ReadyForQuery at the front of the buffer.
-    pub(crate) fn on_ready_for_query(&mut self, h: Header) -> Result<()> {
+    fn on_ready_for_query(&mut self, h: Header) -> Result<()> {
         let Message::ReadyForQuery(status) = Message::parse(h.tag, self.io.body(h))? else {
             return Err(Error::protocol("expected ReadyForQuery"));
         };
@@ -709,9 +733,11 @@ impl Connection {
         Ok(())
     }
 
-    /// Waits for the next message that is not asynchronous, leaving it at the front of the
-    /// buffer. Notices, notifications and parameter changes are handled on the way.
-    pub(crate) async fn recv(&mut self) -> Result<Header> {
+    /// Waits for the next frame that is not asynchronous, leaving it at the front of the
+    /// buffer (startup reads authentication messages this way; everything after it uses
+    /// [`Connection::recv`]). Notices, notifications and parameter changes are handled on
+    /// the way.
+    async fn recv_frame(&mut self) -> Result<Header> {
         loop {
             let h = match self.io.has_frame()? {
                 Some(h) => h,
@@ -724,31 +750,46 @@ impl Connection {
     }
 
     /// Handles `h` if it is an asynchronous message, consuming it. Returns whether it was.
-    pub(crate) fn handle_async(&mut self, h: Header) -> Result<bool> {
-        match h.tag {
-            tag::NOTICE_RESPONSE => {
-                let Message::NoticeResponse(fields) = Message::parse(h.tag, self.io.body(h))?
-                else {
-                    unreachable!("parse returns the variant of its tag")
-                };
-                let notice = fields.to_db_error()?;
-                self.io.consume(h);
-                match &self.notices {
-                    Some(handler) => handler(&notice),
-                    None => log_notice(&notice),
-                }
+    fn handle_async(&mut self, h: Header) -> Result<bool> {
+        let asynchronous = matches!(
+            h.tag,
+            tag::NOTICE_RESPONSE | tag::NOTIFICATION_RESPONSE | tag::PARAMETER_STATUS
+        ) || (h.tag == tag::ERROR_RESPONSE && self.pending.owed() == 0);
+        if !asynchronous {
+            return Ok(false);
+        }
+        enum Async {
+            Notice(DbError),
+            Notification(Notification),
+            Parameter(String, String),
+            Ended(DbError),
+        }
+        let message = match Message::parse(h.tag, self.io.body(h))? {
+            Message::NoticeResponse(fields) => Async::Notice(fields.to_db_error()?),
+            Message::NotificationResponse {
+                process_id,
+                channel,
+                payload,
+            } => Async::Notification(Notification::new(
+                process_id,
+                channel.to_owned(),
+                payload.to_owned(),
+            )),
+            Message::ParameterStatus { name, value } => {
+                Async::Parameter(name.to_owned(), value.to_owned())
             }
-            tag::NOTIFICATION_RESPONSE => {
-                let Message::NotificationResponse {
-                    process_id,
-                    channel,
-                    payload,
-                } = Message::parse(h.tag, self.io.body(h))?
-                else {
-                    unreachable!("parse returns the variant of its tag")
-                };
-                let n = Notification::new(process_id, channel.to_owned(), payload.to_owned());
-                self.io.consume(h);
+            // An error nobody asked for: the server is ending the session (admin
+            // shutdown, idle timeout).
+            Message::ErrorResponse(fields) => Async::Ended(fields.to_db_error()?),
+            _ => return Ok(false),
+        };
+        self.io.consume(h);
+        match message {
+            Async::Notice(notice) => match &self.notices {
+                Some(handler) => handler(&notice),
+                None => log_notice(&notice),
+            },
+            Async::Notification(n) => {
                 if let Some(handler) = &self.notification_handler {
                     handler(&n);
                 }
@@ -763,46 +804,30 @@ impl Connection {
                 }
                 self.notifications.push_back(n);
             }
-            tag::PARAMETER_STATUS => {
-                let Message::ParameterStatus { name, value } =
-                    Message::parse(h.tag, self.io.body(h))?
-                else {
-                    unreachable!("parse returns the variant of its tag")
-                };
-                self.session
-                    .parameters
-                    .insert(name.to_owned(), value.to_owned());
-                self.io.consume(h);
+            Async::Parameter(name, value) => {
+                self.session.parameters.insert(name, value);
             }
-            tag::ERROR_RESPONSE if self.pending.owed() == 0 => {
-                // An error nobody asked for: the server is ending the session
-                // (admin shutdown, idle timeout).
-                let msg = Message::parse(h.tag, self.io.body(h))?;
-                let Message::ErrorResponse(fields) = msg else {
-                    unreachable!("parse returns the variant of its tag")
-                };
-                let db = fields.to_db_error()?;
-                self.io.consume(h);
+            Async::Ended(db) => {
                 return Err(Error::closed(format!("the server ended the session: {db}")));
             }
-            _ => return Ok(false),
         }
         Ok(true)
     }
 
-    /// Reads the next message and fails unless it has type `expected`.
-    pub(crate) async fn expect(&mut self, expected: u8) -> Result<Header> {
-        let h = self.recv().await?;
-        if h.tag == expected {
-            Ok(h)
-        } else {
-            Err(self.unexpected(h, crate::protocol::backend::name(expected)))
-        }
+    /// Turns the ErrorResponse frame `h` at the front of the buffer into an error,
+    /// consuming it (startup's errors; later ones arrive as [`Incoming::Error`]).
+    fn frame_db_error(&mut self, h: Header) -> Result<Error> {
+        let Message::ErrorResponse(fields) = Message::parse(h.tag, self.io.body(h))? else {
+            return Err(self.unexpected_frame(h, "ErrorResponse"));
+        };
+        let db = fields.to_db_error()?;
+        self.io.consume(h);
+        Ok(Error::db(db))
     }
 
     /// A protocol error for message `h` arriving when `expected` was due.
     /// An ErrorResponse becomes the database error it carries.
-    pub(crate) fn unexpected(&self, h: Header, expected: &str) -> Error {
+    fn unexpected_frame(&self, h: Header, expected: &str) -> Error {
         if h.tag == tag::ERROR_RESPONSE
             && let Ok(Message::ErrorResponse(f)) = Message::parse(h.tag, self.io.body(h))
         {

@@ -562,7 +562,7 @@ async fn establish(
 
 /// An error the server sent during startup: authentication errors keep their kind.
 fn startup_error(conn: &mut Connection, h: crate::protocol::backend::Header) -> Result<Error> {
-    let err = conn.read_db_error(h, "")?;
+    let err = conn.frame_db_error(h)?;
     let auth_failure = err.code().is_some_and(|c| c.code().starts_with("28"));
     Ok(if auth_failure {
         err.with_kind(ErrorKind::Authentication)
@@ -587,7 +587,7 @@ async fn authenticate(
     let mut method: Option<AuthMethod> = None;
     let mut scram: Option<ScramClient> = None;
     loop {
-        let h = conn.recv().await?;
+        let h = conn.recv_frame().await?;
         match h.tag {
             tag::AUTHENTICATION => {}
             tag::ERROR_RESPONSE => return Err(startup_error(conn, h)?),
@@ -596,10 +596,10 @@ async fn authenticate(
                 handle_negotiate(conn, h, options.get_min_protocol_version())?;
                 continue;
             }
-            _ => return Err(conn.unexpected(h, "an authentication request")),
+            _ => return Err(conn.unexpected_frame(h, "an authentication request")),
         }
         let Message::Authentication(request) = Message::parse(h.tag, conn.io.body(h))? else {
-            unreachable!("parse returns the variant of its tag")
+            return Err(conn.unexpected_frame(h, "an authentication request"));
         };
         // Copy what we need out of the borrowed message before touching the connection.
         let request = OwnedAuth::from(request);
@@ -736,7 +736,7 @@ fn handle_negotiate(
         unrecognized,
     } = Message::parse(h.tag, conn.io.body(h))?
     else {
-        unreachable!("parse returns the variant of its tag")
+        return Err(conn.unexpected_frame(h, "NegotiateProtocolVersion"));
     };
     if !unrecognized.is_empty() {
         tracing::debug!(
@@ -785,7 +785,7 @@ fn handle_negotiate(
 /// After AuthenticationOk: parameters, the cancel key, and ReadyForQuery.
 async fn finish_startup(conn: &mut Connection, min: ProtocolVersion) -> Result<()> {
     loop {
-        let h = conn.recv().await?;
+        let h = conn.recv_frame().await?;
         match h.tag {
             tag::BACKEND_KEY_DATA => {
                 let Message::BackendKeyData {
@@ -793,7 +793,7 @@ async fn finish_startup(conn: &mut Connection, min: ProtocolVersion) -> Result<(
                     secret_key,
                 } = Message::parse(h.tag, conn.io.body(h))?
                 else {
-                    unreachable!("parse returns the variant of its tag")
+                    return Err(conn.unexpected_frame(h, "BackendKeyData"));
                 };
                 conn.session.process_id = process_id;
                 conn.session.secret_key = secret_key.to_vec();
@@ -805,7 +805,7 @@ async fn finish_startup(conn: &mut Connection, min: ProtocolVersion) -> Result<(
                 return Ok(());
             }
             tag::ERROR_RESPONSE => return Err(startup_error(conn, h)?),
-            _ => return Err(conn.unexpected(h, "BackendKeyData or ReadyForQuery")),
+            _ => return Err(conn.unexpected_frame(h, "BackendKeyData or ReadyForQuery")),
         }
     }
 }

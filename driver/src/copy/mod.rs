@@ -3,16 +3,13 @@
 mod rows;
 mod typed;
 
-use std::task::{Context, Poll, Waker};
-
 use bytes::Bytes;
 use futures_core::Stream;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::connection::{Connection, within_timeout};
+use crate::connection::{Connection, CopyDirection, EarlyAnswer, within_timeout};
 use crate::error::{BoxError, Error, ErrorKind, Result};
-use crate::protocol::backend::{CopyResponse, Message, tag};
-use crate::protocol::frontend;
+use crate::protocol::backend::CopyResponse;
 use crate::query::quote_identifier;
 
 pub use rows::{CopyRow, FromCopyRow, RowDecoder, RowEncoder};
@@ -68,87 +65,12 @@ impl Connection {
     /// Sends `sql` as a simple Query and reads up to CopyInResponse or CopyOutResponse
     /// (`want`). Anything else (an error, a statement that is not that kind of COPY) is
     /// read to its ReadyForQuery and returned as an error.
-    async fn start_copy(&mut self, sql: &str, want: u8) -> Result<CopyResponse> {
+    async fn start_copy(&mut self, sql: &str, want: CopyDirection) -> Result<CopyResponse> {
         self.ready().await?;
         let timeout = self.command_timeout();
-        let r = within_timeout!(self, timeout, self.start_copy_inner(sql, want));
+        let r = within_timeout!(self, timeout, self.begin_copy(sql, want));
         self.note(r)
     }
-
-    async fn start_copy_inner(&mut self, sql: &str, want: u8) -> Result<CopyResponse> {
-        frontend::query(&mut self.io.write_buf, sql)?;
-        self.queue_request(1);
-        self.flush().await?;
-        let mut error: Option<Error> = None;
-        loop {
-            let h = self.recv().await?;
-            match h.tag {
-                tag::COPY_IN_RESPONSE | tag::COPY_OUT_RESPONSE if h.tag == want => {
-                    let response = match Message::parse(h.tag, self.io.body(h))? {
-                        Message::CopyInResponse(r) | Message::CopyOutResponse(r) => r,
-                        _ => unreachable!("parse returns the variant of its tag"),
-                    };
-                    self.io.consume(h);
-                    if want == tag::COPY_IN_RESPONSE {
-                        self.copy_in = true;
-                    }
-                    return Ok(response);
-                }
-                tag::COPY_IN_RESPONSE => {
-                    // COPY FROM STDIN where COPY TO was expected: refuse the data.
-                    self.io.consume(h);
-                    frontend::copy_fail(&mut self.io.write_buf, "expected COPY TO STDOUT")?;
-                    self.flush().await?;
-                    error.get_or_insert_with(|| wrong_direction(sql, "FROM STDIN", "copy_in"));
-                }
-                tag::COPY_OUT_RESPONSE => {
-                    self.io.consume(h);
-                    error.get_or_insert_with(|| wrong_direction(sql, "TO STDOUT", "copy_out"));
-                }
-                tag::COPY_BOTH_RESPONSE => {
-                    return Err(Error::unsupported(
-                        "COPY BOTH (replication) is not supported on this connection",
-                    ));
-                }
-                tag::ERROR_RESPONSE => {
-                    let e = self.read_db_error(h, sql)?;
-                    error.get_or_insert(e);
-                }
-                tag::READY_FOR_QUERY => {
-                    self.on_ready_for_query(h)?;
-                    return Err(error.unwrap_or_else(|| {
-                        Error::new(
-                            ErrorKind::Unsupported,
-                            format!(
-                                "not a COPY {} statement: {sql}",
-                                if want == tag::COPY_IN_RESPONSE {
-                                    "FROM STDIN"
-                                } else {
-                                    "TO STDOUT"
-                                }
-                            ),
-                        )
-                    }));
-                }
-                _ => {
-                    // Rows or results of some other statement: validate and skip.
-                    if h.tag == tag::COMMAND_COMPLETE {
-                        self.read_command_complete(h)?;
-                    } else {
-                        Message::parse(h.tag, self.io.body(h))?;
-                        self.io.consume(h);
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn wrong_direction(sql: &str, is: &str, use_: &str) -> Error {
-    Error::new(
-        ErrorKind::Unsupported,
-        format!("the statement is a COPY {is}; use {use_} for it: {sql}"),
-    )
 }
 
 // --- COPY IN, raw --------------------------------------------------------------------
@@ -180,7 +102,7 @@ impl std::fmt::Debug for CopyIn<'_> {
 impl Connection {
     /// Starts `COPY ... FROM STDIN` with raw data: `sql` is the whole COPY statement.
     pub async fn copy_in_raw(&mut self, sql: &str) -> Result<CopyIn<'_>> {
-        let response = self.start_copy(sql, tag::COPY_IN_RESPONSE).await?;
+        let response = self.start_copy(sql, CopyDirection::In).await?;
         Ok(CopyIn {
             conn: self,
             sql: sql.to_owned(),
@@ -225,8 +147,8 @@ impl<'c> CopyIn<'c> {
     pub async fn send(&mut self, data: impl AsRef<[u8]>) -> Result<()> {
         self.check_open()?;
         for chunk in data.as_ref().chunks(RAW_CHUNK) {
-            frontend::copy_data(&mut self.conn.io.write_buf, chunk)?;
-            if self.conn.io.write_buf.len() >= FLUSH_THRESHOLD {
+            self.conn.copy_data(chunk)?;
+            if self.conn.copy_unsent() >= FLUSH_THRESHOLD {
                 self.flush().await?;
             }
         }
@@ -319,57 +241,26 @@ impl<'c> CopyIn<'c> {
 
     /// Processes whatever the server sent during the COPY without waiting for more.
     async fn check_early_error(&mut self) -> Result<()> {
-        let conn = &mut *self.conn;
-        {
-            // (A `Context` is not `Send`: keep it out of the awaits below.)
-            let mut cx = Context::from_waker(Waker::noop());
-            loop {
-                match conn.io.poll_read_some(&mut cx) {
-                    Poll::Ready(Ok(_)) => continue,
-                    Poll::Ready(Err(e)) => return conn.note(Err(e)),
-                    Poll::Pending => break,
-                }
+        match self.conn.copy_in_early_answer(&self.sql).await? {
+            EarlyAnswer::Nothing => Ok(()),
+            EarlyAnswer::Failed(err) => {
+                self.done = true;
+                Err(err)
             }
         }
-        while let Some(h) = conn.io.has_frame()? {
-            let handled = conn.handle_async(h);
-            if conn.note(handled)? {
-                continue;
-            }
-            if h.tag != tag::ERROR_RESPONSE {
-                let e = conn.unexpected(h, "nothing during COPY FROM STDIN");
-                return conn.note(Err(e));
-            }
-            let err = conn.read_db_error(h, &self.sql)?;
-            // The server left COPY mode and answers with ReadyForQuery; data still on
-            // its way is ignored by it. Drop what was not sent at all.
-            conn.copy_in = false;
-            if conn.io.written == 0 {
-                conn.io.write_buf.clear();
-            }
-            let r = async {
-                conn.flush().await?;
-                conn.finish_after_error().await
-            }
-            .await;
-            conn.note(r)?;
-            self.done = true;
-            return Err(err);
-        }
-        Ok(())
     }
 
     async fn finish_in_place(&mut self) -> Result<u64> {
         self.check_open()?;
-        frontend::copy_done(&mut self.conn.io.write_buf);
+        self.conn.copy_done();
         let conn = &mut *self.conn;
         let timeout = conn.command_timeout();
         let sql = &self.sql;
         let work = async {
             // No early-error check here: the server may already be answering CopyDone.
             conn.flush_while_reading().await?;
-            conn.copy_in = false;
-            read_copy_end(conn, sql).await
+            conn.copy_in_sent();
+            conn.read_copy_end(sql).await
         };
         let r = within_timeout!(conn, timeout, work);
         self.done = true;
@@ -389,14 +280,8 @@ impl<'c> CopyIn<'c> {
     async fn abort_in_place(&mut self, message: &str) -> Result<()> {
         self.check_open()?;
         // What was not sent at all need not be.
-        if self.conn.io.written == 0 {
-            self.conn.io.write_buf.clear();
-        }
-        frontend::copy_fail(&mut self.conn.io.write_buf, message)?;
-        let r = self.conn.flush().await;
-        self.conn.note(r)?;
-        self.conn.copy_in = false;
-        let r = read_copy_end(self.conn, &self.sql).await;
+        self.conn.copy_fail(message).await?;
+        let r = self.conn.read_copy_end(&self.sql).await;
         self.done = true;
         match self.conn.note(r) {
             Ok(_) => Err(Error::protocol(
@@ -410,51 +295,15 @@ impl<'c> CopyIn<'c> {
     }
 }
 
-/// Reads the end of a COPY FROM STDIN: CommandComplete and ReadyForQuery, or an error.
-async fn read_copy_end(conn: &mut Connection, sql: &str) -> Result<u64> {
-    let mut rows = 0;
-    let mut error = None;
-    loop {
-        let h = conn.recv().await?;
-        match h.tag {
-            tag::COMMAND_COMPLETE => {
-                let is_copy = conn.io.body(h).starts_with(b"COPY");
-                let n = conn.read_command_complete(h)?;
-                if is_copy {
-                    rows = n;
-                }
-            }
-            tag::ERROR_RESPONSE => {
-                let e = conn.read_db_error(h, sql)?;
-                error.get_or_insert(e);
-            }
-            tag::READY_FOR_QUERY => {
-                conn.on_ready_for_query(h)?;
-                return match error {
-                    Some(e) => Err(e),
-                    None => Ok(rows),
-                };
-            }
-            _ => {
-                // Results of statements after the COPY in the same query string.
-                Message::parse(h.tag, conn.io.body(h))?;
-                conn.io.consume(h);
-            }
-        }
-    }
-}
-
 impl Drop for CopyIn<'_> {
     fn drop(&mut self) {
-        if self.done || !self.conn.copy_in {
+        if self.done || !self.conn.in_copy_in() {
             return;
         }
-        // Left open: the connection's next `ready()` sends CopyFail (`copy_in` is still
-        // set). Data that never started to go out need not go at all; a message half
-        // sent must be completed first.
-        if self.conn.io.written == 0 {
-            self.conn.io.write_buf.clear();
-        }
+        // Left open: the connection's next `ready()` sends CopyFail (it is still in COPY
+        // FROM STDIN). Data that never started to go out need not go at all; a message
+        // half sent must be completed first.
+        self.conn.drop_unsent_copy_data();
         tracing::debug!("COPY FROM STDIN dropped unfinished; it will be aborted");
     }
 }
@@ -485,7 +334,7 @@ impl std::fmt::Debug for CopyOut<'_> {
 impl Connection {
     /// Starts `COPY ... TO STDOUT`: `sql` is the whole COPY statement.
     pub async fn copy_out_raw(&mut self, sql: &str) -> Result<CopyOut<'_>> {
-        let response = self.start_copy(sql, tag::COPY_OUT_RESPONSE).await?;
+        let response = self.start_copy(sql, CopyDirection::Out).await?;
         Ok(CopyOut {
             conn: self,
             sql: sql.to_owned(),
@@ -576,8 +425,11 @@ impl<'c> CopyOut<'c> {
         let r = within_timeout!(
             conn,
             timeout,
-            next_copy_chunk(conn, &self.sql, &mut self.rows, &mut self.done)
+            conn.copy_out_chunk(&self.sql, &mut self.rows)
         );
+        if matches!(r, Ok(None)) {
+            self.done = true;
+        }
         if r.is_err() {
             self.done = true;
         }
@@ -589,44 +441,6 @@ impl<'c> CopyOut<'c> {
         futures_util::stream::try_unfold(self, |mut copy| async move {
             Ok(copy.next_chunk().await?.map(|chunk| (chunk, copy)))
         })
-    }
-}
-
-/// Reads the next chunk of a COPY TO STDOUT; at the end records the rows and `done`.
-async fn next_copy_chunk(
-    conn: &mut Connection,
-    sql: &str,
-    rows: &mut Option<u64>,
-    done: &mut bool,
-) -> Result<Option<Bytes>> {
-    loop {
-        let h = conn.recv().await?;
-        match h.tag {
-            tag::COPY_DATA => return Ok(Some(conn.io.take_body(h))),
-            tag::COPY_DONE => conn.io.consume(h),
-            tag::COMMAND_COMPLETE => {
-                let is_copy = conn.io.body(h).starts_with(b"COPY");
-                let n = conn.read_command_complete(h)?;
-                if is_copy {
-                    *rows = Some(n);
-                }
-            }
-            tag::ERROR_RESPONSE => {
-                let err = conn.read_db_error(h, sql)?;
-                conn.finish_after_error().await?;
-                return Err(err);
-            }
-            tag::READY_FOR_QUERY => {
-                conn.on_ready_for_query(h)?;
-                *done = true;
-                return Ok(None);
-            }
-            _ => {
-                // Results of statements after the COPY in the same query string.
-                Message::parse(h.tag, conn.io.body(h))?;
-                conn.io.consume(h);
-            }
-        }
     }
 }
 

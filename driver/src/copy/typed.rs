@@ -292,19 +292,13 @@ impl<'c, T: CopyRow> CopyInWriter<'c, T> {
                 ))
             })?;
         self.buf[1..5].copy_from_slice(&len.to_be_bytes());
-        let mut bytes = if self.buf.patches().is_empty() {
+        let bytes = if self.buf.patches().is_empty() {
             std::mem::take(&mut *self.buf)
         } else {
             self.copy.conn.patch_oids(&self.buf)?
         };
-        let conn = &mut *self.copy.conn;
         // Hand the bytes to the connection without copying; take its empty buffer back.
-        if conn.io.write_buf.is_empty() {
-            std::mem::swap(&mut conn.io.write_buf, &mut bytes);
-        } else {
-            conn.io.write_buf.extend_from_slice(&bytes);
-        }
-        bytes.clear();
+        let bytes = self.copy.conn.copy_data_encoded(bytes);
         let mut fresh = EncodeBuf::new();
         *fresh = bytes;
         fresh.extend_from_slice(&COPY_DATA_HEADER);

@@ -168,6 +168,20 @@ impl Error {
         }))
     }
 
+    /// Attaches the statement text to a database error that points at a position in it,
+    /// so that its message can show the line and a caret.
+    #[must_use]
+    pub(crate) fn with_statement(mut self, sql: &str) -> Self {
+        if let Some(db) = self.0.db.take() {
+            self.0.db = Some(if db.position().is_some() {
+                db.with_query(std::sync::Arc::from(sql))
+            } else {
+                db
+            });
+        }
+        self
+    }
+
     /// What kind of error this is.
     pub fn kind(&self) -> ErrorKind {
         self.0.kind

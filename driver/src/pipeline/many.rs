@@ -11,10 +11,8 @@
 //! not be ended by a plain Sync, which would commit the rows sent so far. It is ended
 //! by [`Connection::abandon_batch`], which makes the server fail it first.
 
-use crate::connection::{AfterError, Connection, Plan, within_timeout};
+use crate::connection::{AfterError, Connection, Incoming, Plan, within_timeout};
 use crate::error::{Error, Result};
-use crate::protocol::backend::{Header, Message, tag};
-use crate::protocol::frontend::{self, Target};
 use crate::query::Arguments;
 use crate::types::TypeInfo;
 
@@ -93,12 +91,8 @@ impl Connection {
             .map_err(|e| e.context("row 1 of execute_many"))?;
         self.resolve_param_types(&first).await?;
 
-        self.close_unconfirmed();
-        for name in std::mem::take(&mut self.closes) {
-            frontend::close(&mut self.io.write_buf, Target::Statement, &name)?;
-        }
-        self.batch_open = true;
-        let cacheable = self.cache.accepts(sql);
+        self.begin_batch()?;
+        let cacheable = self.caches(sql);
         let mut plans: Vec<Plan> = Vec::new();
         let mut progress = Progress::default();
         let mut sent = false;
@@ -108,7 +102,7 @@ impl Connection {
             if let Err(e) = self.encode_row(sql, cacheable, &mut plans, &args) {
                 break Err(e.context(format!("row {row} of execute_many")));
             }
-            if self.io.write_buf.len() >= CHUNK {
+            if self.batch_unsent() >= CHUNK {
                 self.flush_while_reading().await?;
                 sent = true;
                 self.absorb(sql, &plans, &mut progress)?;
@@ -128,24 +122,16 @@ impl Connection {
             args = next.into_arguments();
         };
         match &encoded {
-            Ok(()) => {
-                self.batch_open = false;
-                frontend::sync(&mut self.io.write_buf);
-                if sent {
-                    // Part of the batch is on the wire: its Sync must follow even if this
-                    // future is dropped now, or the next request's Sync would end it.
-                    self.queue_cleanup(1);
-                } else {
-                    self.queue_request(1);
-                }
-            }
+            // Part of the batch may be on the wire: its Sync must follow even if this
+            // future is dropped now, or the next request's Sync would end it.
+            Ok(()) => self.end_batch(sent),
             Err(_) => self.abandon_batch(),
         }
         self.flush_while_reading().await?;
         while !progress.ready {
             self.absorb(sql, &plans, &mut progress)?;
             if !progress.ready {
-                self.io.fill_frame().await?;
+                self.fill().await?;
             }
         }
         // The first failure in row order: a row the server rejected comes before the
@@ -184,7 +170,6 @@ impl Connection {
         let values = patched
             .as_deref()
             .unwrap_or_else(|| args.encoded().as_bytes());
-        let start = self.io.write_buf.len();
         let fits = |p: &Plan| p.oids.iter().copied().eq(args.oids_iter(&resolved));
         let found = if cacheable {
             plans.iter().position(fits)
@@ -192,62 +177,48 @@ impl Connection {
             // The unnamed statement is replaced by the next Parse: only the latest is there.
             plans.len().checked_sub(1).filter(|&i| fits(&plans[i]))
         };
-        let r = match found {
-            Some(i) => plans[i].encode_bind_execute(&mut self.io.write_buf, values),
+        match found {
+            Some(i) => {
+                let plan = &plans[i];
+                self.append_to_batch(|buf| plan.encode_bind_execute(buf, values))
+            }
             None => {
                 let oids = args.oids(&resolved);
                 let plan = self.plan_statement(sql, oids, None, cacheable);
-                let r = plan.encode_run(&mut self.io.write_buf, sql, values);
-                if r.is_ok() {
-                    self.parse_sent(&plan);
-                    plans.push(plan);
-                }
-                r
+                self.append_to_batch(|buf| plan.encode_run(buf, sql, values))?;
+                self.parse_sent(&plan);
+                plans.push(plan);
+                Ok(())
             }
-        };
-        if r.is_err() {
-            self.io.write_buf.truncate(start);
         }
-        r
     }
 
     /// Handles the responses already buffered, without waiting.
     fn absorb(&mut self, sql: &str, plans: &[Plan], progress: &mut Progress) -> Result<()> {
         while !progress.ready {
-            let Some(h) = self.io.has_frame()? else {
+            let Some(m) = self.try_recv()? else {
                 return Ok(());
             };
-            if !self.handle_async(h)? {
-                self.absorb_one(h, sql, plans, progress)?;
-            }
+            self.absorb_one(m, sql, plans, progress)?;
         }
         Ok(())
     }
 
     fn absorb_one(
         &mut self,
-        h: Header,
+        m: Incoming,
         sql: &str,
         plans: &[Plan],
         progress: &mut Progress,
     ) -> Result<()> {
-        match h.tag {
-            tag::READY_FOR_QUERY => {
-                self.on_ready_for_query(h)?;
-                progress.ready = true;
-            }
-            // After an error the server sends nothing but ReadyForQuery; validate anyway.
-            _ if progress.error.is_some() => {
-                Message::parse(h.tag, self.io.body(h))?;
-                self.io.consume(h);
-            }
-            tag::PARSE_COMPLETE | tag::CLOSE_COMPLETE | tag::DATA_ROW => self.io.consume(h),
-            tag::BIND_COMPLETE => {
-                progress.bound = true;
-                self.io.consume(h);
-            }
-            tag::PARAMETER_DESCRIPTION => progress.params = self.read_params(h)?,
-            tag::ROW_DESCRIPTION | tag::NO_DATA => {
+        match m {
+            Incoming::Ready(_) => progress.ready = true,
+            // After an error the server sends nothing but ReadyForQuery.
+            _ if progress.error.is_some() => {}
+            Incoming::ParseComplete | Incoming::CloseComplete | Incoming::DataRow(_) => {}
+            Incoming::BindComplete => progress.bound = true,
+            Incoming::ParameterDescription(p) => progress.params = p,
+            Incoming::RowDescription(_) | Incoming::NoData => {
                 let plan = plans
                     .iter()
                     .filter(|p| p.parse)
@@ -255,20 +226,26 @@ impl Connection {
                     .ok_or_else(|| Error::protocol("a statement description nobody asked for"))?;
                 progress.described += 1;
                 let params = std::mem::take(&mut progress.params);
-                self.read_description(h, sql, plan, params)?;
+                match &m {
+                    Incoming::RowDescription(desc) => {
+                        self.read_description(desc, sql, plan, params)?;
+                    }
+                    _ => {
+                        self.read_no_data(sql, plan, params);
+                    }
+                }
             }
-            tag::COMMAND_COMPLETE => {
-                progress.rows_affected += self.read_command_complete(h)?;
+            Incoming::CommandComplete(tag) => {
+                progress.rows_affected += tag.rows();
                 progress.done += 1;
                 progress.bound = false;
             }
-            tag::EMPTY_QUERY_RESPONSE | tag::PORTAL_SUSPENDED => {
+            Incoming::EmptyQuery | Incoming::PortalSuspended => {
                 progress.done += 1;
                 progress.bound = false;
-                self.io.consume(h);
             }
-            tag::ERROR_RESPONSE => {
-                let mut err = self.read_db_error(h, sql)?;
+            Incoming::Error(err) => {
+                let mut err = err.with_statement(sql);
                 if !progress.bound {
                     // A Bind of a cached statement the server lacks: a pooler in
                     // transaction mode (see `connection/extended.rs`). A batch is never
@@ -288,7 +265,7 @@ impl Connection {
                     progress.ready = true;
                 }
             }
-            _ => return Err(self.unexpected(h, "the result of a row of execute_many")),
+            other => return Err(other.unexpected("the result of a row of execute_many")),
         }
         Ok(())
     }

@@ -17,12 +17,8 @@
 //! [`Pipeline::independent`] puts a Sync after every query instead: each one
 //! commits on its own and a failure affects only that query.
 
-use std::future::poll_fn;
-use std::task::Poll;
-
-use crate::connection::{AfterError, Connection, Plan};
+use crate::connection::{AfterError, Connection, Incoming, Plan};
 use crate::error::{Error, Result};
-use crate::protocol::backend::tag;
 use crate::protocol::frontend;
 use crate::query::{Arguments, Query};
 use crate::row::{Columns, Row};
@@ -276,49 +272,51 @@ impl Connection {
             let mut result = QueryResult::default();
             let mut bound = false;
             let outcome: Result<()> = loop {
-                let h = self.recv().await?;
-                match h.tag {
-                    tag::PARSE_COMPLETE | tag::CLOSE_COMPLETE => self.io.consume(h),
-                    tag::BIND_COMPLETE => {
-                        bound = true;
-                        self.io.consume(h);
-                    }
-                    tag::PARAMETER_DESCRIPTION => params = self.read_params(h)?,
-                    tag::ROW_DESCRIPTION | tag::NO_DATA => {
-                        let statement =
-                            self.read_description(h, q.sql(), plan, std::mem::take(&mut params))?;
+                match self.recv().await? {
+                    Incoming::ParseComplete | Incoming::CloseComplete => {}
+                    Incoming::BindComplete => bound = true,
+                    Incoming::ParameterDescription(p) => params = p,
+                    Incoming::RowDescription(desc) => {
+                        let statement = self.read_description(
+                            &desc,
+                            q.sql(),
+                            plan,
+                            std::mem::take(&mut params),
+                        )?;
                         let cols = statement.inner.columns.clone();
                         if plan.is_named() {
                             columns_by_name.insert(plan.name.clone(), cols.clone());
                         }
                         columns = Some(cols);
                     }
-                    tag::DATA_ROW => {
+                    Incoming::NoData => {
+                        let statement =
+                            self.read_no_data(q.sql(), plan, std::mem::take(&mut params));
+                        let cols = statement.inner.columns.clone();
+                        if plan.is_named() {
+                            columns_by_name.insert(plan.name.clone(), cols.clone());
+                        }
+                        columns = Some(cols);
+                    }
+                    Incoming::DataRow(body) => {
                         let cols = columns.clone().ok_or_else(|| {
                             Error::protocol("DataRow before the statement's description")
                         })?;
-                        let body = self.io.take_body(h);
                         result.rows.push(Row::new(cols, body)?);
                     }
-                    tag::COMMAND_COMPLETE => {
-                        result.rows_affected = self.read_command_complete(h)?;
+                    Incoming::CommandComplete(tag) => {
+                        result.rows_affected = tag.rows();
                         break Ok(());
                     }
-                    tag::EMPTY_QUERY_RESPONSE | tag::PORTAL_SUSPENDED => {
-                        self.io.consume(h);
-                        break Ok(());
-                    }
-                    tag::ERROR_RESPONSE => {
-                        let err = self.read_db_error(h, q.sql())?;
-                        break Err(err);
-                    }
-                    _ => return Err(self.unexpected(h, "a pipelined query's result")),
+                    Incoming::EmptyQuery | Incoming::PortalSuspended => break Ok(()),
+                    Incoming::Error(err) => break Err(err.with_statement(q.sql())),
+                    other => return Err(other.unexpected("a pipelined query's result")),
                 }
             };
             match outcome {
                 Ok(()) => {
                     if independent {
-                        self.expect_ready_for_query().await?;
+                        self.expect_ready().await?;
                     }
                     results.push(Ok(result));
                 }
@@ -343,35 +341,9 @@ impl Connection {
             if skipping.is_some() {
                 self.finish_after_error().await?;
             } else {
-                self.expect_ready_for_query().await?;
+                self.expect_ready().await?;
             }
         }
         Ok(results)
-    }
-
-    async fn expect_ready_for_query(&mut self) -> Result<()> {
-        let h = self.expect(tag::READY_FOR_QUERY).await?;
-        self.on_ready_for_query(h)
-    }
-
-    /// Sends the write buffer while also reading whatever the server answers meanwhile,
-    /// so a large pipeline cannot deadlock with both sides' socket buffers full.
-    pub(crate) async fn flush_while_reading(&mut self) -> Result<()> {
-        let io = &mut self.io;
-        poll_fn(|cx| {
-            loop {
-                match io.poll_flush_some(cx) {
-                    Poll::Ready(r) => return Poll::Ready(r),
-                    Poll::Pending => match io.poll_read_some(cx) {
-                        Poll::Ready(Ok(_)) => continue,
-                        Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                        Poll::Pending => return Poll::Pending,
-                    },
-                }
-            }
-        })
-        .await?;
-        self.mark_flushed();
-        Ok(())
     }
 }

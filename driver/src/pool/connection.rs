@@ -11,7 +11,6 @@
 use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use super::options::PoolConnectionMetadata;
@@ -285,7 +284,7 @@ impl Drop for PoolConnection {
 fn clean_now(shared: &Shared, live: &Live) -> bool {
     let conn = &live.conn;
     conn.is_idle()
-        && !conn.read_only_error
+        && !conn.saw_read_only_error()
         && shared.options.after_release.is_none()
         && !needs_reset(shared, conn)
         && !(shared.check_role && Role::of(conn) != live.role)
@@ -357,7 +356,7 @@ async fn clean(shared: &Shared, live: &mut Live, meta: &Meta) -> Result<bool> {
     if conn.is_closed() {
         return Ok(false);
     }
-    if conn.read_only_error {
+    if conn.saw_read_only_error() {
         // 25006 on a pooled connection: after a failover it may point at a standby.
         return Ok(false);
     }
@@ -397,53 +396,7 @@ async fn clean(shared: &Shared, live: &mut Live, meta: &Meta) -> Result<bool> {
             return Ok(false);
         }
     }
-    Ok(conn.is_idle() && !conn.read_only_error)
-}
-
-impl Connection {
-    /// Whether an idle connection still looks usable, without waiting and without a round
-    /// trip: reads whatever the server sent while it sat idle. Notices, notifications and
-    /// parameter changes are handled as usual; an error (the server ending the session, as
-    /// after `pg_terminate_backend` or a shutdown), end of file, or any other message marks
-    /// the connection broken.
-    pub(crate) fn poll_idle_health(&mut self) -> bool {
-        if !self.is_idle() {
-            return false;
-        }
-        let mut cx = Context::from_waker(Waker::noop());
-        // Bounded: a flood of notifications must not keep the acquire here.
-        for _ in 0..16 {
-            match self.io.poll_read_some(&mut cx) {
-                Poll::Pending => break,
-                Poll::Ready(Ok(_)) => {}
-                Poll::Ready(Err(e)) => {
-                    self.mark_broken(e.display_chain().to_string());
-                    break;
-                }
-            }
-        }
-        loop {
-            match self.io.has_frame() {
-                Ok(None) => break,
-                Ok(Some(h)) => match self.handle_async(h) {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        self.mark_broken("the server sent a message while the connection was idle");
-                        break;
-                    }
-                    Err(e) => {
-                        self.mark_broken(e.display_chain().to_string());
-                        break;
-                    }
-                },
-                Err(e) => {
-                    self.mark_broken(e.display_chain().to_string());
-                    break;
-                }
-            }
-        }
-        !self.is_closed()
-    }
+    Ok(conn.is_idle() && !conn.saw_read_only_error())
 }
 
 impl<'c> Executor<'c> for &'c mut PoolConnection {
