@@ -10,9 +10,8 @@ use std::hint::black_box;
 
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use quarry_driver::bench_hooks::RowShape;
-use quarry_driver::protocol::backend::{Header, Limits, Message, tag};
-use quarry_driver::protocol::frontend::{self, Formats};
+use quarry_driver::internals::frontend::{self, Formats};
+use quarry_driver::internals::{Header, Limits, Message, RowShape, tag};
 use quarry_driver::types::{Decode, Format, Oid, TimestampTz, TypeInfo, ValueRef};
 use quarry_driver::{Arguments, Row};
 

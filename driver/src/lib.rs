@@ -11,7 +11,7 @@
 //!  types ────────────────────────────── Encode / Decode (sans-IO)
 //! ```
 //!
-//! `protocol`, `auth` and `types` never name tokio.
+//! `protocol`, `auth` and `types` never name tokio. `auth` and `protocol` are private.
 //!
 //! Applications depend on the `quarry` crate, which re-exports this one. The guides are
 //! the module docs: [connecting](config), [queries](mod@query), [pools](pool),
@@ -21,10 +21,7 @@
 
 #![deny(missing_docs)]
 
-pub mod auth;
-#[cfg(feature = "bench-internals")]
-#[doc(hidden)]
-pub mod bench_hooks;
+mod auth;
 pub mod config;
 pub mod connection;
 pub mod copy;
@@ -35,10 +32,16 @@ pub mod deployment {}
 pub mod derive_support;
 pub mod error;
 mod executor;
+#[cfg(feature = "__internals")]
+#[doc(hidden)]
+pub mod internals;
 pub mod listen;
 mod pipeline;
 pub mod pool;
-pub mod protocol;
+// The items that `internals` re-exports are `pub`; without that feature nothing outside
+// the crate can reach them.
+#[cfg_attr(not(feature = "__internals"), allow(unreachable_pub))]
+mod protocol;
 pub mod query;
 mod row;
 mod statement;

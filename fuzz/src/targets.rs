@@ -1,7 +1,8 @@
 //! The bodies of the fuzz targets, shared by `cargo fuzz` (`fuzz_targets/*.rs`) and by
 //! the stable property tests in `tests/faults.rs`, which include this file.
 //!
-//! Each target feeds arbitrary bytes to a decoder through the driver's public API and
+//! Each target feeds arbitrary bytes to a decoder through the driver's public API (the
+//! wire-protocol decoders through its hidden `internals` module, feature `__internals`) and
 //! checks more than "no panic" where a property is cheap to state: a value that
 //! decodes encodes back to the same bytes (or to bytes that decode to the same value),
 //! a DataRow's ranges agree with its values, printed options parse back to the same
@@ -10,7 +11,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use quarry_driver::ConnectOptions;
-use quarry_driver::protocol::backend::{DataRow, Header, Limits, Message};
+use quarry_driver::internals::{DataRow, Header, Limits, Message};
 use std::collections::HashMap;
 use std::net::IpAddr;
 

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 /// with the hash taken from its parameters. Anything else is an error, never
 /// a guess or empty data: Ed25519 and Ed448 have no separate hash function,
 /// so channel binding is not defined for them.
-pub fn tls_server_end_point(certificate_der: &[u8]) -> Result<Vec<u8>> {
+pub(crate) fn tls_server_end_point(certificate_der: &[u8]) -> Result<Vec<u8>> {
     let algorithm = signature_algorithm(certificate_der).map_err(|what| {
         Error::auth(format!(
             "channel binding: cannot read the server certificate: {what}"

@@ -32,7 +32,7 @@ impl ChannelBinding {
     /// arrives without any request ([`AuthMethod::None`]). With `require`,
     /// anything but SCRAM-SHA-256-PLUS fails, like libpq's
     /// `check_expected_areq`.
-    pub fn check(self, method: AuthMethod) -> Result<()> {
+    pub(crate) fn check(self, method: AuthMethod) -> Result<()> {
         if self != ChannelBinding::Require || method == AuthMethod::ScramSha256Plus {
             return Ok(());
         }
@@ -87,7 +87,7 @@ impl fmt::Display for ChannelBinding {
 
 /// A SASL mechanism Quarry implements.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Mechanism {
+pub(crate) enum Mechanism {
     /// `SCRAM-SHA-256`.
     ScramSha256,
     /// `SCRAM-SHA-256-PLUS`: SCRAM with `tls-server-end-point` channel binding.
@@ -96,7 +96,7 @@ pub enum Mechanism {
 
 impl Mechanism {
     /// The name sent in `SASLInitialResponse`.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Mechanism::ScramSha256 => "SCRAM-SHA-256",
             Mechanism::ScramSha256Plus => "SCRAM-SHA-256-PLUS",
@@ -115,7 +115,7 @@ impl From<Mechanism> for AuthMethod {
 
 /// What the connection under the SCRAM exchange is.
 #[derive(Clone, Copy, Debug)]
-pub enum Transport<'a> {
+pub(crate) enum Transport<'a> {
     /// No TLS.
     Plain,
     /// TLS is in use.
@@ -130,7 +130,7 @@ pub enum Transport<'a> {
 /// Built by [`select_mechanism`], or directly with the constructors. There is
 /// no way to build a `SCRAM-SHA-256-PLUS` exchange with empty binding data.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ScramBinding(Binding);
+pub(crate) struct ScramBinding(Binding);
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Binding {
@@ -145,7 +145,7 @@ enum Binding {
 impl ScramBinding {
     /// GS2 flag `n`: the client does not use channel binding (no TLS, or
     /// `channel_binding=disable`). Mechanism `SCRAM-SHA-256`.
-    pub fn none() -> Self {
+    pub(crate) fn none() -> Self {
         ScramBinding(Binding::None)
     }
 
@@ -153,20 +153,20 @@ impl ScramBinding {
     /// not offer SCRAM-SHA-256-PLUS. A server that did offer it rejects this,
     /// which catches a man in the middle removing PLUS from the list.
     /// Mechanism `SCRAM-SHA-256`.
-    pub fn not_offered() -> Self {
+    pub(crate) fn not_offered() -> Self {
         ScramBinding(Binding::NotOffered)
     }
 
     /// GS2 flag `p=tls-server-end-point`, bound to the hash of the server's
     /// end-entity certificate (see [`tls_server_end_point`]). Mechanism
     /// `SCRAM-SHA-256-PLUS`.
-    pub fn tls_server_end_point(server_certificate_der: &[u8]) -> Result<Self> {
+    pub(crate) fn tls_server_end_point(server_certificate_der: &[u8]) -> Result<Self> {
         let hash = tls_server_end_point(server_certificate_der)?;
         Ok(ScramBinding(Binding::TlsServerEndPoint(hash)))
     }
 
     /// The SASL mechanism this binding belongs to.
-    pub fn mechanism(&self) -> Mechanism {
+    pub(crate) fn mechanism(&self) -> Mechanism {
         match self.0 {
             Binding::None | Binding::NotOffered => Mechanism::ScramSha256,
             Binding::TlsServerEndPoint(_) => Mechanism::ScramSha256Plus,
@@ -204,7 +204,7 @@ impl ScramBinding {
 ///   TLS, and fail if the certificate's hash cannot be computed;
 /// - `prefer` falls back to `SCRAM-SHA-256` (flag `y` over TLS, `n` without);
 /// - `require` fails without TLS or when PLUS is not offered.
-pub fn select_mechanism<I, S>(
+pub(crate) fn select_mechanism<I, S>(
     offered: I,
     policy: ChannelBinding,
     transport: Transport<'_>,

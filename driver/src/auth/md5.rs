@@ -11,7 +11,11 @@ use crate::error::{Error, Result};
 ///
 /// The password is not SASLprep'd: PostgreSQL stores MD5 secrets from the
 /// raw bytes.
-pub fn md5_password(user: impl AsRef<[u8]>, password: impl AsRef<[u8]>, salt: [u8; 4]) -> String {
+pub(crate) fn md5_password(
+    user: impl AsRef<[u8]>,
+    password: impl AsRef<[u8]>,
+    salt: [u8; 4],
+) -> String {
     let mut inner = Md5::new();
     inner.update(password.as_ref());
     inner.update(user.as_ref());
@@ -29,7 +33,7 @@ pub fn md5_password(user: impl AsRef<[u8]>, password: impl AsRef<[u8]>, salt: [u
 /// The `PasswordMessage` body for `AuthenticationCleartextPassword`: the
 /// password itself, checked for a NUL byte, which the message (a C string)
 /// cannot carry and PostgreSQL could never have stored.
-pub fn cleartext_password(password: &[u8]) -> Result<&[u8]> {
+pub(crate) fn cleartext_password(password: &[u8]) -> Result<&[u8]> {
     if password.contains(&0) {
         return Err(Error::config(
             "the password contains a NUL byte, which PostgreSQL passwords cannot contain",

@@ -70,12 +70,11 @@ use std::fmt;
 
 use crate::error::{Error, Result};
 
-pub use certificate::tls_server_end_point;
-pub use channel_binding::{ChannelBinding, Mechanism, ScramBinding, Transport, select_mechanism};
-pub use md5::{cleartext_password, md5_password};
-pub use require_auth::RequireAuth;
-pub use saslprep::saslprep;
-pub use scram::{ScramClient, ScramLimits};
+pub use channel_binding::ChannelBinding;
+pub(crate) use channel_binding::{Transport, select_mechanism};
+pub(crate) use md5::{cleartext_password, md5_password};
+pub(crate) use require_auth::RequireAuth;
+pub(crate) use scram::{ScramClient, ScramLimits};
 
 /// How the server authenticated (or wants to authenticate) the client.
 ///
@@ -83,7 +82,7 @@ pub use scram::{ScramClient, ScramLimits};
 /// [`ChannelBinding`] are asked about each method the server requests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum AuthMethod {
+pub(crate) enum AuthMethod {
     /// The server asked for no credentials (`trust`, `peer`, `cert`, ... in
     /// `pg_hba.conf`). libpq's `require_auth` calls it `none`.
     None,
@@ -106,7 +105,7 @@ pub enum AuthMethod {
 impl AuthMethod {
     /// Fails with an [`Unsupported`](crate::ErrorKind::Unsupported) error for
     /// the methods Quarry does not implement (GSSAPI and SSPI).
-    pub fn ensure_supported(self) -> Result<()> {
+    pub(crate) fn ensure_supported(self) -> Result<()> {
         match self {
             AuthMethod::Gss | AuthMethod::Sspi => Err(Error::unsupported(format!(
                 "the server asked for {self} authentication, which Quarry does not implement; \

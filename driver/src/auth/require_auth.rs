@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 /// Parsing follows libpq exactly: names are case-sensitive, spaces are not
 /// trimmed, an element may not repeat.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct RequireAuth {
+pub(crate) struct RequireAuth {
     /// Bit set of [`Method`]s the server may use.
     allowed: u8,
     /// Whether the server must ask for credentials (`none` is not allowed).
@@ -86,7 +86,7 @@ const EVERY_METHOD: u8 = (1 << 6) - 1;
 
 impl RequireAuth {
     /// Parses libpq's `require_auth` string; the empty string accepts everything.
-    pub fn parse(value: &str) -> Result<Self> {
+    pub(crate) fn parse(value: &str) -> Result<Self> {
         if value.is_empty() {
             return Ok(RequireAuth::default());
         }
@@ -153,7 +153,7 @@ impl RequireAuth {
 
     /// Whether the server may authenticate the client with `method`
     /// ([`AuthMethod::None`]: without asking for credentials).
-    pub fn allows(&self, method: AuthMethod) -> bool {
+    pub(crate) fn allows(&self, method: AuthMethod) -> bool {
         match Method::of(method) {
             None => !self.auth_required,
             Some(m) => self.allowed & m.bit() != 0,
@@ -163,7 +163,7 @@ impl RequireAuth {
     /// [`allows`](Self::allows) as an authentication error that names what
     /// the server asked for. Call it before answering any request, and when
     /// `AuthenticationOk` arrives without one.
-    pub fn check(&self, method: AuthMethod) -> Result<()> {
+    pub(crate) fn check(&self, method: AuthMethod) -> Result<()> {
         if self.allows(method) {
             return Ok(());
         }

@@ -31,7 +31,7 @@ mod tables;
 
 /// Prepares a SCRAM password as PostgreSQL does: SASLprep when the password
 /// is valid UTF-8 and SASLprep accepts it, the bytes unchanged otherwise.
-pub fn saslprep(password: &[u8]) -> Cow<'_, [u8]> {
+pub(crate) fn saslprep(password: &[u8]) -> Cow<'_, [u8]> {
     if password.is_ascii() {
         return Cow::Borrowed(password);
     }

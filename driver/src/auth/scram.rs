@@ -34,7 +34,7 @@ const KEY_LEN: usize = 32;
 /// of iterations; the minimum lets a client refuse a server whose stored
 /// secret is cheap to brute-force if an exchange is intercepted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ScramLimits {
+pub(crate) struct ScramLimits {
     min_iterations: u32,
     max_iterations: u32,
 }
@@ -42,12 +42,12 @@ pub struct ScramLimits {
 impl ScramLimits {
     /// The default maximum: 100,000 iterations (PostgreSQL's default is 4,096;
     /// postgres-protocol 0.6.12 and pgjdbc 42.7.11 use the same cap).
-    pub const DEFAULT_MAX_ITERATIONS: u32 = 100_000;
+    pub(crate) const DEFAULT_MAX_ITERATIONS: u32 = 100_000;
 
     /// Limits accepting iteration counts in `min_iterations..=max_iterations`.
     ///
     /// Fails when `min_iterations` is 0 or above `max_iterations`.
-    pub fn new(min_iterations: u32, max_iterations: u32) -> Result<Self> {
+    pub(crate) fn new(min_iterations: u32, max_iterations: u32) -> Result<Self> {
         if min_iterations == 0 {
             return Err(Error::config(
                 "the minimum SCRAM iteration count must be at least 1",
@@ -63,16 +63,6 @@ impl ScramLimits {
             min_iterations,
             max_iterations,
         })
-    }
-
-    /// The smallest iteration count accepted.
-    pub fn min_iterations(&self) -> u32 {
-        self.min_iterations
-    }
-
-    /// The largest iteration count accepted.
-    pub fn max_iterations(&self) -> u32 {
-        self.max_iterations
     }
 }
 
@@ -99,7 +89,7 @@ impl Default for ScramLimits {
 ///
 /// `Debug` shows only the mechanism and the phase, never the password, the
 /// keys or the nonces.
-pub struct ScramClient {
+pub(crate) struct ScramClient {
     mechanism: Mechanism,
     state: State,
 }
@@ -132,7 +122,7 @@ impl ScramClient {
     /// `password` is the password as bytes; it is prepared with PostgreSQL's
     /// SASLprep rules here. The nonce comes from the operating system's
     /// random number generator.
-    pub fn new(
+    pub(crate) fn new(
         password: impl AsRef<[u8]>,
         binding: ScramBinding,
         limits: ScramLimits,
@@ -184,13 +174,13 @@ impl ScramClient {
     }
 
     /// The SASL mechanism of this exchange.
-    pub fn mechanism(&self) -> Mechanism {
+    pub(crate) fn mechanism(&self) -> Mechanism {
         self.mechanism
     }
 
     /// Takes the server-first-message (the `AuthenticationSASLContinue`
     /// payload) and returns the client-final-message to send in `SASLResponse`.
-    pub fn server_first(&mut self, message: &[u8]) -> Result<Vec<u8>> {
+    pub(crate) fn server_first(&mut self, message: &[u8]) -> Result<Vec<u8>> {
         match std::mem::replace(&mut self.state, State::Failed) {
             State::ExpectServerFirst(phase) => {
                 let (next, reply) = phase.server_first(message)?;
@@ -209,7 +199,7 @@ impl ScramClient {
 
     /// Takes the server-final-message (the `AuthenticationSASLFinal`
     /// payload) and checks that the server proved it knows the password.
-    pub fn server_final(&mut self, message: &[u8]) -> Result<()> {
+    pub(crate) fn server_final(&mut self, message: &[u8]) -> Result<()> {
         match std::mem::replace(&mut self.state, State::Failed) {
             State::ExpectServerFinal(phase) => {
                 phase.server_final(message)?;
@@ -229,7 +219,7 @@ impl ScramClient {
 
     /// Whether the server's signature has been verified. `AuthenticationOk`
     /// before this is true must be rejected.
-    pub fn is_finished(&self) -> bool {
+    pub(crate) fn is_finished(&self) -> bool {
         matches!(self.state, State::Finished)
     }
 }
@@ -842,8 +832,8 @@ mod tests {
 
     #[test]
     fn limits_are_validated() {
-        assert_eq!(ScramLimits::default().min_iterations(), 1);
-        assert_eq!(ScramLimits::default().max_iterations(), 100_000);
+        assert_eq!(ScramLimits::default().min_iterations, 1);
+        assert_eq!(ScramLimits::default().max_iterations, 100_000);
         assert_eq!(
             ScramLimits::new(0, 10).unwrap_err().kind(),
             ErrorKind::Config
@@ -853,7 +843,7 @@ mod tests {
             ErrorKind::Config
         );
         let limits = ScramLimits::new(10, 10).unwrap();
-        assert_eq!((limits.min_iterations(), limits.max_iterations()), (10, 10));
+        assert_eq!((limits.min_iterations, limits.max_iterations), (10, 10));
     }
 
     #[test]

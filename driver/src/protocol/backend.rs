@@ -146,7 +146,7 @@ fn may_be_long(tag: u8) -> bool {
 }
 
 /// A message type byte for error messages: `'Z'` or `0x07`.
-pub fn show_tag(tag: u8) -> String {
+pub(crate) fn show_tag(tag: u8) -> String {
     if tag.is_ascii_graphic() {
         format!("'{}'", char::from(tag))
     } else {
@@ -335,7 +335,7 @@ impl<'a> ErrorFields<'a> {
     }
 
     /// Builds the typed report.
-    pub fn to_db_error(&self) -> Result<crate::error::DbError> {
+    pub fn to_db_error(self) -> Result<crate::error::DbError> {
         crate::error::DbError::from_fields(self.iter()).map_err(Error::protocol)
     }
 }
@@ -346,6 +346,7 @@ pub struct DataRow<'a> {
     body: &'a [u8],
 }
 
+#[cfg_attr(not(feature = "__internals"), allow(dead_code))] // reached only through `internals`
 impl<'a> DataRow<'a> {
     /// The raw body (field count included).
     pub fn body(&self) -> &'a [u8] {
@@ -417,6 +418,7 @@ pub struct RowDescription<'a> {
 
 impl<'a> RowDescription<'a> {
     /// The number of columns.
+    #[cfg_attr(not(feature = "__internals"), allow(dead_code))] // reached only through `internals`
     pub fn len(&self) -> usize {
         Reader::new(self.body, "RowDescription")
             .count16("field")
@@ -424,6 +426,7 @@ impl<'a> RowDescription<'a> {
     }
 
     /// Whether there are no columns.
+    #[cfg_attr(not(feature = "__internals"), allow(dead_code))] // reached only through `internals`
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -555,40 +558,10 @@ impl<'a> Message<'a> {
         r.finish()?;
         Ok(message)
     }
-
-    /// The message's name, for error messages ("expected X, got Y").
-    pub fn name(&self) -> &'static str {
-        name(match self {
-            Message::Authentication(_) => tag::AUTHENTICATION,
-            Message::BackendKeyData { .. } => tag::BACKEND_KEY_DATA,
-            Message::BindComplete => tag::BIND_COMPLETE,
-            Message::CloseComplete => tag::CLOSE_COMPLETE,
-            Message::CommandComplete { .. } => tag::COMMAND_COMPLETE,
-            Message::CopyData { .. } => tag::COPY_DATA,
-            Message::CopyDone => tag::COPY_DONE,
-            Message::CopyInResponse(_) => tag::COPY_IN_RESPONSE,
-            Message::CopyOutResponse(_) => tag::COPY_OUT_RESPONSE,
-            Message::CopyBothResponse(_) => tag::COPY_BOTH_RESPONSE,
-            Message::DataRow(_) => tag::DATA_ROW,
-            Message::EmptyQueryResponse => tag::EMPTY_QUERY_RESPONSE,
-            Message::ErrorResponse(_) => tag::ERROR_RESPONSE,
-            Message::FunctionCallResponse { .. } => tag::FUNCTION_CALL_RESPONSE,
-            Message::NegotiateProtocolVersion { .. } => tag::NEGOTIATE_PROTOCOL_VERSION,
-            Message::NoData => tag::NO_DATA,
-            Message::NoticeResponse(_) => tag::NOTICE_RESPONSE,
-            Message::NotificationResponse { .. } => tag::NOTIFICATION_RESPONSE,
-            Message::ParameterDescription(_) => tag::PARAMETER_DESCRIPTION,
-            Message::ParameterStatus { .. } => tag::PARAMETER_STATUS,
-            Message::ParseComplete => tag::PARSE_COMPLETE,
-            Message::PortalSuspended => tag::PORTAL_SUSPENDED,
-            Message::ReadyForQuery(_) => tag::READY_FOR_QUERY,
-            Message::RowDescription(_) => tag::ROW_DESCRIPTION,
-        })
-    }
 }
 
 /// The name of a message type, for error messages.
-pub fn name(tag: u8) -> &'static str {
+pub(crate) fn name(tag: u8) -> &'static str {
     match tag {
         tag::AUTHENTICATION => "Authentication",
         tag::BACKEND_KEY_DATA => "BackendKeyData",
@@ -972,7 +945,7 @@ mod tests {
             (b's', Message::PortalSuspended),
         ] {
             assert_eq!(parse(&frame(tag, b"")).unwrap(), msg);
-            assert!(parse(&frame(tag, b"x")).is_err(), "{}", msg.name());
+            assert!(parse(&frame(tag, b"x")).is_err(), "{msg:?}");
         }
     }
 

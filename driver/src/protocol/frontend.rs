@@ -11,20 +11,15 @@ use crate::error::{Error, Result};
 use crate::types::Oid;
 
 /// The largest message the server accepts (`PQ_LARGE_MESSAGE_LIMIT`), length field included.
-pub const MAX_MESSAGE_LEN: usize = 0x3fff_fffe;
+pub(crate) const MAX_MESSAGE_LEN: usize = 0x3fff_fffe;
 
 /// The most parameters one statement may have (the count is an unsigned 16-bit field).
-pub const MAX_PARAMETERS: usize = u16::MAX as usize;
-
-/// Protocol version 3.0.
-pub const PROTOCOL_3_0: i32 = 196_608;
-/// Protocol version 3.2 (PostgreSQL 18).
-pub const PROTOCOL_3_2: i32 = 196_610;
+pub(crate) const MAX_PARAMETERS: usize = u16::MAX as usize;
 
 /// Writes `tag` (if any), a length placeholder and the body, then fills in the length.
 ///
 /// The one place where a length prefix is written.
-pub fn frame(
+pub(crate) fn frame(
     buf: &mut Vec<u8>,
     tag: Option<u8>,
     body: impl FnOnce(&mut Vec<u8>) -> Result<()>,
@@ -83,7 +78,7 @@ fn count16(n: usize, what: &str) -> Result<[u8; 2]> {
 }
 
 /// StartupMessage: protocol version and `(name, value)` parameters (`user` is required).
-pub fn startup<'a>(
+pub(crate) fn startup<'a>(
     buf: &mut Vec<u8>,
     version: i32,
     params: impl IntoIterator<Item = (&'a str, &'a str)>,
@@ -100,13 +95,13 @@ pub fn startup<'a>(
 }
 
 /// SSLRequest: ask the server to switch to TLS.
-pub fn ssl_request(buf: &mut Vec<u8>) {
+pub(crate) fn ssl_request(buf: &mut Vec<u8>) {
     buf.extend_from_slice(&8i32.to_be_bytes());
     buf.extend_from_slice(&80_877_103i32.to_be_bytes());
 }
 
 /// CancelRequest: sent on a new connection to cancel the query running in `process_id`.
-pub fn cancel_request(buf: &mut Vec<u8>, process_id: i32, secret_key: &[u8]) -> Result<()> {
+pub(crate) fn cancel_request(buf: &mut Vec<u8>, process_id: i32, secret_key: &[u8]) -> Result<()> {
     frame(buf, None, |buf| {
         buf.extend_from_slice(&80_877_102i32.to_be_bytes());
         buf.extend_from_slice(&process_id.to_be_bytes());
@@ -116,12 +111,12 @@ pub fn cancel_request(buf: &mut Vec<u8>, process_id: i32, secret_key: &[u8]) -> 
 }
 
 /// PasswordMessage with a cleartext password or an MD5 hash (NUL-terminated).
-pub fn password(buf: &mut Vec<u8>, password: &[u8]) -> Result<()> {
+pub(crate) fn password(buf: &mut Vec<u8>, password: &[u8]) -> Result<()> {
     frame(buf, Some(b'p'), |buf| cstr(buf, password, "the password"))
 }
 
 /// SASLInitialResponse: the chosen mechanism and the client's first message.
-pub fn sasl_initial_response(buf: &mut Vec<u8>, mechanism: &str, data: &[u8]) -> Result<()> {
+pub(crate) fn sasl_initial_response(buf: &mut Vec<u8>, mechanism: &str, data: &[u8]) -> Result<()> {
     frame(buf, Some(b'p'), |buf| {
         cstr(buf, mechanism.as_bytes(), "the SASL mechanism")?;
         let len = i32::try_from(data.len())
@@ -133,7 +128,7 @@ pub fn sasl_initial_response(buf: &mut Vec<u8>, mechanism: &str, data: &[u8]) ->
 }
 
 /// SASLResponse (and GSSResponse): mechanism data.
-pub fn sasl_response(buf: &mut Vec<u8>, data: &[u8]) -> Result<()> {
+pub(crate) fn sasl_response(buf: &mut Vec<u8>, data: &[u8]) -> Result<()> {
     frame(buf, Some(b'p'), |buf| {
         buf.extend_from_slice(data);
         Ok(())
@@ -141,14 +136,14 @@ pub fn sasl_response(buf: &mut Vec<u8>, data: &[u8]) -> Result<()> {
 }
 
 /// Query: one or more SQL statements for the simple protocol.
-pub fn query(buf: &mut Vec<u8>, sql: &str) -> Result<()> {
+pub(crate) fn query(buf: &mut Vec<u8>, sql: &str) -> Result<()> {
     frame(buf, Some(b'Q'), |buf| {
         cstr(buf, sql.as_bytes(), "the query")
     })
 }
 
 /// Parse: prepare `sql` as statement `name` ("" = unnamed) with these parameter types (0 = infer).
-pub fn parse(buf: &mut Vec<u8>, name: &str, sql: &str, param_types: &[Oid]) -> Result<()> {
+pub(crate) fn parse(buf: &mut Vec<u8>, name: &str, sql: &str, param_types: &[Oid]) -> Result<()> {
     frame(buf, Some(b'P'), |buf| {
         cstr(buf, name.as_bytes(), "the statement name")?;
         cstr(buf, sql.as_bytes(), "the query")?;
@@ -190,6 +185,7 @@ impl Formats<'_> {
 /// Appends one Bind parameter value (`None` = NULL) in its wire form: `i32` length then bytes.
 ///
 /// For building the `values` argument of [`bind`].
+#[cfg_attr(not(feature = "__internals"), allow(dead_code))] // reached only through `internals`
 pub fn bind_value(buf: &mut Vec<u8>, value: Option<&[u8]>) -> Result<()> {
     match value {
         None => buf.extend_from_slice(&(-1i32).to_be_bytes()),
@@ -230,7 +226,7 @@ pub fn bind(
 
 /// Which kind of object a Describe or Close names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Target {
+pub(crate) enum Target {
     /// A prepared statement (`S`).
     Statement,
     /// A portal (`P`).
@@ -247,7 +243,7 @@ impl Target {
 }
 
 /// Describe: ask for the parameter and row description of a statement or portal.
-pub fn describe(buf: &mut Vec<u8>, target: Target, name: &str) -> Result<()> {
+pub(crate) fn describe(buf: &mut Vec<u8>, target: Target, name: &str) -> Result<()> {
     frame(buf, Some(b'D'), |buf| {
         buf.push(target.code());
         cstr(buf, name.as_bytes(), "the statement or portal name")
@@ -266,7 +262,7 @@ pub fn execute(buf: &mut Vec<u8>, portal: &str, max_rows: u32) -> Result<()> {
 }
 
 /// Close: release a statement or portal.
-pub fn close(buf: &mut Vec<u8>, target: Target, name: &str) -> Result<()> {
+pub(crate) fn close(buf: &mut Vec<u8>, target: Target, name: &str) -> Result<()> {
     frame(buf, Some(b'C'), |buf| {
         buf.push(target.code());
         cstr(buf, name.as_bytes(), "the statement or portal name")
@@ -274,22 +270,17 @@ pub fn close(buf: &mut Vec<u8>, target: Target, name: &str) -> Result<()> {
 }
 
 /// Sync: end an extended-protocol cycle; the server answers with ReadyForQuery.
-pub fn sync(buf: &mut Vec<u8>) {
+pub(crate) fn sync(buf: &mut Vec<u8>) {
     buf.extend_from_slice(&[b'S', 0, 0, 0, 4]);
 }
 
-/// Flush: ask the server to send what it has buffered.
-pub fn flush(buf: &mut Vec<u8>) {
-    buf.extend_from_slice(&[b'H', 0, 0, 0, 4]);
-}
-
 /// Terminate: end the session.
-pub fn terminate(buf: &mut Vec<u8>) {
+pub(crate) fn terminate(buf: &mut Vec<u8>) {
     buf.extend_from_slice(&[b'X', 0, 0, 0, 4]);
 }
 
 /// CopyData.
-pub fn copy_data(buf: &mut Vec<u8>, data: &[u8]) -> Result<()> {
+pub(crate) fn copy_data(buf: &mut Vec<u8>, data: &[u8]) -> Result<()> {
     frame(buf, Some(b'd'), |buf| {
         buf.extend_from_slice(data);
         Ok(())
@@ -297,32 +288,14 @@ pub fn copy_data(buf: &mut Vec<u8>, data: &[u8]) -> Result<()> {
 }
 
 /// CopyDone: the client has sent all COPY data.
-pub fn copy_done(buf: &mut Vec<u8>) {
+pub(crate) fn copy_done(buf: &mut Vec<u8>) {
     buf.extend_from_slice(&[b'c', 0, 0, 0, 4]);
 }
 
 /// CopyFail: abort COPY FROM STDIN with a message the server reports back.
-pub fn copy_fail(buf: &mut Vec<u8>, message: &str) -> Result<()> {
+pub(crate) fn copy_fail(buf: &mut Vec<u8>, message: &str) -> Result<()> {
     frame(buf, Some(b'f'), |buf| {
         cstr(buf, message.as_bytes(), "the COPY failure message")
-    })
-}
-
-/// FunctionCall (legacy fast-path interface): call function `oid` with binary arguments.
-pub fn function_call(
-    buf: &mut Vec<u8>,
-    oid: Oid,
-    count: usize,
-    values: &[u8],
-    result_format: i16,
-) -> Result<()> {
-    frame(buf, Some(b'F'), |buf| {
-        buf.extend_from_slice(&oid.0.to_be_bytes());
-        Formats::All(1).write(buf)?;
-        buf.extend_from_slice(&count16(count, "arguments")?);
-        buf.extend_from_slice(values);
-        buf.extend_from_slice(&result_format.to_be_bytes());
-        Ok(())
     })
 }
 
@@ -338,13 +311,13 @@ mod tests {
 
     #[test]
     fn startup_message_golden_bytes() {
-        let got = one(|b| startup(b, PROTOCOL_3_0, [("user", "u"), ("database", "d")]));
+        // Protocol 3.0.
+        let got = one(|b| startup(b, 196_608, [("user", "u"), ("database", "d")]));
         let mut want = Vec::new();
         want.extend_from_slice(&27i32.to_be_bytes());
         want.extend_from_slice(&[0, 3, 0, 0]);
         want.extend_from_slice(b"user\0u\0database\0d\0\0");
         assert_eq!(got, want);
-        assert_eq!(PROTOCOL_3_2, (3 << 16) | 2);
     }
 
     #[test]
@@ -406,10 +379,9 @@ mod tests {
         );
         let mut b = Vec::new();
         sync(&mut b);
-        flush(&mut b);
         terminate(&mut b);
         copy_done(&mut b);
-        assert_eq!(b, b"S\0\0\0\x04H\0\0\0\x04X\0\0\0\x04c\0\0\0\x04");
+        assert_eq!(b, b"S\0\0\0\x04X\0\0\0\x04c\0\0\0\x04");
     }
 
     #[test]
@@ -435,7 +407,7 @@ mod tests {
         assert!(err.to_string().contains("NUL"), "{err}");
         assert_eq!(b, b"keep");
         assert!(parse(&mut b, "a\0b", "SELECT 1", &[]).is_err());
-        assert!(startup(&mut b, PROTOCOL_3_0, [("user", "a\0")]).is_err());
+        assert!(startup(&mut b, 196_608, [("user", "a\0")]).is_err());
         assert!(password(&mut b, b"p\0w").is_err());
         assert_eq!(b, b"keep");
     }

@@ -6,8 +6,8 @@
 //! Message layouts follow the "Message Formats" chapter of the PostgreSQL
 //! documentation; the length rules are libpq's (see [`backend`]).
 
-pub mod backend;
-pub mod frontend;
-pub mod reader;
+pub(crate) mod backend;
+pub(crate) mod frontend;
+pub(crate) mod reader;
 
-pub use backend::{Header, Limits, Message, TransactionStatus};
+pub use backend::TransactionStatus;

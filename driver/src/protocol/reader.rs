@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 
 /// Reads big-endian integers and strings from a byte slice, failing on short input.
 #[derive(Clone, Debug)]
-pub struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     bytes: &'a [u8],
     /// Which message is being read, for error messages.
     what: &'static str,
@@ -17,7 +17,7 @@ pub struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     /// A reader over `bytes`, which hold (part of) a `what` message.
-    pub fn new(bytes: &'a [u8], what: &'static str) -> Reader<'a> {
+    pub(crate) fn new(bytes: &'a [u8], what: &'static str) -> Reader<'a> {
         Reader { bytes, what }
     }
 
@@ -30,17 +30,12 @@ impl<'a> Reader<'a> {
     }
 
     /// Bytes not yet read.
-    pub fn remaining(&self) -> usize {
+    pub(crate) fn remaining(&self) -> usize {
         self.bytes.len()
     }
 
-    /// Whether every byte has been read.
-    pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
-    }
-
     /// The next `n` bytes.
-    pub fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         if n > self.bytes.len() {
             return Err(self.short(n));
         }
@@ -57,32 +52,27 @@ impl<'a> Reader<'a> {
     }
 
     /// One byte.
-    pub fn u8(&mut self) -> Result<u8> {
+    pub(crate) fn u8(&mut self) -> Result<u8> {
         Ok(self.array::<1>()?[0])
     }
 
     /// A big-endian `i16`.
-    pub fn i16(&mut self) -> Result<i16> {
+    pub(crate) fn i16(&mut self) -> Result<i16> {
         Ok(i16::from_be_bytes(self.array()?))
     }
 
-    /// A big-endian `u16`.
-    pub fn u16(&mut self) -> Result<u16> {
-        Ok(u16::from_be_bytes(self.array()?))
-    }
-
     /// A big-endian `i32`.
-    pub fn i32(&mut self) -> Result<i32> {
+    pub(crate) fn i32(&mut self) -> Result<i32> {
         Ok(i32::from_be_bytes(self.array()?))
     }
 
     /// A big-endian `u32`.
-    pub fn u32(&mut self) -> Result<u32> {
+    pub(crate) fn u32(&mut self) -> Result<u32> {
         Ok(u32::from_be_bytes(self.array()?))
     }
 
     /// A count field (`i16` on the wire) that must not be negative.
-    pub fn count16(&mut self, of: &str) -> Result<usize> {
+    pub(crate) fn count16(&mut self, of: &str) -> Result<usize> {
         let n = self.i16()?;
         usize::try_from(n).map_err(|_| {
             Error::protocol(format!(
@@ -93,7 +83,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A length-prefixed value: `i32` length then bytes; `-1` is NULL (`None`).
-    pub fn value(&mut self) -> Result<Option<&'a [u8]>> {
+    pub(crate) fn value(&mut self) -> Result<Option<&'a [u8]>> {
         let len = self.i32()?;
         if len == -1 {
             return Ok(None);
@@ -108,7 +98,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A NUL-terminated byte string (without the NUL).
-    pub fn cstr_bytes(&mut self) -> Result<&'a [u8]> {
+    pub(crate) fn cstr_bytes(&mut self) -> Result<&'a [u8]> {
         let Some(end) = memchr(self.bytes) else {
             return Err(Error::protocol(format!(
                 "{} message has a string without its terminating NUL",
@@ -122,7 +112,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A NUL-terminated UTF-8 string (the session's client_encoding is always UTF8).
-    pub fn cstr(&mut self) -> Result<&'a str> {
+    pub(crate) fn cstr(&mut self) -> Result<&'a str> {
         let bytes = self.cstr_bytes()?;
         std::str::from_utf8(bytes).map_err(|_| {
             Error::protocol(format!(
@@ -133,12 +123,12 @@ impl<'a> Reader<'a> {
     }
 
     /// Every byte not yet read.
-    pub fn rest(&mut self) -> &'a [u8] {
+    pub(crate) fn rest(&mut self) -> &'a [u8] {
         std::mem::take(&mut self.bytes)
     }
 
     /// Ends the read: any byte left over is an error.
-    pub fn finish(self) -> Result<()> {
+    pub(crate) fn finish(self) -> Result<()> {
         if self.bytes.is_empty() {
             Ok(())
         } else {

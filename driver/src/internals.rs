@@ -1,6 +1,8 @@
-//! Entry points for the Criterion benches in `driver/benches/` (feature
-//! `bench-internals`, enabled only by the driver's own dev-dependency). Not an API:
-//! they expose crate-private steps of the row path so that a bench can time them alone.
+//! Entry points for the fuzz targets (`fuzz/`, also run on stable by `tests/faults.rs`)
+//! and the Criterion benches (`benches/`), behind the feature `__internals`. Not an API:
+//! no semver promise, hidden from the docs. The `protocol` module stays private; only
+//! the decoders and encoders those harnesses drive are re-exported here, and
+//! [`RowShape`] exposes the crate-private `Row::new` so that a bench can time it alone.
 
 use std::sync::Arc;
 
@@ -9,6 +11,13 @@ use bytes::Bytes;
 use crate::error::Result;
 use crate::row::{Column, Columns, Row};
 use crate::types::{Format, Oid, TypeInfo};
+
+pub use crate::protocol::backend::{DataRow, Header, Limits, Message, tag};
+
+/// The frontend encoders the benches time (Bind and Execute).
+pub mod frontend {
+    pub use crate::protocol::frontend::{Formats, bind, bind_value, execute};
+}
 
 /// The columns of a result, as a statement's description would give them.
 #[derive(Clone, Debug)]
