@@ -196,10 +196,10 @@ impl Connection {
             Message::CopyOutResponse(r) => Incoming::CopyOut(r),
             Message::CopyBothResponse(_) => Incoming::CopyBoth,
             Message::CopyDone => Incoming::CopyDone,
-            other => {
+            _ => {
                 return Err(Error::protocol(format!(
                     "the server sent {} in the middle of a session",
-                    other.name()
+                    crate::protocol::backend::name(h.tag)
                 )));
             }
         };
