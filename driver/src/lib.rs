@@ -21,6 +21,7 @@
 
 #![deny(missing_docs)]
 
+mod arguments;
 mod auth;
 pub mod config;
 pub mod connection;

@@ -47,7 +47,7 @@ impl Statement {
                 sql: sql.into(),
                 params,
                 columns: Arc::new(Columns::new(columns)),
-                touches_session: crate::connection::touches_session(sql),
+                touches_session: touches_session(sql),
             }),
         }
     }
@@ -77,12 +77,16 @@ impl Statement {
     pub fn is_named(&self) -> bool {
         !self.inner.name.is_empty()
     }
+}
 
-    /// A query that runs this statement, to `bind` values to. Run it on the connection
-    /// that prepared the statement.
-    pub fn query(&self) -> crate::query::Query {
-        crate::query::Query::from_statement(self.clone())
-    }
+/// Whether SQL calls functions that change session state (advisory locks, `set_config`).
+pub(crate) fn touches_session(sql: &str) -> bool {
+    let bytes = sql.as_bytes();
+    ["advisory", "set_config"].iter().any(|needle| {
+        bytes
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+    })
 }
 
 impl fmt::Debug for Statement {
@@ -306,6 +310,13 @@ impl StatementCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn session_touching_sql() {
+        assert!(touches_session("SELECT pg_advisory_lock(1)"));
+        assert!(touches_session("select SET_CONFIG('a.b', 'c', false)"));
+        assert!(!touches_session("SELECT 1"));
+    }
 
     fn stmt(cache: &mut StatementCache, sql: &str) -> Statement {
         Statement::new(0, cache.next_name(), sql, vec![], vec![])

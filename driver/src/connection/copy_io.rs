@@ -56,7 +56,7 @@ impl Connection {
         loop {
             match self.recv().await? {
                 Incoming::CopyIn(r) if want == CopyDirection::In => {
-                    self.copy_in = true;
+                    self.set_phase(super::Phase::CopyIn);
                     return Ok(r);
                 }
                 Incoming::CopyOut(r) if want == CopyDirection::Out => return Ok(r),
@@ -139,7 +139,7 @@ impl Connection {
         };
         // The server left COPY mode and answers with ReadyForQuery; data still on its way
         // is ignored by it. Drop what was not sent at all.
-        self.copy_in = false;
+        self.end_copy_in();
         self.drop_unsent_copy_data();
         let r = async {
             self.flush().await?;
@@ -157,7 +157,7 @@ impl Connection {
 
     /// CopyDone went out: the server is no longer waiting for data.
     pub(crate) fn copy_in_sent(&mut self) {
-        self.copy_in = false;
+        self.end_copy_in();
     }
 
     /// Sends CopyFail with `message` (after dropping data not sent at all): the server
@@ -167,7 +167,7 @@ impl Connection {
         frontend::copy_fail(&mut self.io.write_buf, message)?;
         let r = self.flush().await;
         self.note(r)?;
-        self.copy_in = false;
+        self.end_copy_in();
         Ok(())
     }
 
@@ -183,7 +183,14 @@ impl Connection {
 
     /// Whether this connection is in a COPY FROM STDIN.
     pub(crate) fn in_copy_in(&self) -> bool {
-        self.copy_in
+        matches!(self.phase, super::Phase::CopyIn)
+    }
+
+    /// The server is no longer in COPY FROM STDIN.
+    fn end_copy_in(&mut self) {
+        if self.in_copy_in() {
+            self.phase = super::Phase::Ready;
+        }
     }
 
     /// Reads the end of a COPY FROM STDIN: CommandComplete and ReadyForQuery, or an error.

@@ -432,7 +432,7 @@ impl Connection {
         for name in std::mem::take(&mut self.closes) {
             frontend::close(&mut self.io.write_buf, Target::Statement, &name)?;
         }
-        self.batch_open = true;
+        self.set_phase(super::Phase::Batch);
         Ok(())
     }
 
@@ -457,7 +457,9 @@ impl Connection {
     /// Ends the batch with its Sync (`sent`: part of it is on the wire already, so the
     /// Sync must follow even if the caller is dropped now).
     pub(crate) fn end_batch(&mut self, sent: bool) {
-        self.batch_open = false;
+        if matches!(self.phase, super::Phase::Batch) {
+            self.phase = super::Phase::Ready;
+        }
         frontend::sync(&mut self.io.write_buf);
         if sent {
             self.queue_cleanup(1);

@@ -20,27 +20,26 @@
 // # The contract for code built on the connection (query, copy, transaction, listen)
 //
 // 1. Call `ready().await?` first. It refuses a broken connection and resynchronises.
-// 2. Encode whole messages into `io.write_buf` with `protocol::frontend`, then call
-//    `queue_request(n)` where `n` is how many ReadyForQuery the request will bring
-//    (one per Sync or simple Query), then `flush().await?`. A request dropped before
-//    its first byte went out is withdrawn; one partly sent is completed and its
-//    responses discarded by the next `ready()`.
-// 3. Read with `recv().await?`: it returns the header of the next message that is
-//    not asynchronous, left at the front of the read buffer. Parse its body with
-//    `Message::parse(h.tag, self.io.body(h))`, then `io.consume(h)` (or
-//    `io.take_body(h)` to keep the bytes without copying).
-// 4. ReadyForQuery goes through `on_ready_for_query(h)`, which pays one owed and
-//    records the transaction status. An ErrorResponse becomes an error with
-//    `read_db_error(h, sql)`; then `finish_after_error()` reads to the ReadyForQuery.
-// 5. Wrap the operation's result in `note(result)`: IO and protocol errors mark
-//    the connection broken.
-// 6. From `Drop`, queue cleanup with `queue_cleanup_query("ROLLBACK")`: it is sent
-//    before the next operation, never withdrawn.
-// 7. COPY FROM STDIN runs as a simple Query; while the server waits for data,
-//    `copy_in` is true, and an abandoned COPY is ended by `ready()` with CopyFail.
-// 8. `execute_many` streams a batch out before its Sync is written; while it does,
-//    `batch_open` is true, and an abandoned batch is made to fail by `abandon_batch()`
-//    (called by `ready()` and before any cleanup is queued), so none of it commits.
+// 2. Write a request through the connection: `write_request(plans, |buf| ...)` (the
+//    extended protocol; it adds the Closes owed and returns how many Syncs it wrote),
+//    `queue_simple_query` / `send_simple_query`, `send_execute_portal`, the COPY methods
+//    (copy_io.rs) or the batch methods (extended.rs); then `flush().await?`. A request is
+//    written whole or not at all; one dropped before its first byte went out is withdrawn;
+//    one partly sent is completed and its responses discarded by the next `ready()`.
+// 3. Read with `recv().await?` (or `try_recv()` for what is buffered, then `fill()`): it
+//    returns an `Incoming`. ReadyForQuery was recorded already; an `Incoming::Error` is the
+//    server's error (attach the SQL with `with_statement`), after which
+//    `finish_after_error()` reads to the ReadyForQuery.
+// 4. Wrap the operation's result in `note(result)`: IO and protocol errors mark the
+//    connection broken.
+// 5. From `Drop`, queue cleanup with `queue_cleanup_query("ROLLBACK")` or
+//    `queue_close_portal`: it is sent before the next operation, never withdrawn.
+// 6. COPY FROM STDIN runs as a simple Query; while the server waits for data the
+//    connection knows it (`in_copy_in`), and an abandoned COPY is ended by `ready()` with
+//    CopyFail.
+// 7. `execute_many` streams a batch out before its Sync is written; while it does, an
+//    abandoned batch is made to fail by `abandon_batch()` (called by `ready()` and before
+//    any cleanup is queued), so none of it commits.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -196,17 +195,12 @@ pub struct Connection {
     io: Framed,
     session: Session,
     pending: Pending,
-    /// Why the connection can no longer be used, once it cannot.
-    broken: Option<String>,
+    /// What the connection is in the middle of, beyond the requests `pending` tracks.
+    phase: Phase,
     notices: Option<NoticeHandler>,
     notification_handler: Option<NotificationHandler>,
     notifications: VecDeque<Notification>,
     dropped_notifications: u64,
-    /// Set while a COPY FROM STDIN is open on this connection.
-    copy_in: bool,
-    /// Set while `execute_many` streams a batch whose Sync is not written yet: part of
-    /// it may have reached the server. See [`Connection::abandon_batch`].
-    batch_open: bool,
     cache: StatementCache,
     /// Named statements to close with the next request (evicted from the cache).
     closes: Vec<Box<str>>,
@@ -229,6 +223,21 @@ pub struct Connection {
     /// The count of transaction-mode poolers this process knew of when this connection
     /// last looked (see `extended.rs`); starts at 0 so the first statement looks.
     pooler_generation: u64,
+}
+
+/// What a connection is in the middle of, beyond the requests and responses that
+/// `Pending` tracks.
+#[derive(Debug)]
+enum Phase {
+    /// Nothing but requests and their responses.
+    Ready,
+    /// A COPY FROM STDIN is open: the server waits for data (or CopyDone, CopyFail).
+    CopyIn,
+    /// `execute_many` streams a batch whose Sync is not written yet: part of it may have
+    /// reached the server. See [`Connection::abandon_batch`].
+    Batch,
+    /// The connection can no longer be used, and why.
+    Broken(String),
 }
 
 /// Per-connection settings taken from the connect options.
@@ -260,7 +269,7 @@ impl fmt::Debug for Connection {
         f.debug_struct("Connection")
             .field("process_id", &self.session.process_id)
             .field("transaction_status", &self.session.transaction_status)
-            .field("broken", &self.broken)
+            .field("phase", &self.phase)
             .finish_non_exhaustive()
     }
 }
@@ -288,13 +297,11 @@ impl Connection {
             io,
             session: Session::default(),
             pending: Pending::default(),
-            broken: None,
+            phase: Phase::Ready,
             notices: None,
             notification_handler: None,
             notifications: VecDeque::new(),
             dropped_notifications: 0,
-            copy_in: false,
-            batch_open: false,
         }
     }
 
@@ -334,21 +341,20 @@ impl Connection {
 
     /// Whether the connection was closed or broke and can no longer be used.
     pub fn is_closed(&self) -> bool {
-        self.broken.is_some()
+        matches!(self.phase, Phase::Broken(_))
     }
 
     /// Whether the connection is idle and in sync: nothing in flight, not in a transaction,
     /// not in COPY. A pool returns only such connections to its idle set.
     pub fn is_idle(&self) -> bool {
-        self.broken.is_none()
+        matches!(self.phase, Phase::Ready)
             && self.pending.is_idle()
-            && !self.copy_in
             && self.transaction_status() == TransactionStatus::Idle
     }
 
     /// Whether an abandoned operation left responses still to be read.
     pub fn has_pending_work(&self) -> bool {
-        !self.pending.is_idle() || self.copy_in || self.batch_open
+        !self.pending.is_idle() || matches!(self.phase, Phase::CopyIn | Phase::Batch)
     }
 
     /// Sets the callback for notices. The default logs them as `tracing` events.
@@ -406,6 +412,14 @@ impl Connection {
         self.cancel.clone()
     }
 
+    /// Enters `phase` (a COPY FROM STDIN or a streamed batch opens), or leaves it for
+    /// `Ready`; a broken connection stays broken.
+    fn set_phase(&mut self, phase: Phase) {
+        if !self.is_closed() {
+            self.phase = phase;
+        }
+    }
+
     /// Whether a statement failed with 25006 `read_only_sql_transaction`: after a
     /// failover the server may be a standby now, so a pool discards the connection.
     pub(crate) fn saw_read_only_error(&self) -> bool {
@@ -456,7 +470,7 @@ impl Connection {
         let err = Error::timeout(format!(
             "the query did not finish within {after:?} and was cancelled"
         ));
-        if self.broken.is_some() {
+        if self.is_closed() {
             return err;
         }
         // Withdraw what never went out; if nothing is left in flight, there is nothing to cancel.
@@ -530,7 +544,7 @@ impl Connection {
 
     /// Notes SQL about to run that may change session state through a function call.
     pub(crate) fn note_sql(&mut self, sql: &str) {
-        if !self.session_changed && touches_session(sql) {
+        if !self.session_changed && crate::statement::touches_session(sql) {
             self.session_changed = true;
         }
     }
@@ -544,11 +558,11 @@ impl Connection {
 
     /// Refuses use of a broken connection.
     pub(crate) fn check_open(&self) -> Result<()> {
-        match &self.broken {
-            None => Ok(()),
-            Some(why) => Err(Error::closed(format!(
+        match &self.phase {
+            Phase::Broken(why) => Err(Error::closed(format!(
                 "the connection can no longer be used: {why}"
             ))),
+            _ => Ok(()),
         }
     }
 
@@ -556,16 +570,16 @@ impl Connection {
     pub(crate) fn note<T>(&mut self, r: Result<T>) -> Result<T> {
         if let Err(e) = &r
             && e.is_connection_fatal()
-            && self.broken.is_none()
+            && !self.is_closed()
         {
-            self.broken = Some(e.display_chain().to_string());
+            self.phase = Phase::Broken(e.display_chain().to_string());
         }
         r
     }
 
     pub(crate) fn mark_broken(&mut self, why: impl Into<String>) {
-        if self.broken.is_none() {
-            self.broken = Some(why.into());
+        if !self.is_closed() {
+            self.phase = Phase::Broken(why.into());
         }
     }
 
@@ -574,8 +588,7 @@ impl Connection {
     pub(crate) async fn ready(&mut self) -> Result<()> {
         self.check_open()?;
         if self.pending.is_idle()
-            && !self.copy_in
-            && !self.batch_open
+            && matches!(self.phase, Phase::Ready)
             && self.io.write_buf.is_empty()
         {
             return Ok(());
@@ -589,11 +602,11 @@ impl Connection {
         let written = self.io.written;
         self.pending
             .withdraw_unsent(&mut self.io.write_buf, written);
-        if self.copy_in {
+        if matches!(self.phase, Phase::CopyIn) {
             // An abandoned COPY FROM STDIN: tell the server, which then answers with
             // an error and ReadyForQuery (the COPY was sent as a simple Query).
             frontend::copy_fail(&mut self.io.write_buf, "COPY abandoned by the client")?;
-            self.copy_in = false;
+            self.phase = Phase::Ready;
         }
         self.flush().await?;
         while self.pending.owed() > 0 {
@@ -668,7 +681,7 @@ impl Connection {
     /// exactly as the next `ready()` would. What the socket does not take now goes out
     /// with the next operation; responses are read then.
     pub(crate) fn flush_now(&mut self) {
-        if self.broken.is_some() {
+        if self.is_closed() {
             return;
         }
         self.abandon_batch();
@@ -693,9 +706,10 @@ impl Connection {
     /// of it may be on the wire already); the server answers with an error and
     /// ReadyForQuery. Call before appending anything else to the write buffer.
     pub(crate) fn abandon_batch(&mut self) {
-        if !std::mem::take(&mut self.batch_open) {
+        if !matches!(self.phase, Phase::Batch) {
             return;
         }
+        self.phase = Phase::Ready;
         match frontend::execute(&mut self.io.write_buf, ABANDONED_BATCH_PORTAL, 0) {
             Ok(()) => {
                 frontend::sync(&mut self.io.write_buf);
@@ -849,10 +863,10 @@ impl Connection {
     }
 
     pub(crate) async fn close_in_place(&mut self, timeout: std::time::Duration) -> Result<()> {
-        if self.broken.is_some() {
+        if self.is_closed() {
             return Ok(());
         }
-        self.broken = Some("the connection was closed".into());
+        self.phase = Phase::Broken("the connection was closed".into());
         if self.io.written > 0 {
             // A message is half sent; Terminate would be read as part of it. Just hang up.
             self.io.shutdown().await;
@@ -870,16 +884,6 @@ impl Connection {
         .await;
         Ok(())
     }
-}
-
-/// Whether SQL calls functions that change session state (advisory locks, `set_config`).
-pub(crate) fn touches_session(sql: &str) -> bool {
-    let bytes = sql.as_bytes();
-    ["advisory", "set_config"].iter().any(|needle| {
-        bytes
-            .windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
-    })
 }
 
 /// The portal that `abandon_batch` executes. No portal of this name is ever opened, so
@@ -920,13 +924,6 @@ fn log_notice(notice: &DbError) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn session_touching_sql() {
-        assert!(touches_session("SELECT pg_advisory_lock(1)"));
-        assert!(touches_session("select SET_CONFIG('a.b', 'c', false)"));
-        assert!(!touches_session("SELECT 1"));
-    }
 
     #[test]
     fn server_versions() {

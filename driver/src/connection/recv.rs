@@ -111,7 +111,7 @@ impl CommandTag {
         CommandTag {
             start,
             len: u8::try_from(len).unwrap_or(0),
-            rows: crate::query::rows_affected(tag),
+            rows: rows_affected(tag),
         }
     }
 
@@ -129,6 +129,14 @@ impl CommandTag {
     pub(crate) fn rows(&self) -> u64 {
         self.rows
     }
+}
+
+/// The number at the end of a command tag (`INSERT 0 5`, `UPDATE 3`, `SELECT 10`).
+fn rows_affected(tag: &str) -> u64 {
+    tag.rsplit(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 impl Connection {
@@ -286,5 +294,36 @@ impl Connection {
             Incoming::Ready(_) => Ok(()),
             other => Err(other.unexpected("ReadyForQuery")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_tags() {
+        assert_eq!(rows_affected("INSERT 0 5"), 5);
+        assert_eq!(rows_affected("UPDATE 3"), 3);
+        assert_eq!(rows_affected("SELECT 10"), 10);
+        assert_eq!(rows_affected("CREATE TABLE"), 0);
+        assert_eq!(rows_affected(""), 0);
+    }
+
+    #[test]
+    fn command_tags_keep_their_start_and_count() {
+        let t = CommandTag::new("DEALLOCATE ALL");
+        assert_eq!(
+            (t.start(), t.verb(), t.rows()),
+            ("DEALLOCATE ALL", "DEALLOCATE", 0)
+        );
+        let t = CommandTag::new("INSERT 0 1234567890123");
+        assert_eq!(
+            (t.start(), t.verb(), t.rows()),
+            ("INSERT 0 1234567", "INSERT", 1234567890123)
+        );
+        // Cut before a character, never inside one.
+        let t = CommandTag::new("ÉÉÉÉÉÉÉÉÉ");
+        assert_eq!(t.start(), "ÉÉÉÉÉÉÉÉ");
     }
 }
