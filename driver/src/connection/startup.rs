@@ -284,6 +284,16 @@ enum Negotiated {
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>, TlsParams),
 }
 
+/// Opens TCP without asking for TLS.
+async fn plain(options: &ConnectOptions, ep: &Endpoint, sa: SocketAddr) -> Result<TcpStream> {
+    match negotiate(options, ep, sa, false).await? {
+        Negotiated::Plain(tcp) => Ok(tcp),
+        Negotiated::Tls(..) => Err(Error::tls(
+            "a TLS session was set up though none was asked for",
+        )),
+    }
+}
+
 /// Opens TCP and negotiates TLS as `sslmode` says. `Ok(None)` from a `prefer` whose
 /// TLS handshake failed means "try again in plaintext on a new socket".
 async fn negotiate(
@@ -341,15 +351,11 @@ async fn connect_addr(options: &ConnectOptions, ep: &Endpoint, addr: &Addr) -> R
             let cancel = ServerAddr::Tcp(sa);
             match mode {
                 SslMode::Disable => {
-                    let Negotiated::Plain(tcp) = negotiate(options, ep, sa, false).await? else {
-                        unreachable!("no TLS was asked for")
-                    };
+                    let tcp = plain(options, ep, sa).await?;
                     establish(options, ep, Socket::Tcp(tcp), None, None, cancel).await
                 }
                 SslMode::Allow => {
-                    let Negotiated::Plain(tcp) = negotiate(options, ep, sa, false).await? else {
-                        unreachable!("no TLS was asked for")
-                    };
+                    let tcp = plain(options, ep, sa).await?;
                     match establish(options, ep, Socket::Tcp(tcp), None, None, cancel.clone()).await
                     {
                         Ok(conn) => Ok(conn),
@@ -400,11 +406,7 @@ async fn connect_addr(options: &ConnectOptions, ep: &Endpoint, addr: &Addr) -> R
                                      refuse unencrypted connections",
                                     e.display_chain()
                                 );
-                                let Negotiated::Plain(tcp) =
-                                    negotiate(options, ep, sa, false).await?
-                                else {
-                                    unreachable!("no TLS was asked for")
-                                };
+                                let tcp = plain(options, ep, sa).await?;
                                 establish(options, ep, Socket::Tcp(tcp), None, None, cancel)
                                     .await
                                     .map_err(|plain| {
@@ -423,10 +425,7 @@ async fn connect_addr(options: &ConnectOptions, ep: &Endpoint, addr: &Addr) -> R
                             "TLS failed ({}); retrying without encryption (sslmode=prefer)",
                             e.display_chain()
                         );
-                        let Negotiated::Plain(tcp) = negotiate(options, ep, sa, false).await?
-                        else {
-                            unreachable!("no TLS was asked for")
-                        };
+                        let tcp = plain(options, ep, sa).await?;
                         establish(options, ep, Socket::Tcp(tcp), None, None, cancel).await
                     }
                     Err(e) => Err(e),
