@@ -516,29 +516,20 @@ impl Connection {
         self.session_changed = false;
     }
 
-    /// Notes a command tag from CommandComplete.
-    pub(crate) fn note_command(&mut self, tag: &str) {
-        if tag == "DEALLOCATE ALL" || tag == "DISCARD ALL" {
-            // The user's SQL removed every prepared statement of the session: forget them
-            // without closing (a Close of one would fail), or their next use would look
-            // like a transaction-mode pooler's doing (see `extended.rs`).
-            self.cache.clear();
-            self.closes.clear();
-            self.unconfirmed.clear();
-        }
-        let verb = tag.split(' ').next().unwrap_or("");
-        if matches!(
-            verb,
-            "SET"
-                | "RESET"
-                | "LISTEN"
-                | "UNLISTEN"
-                | "DECLARE"
-                | "PREPARE"
-                | "DEALLOCATE"
-                | "DISCARD"
-        ) {
-            self.session_changed = true;
+    /// Notes what a completed command did to the session (see [`CommandTag`]).
+    fn note_command(&mut self, tag: &CommandTag) {
+        match tag.effect() {
+            recv::Effect::None => {}
+            recv::Effect::SessionChanged => self.session_changed = true,
+            recv::Effect::StatementsGone => {
+                // The user's SQL removed every prepared statement of the session: forget
+                // them without closing (a Close of one would fail), or their next use
+                // would look like a transaction-mode pooler's doing (see `extended.rs`).
+                self.cache.clear();
+                self.closes.clear();
+                self.unconfirmed.clear();
+                self.session_changed = true;
+            }
         }
     }
 

@@ -91,13 +91,60 @@ impl Incoming {
     }
 }
 
-/// The start of a command tag (`INSERT 0 5`, `COPY 3`, `ROLLBACK`) and the rows it counts,
-/// kept without allocating.
+/// The start of a command tag (`INSERT 0 5`, `COPY 3`, `ROLLBACK`), the rows it counts,
+/// and what the command did to the session, kept without allocating.
 #[derive(Clone, Copy)]
 pub(crate) struct CommandTag {
     start: [u8; 16],
     len: u8,
     rows: u64,
+    effect: Effect,
+}
+
+/// What a completed command did to the session, as far as the connection cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Effect {
+    /// Nothing the connection tracks (the common case: queries and DML).
+    None,
+    /// It may have changed session state (`SET`, `LISTEN`, `DECLARE`, `PREPARE`, ...): a
+    /// pool resets the session before the next user.
+    SessionChanged,
+    /// `DEALLOCATE ALL` or `DISCARD ALL`: every prepared statement of the session is gone.
+    StatementsGone,
+}
+
+impl Effect {
+    fn of(tag: &str) -> Effect {
+        // Most tags are SELECT, INSERT, UPDATE, DELETE, COPY: decided by the first byte.
+        if !matches!(
+            tag.as_bytes().first(),
+            Some(b'R' | b'L' | b'U' | b'D' | b'P' | b'S')
+        ) || tag.starts_with("SELECT")
+            || tag.starts_with("UPDATE")
+            || tag.starts_with("DELETE")
+        {
+            return Effect::None;
+        }
+        if tag == "DEALLOCATE ALL" || tag == "DISCARD ALL" {
+            return Effect::StatementsGone;
+        }
+        let verb = tag.split(' ').next().unwrap_or("");
+        if matches!(
+            verb,
+            "SET"
+                | "RESET"
+                | "LISTEN"
+                | "UNLISTEN"
+                | "DECLARE"
+                | "PREPARE"
+                | "DEALLOCATE"
+                | "DISCARD"
+        ) {
+            Effect::SessionChanged
+        } else {
+            Effect::None
+        }
+    }
 }
 
 impl CommandTag {
@@ -112,7 +159,13 @@ impl CommandTag {
             start,
             len: u8::try_from(len).unwrap_or(0),
             rows: rows_affected(tag),
+            effect: Effect::of(tag),
         }
+    }
+
+    /// What the command did to the session.
+    pub(crate) fn effect(&self) -> Effect {
+        self.effect
     }
 
     /// The tag's first 16 bytes at most (the verb and `ALL`/`0` of most tags).
@@ -156,6 +209,10 @@ impl Connection {
             let Some(h) = self.io.has_frame()? else {
                 return Ok(None);
             };
+            // The hot message, never an asynchronous one: straight out, body not copied.
+            if h.tag == tag::DATA_ROW {
+                return Ok(Some(Incoming::DataRow(self.io.take_body(h))));
+            }
             if self.handle_async(h)? {
                 continue;
             }
@@ -176,7 +233,24 @@ impl Connection {
 
     /// Parses and consumes the frame `h` (not an asynchronous one).
     fn take_incoming(&mut self, h: Header) -> Result<Incoming> {
-        // The hot messages first, taken without parsing more than their framing.
+        // The hot messages first, taken without parsing more than their framing. Those
+        // with no body are checked to have none (a body is a protocol error, which
+        // `Message::parse` reports).
+        let empty = self.io.body(h).is_empty();
+        let bare = match h.tag {
+            tag::PARSE_COMPLETE if empty => Some(Incoming::ParseComplete),
+            tag::BIND_COMPLETE if empty => Some(Incoming::BindComplete),
+            tag::CLOSE_COMPLETE if empty => Some(Incoming::CloseComplete),
+            tag::NO_DATA if empty => Some(Incoming::NoData),
+            tag::PORTAL_SUSPENDED if empty => Some(Incoming::PortalSuspended),
+            tag::EMPTY_QUERY_RESPONSE if empty => Some(Incoming::EmptyQuery),
+            tag::COPY_DONE if empty => Some(Incoming::CopyDone),
+            _ => None,
+        };
+        if let Some(m) = bare {
+            self.io.consume(h);
+            return Ok(m);
+        }
         match h.tag {
             tag::DATA_ROW => return Ok(Incoming::DataRow(self.io.take_body(h))),
             tag::COPY_DATA => return Ok(Incoming::CopyData(self.io.take_body(h))),
@@ -221,7 +295,7 @@ impl Connection {
                 }
                 self.session.transaction_status = Some(*status);
             }
-            Incoming::CommandComplete(tag) => self.note_command(tag.start()),
+            Incoming::CommandComplete(tag) => self.note_command(tag),
             Incoming::Error(e) => self.note_db_error(e),
             _ => {}
         }
