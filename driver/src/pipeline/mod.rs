@@ -209,19 +209,23 @@ impl Connection {
                 std::borrow::Cow::Owned(self.patch_oids(q.arguments().encoded())?)
             });
             let sql = q.sql();
-            // A statement parsed earlier in this pipeline is bound again, not parsed twice.
+            // A statement an earlier query of this pipeline binds (parsed by it, or found in
+            // the cache) is bound again: not parsed twice, not looked up again.
             let earlier = plans
                 .iter()
                 .zip(queries)
-                .find(|(p, eq)| p.parse && p.is_named() && eq.sql() == sql && p.oids == oids)
-                .map(|(p, _)| p.name.clone());
+                .find(|(p, eq)| p.is_named() && eq.sql() == sql && p.oids == oids)
+                .map(|(p, _)| (p.name.clone(), p.known.clone()));
             let plan = match earlier {
-                Some(name) if q.prepared().is_none_or(|s| !self.owns(s)) => {
-                    self.note_sql(sql);
+                Some((name, known)) if q.prepared().is_none_or(|s| !self.owns(s)) => {
+                    match &known {
+                        Some(s) => self.note_statement(s),
+                        None => self.note_sql(sql),
+                    }
                     Plan {
                         name,
                         parse: false,
-                        known: None,
+                        known,
                         oids,
                     }
                 }
