@@ -196,10 +196,13 @@ impl Connection {
     /// The next message, read from the socket as needed.
     pub(crate) async fn recv(&mut self) -> Result<Incoming> {
         loop {
-            if let Some(m) = self.try_recv()? {
+            let h = match self.io.has_frame()? {
+                Some(h) => h,
+                None => self.io.fill_frame().await?,
+            };
+            if let Some(m) = self.take_frame(h)? {
                 return Ok(m);
             }
-            self.io.fill_frame().await?;
         }
     }
 
@@ -209,15 +212,23 @@ impl Connection {
             let Some(h) = self.io.has_frame()? else {
                 return Ok(None);
             };
-            // The hot message, never an asynchronous one: straight out, body not copied.
-            if h.tag == tag::DATA_ROW {
-                return Ok(Some(Incoming::DataRow(self.io.take_body(h))));
+            if let Some(m) = self.take_frame(h)? {
+                return Ok(Some(m));
             }
-            if self.handle_async(h)? {
-                continue;
-            }
-            return self.take_incoming(h).map(Some);
         }
+    }
+
+    /// Consumes the whole frame `h` at the front of the buffer: `None` when it was an
+    /// asynchronous message (handled), else the message.
+    fn take_frame(&mut self, h: Header) -> Result<Option<Incoming>> {
+        // The hot message, never an asynchronous one: straight out, body not copied.
+        if h.tag == tag::DATA_ROW {
+            return Ok(Some(Incoming::DataRow(self.io.take_body(h))));
+        }
+        if self.handle_async(h)? {
+            return Ok(None);
+        }
+        self.take_incoming(h).map(Some)
     }
 
     /// Waits until a whole message is buffered (for loops that handle what is buffered
