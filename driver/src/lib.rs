@@ -24,7 +24,7 @@
 mod arguments;
 mod auth;
 pub mod config;
-pub mod connection;
+mod connection;
 pub mod copy;
 pub mod cursor;
 #[doc = include_str!("../docs/deployment.md")]

@@ -1,21 +1,5 @@
-//! The connection: one session with the server, and the one owner of its socket.
-//!
-//! A [`Connection`] is always a live session that is either in sync with the
-//! server or marked broken (and refused for further use); never half-way. Every
-//! operation first finishes whatever an abandoned (dropped) operation left behind,
-//! and asynchronous messages (notices, notifications, parameter changes) are handled
-//! wherever they arrive, without disturbing the result being read.
-//!
-//! Open one with [`Connection::connect`] (see the [connecting guide](crate::config)),
-//! run queries on `&mut conn` (the [queries guide](mod@crate::query)), and read the
-//! session's state with [`Connection::server_version`],
-//! [`Connection::parameter_status`], [`Connection::transaction_status`] and
-//! [`Connection::backend_pid`]. A [`CancelToken`] cancels the running query from
-//! another task. Dropping a connection closes its socket;
-//! [`Connection::close`] also tells the server goodbye.
-//!
-//! A connection is `Send` and `Sync` and needs no background task; to share one
-//! session between tasks, use a [`Pool`](crate::Pool) instead.
+//! The connection: one session with the server, and the one owner of its socket. Private:
+//! its public types are re-exported at the crate root (see [`Connection`]).
 
 // # The contract for code built on the connection (query, copy, transaction, listen)
 //
@@ -108,10 +92,10 @@ impl Notification {
 }
 
 /// A callback for notices (warnings and information the server sends with results).
-pub type NoticeHandler = Arc<dyn Fn(&DbError) + Send + Sync>;
+pub(crate) type NoticeHandler = Arc<dyn Fn(&DbError) + Send + Sync>;
 
 /// A callback for notifications, called as they arrive (psycopg's `add_notify_handler`).
-pub type NotificationHandler = Arc<dyn Fn(&Notification) + Send + Sync>;
+pub(crate) type NotificationHandler = Arc<dyn Fn(&Notification) + Send + Sync>;
 
 /// A connection's callbacks, saved to be put back (see [`Connection::handlers`]).
 #[derive(Clone, Default)]
@@ -191,6 +175,23 @@ pub(crate) struct Session {
 }
 
 /// An open session with a PostgreSQL server.
+///
+/// A connection is always a live session that is either in sync with the server or
+/// marked broken (and refused for further use); never half-way. Every operation first
+/// finishes whatever an abandoned (dropped) operation left behind, and asynchronous
+/// messages (notices, notifications, parameter changes) are handled wherever they
+/// arrive, without disturbing the result being read.
+///
+/// Open one with [`Connection::connect`] (see the [connecting guide](crate::config)),
+/// run queries on `&mut conn` (the [queries guide](mod@crate::query)), and read the
+/// session's state with [`Connection::server_version`],
+/// [`Connection::parameter_status`], [`Connection::transaction_status`] and
+/// [`Connection::backend_pid`]. A [`CancelToken`] cancels the running query from
+/// another task. Dropping a connection closes its socket; [`Connection::close`] also
+/// tells the server goodbye.
+///
+/// A connection is `Send` and `Sync` and needs no background task; to share one
+/// session between tasks, use a [`Pool`](crate::Pool) instead.
 pub struct Connection {
     io: Framed,
     session: Session,
