@@ -196,23 +196,17 @@ impl Connection {
     /// Reads the end of a COPY FROM STDIN: CommandComplete and ReadyForQuery, or an error.
     pub(crate) async fn read_copy_end(&mut self, sql: &str) -> Result<u64> {
         let mut rows = 0;
-        let mut error = None;
-        loop {
-            match self.recv().await? {
-                Incoming::CommandComplete(tag) if tag.verb() == "COPY" => rows = tag.rows(),
-                Incoming::Error(e) => {
-                    error.get_or_insert(e.with_statement(sql));
-                }
-                Incoming::Ready(_) => {
-                    return match error {
-                        Some(e) => Err(e),
-                        None => Ok(rows),
-                    };
-                }
-                // Results of statements after the COPY in the same query string.
-                _ => {}
+        self.read_to_ready(sql, |m| {
+            // Other messages: results of statements after the COPY in the same query.
+            if let Incoming::CommandComplete(tag) = m
+                && tag.verb() == "COPY"
+            {
+                rows = tag.rows();
             }
-        }
+            Ok(())
+        })
+        .await?;
+        Ok(rows)
     }
 
     /// Reads the next chunk of a COPY TO STDOUT: `Ok(Some)` data, `Ok(None)` at the end

@@ -303,12 +303,12 @@ impl Connection {
 
     /// After the server rejected a query that used `plan`, and its ReadyForQuery was read:
     /// spots a transaction-mode pooler, forgets a stale statement, and says whether to run
-    /// the query once more. (A statement whose Parse failed was never described, so never
-    /// cached; its name stays unconfirmed and is closed with the next request.) `before_bind` says the error answered the
-    /// Parse, Describe or Bind (it came before BindComplete), not the execution;
-    /// `may_retry` that the caller can run the query again (a single query, not retried
-    /// yet). A retry is only ever offered outside a transaction, where the failed
-    /// statement left nothing behind.
+    /// the query once more. `before_bind` says the error answered the Parse, Describe or
+    /// Bind (it came before BindComplete), not the execution; `may_retry` that the caller
+    /// can run the query again (a single query, not retried yet). A retry is only ever
+    /// offered outside a transaction, where the failed statement left nothing behind. (A
+    /// statement whose Parse failed was never described, so never cached; its name stays
+    /// unconfirmed and is closed with the next request.)
     pub(crate) fn after_statement_error(
         &mut self,
         err: Error,

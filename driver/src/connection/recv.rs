@@ -262,8 +262,8 @@ impl Connection {
             self.io.consume(h);
             return Ok(m);
         }
+        // (DataRow never gets here: `take_frame` takes it first.)
         match h.tag {
-            tag::DATA_ROW => return Ok(Incoming::DataRow(self.io.take_body(h))),
             tag::COPY_DATA => return Ok(Incoming::CopyData(self.io.take_body(h))),
             tag::ROW_DESCRIPTION => {
                 // Validated now: a malformed description fails here, not when read.

@@ -38,21 +38,35 @@ impl Connection {
     pub(crate) async fn control_response(&mut self, sql: &str) -> Result<Option<CommandTag>> {
         self.flush().await?;
         let mut last = None;
+        self.read_to_ready(sql, |m| match m {
+            Incoming::CommandComplete(tag) => {
+                last = Some(tag);
+                Ok(())
+            }
+            Incoming::EmptyQuery | Incoming::CloseComplete => Ok(()),
+            other => Err(other.unexpected("the response to a control statement")),
+        })
+        .await?;
+        Ok(last)
+    }
+
+    /// Reads the rest of a simple-protocol response up to its ReadyForQuery, passing every
+    /// other message to `each` (an error from `each` stops there, as a protocol error
+    /// does). The first error the server reported, with `sql` attached, is returned once
+    /// the server is ready again.
+    pub(crate) async fn read_to_ready(
+        &mut self,
+        sql: &str,
+        mut each: impl FnMut(Incoming) -> Result<()>,
+    ) -> Result<()> {
         let mut error = None;
         loop {
             match self.recv().await? {
-                Incoming::CommandComplete(tag) => last = Some(tag),
-                Incoming::EmptyQuery | Incoming::CloseComplete => {}
                 Incoming::Error(e) => {
                     error.get_or_insert(e.with_statement(sql));
                 }
-                Incoming::Ready(_) => {
-                    return match error {
-                        Some(e) => Err(e),
-                        None => Ok(last),
-                    };
-                }
-                other => return Err(other.unexpected("the response to a control statement")),
+                Incoming::Ready(_) => return error.map_or(Ok(()), Err),
+                other => each(other)?,
             }
         }
     }
