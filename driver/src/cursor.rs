@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures_core::Stream;
 
-use crate::connection::{AfterError, Connection, Incoming};
+use crate::connection::{Connection, Incoming};
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::TransactionStatus;
 use crate::protocol::frontend;
@@ -135,14 +135,7 @@ impl Connection {
                     let err = err.with_statement(sql);
                     self.finish_after_error().await?;
                     // Inside a transaction: never retried, but a pooler is still spotted.
-                    return Err(
-                        match self.after_statement_error(err, sql, &plan, !bound, false) {
-                            AfterError::Fail(err) => err,
-                            AfterError::Retry => {
-                                Error::protocol("a cursor's statement cannot be retried")
-                            }
-                        },
-                    );
+                    return Err(self.statement_failed(err, sql, &plan, !bound));
                 }
                 Incoming::Ready(_) => {
                     return match (bound, columns) {

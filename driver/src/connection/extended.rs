@@ -106,6 +106,25 @@ pub(crate) enum AfterError {
     Fail(Error),
 }
 
+/// Why a statement failed, as far as running it again is concerned.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Cause {
+    /// A transaction-mode pooler passed the request to another server session.
+    Pooler,
+    /// A cached plan went stale after DDL.
+    Stale,
+    /// Anything else: the query's own failure.
+    Other,
+}
+
+/// The error to report for a statement that failed for `cause` and is not run again.
+fn explain(err: Error, cause: Cause) -> Error {
+    match cause {
+        Cause::Pooler => err.context(POOLER_HINT),
+        Cause::Stale | Cause::Other => err,
+    }
+}
+
 /// Endpoints (host, port, database, user) where this process saw a transaction-mode
 /// pooler: connections to them start with unnamed statements.
 static TRANSACTION_POOLERS: Mutex<Option<HashSet<Box<str>>>> = Mutex::new(None);
@@ -306,9 +325,7 @@ impl Connection {
     /// the query once more. `before_bind` says the error answered the Parse, Describe or
     /// Bind (it came before BindComplete), not the execution; `may_retry` that the caller
     /// can run the query again (a single query, not retried yet). A retry is only ever
-    /// offered outside a transaction, where the failed statement left nothing behind. (A
-    /// statement whose Parse failed was never described, so never cached; its name stays
-    /// unconfirmed and is closed with the next request.)
+    /// offered outside a transaction, where the failed statement left nothing behind.
     pub(crate) fn after_statement_error(
         &mut self,
         err: Error,
@@ -317,43 +334,61 @@ impl Connection {
         before_bind: bool,
         may_retry: bool,
     ) -> AfterError {
-        let idle = self.transaction_status() == TransactionStatus::Idle;
-        let code = err.code();
+        let cause = self.diagnose(&err, sql, plan, before_bind);
+        if may_retry
+            && cause != Cause::Other
+            && self.transaction_status() == TransactionStatus::Idle
+        {
+            return AfterError::Retry;
+        }
+        AfterError::Fail(explain(err, cause))
+    }
+
+    /// [`Connection::after_statement_error`] for a query that is never run twice (a
+    /// cursor's, a pipeline's, a batch's): a pooler is still spotted and named.
+    pub(crate) fn statement_failed(
+        &mut self,
+        err: Error,
+        sql: &str,
+        plan: &Plan,
+        before_bind: bool,
+    ) -> Error {
+        let cause = self.diagnose(&err, sql, plan, before_bind);
+        explain(err, cause)
+    }
+
+    /// Why a statement failed, acting on it: a pooler switches the connection to unnamed
+    /// statements; a stale statement is forgotten and closed. (A statement whose Parse
+    /// failed was never described, so never cached; its name stays unconfirmed and is
+    /// closed with the next request.)
+    fn diagnose(&mut self, err: &Error, sql: &str, plan: &Plan, before_bind: bool) -> Cause {
+        if !before_bind || !plan.is_named() {
+            return Cause::Other;
+        }
         // Our names are unique, so the server lacking a statement it described to us and
         // we did not close, or holding one under a name we have never used, means another
         // server session answered.
-        let missing = before_bind
-            && plan.is_named()
-            && match code {
-                Some(SqlState::InvalidSqlStatementName) => {
-                    !plan.parse && self.cache.holds(&plan.name)
-                }
-                Some(SqlState::DuplicatePreparedStatement) => plan.parse,
-                _ => false,
-            };
-        if missing {
-            self.use_unnamed_statements();
-            return if may_retry && idle {
-                AfterError::Retry
-            } else {
-                AfterError::Fail(err.context(POOLER_HINT))
-            };
-        }
-        // A cached plan whose result type changed after DDL (0A000 "cached plan must not
-        // change result type", raised when Bind revalidates it): parse it again.
-        let stale = before_bind
-            && plan.is_named()
-            && !plan.parse
-            && code == Some(&SqlState::FeatureNotSupported);
-        if stale {
-            self.cache.remove_name(&plan.name);
-            self.closes.push(plan.name.clone());
-            if may_retry && idle {
-                tracing::debug!(sql, "a cached statement went stale; preparing it again");
-                return AfterError::Retry;
+        match err.code() {
+            Some(SqlState::InvalidSqlStatementName)
+                if !plan.parse && self.cache.holds(&plan.name) =>
+            {
+                self.use_unnamed_statements();
+                Cause::Pooler
             }
+            Some(SqlState::DuplicatePreparedStatement) if plan.parse => {
+                self.use_unnamed_statements();
+                Cause::Pooler
+            }
+            // A cached plan whose result type changed after DDL (0A000 "cached plan must
+            // not change result type", raised when Bind revalidates it): parse it again.
+            Some(SqlState::FeatureNotSupported) if !plan.parse => {
+                self.cache.remove_name(&plan.name);
+                self.closes.push(plan.name.clone());
+                tracing::debug!(sql, "a cached statement went stale; it is prepared again");
+                Cause::Stale
+            }
+            _ => Cause::Other,
         }
-        AfterError::Fail(err)
     }
 
     /// Switches this connection to unnamed statements for good, after a sign of a

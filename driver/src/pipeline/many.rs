@@ -11,7 +11,7 @@
 //! not be ended by a plain Sync, which would commit the rows sent so far. It is ended
 //! by [`Connection::abandon_batch`], which makes the server fail it first.
 
-use crate::connection::{AfterError, Connection, Incoming, Plan, within_timeout};
+use crate::connection::{Connection, Incoming, Plan, within_timeout};
 use crate::error::{Error, Result};
 use crate::query::Arguments;
 use crate::types::TypeInfo;
@@ -251,12 +251,7 @@ impl Connection {
                     // transaction mode (see `connection/extended.rs`). A batch is never
                     // retried; the error says what happened.
                     if let Some(plan) = plans.iter().find(|p| !p.parse && p.is_named()) {
-                        err = match self.after_statement_error(err, sql, plan, true, false) {
-                            AfterError::Fail(e) => e,
-                            AfterError::Retry => {
-                                Error::protocol("a batch of execute_many cannot be retried")
-                            }
-                        };
+                        err = self.statement_failed(err, sql, plan, true);
                     }
                 }
                 progress.error = Some((progress.done + 1, err));

@@ -17,7 +17,7 @@
 //! [`Pipeline::independent`] puts a Sync after every query instead: each one
 //! commits on its own and a failure affects only that query.
 
-use crate::connection::{AfterError, Connection, Incoming, Plan};
+use crate::connection::{Connection, Incoming, Plan};
 use crate::error::{Error, Result};
 use crate::protocol::frontend;
 use crate::query::{Arguments, Query};
@@ -330,13 +330,8 @@ impl Connection {
                     } else {
                         skipping = Some(i);
                     }
-                    // A pipelined query is never run twice, but a pooler is still spotted
-                    // (the transaction status is read once the error's Sync is answered,
-                    // which `may_retry = false` makes moot).
-                    let e = match self.after_statement_error(e, q.sql(), plan, !bound, false) {
-                        AfterError::Fail(e) => e,
-                        AfterError::Retry => Error::protocol("a pipelined query cannot be retried"),
-                    };
+                    // A pipelined query is never run twice, but a pooler is still spotted.
+                    let e = self.statement_failed(e, q.sql(), plan, !bound);
                     results.push(Err(e));
                 }
             }
