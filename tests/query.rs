@@ -1448,6 +1448,30 @@ async fn pgbouncer_transaction_mode_with_default_options() {
     );
 }
 
+/// Issue 14, another member of the family the cursor fix belongs to (binding a named
+/// statement on a connection that did not prepare it): a `Statement` prepared on one
+/// connection, pushed into a pipeline (atomic and independent) on another, runs by its
+/// SQL there, next to that connection's own cached statements.
+#[tokio::test]
+async fn a_pipeline_runs_another_connections_statement_by_its_sql() {
+    let _memory = support::memory_shared().await;
+    let mut a = connect(server()).await;
+    let mut b = connect(server()).await;
+    let on_b: i32 = query_scalar("SELECT 7").fetch_one(&mut b).await.unwrap();
+    assert_eq!(on_b, 7);
+    let stmt = a.prepare("SELECT $1::int4 + 1").await.unwrap();
+    assert!(stmt.is_named());
+    for atomic in [true, false] {
+        let mut p = b.pipeline().independent(!atomic);
+        p.push(query("SELECT 7"));
+        p.push(stmt.query().bind(1i32));
+        p.push(stmt.query().bind(41i32));
+        let results = p.run().await.unwrap();
+        let values: Vec<i32> = results.iter().map(|r| r.rows[0].get(0)).collect();
+        assert_eq!(values, [7, 2, 42], "atomic: {atomic}");
+    }
+}
+
 /// Issue 4, observability: a span per query with its SQL and row count, a slow-query
 /// warning, and a query logger seeing SQL, duration, rows and errors; never a bound value.
 ///
