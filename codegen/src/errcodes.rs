@@ -1,4 +1,4 @@
-//! `errcodes.txt` -> `driver/src/error/sqlstate.rs`.
+//! `errcodes.txt` -> `driver/src/failure/sqlstate.rs`.
 //!
 //! The file's format (documented at its top): `Section: Class XX - description`
 //! lines open a class; code lines are `sqlstate  E/W/S  ERRCODE_MACRO  [condition_name]`;

@@ -2,7 +2,7 @@
 //!
 //! | input (checked in)            | output                          |
 //! |-------------------------------|---------------------------------|
-//! | `codegen/data/errcodes.txt`   | `driver/src/error/sqlstate.rs`  |
+//! | `codegen/data/errcodes.txt`   | `driver/src/failure/sqlstate.rs`  |
 //! | `codegen/data/pg_type.tsv`    | `driver/src/types/oid.rs`       |
 //!
 //! Both generators are pure functions from the input text to the output text,
@@ -23,7 +23,7 @@ mod pg_type;
 /// Update it together with the data (see `codegen/README.md`).
 pub const POSTGRES_VERSION: &str = "18";
 
-/// Renders `driver/src/error/sqlstate.rs` from the text of PostgreSQL's `errcodes.txt`.
+/// Renders `driver/src/failure/sqlstate.rs` from the text of PostgreSQL's `errcodes.txt`.
 ///
 /// # Errors
 /// When the input is not in `errcodes.txt` form, or when two codes would get
@@ -59,7 +59,7 @@ pub struct Target {
 pub const TARGETS: &[Target] = &[
     Target {
         input: "codegen/data/errcodes.txt",
-        output: "driver/src/error/sqlstate.rs",
+        output: "driver/src/failure/sqlstate.rs",
         generate: sqlstate_rs,
     },
     Target {

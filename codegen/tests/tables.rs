@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use quarry_driver::error::SqlState;
+use quarry_driver::SqlState;
 use quarry_driver::types::{BUILTIN_TYPES, Oid};
 
 const ERRCODES: &str = include_str!("../data/errcodes.txt");

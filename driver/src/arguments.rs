@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use crate::error::{Error, Result};
+use crate::failure::{Error, Result};
 use crate::types::{Encode, EncodeBuf, EncodeError, IsNull, Oid, TypeRef};
 
 /// Values bound to a query's parameters, already encoded.

@@ -15,7 +15,7 @@ use std::cell::Cell;
 use std::fmt;
 use std::thread::LocalKey;
 
-use crate::error::{Error, Result};
+use crate::failure::{Error, Result};
 use crate::row::{ColumnIndex, Row};
 use crate::types::{DecodeError, EncodeError, Oid, TypeInfo, TypeRef, type_ref_accepts};
 

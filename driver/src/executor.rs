@@ -15,7 +15,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::connection::Connection;
-use crate::error::Result;
+use crate::failure::Result;
 
 /// Something a query runs on: `&mut Connection`, `&Pool`, `&mut PoolConnection` or
 /// `&mut Transaction`.

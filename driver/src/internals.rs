@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::error::Result;
+use crate::failure::Result;
 use crate::row::{Column, Columns, Row};
 use crate::types::{Format, Oid, TypeInfo};
 

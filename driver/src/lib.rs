@@ -23,59 +23,149 @@
 
 mod arguments;
 mod auth;
-pub mod config;
 mod connection;
-pub mod copy;
-pub mod cursor;
-#[doc = include_str!("../docs/deployment.md")]
-pub mod deployment {}
+mod conninfo;
+mod copying;
 #[doc(hidden)]
 pub mod derive_support;
-pub mod error;
 mod executor;
+mod failure;
 #[cfg(feature = "__internals")]
 #[doc(hidden)]
 pub mod internals;
-pub mod listen;
+mod listening;
 mod pipeline;
-pub mod pool;
+mod pooling;
+mod portal;
 // The items that `internals` re-exports are `pub`; without that feature nothing outside
 // the crate can reach them.
 #[cfg_attr(not(feature = "__internals"), allow(unreachable_pub))]
 mod protocol;
-pub mod query;
+mod querying;
 mod row;
 mod statement;
 #[cfg(all(feature = "temp-server", unix))]
-pub mod temp_server;
+mod test_server;
 #[cfg(all(feature = "temp-server", unix))]
 pub mod testing;
-pub mod transaction;
+mod tx;
 pub mod types;
 mod user_type;
 
-pub use config::ConnectOptions;
+// Every public type has one path. The types an application names every day are at the
+// root; each guide is a module of its own, which also holds the few types only its topic
+// needs (the `sslmode` enums under `config`, the hook types under `pool`).
+
+#[doc = include_str!("../docs/connecting.md")]
+pub mod config {
+    pub use crate::conninfo::{
+        ChannelBinding, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CACHEABLE_STATEMENT_LEN,
+        DEFAULT_MAX_MESSAGE_LEN, DEFAULT_PORT, DEFAULT_SCRAM_MAX_ITERATIONS, DEFAULT_SOCKET_DIRS,
+        DEFAULT_STATEMENT_CACHE_CAPACITY, Endpoint, Host, LoadBalanceHosts, PasswordCallback,
+        PasswordFuture, PasswordSource, ProtocolVersion, Secret, SslMode, SslNegotiation,
+        SslRootCert, TargetSessionAttrs, TlsVersion,
+    };
+}
+
+#[doc = include_str!("../docs/queries.md")]
+pub mod query {
+    pub use crate::querying::{IntoSql, quote_identifier};
+}
+
+#[doc = include_str!("../docs/pool.md")]
+pub mod pool {
+    pub use crate::pooling::{DEFAULT_RESET_QUERY, PoolConnectionMetadata, Reset};
+}
+
+#[doc = include_str!("../docs/transactions.md")]
+pub mod transaction {}
+
+#[doc = include_str!("../docs/copy.md")]
+pub mod copy {
+    pub use crate::copying::{RowDecoder, RowEncoder};
+}
+
+#[doc = include_str!("../docs/listen.md")]
+pub mod listen {}
+
+#[doc = include_str!("../docs/cursors.md")]
+pub mod cursor {}
+
+#[doc = include_str!("../docs/errors.md")]
+pub mod error {
+    pub use crate::failure::{BoxError, ErrorPosition, Severity};
+}
+
+#[doc = include_str!("../docs/deployment.md")]
+pub mod deployment {}
+
+#[cfg(all(feature = "temp-server", unix))]
+#[doc = include_str!("../docs/temp_server.md")]
+pub mod temp_server {
+    pub use crate::test_server::{
+        BINDIR_VAR, Builder, SearchEnv, ServerBinaries, ServerVersion, roles,
+    };
+}
+
 pub use connection::{CancelToken, Connection, Notification, QueryLog, QueryLogger, ServerVersion};
-pub use copy::{CopyFormat, CopyIn, CopyInWriter, CopyOut, CopyOutReader, CopyRow, FromCopyRow};
-pub use cursor::Cursor;
-pub use error::{DbError, Error, ErrorKind, Result, SqlState};
+pub use conninfo::ConnectOptions;
+pub use copying::{CopyFormat, CopyIn, CopyInWriter, CopyOut, CopyOutReader, CopyRow, FromCopyRow};
 pub use executor::{Acquire, ConnectionRef, Executor};
-pub use listen::{Listener, ListenerEvent, notify};
+pub use failure::{DbError, Error, ErrorKind, Result, SqlState};
+pub use listening::{Listener, ListenerEvent, notify};
 pub use pipeline::{IntoArguments, Pipeline, QueryResult};
-pub use pool::{Pool, PoolConnection, PoolOptions, PoolStatus};
+pub use pooling::{Pool, PoolConnection, PoolOptions, PoolStatus};
+pub use portal::Cursor;
 pub use protocol::TransactionStatus;
-pub use query::{
+pub use querying::{
     Arguments, AssertSqlSafe, Query, QueryAs, QueryScalar, RowStream, query, query_as, query_scalar,
 };
 pub use row::{Column, ColumnIndex, Columns, FromRecord, Row};
 pub use statement::Statement;
 #[cfg(all(feature = "temp-server", unix))]
-pub use temp_server::TempServer;
-pub use transaction::{
+pub use test_server::TempServer;
+pub use tx::{
     BoxFuture, IsolationLevel, PreparedTransaction, RunTransaction, Transaction, TransactionError,
     TxOptions,
 };
 pub use user_type::{CompositeField, UserType, UserTypeShape};
+
+/// One path per public type: each type below is named at the crate root, and its guide
+/// module does not name it a second time. Each example must fail to compile.
+///
+/// ```compile_fail
+/// use quarry_driver::config::ConnectOptions;
+/// ```
+/// ```compile_fail
+/// use quarry_driver::query::Query;
+/// ```
+/// ```compile_fail
+/// use quarry_driver::pool::PoolOptions;
+/// ```
+/// ```compile_fail
+/// use quarry_driver::transaction::Transaction;
+/// ```
+/// ```compile_fail
+/// use quarry_driver::copy::CopyIn;
+/// ```
+/// ```compile_fail
+/// use quarry_driver::listen::Listener;
+/// ```
+/// ```compile_fail
+/// use quarry_driver::cursor::Cursor;
+/// ```
+/// ```compile_fail
+/// use quarry_driver::error::Error;
+/// ```
+/// ```
+/// // ... while the root and the guides' own types are where the docs say.
+/// use quarry_driver::config::SslMode;
+/// use quarry_driver::error::Severity;
+/// use quarry_driver::pool::Reset;
+/// use quarry_driver::{ConnectOptions, Cursor, Error, Listener, PoolOptions, Query, Transaction};
+/// ```
+#[cfg(doctest)]
+pub struct OnePathPerType;
 
 /// Compile-time checks that the public types can cross threads and that the futures
 /// users await can be spawned on a multi-threaded runtime.

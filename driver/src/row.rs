@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::error::{Error, Result};
+use crate::failure::{Error, Result};
 use crate::protocol::reader::Reader;
 use crate::types::{Decode, Format, Oid, TypeInfo, ValueRef, short_type_name};
 

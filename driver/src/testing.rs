@@ -30,11 +30,11 @@ use std::time::Duration;
 use futures_util::FutureExt;
 use sha2::{Digest, Sha256};
 
-use crate::config::ConnectOptions;
 use crate::connection::Connection;
-use crate::error::{Error, Result};
-use crate::query::quote_identifier;
-use crate::temp_server::TempServer;
+use crate::conninfo::ConnectOptions;
+use crate::failure::{Error, Result};
+use crate::querying::quote_identifier;
+use crate::test_server::TempServer;
 
 /// The environment variable naming a server to use instead of a [`TempServer`].
 pub const DATABASE_URL: &str = "DATABASE_URL";
@@ -390,7 +390,7 @@ async fn build_template(server: &Server, name: &str, scripts: &[Script]) -> Resu
             .try_into()
             .expect("a SHA-256 digest has at least 8 bytes"),
     );
-    crate::query::query("SELECT pg_catalog.pg_advisory_lock($1)")
+    crate::querying::query("SELECT pg_catalog.pg_advisory_lock($1)")
         .bind(lock_key)
         .execute(&mut admin)
         .await?;
@@ -423,7 +423,7 @@ async fn fill(server: &Server, name: &str, scripts: &[Script]) -> Result<()> {
 }
 
 async fn database_exists(admin: &mut Connection, name: &str) -> Result<bool> {
-    let row = crate::query::query("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1")
+    let row = crate::querying::query("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1")
         .bind(name)
         .fetch_optional(admin)
         .await?;
@@ -453,7 +453,7 @@ async fn run_ddl(admin: &mut Connection, sql: &str) -> Result<()> {
 
 /// "database is being accessed by other users" (SQLSTATE 55006, object_in_use).
 fn is_busy(e: &Error) -> bool {
-    e.code() == Some(&crate::error::SqlState::ObjectInUse)
+    e.code() == Some(&crate::failure::SqlState::ObjectInUse)
 }
 
 async fn create_database(admin: &mut Connection, name: &str, template: Option<&str>) -> Result<()> {
@@ -474,7 +474,7 @@ async fn drop_database(admin: &mut Connection, name: &str) -> Result<()> {
         )
         .await
     } else {
-        crate::query::query(
+        crate::querying::query(
             "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity \
              WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()",
         )

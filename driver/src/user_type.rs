@@ -9,8 +9,8 @@
 //! a test) for each type.
 
 use crate::connection::Connection;
-use crate::error::{Error, ErrorKind, Result};
-use crate::query::query;
+use crate::failure::{Error, ErrorKind, Result};
+use crate::querying::query;
 use crate::types::{Oid, Type, TypeInfo};
 
 /// A Rust type that is a PostgreSQL user type. Implemented by `#[derive(PgType)]`.

@@ -4,7 +4,8 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use futures_util::TryStreamExt;
-use quarry_driver::copy::{CopyRow, RowEncoder};
+use quarry_driver::CopyRow;
+use quarry_driver::copy::RowEncoder;
 use quarry_driver::types::{EncodeError, Type, TypeInfo, TypeRef};
 use quarry_driver::{
     Connection, FromRecord, Pool, PoolOptions, Row, query, query_as, query_scalar,

@@ -7,7 +7,7 @@
 
 use sha2::Digest;
 
-use crate::error::{Error, Result};
+use crate::failure::{Error, Result};
 
 /// The channel binding data for `SCRAM-SHA-256-PLUS`: the hash of the
 /// server's end-entity certificate (`certificate_der`, as the TLS layer

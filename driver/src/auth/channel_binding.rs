@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use super::AuthMethod;
 use super::certificate::tls_server_end_point;
-use crate::error::{Error, Result};
+use crate::failure::{Error, Result};
 
 /// libpq's `channel_binding` connection option: whether SCRAM must be bound
 /// to the TLS channel, so that a man in the middle holding another

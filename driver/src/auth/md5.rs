@@ -2,7 +2,7 @@
 
 use ::md5::{Digest, Md5};
 
-use crate::error::{Error, Result};
+use crate::failure::{Error, Result};
 
 /// The `PasswordMessage` body for `AuthenticationMD5Password`:
 /// `"md5" + hex(md5(hex(md5(password + user)) + salt))`, where `user` is the

@@ -68,7 +68,7 @@ mod scram;
 
 use std::fmt;
 
-use crate::error::{Error, Result};
+use crate::failure::{Error, Result};
 
 pub use channel_binding::ChannelBinding;
 pub(crate) use channel_binding::{Transport, select_mechanism};

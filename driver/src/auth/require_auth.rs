@@ -5,7 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::AuthMethod;
-use crate::error::{Error, Result};
+use crate::failure::{Error, Result};
 
 /// libpq's `require_auth` connection option (PostgreSQL 16+).
 ///

@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::channel_binding::{Mechanism, ScramBinding};
 use super::saslprep::saslprep;
-use crate::error::{Error, Result};
+use crate::failure::{Error, Result};
 
 type HmacSha256 = Hmac<Sha256>;
 

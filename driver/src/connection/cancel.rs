@@ -10,7 +10,7 @@ use tokio::net::TcpStream;
 
 use super::stream::Socket;
 use super::tls::{self, TlsParams};
-use crate::error::{Error, Result};
+use crate::failure::{Error, Result};
 use crate::protocol::frontend;
 
 /// Where the session's server is, resolved, as the cancel connection must reach the same one.

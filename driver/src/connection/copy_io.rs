@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::failure::{Error, ErrorKind, Result};
 use crate::protocol::backend::CopyResponse;
 use crate::protocol::frontend;
 

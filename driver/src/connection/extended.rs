@@ -20,7 +20,7 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::error::{Error, Result, SqlState};
+use crate::failure::{Error, Result, SqlState};
 use crate::protocol::TransactionStatus;
 use bytes::Bytes;
 

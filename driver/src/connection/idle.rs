@@ -2,7 +2,7 @@
 
 use std::task::{Context, Poll, Waker};
 
-use crate::error::Result;
+use crate::failure::Result;
 
 use super::Connection;
 

@@ -29,7 +29,7 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::Arc;
 
-use crate::error::{DbError, Error, Result, SqlState};
+use crate::failure::{DbError, Error, Result, SqlState};
 use crate::protocol::backend::{Header, Message, TransactionStatus, show_tag, tag};
 use crate::protocol::frontend;
 
@@ -903,7 +903,7 @@ macro_rules! within_timeout {
 pub(crate) use within_timeout;
 
 fn log_notice(notice: &DbError) {
-    use crate::error::Severity;
+    use crate::failure::Severity;
     let code = notice.code().code();
     match notice.severity() {
         Severity::Warning => tracing::warn!(code, "{}", notice.message()),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::Connection;
-use crate::error::Error;
+use crate::failure::Error;
 
 /// A finished query, as a query logger sees it (asyncpg's `query_logger`).
 #[derive(Debug)]

@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 
-use crate::error::{Error, Result, SqlState};
+use crate::failure::{Error, Result, SqlState};
 use crate::protocol::TransactionStatus;
 use crate::protocol::backend::{CopyResponse, Header, Message, tag};
 use crate::row::Column;
@@ -324,7 +324,7 @@ impl Connection {
         }
         if matches!(
             db.severity(),
-            crate::error::Severity::Fatal | crate::error::Severity::Panic
+            crate::failure::Severity::Fatal | crate::failure::Severity::Panic
         ) {
             self.mark_broken(e.display_chain().to_string());
         }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::error::{Error, Result};
+use crate::failure::{Error, Result};
 use crate::protocol::frontend;
 use crate::row::{Columns, Row};
 use crate::types::Format;

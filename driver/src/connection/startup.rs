@@ -18,11 +18,11 @@ use super::{Connection, Settings};
 use crate::auth::{
     self, AuthMethod, ChannelBinding, RequireAuth, ScramClient, ScramLimits, Transport,
 };
-use crate::config::{
+use crate::conninfo::{
     ConnectOptions, Endpoint, Host, LoadBalanceHosts, PasswordSource, ProtocolVersion, SslMode,
     SslNegotiation, SslRootCert, TargetSessionAttrs,
 };
-use crate::error::{Error, ErrorKind, Result};
+use crate::failure::{Error, ErrorKind, Result};
 use crate::protocol::backend::{Authentication, Limits, Message, tag};
 use crate::protocol::frontend;
 

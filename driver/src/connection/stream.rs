@@ -16,7 +16,7 @@ use tokio::net::TcpStream;
 #[cfg(unix)]
 use tokio::net::UnixStream;
 
-use crate::error::{Error, Result};
+use crate::failure::{Error, Result};
 use crate::protocol::backend::{Header, Limits};
 
 /// A connected socket: TCP, Unix-domain, or TLS over TCP.

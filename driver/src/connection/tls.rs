@@ -13,8 +13,8 @@ use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use crate::config::TlsVersion;
-use crate::error::{Error, Result};
+use crate::conninfo::TlsVersion;
+use crate::failure::{Error, Result};
 
 /// Where trusted root certificates come from.
 #[derive(Clone, Debug, PartialEq, Eq)]

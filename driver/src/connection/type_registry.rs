@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use super::Connection;
 use crate::arguments::Arguments;
-use crate::error::{Error, Result};
+use crate::failure::{Error, Result};
 use crate::types::{EncodeBuf, Oid, TypeInfo, TypeRef};
 
 /// Names -> OIDs (of the type and of its array type), and OIDs -> names.

@@ -12,8 +12,8 @@
 //! by [`Connection::abandon_batch`], which makes the server fail it first.
 
 use crate::connection::{Connection, Incoming, Plan, within_timeout};
-use crate::error::{Error, Result};
-use crate::query::Arguments;
+use crate::failure::{Error, Result};
+use crate::querying::Arguments;
 use crate::types::TypeInfo;
 
 use super::IntoArguments;

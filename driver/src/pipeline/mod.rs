@@ -18,9 +18,9 @@
 //! commits on its own and a failure affects only that query.
 
 use crate::connection::{Connection, Incoming, Plan};
-use crate::error::{Error, Result};
+use crate::failure::{Error, Result};
 use crate::protocol::frontend;
-use crate::query::{Arguments, Query};
+use crate::querying::{Arguments, Query};
 use crate::row::{Columns, Row};
 use crate::types::{Encode, TypeInfo};
 

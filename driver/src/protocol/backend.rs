@@ -12,7 +12,7 @@
 //! server cannot make the client buffer gigabytes by lying in a header.
 
 use super::reader::Reader;
-use crate::error::{Error, Result};
+use crate::failure::{Error, Result};
 use crate::types::Oid;
 
 /// Message type bytes sent by the server.
@@ -335,8 +335,8 @@ impl<'a> ErrorFields<'a> {
     }
 
     /// Builds the typed report.
-    pub fn to_db_error(self) -> Result<crate::error::DbError> {
-        crate::error::DbError::from_fields(self.iter()).map_err(Error::protocol)
+    pub fn to_db_error(self) -> Result<crate::failure::DbError> {
+        crate::failure::DbError::from_fields(self.iter()).map_err(Error::protocol)
     }
 }
 

@@ -7,7 +7,7 @@
 //! never become a wrapped length prefix followed by attacker-chosen bytes that
 //! the server would read as further messages (RUSTSEC-2024-0363).
 
-use crate::error::{Error, Result};
+use crate::failure::{Error, Result};
 use crate::types::Oid;
 
 /// The largest message the server accepts (`PQ_LARGE_MESSAGE_LIMIT`), length field included.

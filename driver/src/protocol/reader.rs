@@ -5,7 +5,7 @@
 //! trailing bytes, so a message whose declared length disagrees with its
 //! content is an error rather than silently accepted.
 
-use crate::error::{Error, Result};
+use crate::failure::{Error, Result};
 
 /// Reads big-endian integers and strings from a byte slice, failing on short input.
 #[derive(Clone, Debug)]

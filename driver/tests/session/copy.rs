@@ -2,7 +2,8 @@
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use quarry_driver::copy::{CopyRow, RowEncoder};
+use quarry_driver::CopyRow;
+use quarry_driver::copy::RowEncoder;
 use quarry_driver::types::{EncodeError, Type, TypeInfo, TypeRef};
 use quarry_driver::{AssertSqlSafe, Connection, CopyFormat, TransactionStatus, query_scalar};
 

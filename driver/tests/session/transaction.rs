@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use quarry_driver::transaction::BoxFuture;
+use quarry_driver::BoxFuture;
 use quarry_driver::{
     AssertSqlSafe, Connection, DbError, Error, IsolationLevel, TempServer, Transaction,
     TransactionStatus, TxOptions, query, query_scalar,

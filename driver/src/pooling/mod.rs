@@ -1,0 +1,711 @@
+//! The pool: its shared state, the connections it hands out and their maintenance. The
+//! guide, and the public home of the hook types, is the public `pool` module.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Poll, Waker};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+
+use crate::connection::Connection;
+use crate::conninfo::{ConnectOptions, TargetSessionAttrs};
+use crate::executor::{Acquire, ConnectionRef, Executor};
+use crate::failure::{Error, ErrorKind, Result};
+
+mod connection;
+mod maintenance;
+mod options;
+mod state;
+
+pub use connection::PoolConnection;
+pub use options::{DEFAULT_RESET_QUERY, PoolConnectionMetadata, PoolOptions, Reset};
+pub use state::PoolStatus;
+
+use connection::{CancelKeys, Live, Role};
+use state::{BackoffInfo, Grant, Meta, Release, Retire, State, Take};
+
+/// How long closing one connection (sending Terminate) may take.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A pool of connections: cheap to clone, shared by every task of an application.
+///
+/// Queries run on `&pool` directly (each takes a connection for its duration), or on a
+/// connection taken with [`acquire`](Pool::acquire) and returned when dropped. See the
+/// [module documentation](crate::pool) for the model and the asyncpg / sqlx name mapping.
+///
+/// ```no_run
+/// # async fn f() -> quarry_driver::Result<()> {
+/// let pool = quarry_driver::Pool::connect("postgres://app@localhost/app").await?;
+/// let n: i64 = quarry_driver::query_scalar("SELECT count(*) FROM users").fetch_one(&pool).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Pool(pub(crate) Arc<Shared>);
+
+/// What every clone of a pool and every connection it handed out share.
+pub(crate) struct Shared {
+    state: Mutex<State<Box<Live>>>,
+    pub(crate) options: PoolOptions,
+    connect_options: ConnectOptions,
+    /// Notified when the pool is closed and the last connection has been closed.
+    drained: Notify,
+    /// Wakes the maintenance task (a connection went away below `min_connections`).
+    maintenance: Arc<Notify>,
+    maintenance_started: AtomicBool,
+    /// Whether to discard connections whose server changed role (primary <-> standby):
+    /// only when the connect options ask for a particular kind of server.
+    pub(crate) check_role: bool,
+    /// The cancel keys of the open connections (for `terminate`).
+    cancel_keys: Arc<Mutex<CancelKeys>>,
+}
+
+impl fmt::Debug for Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pool")
+            .field("status", &self.status())
+            .field("options", &self.0.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pool {
+    /// Opens a pool with default [`PoolOptions`] from a URL or keyword string
+    /// (see [`Connection::connect`]). One connection is opened to check the settings.
+    pub async fn connect(url: &str) -> Result<Pool> {
+        PoolOptions::new().connect(url).await
+    }
+
+    /// Opens a pool with default [`PoolOptions`] and these connect options.
+    pub async fn connect_with(options: ConnectOptions) -> Result<Pool> {
+        PoolOptions::new().connect_with(options).await
+    }
+
+    /// A pool with default [`PoolOptions`] that opens no connection until first used.
+    pub fn connect_lazy(url: &str) -> Result<Pool> {
+        PoolOptions::new().connect_lazy(url)
+    }
+
+    /// A pool with default [`PoolOptions`] and these connect options that opens no
+    /// connection until first used.
+    pub fn connect_lazy_with(options: ConnectOptions) -> Result<Pool> {
+        PoolOptions::new().connect_lazy_with(options)
+    }
+
+    /// Takes a connection: an idle one, else a new one if there is room, else the first one
+    /// returned (waiters are served in arrival order). Fails after `acquire_timeout` with
+    /// [`ErrorKind::PoolTimedOut`], at once with [`ErrorKind::Closed`] once the pool is
+    /// closed, and at once with the last connect error while connects are failing and the
+    /// pool is backing off.
+    ///
+    /// The future does not borrow the pool. Dropping it at any point leaks nothing.
+    pub fn acquire(&self) -> impl Future<Output = Result<PoolConnection>> + Send + use<> {
+        let shared = self.0.clone();
+        async move { shared.acquire().await }
+    }
+
+    /// Starts a transaction on a pooled connection. The connection goes back to the pool
+    /// when the transaction ends (rolled back first if it was dropped unfinished).
+    pub async fn begin(&self) -> Result<crate::Transaction<'static>> {
+        self.begin_with(crate::TxOptions::new()).await
+    }
+
+    /// Starts a transaction with these options (isolation level, read only, deferrable)
+    /// on a pooled connection.
+    pub async fn begin_with(
+        &self,
+        options: crate::TxOptions,
+    ) -> Result<crate::Transaction<'static>> {
+        let conn = self.acquire().await?;
+        crate::tx::begin_in(Box::new(conn), options).await
+    }
+
+    /// Takes an idle connection if one is free and nobody is waiting; never waits or connects.
+    /// The no-wait check that the server did not close it is done; `test_before_acquire` and
+    /// `before_acquire`, which need to wait, are not run.
+    pub fn try_acquire(&self) -> Option<PoolConnection> {
+        let shared = &self.0;
+        loop {
+            let now = Instant::now();
+            let take = shared.lock().try_acquire(now)?;
+            match take {
+                Take::Idle(live, meta) => {
+                    let mut conn = PoolConnection::new(shared.clone(), live, meta);
+                    if conn.looks_usable() {
+                        return Some(conn);
+                    }
+                    conn.discard("the server closed it while it was idle");
+                }
+                Take::Retire(live, why) => shared.close_conn(live, why),
+                _ => return None,
+            }
+        }
+    }
+
+    /// The gauges and counters: size, idle, in use, waiters, totals.
+    pub fn status(&self) -> PoolStatus {
+        self.0.lock().status()
+    }
+
+    /// Connections the pool holds (idle, in use, or being opened) (asyncpg `get_size`).
+    pub fn size(&self) -> usize {
+        self.0.lock().size()
+    }
+
+    /// Connections idle in the pool (asyncpg `get_idle_size`, sqlx `num_idle`).
+    pub fn idle(&self) -> usize {
+        self.0.lock().idle_len()
+    }
+
+    /// The options the pool was built with.
+    pub fn options(&self) -> &PoolOptions {
+        &self.0.options
+    }
+
+    /// The options new connections are opened with.
+    pub fn connect_options(&self) -> &ConnectOptions {
+        &self.0.connect_options
+    }
+
+    /// Whether [`close`](Pool::close) or [`terminate`](Pool::terminate) was called.
+    pub fn is_closed(&self) -> bool {
+        self.0.lock().is_closed()
+    }
+
+    /// Closes the pool: new acquires fail with [`ErrorKind::Closed`] (waiting ones too), idle
+    /// connections are closed now, connections in use are closed as they come back, and the
+    /// future finishes when the last one is closed.
+    ///
+    /// It waits as long as a connection is held; to bound it, wrap it in
+    /// `tokio::time::timeout` and call [`terminate`](Pool::terminate) after. Dropping the
+    /// future does not reopen the pool.
+    pub async fn close(&self) {
+        self.0.start_close();
+        let mut warned_at = Instant::now();
+        loop {
+            let mut notified = pin!(self.0.drained.notified());
+            notified.as_mut().enable();
+            let in_use = {
+                let st = self.0.lock();
+                if st.is_drained() {
+                    return;
+                }
+                st.status().in_use
+            };
+            if tokio::time::timeout(Duration::from_secs(60), notified)
+                .await
+                .is_err()
+                && warned_at.elapsed() >= Duration::from_secs(60)
+            {
+                warned_at = Instant::now();
+                tracing::warn!(
+                    in_use,
+                    "Pool::close has waited more than 60 s for connections in use to be returned"
+                );
+            }
+        }
+    }
+
+    /// Closes the pool without waiting (asyncpg's `terminate`): new acquires fail, idle
+    /// connections are closed now, and the query running on each connection in use is
+    /// cancelled on the server (it fails with SQLSTATE 57014, `query_canceled`); those
+    /// connections are closed when they come back.
+    ///
+    /// The cancel requests go out from spawned tasks, one per connection; outside a tokio runtime none are
+    /// sent and running queries finish on their own.
+    pub fn terminate(&self) {
+        self.0.start_close();
+        let keys = CancelKeys::all(&self.0.cancel_keys);
+        if keys.is_empty() {
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                // Idle connections are already closing: a request for one finds nothing
+                // to cancel.
+                for key in keys {
+                    handle.spawn(async move {
+                        if let Err(e) = key.cancel_query().await {
+                            tracing::debug!(
+                                "terminate: a cancel request failed: {}",
+                                e.display_chain()
+                            );
+                        }
+                    });
+                }
+            }
+            Err(_) => tracing::warn!(
+                "Pool::terminate outside a tokio runtime: queries in use are not cancelled"
+            ),
+        }
+    }
+
+    /// Makes every open connection be replaced (asyncpg `expire_connections`): idle ones are
+    /// closed now, ones in use when they come back. Use it after changing something new
+    /// connections should see (a password rotation, `ALTER ROLE ... SET`).
+    pub fn expire_connections(&self) {
+        let idle = self.0.lock().expire();
+        for live in idle {
+            self.0.close_conn(live, Retire::Expired);
+        }
+        self.0.maintenance.notify_one();
+    }
+}
+
+impl PoolOptions {
+    /// Opens the pool from a URL or keyword string (see [`Connection::connect`]), with
+    /// `min_connections` connections (at least one, which checks the settings).
+    pub async fn connect(self, url: &str) -> Result<Pool> {
+        self.connect_with(ConnectOptions::parse(url)?).await
+    }
+
+    /// Opens the pool with these connect options, with `min_connections` connections (at
+    /// least one, which checks the settings).
+    pub async fn connect_with(self, options: ConnectOptions) -> Result<Pool> {
+        // Maintenance starts after these, or it would race them to open min_connections.
+        let pool = self.build(options)?;
+        pool.0.maintenance_started.store(true, Ordering::Relaxed);
+        let n = pool.0.options.min_connections.max(1);
+        let mut opened = Vec::with_capacity(n);
+        for _ in 0..n {
+            opened.push(pool.acquire().await?);
+        }
+        drop(opened);
+        if pool.0.needs_maintenance() {
+            maintenance::spawn(&pool.0);
+        }
+        Ok(pool)
+    }
+
+    /// A pool from a URL or keyword string that opens no connection until first used.
+    pub fn connect_lazy(self, url: &str) -> Result<Pool> {
+        self.connect_lazy_with(ConnectOptions::parse(url)?)
+    }
+
+    /// A pool with these connect options that opens no connection until first used
+    /// (`min_connections` are opened in the background once a tokio runtime runs it).
+    pub fn connect_lazy_with(self, options: ConnectOptions) -> Result<Pool> {
+        let pool = self.build(options)?;
+        pool.0.ensure_maintenance();
+        Ok(pool)
+    }
+
+    fn build(self, options: ConnectOptions) -> Result<Pool> {
+        self.validate()?;
+        let limits = state::Limits {
+            max: self.max_connections,
+            min: self.min_connections,
+            idle_timeout: self.idle_timeout,
+            max_queries: self.max_queries,
+        };
+        let check_role = options.get_target_session_attrs() != TargetSessionAttrs::Any;
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::new(limits)),
+            options: self,
+            connect_options: options,
+            drained: Notify::new(),
+            maintenance: Arc::new(Notify::new()),
+            maintenance_started: AtomicBool::new(false),
+            check_role,
+            cancel_keys: Arc::default(),
+        });
+        Ok(Pool(shared))
+    }
+}
+
+// --- The shell around the bookkeeping ----------------------------------------------------
+
+impl Shared {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State<Box<Live>>> {
+        // The state is only changed by short, non-panicking methods; a poisoned lock still
+        // holds consistent books.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Unlocks, then wakes `waker` and whoever waits on the pool closing or on maintenance.
+    pub(crate) fn after(&self, st: MutexGuard<'_, State<Box<Live>>>, waker: Option<Waker>) {
+        let drained = st.is_drained();
+        let below_min = st.below_min();
+        drop(st);
+        if let Some(w) = waker {
+            w.wake();
+        }
+        if drained {
+            self.drained.notify_waiters();
+        }
+        if below_min {
+            self.maintenance.notify_one();
+        }
+    }
+
+    /// Acts on what the bookkeeping decided about a returned connection.
+    pub(crate) fn finish_release(
+        self: &Arc<Self>,
+        st: MutexGuard<'_, State<Box<Live>>>,
+        r: Release<Box<Live>>,
+    ) {
+        match r {
+            Release::Idle => self.after(st, None),
+            Release::Handed(w) => self.after(st, w),
+            Release::Retire(live, why, w) => {
+                self.after(st, w);
+                self.close_conn(live, why);
+            }
+        }
+    }
+
+    /// A connection in use will not come back (the caller closes it).
+    pub(crate) fn discard_one(&self) {
+        let mut st = self.lock();
+        let w = st.discard();
+        self.after(st, w);
+    }
+
+    /// Closes a connection the bookkeeping already counts as closing, in the background.
+    pub(crate) fn close_conn(self: &Arc<Self>, live: Box<Live>, why: Retire) {
+        tracing::debug!(reason = ?why, pid = live.conn.backend_pid(), "closing a pooled connection");
+        self.close_live(live);
+    }
+
+    pub(crate) fn close_live(self: &Arc<Self>, mut live: Box<Live>) {
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                let shared = self.clone();
+                handle.spawn(async move {
+                    let _ = live.conn.close_in_place(CLOSE_TIMEOUT).await;
+                    drop(live);
+                    shared.close_finished();
+                });
+            }
+            Err(_) => {
+                // No runtime to send Terminate from: dropping closes the socket.
+                drop(live);
+                self.close_finished();
+            }
+        }
+    }
+
+    fn close_finished(&self) {
+        let mut st = self.lock();
+        st.close_finished();
+        self.after(st, None);
+    }
+
+    fn start_close(self: &Arc<Self>) {
+        let (wakers, idle) = self.lock().close();
+        for w in wakers {
+            w.wake();
+        }
+        for live in idle {
+            self.close_conn(live, Retire::PoolClosed);
+        }
+        // Nothing may be left to wait for.
+        let st = self.lock();
+        self.after(st, None);
+        self.maintenance.notify_one();
+    }
+
+    fn needs_maintenance(&self) -> bool {
+        let o = &self.options;
+        o.min_connections > 0 || o.idle_timeout.is_some() || o.max_lifetime.is_some()
+    }
+
+    fn ensure_maintenance(self: &Arc<Self>) {
+        if self.maintenance_started.load(Ordering::Relaxed) {
+            return;
+        }
+        if !self.needs_maintenance() {
+            self.maintenance_started.store(true, Ordering::Relaxed);
+            return;
+        }
+        if tokio::runtime::Handle::try_current().is_ok()
+            && !self.maintenance_started.swap(true, Ordering::AcqRel)
+        {
+            maintenance::spawn(self);
+        }
+    }
+
+    // Opening a connection is boxed: it is rare, and its future (several KB) would otherwise
+    // be part of every query future that runs on `&Pool`.
+    async fn acquire(self: Arc<Self>) -> Result<PoolConnection> {
+        self.ensure_maintenance();
+        let start = Instant::now();
+        let deadline = start
+            .checked_add(self.options.acquire_timeout)
+            .unwrap_or(start + Duration::from_secs(86_400 * 365));
+        let mut first = true;
+        loop {
+            let now = Instant::now();
+            if !std::mem::take(&mut first) && now >= deadline {
+                let mut st = self.lock();
+                st.note_timed_out();
+                return Err(self.timed_out(st.status(), "handing out a connection"));
+            }
+            let take = self.lock().acquire(now);
+            let (live, meta) = match take {
+                Take::Idle(live, meta) => (live, meta),
+                Take::Retire(live, why) => {
+                    self.close_conn(live, why);
+                    continue;
+                }
+                Take::Connect => return Box::pin(self.open_for(deadline)).await,
+                Take::Backoff(info) => return Err(backoff_error(info)),
+                Take::Closed => return Err(closed_error()),
+                Take::Wait(key) => match self.wait(key, deadline).await? {
+                    Grant::Conn(live, meta) => (live, meta),
+                    Grant::Connect => {
+                        if let Some(info) = self.refuse_during_backoff() {
+                            return Err(backoff_error(info));
+                        }
+                        return Box::pin(self.open_for(deadline)).await;
+                    }
+                    Grant::Closed => return Err(closed_error()),
+                },
+            };
+            let mut conn = PoolConnection::new(self.clone(), live, meta);
+            if conn.check_out(deadline).await {
+                return Ok(conn);
+            }
+        }
+    }
+
+    /// A waiter granted room to connect while the pool backs off gives the room back.
+    fn refuse_during_backoff(&self) -> Option<BackoffInfo> {
+        let mut st = self.lock();
+        let info = st.backoff(Instant::now())?;
+        let w = st.connect_abandoned();
+        self.after(st, w);
+        Some(info)
+    }
+
+    /// Waits in the queue until granted something or `deadline`.
+    async fn wait(
+        self: &Arc<Self>,
+        key: state::Key,
+        deadline: Instant,
+    ) -> Result<Grant<Box<Live>>> {
+        /// Leaves the queue if the wait is dropped, passing on anything granted meanwhile.
+        struct Waiting<'a> {
+            shared: &'a Arc<Shared>,
+            key: state::Key,
+            done: bool,
+        }
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                if self.done {
+                    return;
+                }
+                let mut st = self.shared.lock();
+                match st.cancel_wait(self.key) {
+                    None => self.shared.after(st, None),
+                    Some(grant) => {
+                        let r = st.return_grant(grant, Instant::now());
+                        self.shared.finish_release(st, r);
+                    }
+                }
+            }
+        }
+
+        let mut waiting = Waiting {
+            shared: self,
+            key,
+            done: false,
+        };
+        let granted = std::future::poll_fn(|cx| match self.lock().poll_wait(key, cx.waker()) {
+            Some(grant) => Poll::Ready(grant),
+            None => Poll::Pending,
+        });
+        let r = tokio::time::timeout_at(deadline.into(), granted).await;
+        waiting.done = true;
+        match r {
+            Ok(grant) => Ok(grant),
+            Err(_) => {
+                let mut st = self.lock();
+                match st.cancel_wait(key) {
+                    // Granted just as the time ran out: take it.
+                    Some(grant) => Ok(grant),
+                    None => {
+                        st.note_timed_out();
+                        let status = st.status();
+                        self.after(st, None);
+                        Err(self.timed_out(status, "waiting for a connection to be returned"))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Opens a connection with the room the bookkeeping granted, by `deadline`.
+    async fn open_for(self: &Arc<Self>, deadline: Instant) -> Result<PoolConnection> {
+        let mut opening = Opening {
+            shared: self,
+            armed: true,
+        };
+        let generation = self.lock().generation();
+        let r = tokio::time::timeout_at(deadline.into(), self.open_connection()).await;
+        opening.armed = false;
+        match r {
+            Ok(Ok(live)) => {
+                let now = Instant::now();
+                let mut st = self.lock();
+                if st.connect_done() {
+                    drop(st);
+                    let mut meta = Meta::new(now, self.lifetime(), generation);
+                    meta.uses = 1;
+                    Ok(PoolConnection::new(self.clone(), live, meta))
+                } else {
+                    self.after(st, None);
+                    self.close_conn(live, Retire::PoolClosed);
+                    Err(closed_error())
+                }
+            }
+            Ok(Err(e)) => {
+                self.connect_failed(&e);
+                Err(e)
+            }
+            Err(_) => {
+                let e = Error::new(
+                    ErrorKind::PoolTimedOut,
+                    format!(
+                        "opening a new connection did not finish within the acquire timeout ({:?})",
+                        self.options.acquire_timeout
+                    ),
+                );
+                self.lock().note_timed_out();
+                self.connect_failed(&e);
+                Err(e)
+            }
+        }
+    }
+
+    pub(crate) fn connect_failed(&self, e: &Error) {
+        tracing::warn!(
+            "the pool could not open a connection: {}",
+            e.display_chain()
+        );
+        let mut st = self.lock();
+        let w = st.connect_failed(
+            Instant::now(),
+            e.kind(),
+            e.display_chain().to_string(),
+            jitter(),
+        );
+        self.after(st, w);
+    }
+
+    /// Opens and initialises one connection (no bookkeeping).
+    pub(crate) async fn open_connection(&self) -> Result<Box<Live>> {
+        let mut conn = Connection::connect_with(&self.connect_options).await?;
+        if let Some(hook) = &self.options.after_connect {
+            if let Err(e) = hook(&mut conn).await {
+                let _ = conn.close_in_place(CLOSE_TIMEOUT).await;
+                return Err(e.context("the pool's after_connect hook failed"));
+            }
+        }
+        conn.clear_session_changed();
+        let role = Role::of(&conn);
+        let key = CancelKeys::register(&self.cancel_keys, &conn);
+        let handlers = conn.handlers();
+        Ok(Box::new(Live {
+            conn,
+            role,
+            handlers,
+            _key: key,
+        }))
+    }
+
+    /// `max_lifetime` less up to a tenth, so connections opened together retire apart.
+    pub(crate) fn lifetime(&self) -> Option<Duration> {
+        self.options
+            .max_lifetime
+            .map(|d| d.mul_f64(1.0 - 0.1 * jitter()))
+    }
+
+    fn timed_out(&self, status: PoolStatus, doing: &str) -> Error {
+        Error::new(
+            ErrorKind::PoolTimedOut,
+            format!(
+                "no connection within the acquire timeout ({:?}) while {doing}; the pool has \
+                 {} of at most {} connections ({} in use, {} idle, {} opening) and {} waiters. \
+                 Connections may be held too long, or queries may be slow",
+                self.options.acquire_timeout,
+                status.size,
+                self.options.max_connections,
+                status.in_use,
+                status.idle,
+                status.opening,
+                status.waiters,
+            ),
+        )
+    }
+}
+
+/// The room granted to open a connection; given back if the opener is dropped.
+pub(crate) struct Opening<'a> {
+    pub(crate) shared: &'a Shared,
+    pub(crate) armed: bool,
+}
+
+impl Drop for Opening<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let mut st = self.shared.lock();
+            let w = st.connect_abandoned();
+            self.shared.after(st, w);
+        }
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // The last handle went away: close what is idle, politely if a runtime is there.
+        let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let (_, idle) = state.close();
+        if idle.is_empty() {
+            return;
+        }
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                for mut live in idle {
+                    let _ = live.conn.close_in_place(CLOSE_TIMEOUT).await;
+                }
+            });
+        }
+    }
+}
+
+fn closed_error() -> Error {
+    Error::closed("the pool is closed")
+}
+
+fn backoff_error(info: BackoffInfo) -> Error {
+    Error::new(
+        info.last_kind,
+        format!(
+            "the pool is not opening connections for another {:?} after {} failed attempts; \
+             the last one: {}",
+            info.remaining, info.failures, info.last_error
+        ),
+    )
+}
+
+/// A number in `[0, 1)` from the OS (0.5 if it has none to give).
+pub(crate) fn jitter() -> f64 {
+    match getrandom::u64() {
+        Ok(x) => (x >> 11) as f64 / (1u64 << 53) as f64,
+        Err(_) => 0.5,
+    }
+}
+
+impl<'c> Executor<'c> for &Pool {
+    fn acquire(self) -> Acquire<'c> {
+        let acquiring = Pool::acquire(self);
+        Acquire::pending(async move {
+            let conn = acquiring.await?;
+            Ok(ConnectionRef::Owned(Box::new(conn)))
+        })
+    }
+}
