@@ -12,7 +12,7 @@ use quarry::types::{
     IsNull, Type, TypeRef, ValueRef,
 };
 
-use crate::support::{Failures, connect, round_trip};
+use crate::support::{Failures, binary_row, connect, get, round_trip, simple_row};
 
 #[derive(Clone, Debug, PartialEq)]
 struct Feeling(String);
@@ -139,4 +139,110 @@ async fn enum_and_composite_known_by_name() {
         f.push(round_trip(&mut conn, "typetests_item", &v, text).await);
     }
     f.finish();
+}
+
+/// `Ok` when `got` is `want`, else a message naming the step.
+fn equal<T: PartialEq + std::fmt::Debug>(step: &str, got: &T, want: &T) -> Result<(), String> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("{step}: decoded {got:?}, expected {want:?}"))
+    }
+}
+
+/// The single row of `sql`, in text (simple protocol) or binary format.
+async fn one_row(
+    conn: &mut quarry::Connection,
+    sql: &str,
+    text: bool,
+) -> Result<quarry::Row, String> {
+    if text {
+        simple_row(conn, sql).await
+    } else {
+        binary_row(conn, quarry::query(quarry::AssertSqlSafe(sql.to_owned()))).await
+    }
+}
+
+/// A domain reads as its base type wherever it appears. At the top level the server
+/// already sends the base type; inside an array or a composite the value carries the
+/// domain's own OID, which the connection resolves through the catalog: domains over
+/// domains, domains over extension types (`citext`), in both formats.
+#[tokio::test]
+async fn domains_nested_in_arrays_and_composites_read_as_their_base_type() {
+    let mut conn = connect().await;
+    conn.batch_execute(
+        "DROP TYPE IF EXISTS typetests_person; \
+         DROP DOMAIN IF EXISTS typetests_small; DROP DOMAIN IF EXISTS typetests_positive; \
+         DROP DOMAIN IF EXISTS typetests_email; \
+         CREATE DOMAIN typetests_positive AS integer CHECK (VALUE > 0); \
+         CREATE DOMAIN typetests_small AS typetests_positive CHECK (VALUE < 100); \
+         CREATE DOMAIN typetests_email AS citext; \
+         CREATE TYPE typetests_person AS \
+             (id int4, age typetests_small, score typetests_positive, email typetests_email)",
+    )
+    .await
+    .unwrap();
+    let mut f = Failures::new("domains nested in containers");
+    let ints = "SELECT ARRAY[1, 50]::typetests_positive[]";
+    let small = "SELECT ARRAY[3, NULL]::typetests_small[]";
+    let emails = "SELECT ARRAY['A@b.example', NULL]::typetests_email[]";
+    let person = "SELECT ROW(1, 42, 7, 'X@y.example')::typetests_person";
+    for text in [false, true] {
+        let format = if text { "text" } else { "binary" };
+        let step = |sql: &str| format!("{sql} ({format})");
+        let r = one_row(&mut conn, ints, text).await;
+        f.push(
+            r.and_then(|r| get::<Vec<i32>>(&r, 0, &step(ints)))
+                .and_then(|v| equal(&step(ints), &v, &vec![1, 50])),
+        );
+        let r = one_row(&mut conn, small, text).await;
+        f.push(
+            r.and_then(|r| get::<Vec<Option<i32>>>(&r, 0, &step(small)))
+                .and_then(|v| equal(&step(small), &v, &vec![Some(3), None])),
+        );
+        let r = one_row(&mut conn, emails, text).await;
+        f.push(
+            r.and_then(|r| get::<Vec<Option<String>>>(&r, 0, &step(emails)))
+                .and_then(|v| {
+                    equal(
+                        &step(emails),
+                        &v,
+                        &vec![Some("A@b.example".to_owned()), None],
+                    )
+                }),
+        );
+        let r = one_row(&mut conn, person, text).await;
+        f.push(
+            r.and_then(|r| get::<(i32, i32, i32, String)>(&r, 0, &step(person)))
+                .and_then(|v| equal(&step(person), &v, &(1, 42, 7, "X@y.example".to_owned()))),
+        );
+    }
+    f.finish();
+}
+
+/// An extension type inside an anonymous record reads like at the top level once the
+/// connection knows its name; before, the error names the field's type once.
+#[tokio::test]
+async fn an_extension_type_inside_a_record() {
+    let mut conn = connect().await;
+    let sql = "SELECT ROW('Ab'::citext)";
+    let err = quarry::query_scalar::<(String,)>(sql)
+        .fetch_one(&mut conn)
+        .await
+        .expect_err("citext is not known to a fresh connection");
+    let message = err.to_string();
+    assert!(
+        message.contains("user-defined type OID") && !message.contains("(OID"),
+        "{message}"
+    );
+    let top: String = quarry::query_scalar("SELECT 'x'::citext")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(top, "x");
+    let (field,): (String,) = quarry::query_scalar(sql)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(field, "Ab");
 }

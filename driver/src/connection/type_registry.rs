@@ -9,19 +9,22 @@ use std::collections::HashMap;
 use super::Connection;
 use crate::arguments::Arguments;
 use crate::failure::{Error, Result};
-use crate::types::{EncodeBuf, Oid, TypeInfo, TypeRef};
+use crate::types::{Catalog, EncodeBuf, KnownType, Oid, TypeInfo, TypeRef};
 
-/// Names -> OIDs (of the type and of its array type), and OIDs -> names.
+/// Names -> OIDs (of the type and of its array type), and what the catalog said of each
+/// user type met (name, a domain's base, an array's element), shared with the `TypeInfo`s
+/// handed out so that decoders can read the user types nested in values.
 #[derive(Debug, Default)]
 pub(crate) struct TypeRegistry {
     by_name: HashMap<&'static str, (Oid, Oid)>,
-    names: HashMap<Oid, Box<str>>,
+    catalog: Catalog,
 }
 
 impl TypeRegistry {
     pub(crate) fn clear(&mut self) {
         self.by_name.clear();
-        self.names.clear();
+        // A fresh catalog: rows already handed out keep the one they were read with.
+        self.catalog = Catalog::default();
     }
 
     fn lookup(&self, name: &str, array: bool) -> Option<Oid> {
@@ -31,18 +34,27 @@ impl TypeRegistry {
     }
 }
 
+/// PostgreSQL's `FirstNormalObjectId`: OIDs below it are built in.
+const FIRST_USER_OID: u32 = 16384;
+
 /// Escapes a string literal for the simple protocol.
 fn literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
 impl Connection {
-    /// What we know of type `oid`: built-in name, or a user type's name if looked up.
+    /// What we know of type `oid`: built-in name, or a user type's name if looked up;
+    /// with the connection's catalog, for the user types nested in its values.
     pub(crate) fn type_info(&self, oid: Oid) -> TypeInfo {
-        match self.types.names.get(&oid) {
-            Some(name) => TypeInfo::with_name(oid, name.clone()),
-            None => TypeInfo::from_oid(oid),
-        }
+        let info = TypeInfo::from_oid(oid);
+        let info = match info.is_builtin() {
+            true => info,
+            false => match self.types.catalog.name(oid) {
+                Some(name) => TypeInfo::with_name(oid, name),
+                None => info,
+            },
+        };
+        info.with_catalog(&self.types.catalog)
     }
 
     /// Looks up (once per connection) every user type named in `names`.
@@ -57,7 +69,7 @@ impl Connection {
         }
         let list: Vec<String> = missing.iter().map(|n| literal(n)).collect();
         let sql = format!(
-            "SELECT n.name, t.oid::int8, t.typarray::int8 \
+            "SELECT n.name, t.oid::int8, t.typarray::int8, t.typbasetype::int8 \
              FROM unnest(ARRAY[{}]::text[]) AS n(name) \
              LEFT JOIN pg_catalog.pg_type t ON t.oid = pg_catalog.to_regtype(n.name)",
             list.join(", ")
@@ -76,6 +88,7 @@ impl Connection {
             let name = text(0)?.unwrap_or_default();
             let oid = text(1)?.and_then(|s| s.parse::<i64>().ok());
             let array = text(2)?.and_then(|s| s.parse::<i64>().ok());
+            let base = text(3)?.and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
             let Some(&static_name) = missing.iter().find(|n| **n == name) else {
                 continue;
             };
@@ -90,23 +103,38 @@ impl Connection {
                     .map(Oid)
                     .map_err(|_| Error::protocol(format!("OID {v} out of range")))
             };
-            let (oid, array) = (to_oid(oid)?, to_oid(array)?);
+            let (oid, array, base) = (to_oid(oid)?, to_oid(array)?, to_oid(base)?);
             self.types.by_name.insert(static_name, (oid, array));
-            self.types.names.insert(oid, name.clone().into_boxed_str());
-            self.types
-                .names
-                .insert(array, format!("{name}[]").into_boxed_str());
+            let catalog = &self.types.catalog;
+            catalog.insert(
+                oid,
+                KnownType {
+                    name: name.clone().into_boxed_str(),
+                    base: (base != Oid(0)).then_some(base),
+                    element: None,
+                },
+            );
+            catalog.insert(
+                array,
+                KnownType {
+                    name: format!("{name}[]").into_boxed_str(),
+                    base: None,
+                    element: Some(oid),
+                },
+            );
         }
         Ok(())
     }
 
-    /// Looks up the names of user types seen only by OID (in a result's columns), so
-    /// that types matched by name (`citext` into `String`, a `#[derive(PgType)]`) can
-    /// check them. Once per type per connection.
+    /// Looks up the user types seen only by OID (in a result's columns), and every user
+    /// type reachable from them (array elements, domains' base types, composites' fields),
+    /// so that types matched by name (`citext` into `String`, a `#[derive(PgType)]`) can
+    /// check them and decoders can read what is nested in their values (a
+    /// `positive_int[]` as `Vec<i32>`). Once per type per connection.
     pub(crate) async fn name_user_types(&mut self, oids: &[Oid]) -> Result<()> {
         let missing: Vec<String> = oids
             .iter()
-            .filter(|o| !self.types.names.contains_key(o))
+            .filter(|o| !self.types.catalog.contains(**o))
             .map(|o| o.0.to_string())
             .collect();
         if missing.is_empty() {
@@ -115,8 +143,22 @@ impl Connection {
         // format_type gives `citext`, `citext[]`, `myschema.mood` (qualified when not on
         // the search path): the same forms the registry records for named lookups.
         let sql = format!(
-            "SELECT t.oid::int8, pg_catalog.format_type(t.oid, NULL) FROM pg_catalog.pg_type t \
-             WHERE t.oid IN ({})",
+            "WITH RECURSIVE reach(oid) AS ( \
+               SELECT t.oid FROM pg_catalog.pg_type t WHERE t.oid IN ({}) \
+               UNION \
+               SELECT d.dep FROM reach JOIN pg_catalog.pg_type t ON t.oid = reach.oid \
+               CROSS JOIN LATERAL ( \
+                 SELECT t.typelem WHERE t.typelem <> 0 \
+                 UNION ALL SELECT t.typbasetype WHERE t.typbasetype <> 0 \
+                 UNION ALL SELECT a.atttypid FROM pg_catalog.pg_attribute a \
+                   WHERE t.typrelid <> 0 AND a.attrelid = t.typrelid \
+                     AND a.attnum > 0 AND NOT a.attisdropped \
+               ) AS d(dep) \
+               WHERE d.dep >= {FIRST_USER_OID} \
+             ) \
+             SELECT t.oid::int8, pg_catalog.format_type(t.oid, NULL), \
+                    t.typbasetype::int8, t.typelem::int8, t.typlen::int8 \
+             FROM reach JOIN pg_catalog.pg_type t ON t.oid = reach.oid",
             missing.join(", ")
         );
         let rows = self.simple_query_inner(&sql).await?;
@@ -127,11 +169,24 @@ impl Connection {
                 String::from_utf8(bytes.to_vec())
                     .map_err(|_| Error::protocol("pg_type lookup returned invalid UTF-8"))
             };
-            let oid = text(0)?
-                .parse::<u32>()
-                .map_err(|_| Error::protocol("pg_type lookup returned a bad OID"))?;
-            let name = text(1)?;
-            self.types.names.insert(Oid(oid), name.into_boxed_str());
+            let oid_at = |i: usize| -> Result<Oid> {
+                text(i)?
+                    .parse::<u32>()
+                    .map(Oid)
+                    .map_err(|_| Error::protocol("pg_type lookup returned a bad OID"))
+            };
+            let (oid, name, base, element) = (oid_at(0)?, text(1)?, oid_at(2)?, oid_at(3)?);
+            // `typelem` is also set on fixed-length types read by subscript (`point`'s
+            // float8): an array is a variable-length type (typlen -1) with an element.
+            let is_array = text(4)? == "-1" && element != Oid(0);
+            self.types.catalog.insert(
+                oid,
+                KnownType {
+                    name: name.into_boxed_str(),
+                    base: (base != Oid(0)).then_some(base),
+                    element: is_array.then_some(element),
+                },
+            );
         }
         Ok(())
     }

@@ -114,14 +114,23 @@
 //! type (`hstore`'s maps, the `ltree` types, tuples, [`PgValue`]) read such columns
 //! regardless; `String` reads a `citext` column only once the name `citext` is known.
 //!
+//! Looking a column's type up also learns every user type reachable from it: an
+//! array's element, a domain's base type, a composite's fields. So a domain reads as
+//! its base type wherever it appears (at the top level the server sends the base type
+//! itself; inside `positive_int[]` or a composite the connection resolves it:
+//! `Vec<i32>`, a tuple of `i32`), and a user type inside an anonymous `record` reads by
+//! name once the connection has met that type.
+//!
 //! Every row of these tables is exercised against a real PostgreSQL, in both
 //! formats and inside arrays, by the facade's `tests/types.rs`.
 
 use std::borrow::Cow;
 use std::fmt;
 
+mod catalog;
 mod oid;
 
+pub(crate) use catalog::{Catalog, KnownType};
 pub use oid::{BUILTIN_TYPES, BuiltinType, Oid};
 
 // Scalar families: one file (or folder) per family.
@@ -231,17 +240,41 @@ impl TypeRef {
 }
 
 /// What is known at run time about the type of a column or parameter.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+///
+/// Two `TypeInfo`s are equal when they name the same type (OID and name).
+#[derive(Clone, Debug)]
 pub struct TypeInfo {
     oid: Oid,
     /// For types outside the built-in table: the name, when the connection has looked it up.
     name: Option<Box<str>>,
+    /// The user types the connection knows, for the types found inside a value
+    /// ([`TypeInfo::nested`]).
+    catalog: Option<catalog::Catalog>,
+}
+
+impl PartialEq for TypeInfo {
+    fn eq(&self, other: &TypeInfo) -> bool {
+        self.oid == other.oid && self.name == other.name
+    }
+}
+
+impl Eq for TypeInfo {}
+
+impl std::hash::Hash for TypeInfo {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.oid.hash(state);
+        self.name.hash(state);
+    }
 }
 
 impl TypeInfo {
     /// A type known only by OID.
     pub fn from_oid(oid: Oid) -> TypeInfo {
-        TypeInfo { oid, name: None }
+        TypeInfo {
+            oid,
+            name: None,
+            catalog: None,
+        }
     }
 
     /// A user type whose name the connection looked up in the catalog.
@@ -249,6 +282,7 @@ impl TypeInfo {
         TypeInfo {
             oid,
             name: Some(name.into()),
+            catalog: None,
         }
     }
 
@@ -286,6 +320,23 @@ pub fn type_names_match(name: &str, wanted: &str) -> bool {
     }
     name == wanted
         || (name.contains('.') != wanted.contains('.') && unqualified(name) == unqualified(wanted))
+}
+
+impl TypeInfo {
+    /// The type as an error names it with its OID: `citext (OID 16390)`, `int4 (OID 23)`,
+    /// or `user-defined type OID 16927` when the name is not known (the OID once).
+    pub(crate) fn with_oid(&self) -> impl fmt::Display + '_ {
+        struct WithOid<'a>(&'a TypeInfo);
+        impl fmt::Display for WithOid<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self.0.known_name() {
+                    Some(_) => write!(f, "{} (OID {})", self.0, self.0.oid),
+                    None => write!(f, "{}", self.0),
+                }
+            }
+        }
+        WithOid(self)
+    }
 }
 
 impl fmt::Display for TypeInfo {

@@ -86,6 +86,8 @@ impl<'b> CompositeEncoder<'b> {
 /// binary format, both the column's type and the Rust type asked for.
 #[derive(Debug)]
 pub struct CompositeDecoder<'r> {
+    /// The record's type: its catalog names the user types of the fields.
+    ty: &'r TypeInfo,
     fields: Fields<'r>,
     count: usize,
     next: usize,
@@ -109,6 +111,7 @@ impl<'r> CompositeDecoder<'r> {
                 // Each field takes at least its OID and length.
                 let count = r.count("fields", 8)?;
                 Ok(CompositeDecoder {
+                    ty: value.type_info(),
                     fields: Fields::Binary(r),
                     count,
                     next: 0,
@@ -120,6 +123,7 @@ impl<'r> CompositeDecoder<'r> {
                 })?;
                 let fields = parse_record_text(text)?;
                 Ok(CompositeDecoder {
+                    ty: value.type_info(),
                     count: fields.len(),
                     fields: Fields::Text(fields.into_iter()),
                     next: 0,
@@ -165,10 +169,11 @@ impl<'r> CompositeDecoder<'r> {
             Fields::Binary(r) => {
                 let oid = Oid(r.u32()?);
                 let bytes = r.value()?;
-                let ty = TypeInfo::from_oid(oid);
+                let ty = self.ty.nested(oid);
                 if !T::compatible(&ty) {
                     return Err(DecodeError::new(format!(
-                        "record field {index} is of type {ty} (OID {oid}), which {} cannot read",
+                        "record field {index} is of type {}, which {} cannot read",
+                        ty.with_oid(),
                         short_type_name::<T>()
                     )));
                 }

@@ -95,9 +95,8 @@ impl PgValue {
     pub fn decode_as<'a, T: Decode<'a> + Type>(&'a self) -> Result<T, DecodeError> {
         if !T::compatible(&self.ty) {
             return Err(DecodeError::new(format!(
-                "value of type {} (OID {}) cannot be read as {}",
-                self.ty,
-                self.ty.oid(),
+                "value of type {} cannot be read as {}",
+                self.ty.with_oid(),
                 super::short_type_name::<T>()
             )));
         }
@@ -108,7 +107,7 @@ impl PgValue {
 impl fmt::Debug for PgValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("PgValue");
-        d.field("type", &format_args!("{} (OID {})", self.ty, self.ty.oid()));
+        d.field("type", &format_args!("{}", self.ty.with_oid()));
         d.field("format", &self.format);
         match &self.bytes {
             Some(b) => d.field("len", &b.len()),

@@ -53,27 +53,29 @@ fn array_compatible<T: Type>(ty: &TypeInfo) -> bool {
     }
 }
 
-/// The element of a user-defined array type (`my_composite[]`), as far as the
-/// column tells: a user type too, whose OID is known only once a value is read
-/// (the binary header carries it, and it is checked then), so the array's own
-/// OID stands in, named after the array when the connection knows its name
-/// (`citext[]` -> `citext`). Types that read any user type (tuples read any
-/// composite) or that user type by name (`String` reads `citext`) accept it;
-/// built-in element types do not.
+/// The element of a user-defined array type (`my_composite[]`, `positive_int[]`), as far
+/// as the column tells. When the connection looked the array type up, its element is
+/// known (a domain's as its base type: `positive_int[]` reads into `Vec<i32>`).
+/// Otherwise the element is a user type too, whose OID is known only once a value is read
+/// (the binary header carries it, and it is checked then), so the array's own OID stands
+/// in, named after the array when the connection knows its name (`citext[]` -> `citext`).
+/// Types that read any user type (tuples read any composite) or that user type by name
+/// (`String` reads `citext`) accept it; built-in element types do not.
 fn user_element(array: &TypeInfo) -> TypeInfo {
-    element_info(array.oid(), array)
+    element_info(array.element_oid().unwrap_or(array.oid()), array)
 }
 
-/// What is known of element type `elem` of the array type `array`: a user
-/// element type is named after the array when the connection knows the
-/// array's name (it records user types and their arrays as `name`, `name[]`).
+/// What is known of element type `elem` of the array type `array`: a built-in type as
+/// such, a domain as its base type, a user type under the name the connection looked up,
+/// else named after the array when the connection knows the array's name (it records
+/// user types and their arrays as `name`, `name[]`).
 fn element_info(elem: Oid, array: &TypeInfo) -> TypeInfo {
-    let info = TypeInfo::from_oid(elem);
-    if info.is_builtin() {
+    let info = array.nested(elem);
+    if info.is_builtin() || info.known_name().is_some() {
         return info;
     }
     match array.name().strip_suffix("[]") {
-        Some(name) => TypeInfo::with_name(elem, name),
+        Some(name) => TypeInfo::with_name(info.oid(), name),
         None => info,
     }
 }
@@ -507,7 +509,8 @@ fn check_element_type<T: Type>(elem_oid: Oid, array: &TypeInfo) -> Result<TypeIn
         Ok(ty)
     } else {
         Err(DecodeError::new(format!(
-            "array elements are of type {ty} (OID {elem_oid}), which {} cannot read",
+            "array elements are of type {}, which {} cannot read",
+            ty.with_oid(),
             short_type_name::<T>()
         )))
     }
@@ -586,8 +589,8 @@ where
     let text = std::str::from_utf8(bytes)
         .map_err(|e| DecodeError::new(format!("array text is not valid UTF-8: {e}")))?;
     let array_oid = value.type_info().oid();
-    let elem_oid = array_element_oid(array_oid).unwrap_or(Oid::UNSPECIFIED);
-    let ty = TypeInfo::from_oid(elem_oid);
+    let elem_oid = value.type_info().element_oid().unwrap_or(Oid::UNSPECIFIED);
+    let ty = element_info(elem_oid, value.type_info());
     if matches!(array_oid, Oid::OIDVECTOR | Oid::INT2VECTOR) {
         let mut elements = Vec::new();
         for (i, word) in super::vector::split_vector_text(text).enumerate() {
@@ -607,7 +610,7 @@ where
             elements,
         });
     }
-    let parsed = parse_text_array(text, delimiter(elem_oid))?;
+    let parsed = parse_text_array(text, delimiter(ty.oid()))?;
     if one_dim_vec && parsed.dims.len() > 1 {
         return Err(DecodeError::new(format!(
             "array has {} dimensions; use quarry::types::Array<{}>",

@@ -1,0 +1,187 @@
+//! What a connection has learned of the user types it met: names, the base type of each
+//! domain, the element type of each array. Shared by the connection (which writes it when
+//! it looks types up) and the [`TypeInfo`]s it hands out (which read it), so a decoder
+//! that finds a type OID inside a value (an array's elements, a record's fields) knows as
+//! much as the connection does: a `positive_int` element reads as its base `int4`, a
+//! `citext` field as text.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use super::{Oid, TypeInfo};
+
+/// How deep a chain of domains over domains is followed. PostgreSQL has no limit, but a
+/// catalog answer that loops must not hang a decoder.
+const MAX_DOMAIN_DEPTH: usize = 32;
+
+/// One user type as the catalog describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct KnownType {
+    /// `format_type(oid, NULL)`: `citext`, `citext[]`, `myschema.mood`.
+    pub(crate) name: Box<str>,
+    /// For a domain, the type it is over (`typbasetype`), which may be a domain too.
+    pub(crate) base: Option<Oid>,
+    /// For an array type, its element type (`typelem`).
+    pub(crate) element: Option<Oid>,
+}
+
+/// The user types one connection knows (see the module docs). Cloning shares it.
+#[derive(Clone, Default)]
+pub(crate) struct Catalog(Arc<RwLock<HashMap<Oid, KnownType>>>);
+
+impl fmt::Debug for Catalog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Catalog({} user types)", self.read(HashMap::len))
+    }
+}
+
+impl Catalog {
+    fn read<R>(&self, f: impl FnOnce(&HashMap<Oid, KnownType>) -> R) -> R {
+        f(&self.0.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Records what the catalog said of `oid`.
+    pub(crate) fn insert(&self, oid: Oid, known: KnownType) {
+        self.0
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(oid, known);
+    }
+
+    /// Whether `oid` was looked up.
+    pub(crate) fn contains(&self, oid: Oid) -> bool {
+        self.read(|m| m.contains_key(&oid))
+    }
+
+    /// The name of `oid`, if it was looked up.
+    pub(crate) fn name(&self, oid: Oid) -> Option<Box<str>> {
+        self.read(|m| m.get(&oid).map(|k| k.name.clone()))
+    }
+
+    /// The element type of array type `oid`, if it was looked up.
+    pub(crate) fn element(&self, oid: Oid) -> Option<Oid> {
+        self.read(|m| m.get(&oid).and_then(|k| k.element))
+    }
+
+    /// The type a value of type `oid` is read as: a domain's base type (followed through
+    /// domains over domains), else `oid` itself; with the name when it is a user type the
+    /// connection looked up.
+    fn resolve(&self, oid: Oid) -> (Oid, Option<Box<str>>) {
+        self.read(|m| {
+            let mut oid = oid;
+            for _ in 0..MAX_DOMAIN_DEPTH {
+                match m.get(&oid) {
+                    Some(KnownType {
+                        base: Some(base), ..
+                    }) => oid = *base,
+                    Some(known) => return (oid, Some(known.name.clone())),
+                    None => return (oid, None),
+                }
+            }
+            (oid, None)
+        })
+    }
+}
+
+impl TypeInfo {
+    /// What is known of type `oid` found inside a value of this type (an array's
+    /// element, a record's field): a built-in type as such; a domain as its base type,
+    /// whose binary and text forms it shares; a user type with the name the connection
+    /// looked up. The connection's catalog goes along, for values nested deeper.
+    pub fn nested(&self, oid: Oid) -> TypeInfo {
+        let (oid, name) = match &self.catalog {
+            Some(catalog) if !TypeInfo::from_oid(oid).is_builtin() => catalog.resolve(oid),
+            _ => (oid, None),
+        };
+        TypeInfo {
+            oid,
+            name: name.filter(|_| !TypeInfo::from_oid(oid).is_builtin()),
+            catalog: self.catalog.clone(),
+        }
+    }
+
+    /// The element type of this array type: the built-in table's, or for a user array
+    /// type (`positive_int[]`) what the connection looked up. `None` when unknown.
+    pub(crate) fn element_oid(&self) -> Option<Oid> {
+        super::array::array_element_oid(self.oid)
+            .or_else(|| self.catalog.as_ref().and_then(|c| c.element(self.oid)))
+    }
+
+    /// The same type, reading the user types nested in its values through `catalog`.
+    pub(crate) fn with_catalog(mut self, catalog: &Catalog) -> TypeInfo {
+        self.catalog = Some(catalog.clone());
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> Catalog {
+        let c = Catalog::default();
+        let known = |name: &str, base: Option<Oid>, element: Option<Oid>| KnownType {
+            name: name.into(),
+            base,
+            element,
+        };
+        // positive_int over int4, small_positive over positive_int, its array, citext.
+        c.insert(Oid(20_000), known("positive_int", Some(Oid::INT4), None));
+        c.insert(
+            Oid(20_001),
+            known("positive_int[]", None, Some(Oid(20_000))),
+        );
+        c.insert(
+            Oid(20_002),
+            known("small_positive", Some(Oid(20_000)), None),
+        );
+        c.insert(Oid(20_003), known("citext", None, None));
+        c.insert(Oid(20_004), known("email", Some(Oid(20_003)), None));
+        c
+    }
+
+    #[test]
+    fn domains_nest_as_their_base_type() {
+        let c = catalog();
+        let record = TypeInfo::from_oid(Oid::RECORD).with_catalog(&c);
+        assert_eq!(record.nested(Oid(20_000)).oid(), Oid::INT4);
+        assert_eq!(record.nested(Oid(20_002)).oid(), Oid::INT4);
+        let email = record.nested(Oid(20_004));
+        assert_eq!((email.oid(), email.name()), (Oid(20_003), "citext"));
+        assert_eq!(record.nested(Oid::TEXT), TypeInfo::from_oid(Oid::TEXT));
+        // Unknown user types stay unnamed.
+        assert_eq!(record.nested(Oid(30_000)).known_name(), None);
+        // Without a catalog nothing is resolved.
+        assert_eq!(
+            TypeInfo::from_oid(Oid::RECORD).nested(Oid(20_000)).oid(),
+            Oid(20_000)
+        );
+    }
+
+    #[test]
+    fn user_arrays_know_their_element() {
+        let c = catalog();
+        let array = TypeInfo::with_name(Oid(20_001), "positive_int[]").with_catalog(&c);
+        assert_eq!(array.element_oid(), Some(Oid(20_000)));
+        assert_eq!(array.nested(Oid(20_000)).oid(), Oid::INT4);
+        assert_eq!(
+            TypeInfo::from_oid(Oid::INT4_ARRAY).element_oid(),
+            Some(Oid::INT4)
+        );
+    }
+
+    #[test]
+    fn a_looping_catalog_does_not_hang() {
+        let c = Catalog::default();
+        let looped = |base| KnownType {
+            name: "d".into(),
+            base: Some(base),
+            element: None,
+        };
+        c.insert(Oid(20_000), looped(Oid(20_001)));
+        c.insert(Oid(20_001), looped(Oid(20_000)));
+        let ty = TypeInfo::from_oid(Oid::RECORD).with_catalog(&c);
+        assert_eq!(ty.nested(Oid(20_000)).known_name(), None);
+    }
+}
