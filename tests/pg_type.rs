@@ -101,6 +101,34 @@ async fn enums_round_trip(mut conn: Connection) {
     assert_eq!(rows[0].get::<Mood, _>(0), Mood::Happy);
 }
 
+/// An enum with an empty label, which PostgreSQL accepts (`CREATE TYPE ... AS ENUM ('')`).
+#[derive(PgType, Clone, Copy, Debug, PartialEq, Eq)]
+#[pg(type_name = "answer")]
+enum Answer {
+    #[pg(rename = "")]
+    Blank,
+    #[pg(rename = "yes")]
+    Yes,
+}
+
+#[quarry::test]
+async fn an_empty_enum_label(mut conn: Connection) {
+    conn.batch_execute("CREATE TYPE answer AS ENUM ('', 'yes')")
+        .await
+        .unwrap();
+    conn.check_type::<Answer>().await.unwrap();
+    for answer in [Answer::Blank, Answer::Yes] {
+        let (back, text): (Answer, String) =
+            quarry::query_as("SELECT $1::answer, $1::answer::text")
+                .bind(answer)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+        assert_eq!(back, answer);
+        assert_eq!(text, if answer == Answer::Blank { "" } else { "yes" });
+    }
+}
+
 #[quarry::test]
 async fn enums_in_tables_and_arrays(mut conn: Connection) {
     schema(&mut conn).await;

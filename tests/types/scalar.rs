@@ -474,6 +474,64 @@ async fn interval() {
     f.finish();
 }
 
+/// The interval with every part at its maximum (or minimum) is `±infinity` from
+/// PostgreSQL 17 on and an ordinary interval before. `Interval` reads those bits as
+/// infinity, so from an older server they are an error, never a finite value that
+/// calls itself infinite.
+#[tokio::test]
+async fn interval_extremes_mean_infinity_only_from_postgresql_17() {
+    let mut conn = connect().await;
+    let major = conn.server_version().major();
+    let max = "178956970 years 7 mons 2147483647 days 2562047788:00:54.775807";
+    for simple in [false, true] {
+        let sql = format!("SELECT '{max}'::interval");
+        let got: Result<Interval, String> = if simple {
+            match simple_row(&mut conn, &sql).await {
+                Ok(row) => row.try_get::<Interval, usize>(0).map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            }
+        } else {
+            quarry::query_scalar(quarry::AssertSqlSafe(sql.clone()))
+                .fetch_one(&mut conn)
+                .await
+                .map_err(|e| e.to_string())
+        };
+        // PostgreSQL 13 cannot read that text back (22015); the binary case below
+        // still covers it there.
+        if major < 14 && got.as_ref().is_err_and(|e| e.contains("22015")) {
+            continue;
+        }
+        check_extreme(major, &sql, got, Interval::INFINITY);
+    }
+    let got = quarry::query_scalar::<Interval>("SELECT $1::interval")
+        .bind(Interval::INFINITY)
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| e.to_string());
+    check_extreme(major, "SELECT $1 (all maximum)", got, Interval::INFINITY);
+    // The minimum has no text form PostgreSQL reads back before 17; send the bits and get
+    // them back in binary.
+    let got = quarry::query_scalar::<Interval>("SELECT $1::interval")
+        .bind(Interval::NEG_INFINITY)
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| e.to_string());
+    check_extreme(
+        major,
+        "SELECT $1 (all minimum)",
+        got,
+        Interval::NEG_INFINITY,
+    );
+}
+
+fn check_extreme(major: u32, sql: &str, got: Result<Interval, String>, want: Interval) {
+    match (major >= 17, got) {
+        (true, Ok(v)) => assert_eq!(v, want, "{sql}"),
+        (false, Err(e)) => assert!(e.contains("PostgreSQL 17"), "{sql}: {e}"),
+        (_, other) => panic!("PostgreSQL {major}, {sql}: {other:?}"),
+    }
+}
+
 /// Every Rust spelling of text and bytes in the type table encodes as its
 /// PostgreSQL type (the round trips above use the owned ones).
 #[tokio::test]

@@ -54,7 +54,14 @@ impl Connection {
                 None => info,
             },
         };
-        info.with_catalog(&self.types.catalog)
+        let catalog = &self.types.catalog;
+        if catalog.server_major().is_none() {
+            let major = self.server_version().major();
+            if major != 0 {
+                catalog.set_server_major(major);
+            }
+        }
+        info.with_catalog(catalog)
     }
 
     /// Looks up (once per connection) every user type named in `names`.

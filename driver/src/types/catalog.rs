@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use super::{Oid, TypeInfo};
@@ -26,9 +27,17 @@ pub(crate) struct KnownType {
     pub(crate) element: Option<Oid>,
 }
 
-/// The user types one connection knows (see the module docs). Cloning shares it.
+/// The user types one connection knows (see the module docs), and the server's major
+/// version, which decides what some values mean. Cloning shares it.
 #[derive(Clone, Default)]
-pub(crate) struct Catalog(Arc<RwLock<HashMap<Oid, KnownType>>>);
+pub(crate) struct Catalog(Arc<Shared>);
+
+#[derive(Default)]
+struct Shared {
+    types: RwLock<HashMap<Oid, KnownType>>,
+    /// The server's major version; 0 until the connection has said it.
+    server_major: AtomicU32,
+}
 
 impl fmt::Debug for Catalog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -38,15 +47,26 @@ impl fmt::Debug for Catalog {
 
 impl Catalog {
     fn read<R>(&self, f: impl FnOnce(&HashMap<Oid, KnownType>) -> R) -> R {
-        f(&self.0.read().unwrap_or_else(PoisonError::into_inner))
+        f(&self.0.types.read().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Records what the catalog said of `oid`.
     pub(crate) fn insert(&self, oid: Oid, known: KnownType) {
         self.0
+            .types
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(oid, known);
+    }
+
+    /// The server's major version, once the connection has recorded it.
+    pub(crate) fn server_major(&self) -> Option<u32> {
+        Some(self.0.server_major.load(Ordering::Relaxed)).filter(|&m| m != 0)
+    }
+
+    /// Records the server's major version (from its `server_version` parameter).
+    pub(crate) fn set_server_major(&self, major: u32) {
+        self.0.server_major.store(major, Ordering::Relaxed);
     }
 
     /// Whether `oid` was looked up.
@@ -106,6 +126,14 @@ impl TypeInfo {
     pub(crate) fn element_oid(&self) -> Option<Oid> {
         super::array::array_element_oid(self.oid)
             .or_else(|| self.catalog.as_ref().and_then(|c| c.element(self.oid)))
+    }
+
+    /// The major version of the server this type's values came from, when known (values
+    /// read through a connection). Some bit patterns mean different things on different
+    /// servers (an interval with every part at its maximum is `infinity` from
+    /// PostgreSQL 17 on, an ordinary interval before).
+    pub(crate) fn server_major(&self) -> Option<u32> {
+        self.catalog.as_ref().and_then(Catalog::server_major)
     }
 
     /// The same type, reading the user types nested in its values through `catalog`.

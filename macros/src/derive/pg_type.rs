@@ -181,10 +181,11 @@ fn enumeration(
             (None, Some(case)) => case.apply(&v.ident.to_string()),
             (None, None) => v.ident.to_string(),
         };
-        if label.is_empty() || label.len() > 63 {
+        // PostgreSQL accepts an empty label; NAMEDATALEN limits the length.
+        if label.len() > 63 {
             return Err(syn::Error::new(
                 v.span(),
-                "a PostgreSQL enum label is 1 to 63 bytes long",
+                "a PostgreSQL enum label is at most 63 bytes long",
             ));
         }
         if labels.contains(&label) {

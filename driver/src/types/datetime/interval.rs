@@ -21,8 +21,9 @@ use crate::types::{
 ///
 /// PostgreSQL 17 added `infinity` and `-infinity`, stored as all parts at
 /// their maximum or minimum; [`Interval::INFINITY`] and
-/// [`Interval::NEG_INFINITY`] are those values. (On older servers the same
-/// bits are an ordinary, huge interval.)
+/// [`Interval::NEG_INFINITY`] are those values. On older servers the same bits
+/// are an ordinary, huge interval, so reading them from such a server is an error
+/// rather than a finite value that calls itself infinite (read it as text instead).
 ///
 /// ```
 /// use quarry_driver::types::Interval;
@@ -395,6 +396,27 @@ impl Encode for Interval {
     }
 }
 
+/// Refuses the two bit patterns that mean `±infinity` from PostgreSQL 17 on when they come
+/// from an older server, where they are ordinary (huge) intervals: [`Interval`] would
+/// call them infinite, and display them so. (On those servers they are almost never seen:
+/// every part must be at its extreme.)
+fn finite_before_17(i: Interval, server_major: Option<u32>) -> Result<Interval, DecodeError> {
+    match server_major {
+        Some(major) if major < 17 && i.is_infinite() => Err(DecodeError::new(format!(
+            "interval with every part at its {} (months {}, days {}, microseconds {}) is an \
+             ordinary interval on PostgreSQL {major}, but Interval reads these bits as \
+             {}infinity, their meaning from PostgreSQL 17 on; read the value as text \
+             (`::text`) instead",
+            if i.months() > 0 { "maximum" } else { "minimum" },
+            i.months(),
+            i.days(),
+            i.micros(),
+            if i.months() > 0 { "" } else { "-" },
+        ))),
+        _ => Ok(i),
+    }
+}
+
 impl<'r> Decode<'r> for Interval {
     fn decode(value: ValueRef<'r>) -> Result<Self, DecodeError> {
         let bytes = value.non_null::<Interval>()?;
@@ -426,6 +448,7 @@ impl<'r> Decode<'r> for Interval {
             }
             Format::Text => read::utf8(bytes, "interval")?.parse()?,
         })
+        .and_then(|i| finite_before_17(i, value.type_info().server_major()))
     }
 }
 

@@ -3,9 +3,10 @@
 //! `Decimal` holds a 96-bit mantissa and at most 28 digits after the point.
 //! Into `numeric` it always fits (its scale is kept: `1.20` stays `1.20`).
 //! From `numeric`, `NaN`, `±Infinity`, values of 2^96 or more, and values
-//! with nonzero digits beyond the 28th decimal place are errors, never a
-//! panic or a silent rounding (rust_decimal #652 and friends). A display
-//! scale above 28 whose extra digits are zero is reduced to 28.
+//! with a display scale above 28 (digits after the point, even zeros: `1.000...0`
+//! with 29 zeros prints differently at scale 28) are errors, never a panic or a
+//! silent rounding (rust_decimal #652 and friends). Round in SQL (`round(x, 28)`)
+//! or read [`Numeric`], which keeps every digit.
 
 use ::rust_decimal::Decimal;
 
@@ -40,8 +41,8 @@ impl From<&Decimal> for Numeric {
 impl TryFrom<&Numeric> for Decimal {
     type Error = ValueError;
 
-    /// Fails on `NaN`, `±Infinity`, magnitudes of 2^96 or more and nonzero
-    /// digits beyond the 28th decimal place.
+    /// Fails on `NaN`, `±Infinity`, magnitudes of 2^96 or more and a display
+    /// scale above 28.
     fn try_from(value: &Numeric) -> Result<Decimal, ValueError> {
         let f = match &value.0 {
             Repr::Finite(f) => f,
@@ -51,7 +52,15 @@ impl TryFrom<&Numeric> for Decimal {
                 )));
             }
         };
-        let scale = f.scale.min(DECIMAL_MAX_SCALE);
+        if f.scale > DECIMAL_MAX_SCALE {
+            return Err(ValueError::new(format!(
+                "numeric has {} digits after the point; {TARGET} holds at most 28 (reading it \
+                 would change the value's scale): round it in SQL (`round(x, 28)`) or read it \
+                 as quarry::types::Numeric",
+                f.scale
+            )));
+        }
+        let scale = f.scale;
         let lowest_needed = -i64::from(scale);
         let out_of_range = || {
             ValueError::new(format!(
@@ -171,14 +180,16 @@ mod tests {
         ] {
             assert_eq!(Decimal::try_from(&n(s)).unwrap().to_string(), s);
         }
-        // Zero digits past 28 places are dropped; nonzero ones are an error.
-        assert_eq!(
-            Decimal::try_from(&n("1.500000000000000000000000000000"))
-                .unwrap()
-                .to_string(),
-            "1.5000000000000000000000000000"
-        );
-        assert!(Decimal::try_from(&n("0.00000000000000000000000000001")).is_err());
+        // More than 28 digits after the point is an error, zeros too: the scale is
+        // part of the value as PostgreSQL prints it.
+        for s in [
+            "1.00000000000000000000000000000",
+            "1.500000000000000000000000000000",
+            "0.00000000000000000000000000001",
+        ] {
+            let err = Decimal::try_from(&n(s)).unwrap_err().to_string();
+            assert!(err.contains("round(x, 28)"), "{s}: {err}");
+        }
         assert!(Decimal::try_from(&n("79228162514264337593543950336")).is_err());
         assert!(Decimal::try_from(&n("1e29")).is_err(), "rust_decimal #652");
         assert!(Decimal::try_from(&n("1e131071")).is_err());
