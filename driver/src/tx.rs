@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use crate::connection::Connection;
-use crate::executor::{Acquire, Executor};
+use crate::executor::{Acquire, ConnectionRef, Executor};
 use crate::failure::{DbError, Error, ErrorKind, Result};
 use crate::protocol::TransactionStatus;
 use crate::querying::query_as;
@@ -170,6 +170,53 @@ pub(crate) async fn begin_in<'c>(conn: ConnBox<'c>, options: TxOptions) -> Resul
     Ok(tx)
 }
 
+/// Opens savepoint number `depth` on `conn`, which is inside a transaction.
+async fn savepoint_in(conn: ConnBox<'_>, depth: u32) -> Result<Transaction<'_>> {
+    let mut sp = Transaction {
+        conn,
+        depth,
+        state: State::NotStarted,
+    };
+    sp.conn.ready().await?;
+    let sql = format!("SAVEPOINT {}", sp.savepoint_name());
+    sp.control(&sql, State::Starting).await?;
+    sp.started()?;
+    Ok(sp)
+}
+
+impl<'c> ConnectionRef<'c> {
+    /// Starts a transaction on this connection, or a savepoint when it is already inside
+    /// one (the executor was a `&mut Transaction`), as sqlx's `Acquire::begin` does: what a
+    /// function generic over its executor writes to make its own work atomic whoever
+    /// called it.
+    ///
+    /// ```no_run
+    /// use quarry_driver::{Executor, Result, query};
+    ///
+    /// async fn transfer(e: impl Executor<'_>) -> Result<()> {
+    ///     let mut tx = e.acquire().await?.begin().await?;
+    ///     query("UPDATE accounts SET balance = balance - 1 WHERE id = 1").execute(&mut tx).await?;
+    ///     query("UPDATE accounts SET balance = balance + 1 WHERE id = 2").execute(&mut tx).await?;
+    ///     tx.commit().await
+    /// }
+    /// ```
+    ///
+    /// A savepoint's name repeats an enclosing one's when both have the same depth, which
+    /// PostgreSQL allows: `RELEASE` and `ROLLBACK TO` act on the most recent one, and the
+    /// borrow rules end the inner savepoint first.
+    pub async fn begin(self) -> Result<Transaction<'c>> {
+        let mut conn: ConnBox<'c> = match self {
+            ConnectionRef::Borrowed(conn) => Box::new(conn),
+            ConnectionRef::Owned(conn) => conn,
+        };
+        conn.ready().await?;
+        match conn.transaction_status() {
+            TransactionStatus::Idle => begin_in(conn, TxOptions::new()).await,
+            _ => savepoint_in(conn, 1).await,
+        }
+    }
+}
+
 impl Connection {
     /// Starts a transaction with the session's default options.
     pub async fn begin(&mut self) -> Result<Transaction<'_>> {
@@ -202,16 +249,7 @@ impl<'c> Transaction<'c> {
             .checked_add(1)
             .ok_or_else(|| Error::new(ErrorKind::Unsupported, "too many nested savepoints"))?;
         let conn: &mut Connection = &mut self.conn;
-        let mut sp = Transaction {
-            conn: Box::new(conn),
-            depth,
-            state: State::NotStarted,
-        };
-        sp.conn.ready().await?;
-        let sql = format!("SAVEPOINT {}", sp.savepoint_name());
-        sp.control(&sql, State::Starting).await?;
-        sp.started()?;
-        Ok(sp)
+        savepoint_in(Box::new(conn), depth).await
     }
 
     /// After BEGIN/SAVEPOINT completed: check that the server is in a transaction.

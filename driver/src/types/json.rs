@@ -29,6 +29,21 @@ const JSONB_VERSION: u8 = 1;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Json<T>(pub T);
 
+/// Serializes as the wrapped value (transparent), so a row struct holding a `Json<T>`
+/// can derive `Serialize` for an HTTP response.
+impl<T: serde::Serialize> serde::Serialize for Json<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+/// Deserializes as the wrapped value (transparent).
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Json<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::deserialize(deserializer).map(Json)
+    }
+}
+
 impl<T> Json<T> {
     /// The wrapped value.
     pub fn into_inner(self) -> T {
@@ -233,6 +248,14 @@ mod tests {
 
     use super::*;
     use crate::types::read::testing::{bin, encode, hex, text};
+
+    #[test]
+    fn json_serializes_as_what_it_wraps() {
+        let wrapped = Json(BTreeMap::from([("a", 1)]));
+        assert_eq!(serde_json::to_string(&wrapped).unwrap(), r#"{"a":1}"#);
+        let back: Json<BTreeMap<String, i32>> = serde_json::from_str(r#"{"b":2}"#).unwrap();
+        assert_eq!(back.0, BTreeMap::from([("b".to_owned(), 2)]));
+    }
 
     // Goldens from PostgreSQL 15's json_send/jsonb_send of `{"a": [1, 2.5, null]}`.
     const JSON_GOLDEN: &str = "\\x7b2261223a205b312c20322e352c206e756c6c5d7d";

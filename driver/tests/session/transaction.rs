@@ -65,6 +65,48 @@ async fn commit_rollback_and_drop() {
     assert!(conn.is_idle());
 }
 
+/// A function generic over its executor makes its work atomic with
+/// `e.acquire().await?.begin()`: a transaction on an idle connection, a savepoint inside
+/// the caller's transaction (issue 20: it used to fail with "already inside a
+/// transaction").
+async fn insert_two_then(e: impl quarry_driver::Executor<'_>, table: &str, commit: bool) {
+    let mut tx = e.acquire().await.unwrap().begin().await.unwrap();
+    for v in [10, 11] {
+        insert(&mut tx, table, v).await;
+    }
+    if commit {
+        tx.commit().await.unwrap();
+    } else {
+        tx.rollback().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_generic_executor_begins_a_transaction_or_a_savepoint() {
+    let mut conn = connect().await;
+    let t = table(&mut conn, "tx_generic").await;
+
+    // Inside the caller's transaction: a savepoint, rolled back alone.
+    let mut tx = conn.begin().await.unwrap();
+    insert(&mut tx, &t, 1).await;
+    insert_two_then(&mut tx, &t, false).await;
+    assert_eq!(tx.transaction_status(), TransactionStatus::InTransaction);
+    // ... and one that commits (releases) inside a savepoint of the caller's.
+    let mut sp = tx.begin().await.unwrap();
+    insert_two_then(&mut sp, &t, true).await;
+    sp.commit().await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(values(&mut conn, &t).await, vec![1, 10, 11]);
+
+    // On an idle connection: a transaction of its own.
+    conn.batch_execute(&format!("TRUNCATE {t}")).await.unwrap();
+    insert_two_then(&mut conn, &t, false).await;
+    assert_eq!(conn.transaction_status(), TransactionStatus::Idle);
+    assert_eq!(values(&mut conn, &t).await, Vec::<i32>::new());
+    insert_two_then(&mut conn, &t, true).await;
+    assert_eq!(values(&mut conn, &t).await, vec![10, 11]);
+}
+
 #[tokio::test]
 async fn options_reach_the_server() {
     let mut conn = connect().await;
