@@ -11,6 +11,7 @@
 //! | `PGPREPARE_WRITE` | online: also write each description into this directory (`cargo pgprepare` sets it) |
 //! | `PGPREPARE_TIMEOUT` | seconds for connecting and for each description (default 10) |
 
+mod aliases;
 mod args;
 mod config;
 mod describe;

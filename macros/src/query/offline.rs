@@ -100,9 +100,17 @@ pub(crate) struct ColumnDesc {
     pub(crate) ty: TypeDesc,
     /// Whether it may be NULL (`false` only when that is certain).
     pub(crate) nullable: bool,
+    /// For an array: whether no element is NULL (`true` only when that is
+    /// certain; absent means an element may be NULL).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub(crate) elements_not_null: bool,
     /// The table column it comes from, when it is a plain table column.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) origin: Option<Origin>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// The table column a result column comes from.
@@ -250,6 +258,7 @@ mod tests {
             }],
             columns: vec![ColumnDesc {
                 name: "id".into(),
+                elements_not_null: false,
                 ty: TypeDesc {
                     oid: 20,
                     name: "int8".into(),

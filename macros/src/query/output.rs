@@ -24,18 +24,43 @@ pub(crate) struct Column {
     pub(crate) overridden: bool,
 }
 
-/// `name`, `name!`, `name?`, `name: Type`, `name!: Type`, `name?: Type`.
-fn split_override(raw: &str) -> (&str, Option<bool>, Option<&str>) {
+/// A column's alias, split: `name`, `name!`, `name?`, `name: Type`,
+/// `name!: Type`, `name?: Type`, and for arrays `name[!]` / `name[?]` (the
+/// elements), also after `!` or `?`: `name![!]`.
+#[derive(Debug, PartialEq)]
+struct Override<'a> {
+    name: &'a str,
+    /// `Some(true)`: `?`, `Some(false)`: `!`.
+    nullable: Option<bool>,
+    /// The same for the elements of an array.
+    elements_nullable: Option<bool>,
+    ty: Option<&'a str>,
+}
+
+fn split_override(raw: &str) -> Override<'_> {
     let (left, ty) = match raw.split_once(':') {
         Some((l, t)) => (l.trim_end(), Some(t.trim())),
         None => (raw, None),
     };
-    if let Some(name) = left.strip_suffix('!') {
-        (name, Some(false), ty)
-    } else if let Some(name) = left.strip_suffix('?') {
-        (name, Some(true), ty)
+    let (left, elements_nullable) = if let Some(l) = left.strip_suffix("[!]") {
+        (l, Some(false))
+    } else if let Some(l) = left.strip_suffix("[?]") {
+        (l, Some(true))
     } else {
-        (left, None, ty)
+        (left, None)
+    };
+    let (name, nullable) = if let Some(name) = left.strip_suffix('!') {
+        (name, Some(false))
+    } else if let Some(name) = left.strip_suffix('?') {
+        (name, Some(true))
+    } else {
+        (left, None)
+    };
+    Override {
+        name,
+        nullable,
+        elements_nullable,
+        ty,
     }
 }
 
@@ -49,8 +74,14 @@ pub(crate) fn columns(data: &QueryData, config: &Config, span: Span) -> syn::Res
 }
 
 fn column(i: usize, c: &ColumnDesc, config: &Config, span: Span) -> syn::Result<Column> {
-    let (name, forced, override_ty) = split_override(&c.name);
+    let Override {
+        name,
+        nullable: forced,
+        elements_nullable,
+        ty: override_ty,
+    } = split_override(&c.name);
     let nullable = forced.unwrap_or(c.nullable);
+    let elements_nullable = elements_nullable.unwrap_or(!c.elements_not_null);
     let (base, overridden) = match override_ty {
         Some(text) => (super::args::parse_type(text, span)?, true),
         None => {
@@ -65,7 +96,12 @@ fn column(i: usize, c: &ColumnDesc, config: &Config, span: Span) -> syn::Result<
                 };
                 syn::Error::new(span, message)
             })?;
-            (super::args::parse_type(&mapping.rust, span)?, false)
+            let rust = if elements_nullable {
+                types::with_nullable_elements(&c.ty, config, mapping.rust)
+            } else {
+                mapping.rust
+            };
+            (super::args::parse_type(&rust, span)?, false)
         }
     };
     let ty = if nullable {
@@ -262,17 +298,28 @@ mod tests {
 
     #[test]
     fn overrides_in_aliases() {
-        assert_eq!(split_override("id"), ("id", None, None));
-        assert_eq!(split_override("id!"), ("id", Some(false), None));
-        assert_eq!(split_override("id?"), ("id", Some(true), None));
-        assert_eq!(split_override("id: i64"), ("id", None, Some("i64")));
+        let o = |name, nullable, elements_nullable, ty| Override {
+            name,
+            nullable,
+            elements_nullable,
+            ty,
+        };
+        assert_eq!(split_override("id"), o("id", None, None, None));
+        assert_eq!(split_override("id!"), o("id", Some(false), None, None));
+        assert_eq!(split_override("id?"), o("id", Some(true), None, None));
+        assert_eq!(split_override("id: i64"), o("id", None, None, Some("i64")));
         assert_eq!(
             split_override("id!: crate::Id"),
-            ("id", Some(false), Some("crate::Id"))
+            o("id", Some(false), None, Some("crate::Id"))
         );
         assert_eq!(
             split_override("m?:Vec<Mood>"),
-            ("m", Some(true), Some("Vec<Mood>"))
+            o("m", Some(true), None, Some("Vec<Mood>"))
+        );
+        assert_eq!(split_override("tags[!]"), o("tags", None, Some(false), None));
+        assert_eq!(
+            split_override("tags![?]"),
+            o("tags", Some(false), Some(true), None)
         );
     }
 

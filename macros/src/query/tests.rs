@@ -169,10 +169,10 @@ const TABLE: &[(&str, &str)] = &[
         "SELECT s.user_id, s.n FROM (SELECT user_id, count(*) AS n FROM orders GROUP BY user_id) s",
         "NN",
     ),
-    // The column is renamed inside a subquery that the plan keeps (conservative).
+    // The column is renamed inside a subquery that the plan keeps: followed by position.
     (
         "SELECT s.n, s.user_id FROM (SELECT user_id, count(*) AS n FROM orders GROUP BY user_id LIMIT 5) s",
-        "?N",
+        "NN",
     ),
     (
         "SELECT x.id FROM (SELECT id FROM users ORDER BY id LIMIT 3) x",
@@ -187,11 +187,11 @@ const TABLE: &[(&str, &str)] = &[
         "WITH u AS MATERIALIZED (SELECT id, email FROM users) SELECT id, email FROM u",
         "N?",
     ),
-    // `s` is a renamed aggregate inside a subquery the plan keeps (conservative).
+    // `s` is a renamed aggregate inside a subquery the plan keeps: by position.
     (
         "WITH t AS (SELECT user_id, sum(total) AS s FROM orders GROUP BY user_id) \
          SELECT u.name, t.s, t.user_id FROM users u JOIN t ON t.user_id = u.id",
-        "N?N",
+        "NNN",
     ),
     (
         "WITH t AS MATERIALIZED (SELECT user_id, sum(total) AS s FROM orders GROUP BY user_id) \

@@ -86,6 +86,34 @@ fn map_depth(ty: &TypeDesc, config: &Config, depth: u32) -> Result<Mapping, Stri
     })
 }
 
+/// Whether values of `ty` are arrays (a domain over an array included).
+pub(crate) fn is_array(ty: &TypeDesc) -> bool {
+    match (&ty.kind, &ty.of) {
+        (TypeKind::Builtin, _) => Oid(ty.oid)
+            .element_type()
+            .is_some_and(|_| !is_vector(Oid(ty.oid))),
+        (TypeKind::Array, _) => true,
+        (TypeKind::Domain, Some(base)) => is_array(base),
+        _ => false,
+    }
+}
+
+/// The column type of an array whose elements may be NULL: `Vec<T>` becomes
+/// `Vec<Option<T>>` (a type from quarry.toml is used as it is).
+pub(crate) fn with_nullable_elements(ty: &TypeDesc, config: &Config, rust: String) -> String {
+    let mapped = ty.kind != TypeKind::Builtin && config.type_for(&ty.name).is_some();
+    if mapped || !is_array(ty) {
+        return rust;
+    }
+    match rust
+        .strip_prefix("::std::vec::Vec<")
+        .and_then(|r| r.strip_suffix('>'))
+    {
+        Some(element) => format!("::std::vec::Vec<::std::option::Option<{element}>>"),
+        None => rust,
+    }
+}
+
 fn is_vector(oid: Oid) -> bool {
     oid == Oid::OIDVECTOR || oid == Oid::INT2VECTOR
 }
