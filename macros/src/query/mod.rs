@@ -24,6 +24,8 @@ mod types;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod corpus;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

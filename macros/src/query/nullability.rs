@@ -430,17 +430,21 @@ impl<'a, 'p> Analysis<'a, 'p> {
                     return false;
                 }
                 let op = op.to_ascii_lowercase();
-                if STRICT_OPERATORS.contains(&op.as_str()) {
-                    self.all(node, args, src, prop, depth)
-                } else {
-                    false
+                if !STRICT_OPERATORS.contains(&op.as_str()) {
+                    return false;
                 }
+                // A row compared with a row is NULL when a field decides it and is NULL.
+                args.iter().all(|a| match &strip(a).kind {
+                    Kind::Row(fields) => self.all(node, fields, src, prop, depth),
+                    _ => self.sub(node, a, src, prop, depth + 1),
+                })
             }
             Kind::NonNullTest => true,
             Kind::Case { results, has_else } => {
                 (*has_else || !value) && self.all(node, results, src, prop, depth)
             }
-            Kind::Array(items) => !value || items.iter().all(|i| self.solid(node, i, src, depth + 1)),
+            Kind::Array(items) => value || items.iter().all(|i| self.solid(node, i, src, depth + 1)),
+            Kind::Row(_) => true,
             Kind::ArraySub { name } => match self.subplans.get(name.as_str()) {
                 _ if value => true,
                 Some(plan) => self.output(plan, 0, Prop::Value, depth + 1),
@@ -703,6 +707,14 @@ struct Call<'e> {
     known_args: bool,
 }
 
+/// The expression inside any parentheses.
+fn strip(e: &Expr) -> &Expr {
+    match &e.kind {
+        Kind::Paren(inner) => strip(inner),
+        _ => e,
+    }
+}
+
 /// Whether an output expression calls a function (or cannot be read).
 fn calls_function(text: &str) -> bool {
     fn walk(e: &Expr) -> bool {
@@ -711,7 +723,7 @@ fn calls_function(text: &str) -> bool {
             Kind::Paren(i) | Kind::Cast(i) => walk(i),
             Kind::Op { args, .. } => args.iter().any(walk),
             Kind::Case { results, .. } => results.iter().any(walk),
-            Kind::Array(items) => items.iter().any(walk),
+            Kind::Array(items) | Kind::Row(items) => items.iter().any(walk),
             _ => false,
         }
     }
@@ -943,6 +955,8 @@ enum Kind {
     Str,
     /// `ARRAY[a, b]`.
     Array(Vec<Expr>),
+    /// `ROW(a, b)`: never NULL itself, but compared field by field.
+    Row(Vec<Expr>),
     /// `ARRAY(SubPlan n)` (PostgreSQL 17+; before, a bare `(SubPlan n)`).
     ArraySub {
         name: String,
@@ -1414,8 +1428,20 @@ impl Parser<'_> {
                         }
                     }
                     "row" if self.peek() == Some(&Tok::LParen) => {
-                        self.skip_balanced(&Tok::LParen, &Tok::RParen)?;
-                        Kind::Const
+                        self.pos += 1;
+                        let mut items = Vec::new();
+                        if !self.eat(&Tok::RParen) {
+                            loop {
+                                items.push(self.expr(depth + 1)?);
+                                if self.eat(&Tok::RParen) {
+                                    break;
+                                }
+                                if !self.eat(&Tok::Comma) {
+                                    return None;
+                                }
+                            }
+                        }
+                        Kind::Row(items)
                     }
                     _ => {
                         self.pos -= 1;

@@ -9,7 +9,7 @@ use quarry_driver::TempServer;
 use super::describe::{self, DescribeError};
 use super::offline::{QueryData, TypeKind};
 
-fn server() -> &'static TempServer {
+pub(super) fn server() -> &'static TempServer {
     static SERVER: OnceLock<TempServer> = OnceLock::new();
     SERVER.get_or_init(|| {
         let server = TempServer::start().expect("start a TempServer");
@@ -18,10 +18,13 @@ fn server() -> &'static TempServer {
             .run_sql(schema)
             .expect("apply macros/tests/schema.sql");
         server
+            .run_sql(include_str!("../../tests/corpus.sql"))
+            .expect("apply macros/tests/corpus.sql");
+        server
     })
 }
 
-fn describe(sql: &str) -> Result<QueryData, DescribeError> {
+pub(super) fn describe(sql: &str) -> Result<QueryData, DescribeError> {
     describe::describe(&server().url(), sql, Duration::from_secs(30))
 }
 
