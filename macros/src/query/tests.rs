@@ -263,6 +263,60 @@ const TABLE: &[(&str, &str)] = &[
         "N?",
     ),
     ("SELECT name FROM users ORDER BY email NULLS FIRST", "N"),
+    // --- issue 15: each was typed never NULL and failed at run time ---
+    // 1. Set-returning functions side by side: the shorter is padded with NULL.
+    (
+        "SELECT generate_series(1, 3) AS a, generate_series(1, 2) AS b",
+        "??",
+    ),
+    ("SELECT generate_series(1, 3) AS a", "N"),
+    // 2. Functions that return NULL for some non-NULL input (infinity, an empty format).
+    (
+        "SELECT date_part('dow', published), to_char(published, 'YYYY'), to_char(now(), ''), \
+         upper(title) FROM books",
+        "???N",
+    ),
+    // 3. Subquery and CTE columns by position, not by their original name.
+    (
+        "WITH s(id, other) AS MATERIALIZED (SELECT bio, id FROM authors) SELECT id, other FROM s",
+        "?N",
+    ),
+    (
+        "SELECT x.title FROM (SELECT b.summary AS title, b.id FROM books b WHERE b.pages > 10 OFFSET 0) x",
+        "?",
+    ),
+    (
+        "SELECT d.a, d.b FROM (SELECT DISTINCT summary AS b, title AS a FROM books) d",
+        "N?",
+    ),
+    // 4. x IN (subquery): NULL when x is NULL (PostgreSQL < 17 prints a bare SubPlan).
+    (
+        "SELECT a.bio IN (SELECT count(*)::text FROM books b WHERE b.author_id = a.id) AS m \
+         FROM authors a",
+        "?",
+    ),
+    // Row comparisons are decided field by field.
+    (
+        "SELECT ROW(a.bio, a.id) < ROW('m', 0), ROW(a.name, a.id) < ROW('m', 0) FROM authors a",
+        "?N",
+    ),
+    // 7. A NOT NULL domain column is no proof (an empty scalar subquery inserts NULL).
+    ("SELECT nick, nick::text, name FROM authors", "??N"),
+];
+
+/// Before PostgreSQL 17, InitPlan values print as `$n`, like statement parameters.
+const TABLE_BEFORE_17: &[(&str, &str)] = &[
+    // 5. `$1` is the parameter and also the second InitPlan: neither is trusted.
+    (
+        "SELECT $1::text AS p, (SELECT count(*) FROM books) AS x, (SELECT count(*) FROM authors) AS y",
+        "?N?",
+    ),
+    // 6. EXPLAIN EXECUTE fails (NULL for a NOT NULL domain): nothing is proven.
+    (
+        "SELECT a.name, b.title FROM authors a LEFT JOIN books b ON b.author_id = a.id \
+         WHERE a.name <> $1::nn_text",
+        "??",
+    ),
 ];
 
 /// PostgreSQL 18: `RETURNING old.*` / `new.*` (run when the server is 18 or newer:
@@ -281,6 +335,17 @@ const TABLE_18: &[(&str, &str)] = &[
         "DELETE FROM tags WHERE id = $1 RETURNING old.id, new.id, old.label",
         "N?N",
     ),
+    // 5. InitPlans are `(InitPlan n).col1`; `$1` is the parameter alone.
+    (
+        "SELECT $1::text AS p, (SELECT count(*) FROM books) AS x, (SELECT count(*) FROM authors) AS y",
+        "?NN",
+    ),
+    // 6. EXECUTE with NULL fails (a NOT NULL domain): 16+ plans with GENERIC_PLAN.
+    (
+        "SELECT a.name, b.title FROM authors a LEFT JOIN books b ON b.author_id = a.id \
+         WHERE a.name <> $1::nn_text",
+        "N?",
+    ),
     // PostgreSQL 17+ prints sublinks as EXISTS(SubPlan n), (ANY (... (hashed SubPlan n).col1)).
     (
         "SELECT EXISTS (SELECT 1 FROM orders o WHERE o.user_id = u.id AND o.total > u.age), \
@@ -292,8 +357,11 @@ const TABLE_18: &[(&str, &str)] = &[
 #[test]
 fn nullability_table() {
     let mut failures = Vec::new();
-    let newest = server().version().major >= 18;
-    let rows = TABLE.iter().chain(if newest { TABLE_18 } else { &[] });
+    let major = server().version().major;
+    let rows = TABLE
+        .iter()
+        .chain(if major >= 18 { TABLE_18 } else { &[] })
+        .chain(if major < 17 { TABLE_BEFORE_17 } else { &[] });
     for (sql, expected) in rows {
         match describe(sql) {
             Ok(data) => {
@@ -320,6 +388,25 @@ fn nullability_table() {
         TABLE.len(),
         failures.join("\n")
     );
+}
+
+/// 8. Array elements are `Option` unless proven: `array_agg` of a NOT NULL
+/// column, `ARRAY[..]` of non-null values, `string_to_array` without a NULL
+/// string, a CHECK that excludes NULL elements.
+#[test]
+fn array_elements() {
+    let data = describe(
+        "SELECT tags, genres, scores, array_agg(name) OVER (), array_agg(bio) OVER (), \
+         ARRAY[authors.id, 2], ARRAY[bio], string_to_array(name, ','), string_to_array(name, ',', 'x'), \
+         regexp_match(name, '(x)?') FROM authors, books",
+    )
+    .unwrap();
+    let got: String = data
+        .columns
+        .iter()
+        .map(|c| if c.elements_not_null { 'N' } else { '?' })
+        .collect();
+    assert_eq!(got, "??NN?N?N??");
 }
 
 #[test]
