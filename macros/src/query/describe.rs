@@ -539,7 +539,7 @@ const TABLES_SQL: &str = "SELECT c.oid, n.nspname, c.relname, a.attnum, a.attnam
        AND k.conkey = ARRAY[a.attnum] \
        AND pg_catalog.pg_get_constraintdef(k.oid) ~ ('^CHECK \\(\\(array_position\\(' \
          || pg_catalog.regexp_replace(pg_catalog.quote_ident(a.attname), '([^a-zA-Z0-9_])', '\\\\\\1', 'g') \
-         || ', NULL(::[a-z ]+(\\[\\])?)?\\) IS NULL\\)\\)$')) \
+         || ', NULL(::[^()]+)?\\) IS NULL\\)\\)$')) \
      FROM pg_catalog.pg_attribute a \
      JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
