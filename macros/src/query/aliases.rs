@@ -479,6 +479,22 @@ fn select_names(toks: &[Tok], mut i: usize) -> Option<Vec<Option<String>>> {
             .count();
         return Some((1..=n + 1).map(|k| Some(format!("column{k}"))).collect());
     }
+    if matches!(toks.get(i)?, Tok::Word(w) if matches!(w.as_str(), "insert" | "update" | "delete")) {
+        // A data-modifying CTE: its columns are its RETURNING list.
+        let mut depth = 0usize;
+        let mut j = i;
+        loop {
+            let t = toks.get(j)?;
+            if t.is("(") {
+                depth += 1;
+            } else if t.is(")") {
+                depth = depth.checked_sub(1)?;
+            } else if depth == 0 && t.is_word("returning") {
+                return select_list(toks, j + 1);
+            }
+            j += 1;
+        }
+    }
     if !toks.get(i)?.is_word("select") {
         return None;
     }
@@ -491,6 +507,11 @@ fn select_names(toks: &[Tok], mut i: usize) -> Option<Vec<Option<String>>> {
             i = matching(toks, i + 1)? + 1;
         }
     }
+    select_list(toks, i)
+}
+
+/// The names of the items of a select (or RETURNING) list starting at `i`.
+fn select_list(toks: &[Tok], i: usize) -> Option<Vec<Option<String>>> {
     let mut items: Vec<&[Tok]> = Vec::new();
     let mut start = i;
     let mut depth = 0usize;
@@ -678,6 +699,10 @@ mod tests {
         let a = Aliases::read("WITH c AS (SELECT 1 AS n), d AS (SELECT 2 AS m, 3) SELECT 1");
         assert_eq!(a.position("c", "n", &[]), Some(0));
         assert_eq!(a.position("d", "m", &[]), Some(0));
+        let a = Aliases::read(
+            "WITH d AS (DELETE FROM reviews WHERE id = 3 RETURNING id, body AS b) SELECT b FROM d",
+        );
+        assert_eq!(a.position("d", "b", &[]), Some(1));
         let a = Aliases::read("SELECT 1 FROM (VALUES (1, 2)) v");
         assert_eq!(a.position("v", "column2", &[]), Some(1));
         let a = Aliases::read("WITH c AS (SELECT 1 AS n) SELECT t.a FROM c AS t(a)");

@@ -83,7 +83,10 @@ fn column(i: usize, c: &ColumnDesc, config: &Config, span: Span) -> syn::Result<
     let nullable = forced.unwrap_or(c.nullable);
     let elements_nullable = elements_nullable.unwrap_or(!c.elements_not_null);
     let (base, overridden) = match override_ty {
-        Some(text) => (super::args::parse_type(text, span)?, true),
+        Some(text) => {
+            check_override(name, text, c, config, span)?;
+            (super::args::parse_type(text, span)?, true)
+        }
         None => {
             let mapping = types::map(&c.ty, config).map_err(|why| {
                 let message = match types::missing_feature(&c.ty) {
@@ -114,6 +117,73 @@ fn column(i: usize, c: &ColumnDesc, config: &Config, span: Span) -> syn::Result<
         ty,
         overridden,
     })
+}
+
+/// `AS "name: T"` where `T` is a Rust type Quarry knows and the column a
+/// built-in type: whether `T` reads it is known now, so a mismatch fails the
+/// build instead of every row at run time. Other types (user types, newtypes)
+/// are checked when rows are read.
+fn check_override(
+    name: &str,
+    text: &str,
+    c: &ColumnDesc,
+    config: &Config,
+    span: Span,
+) -> syn::Result<()> {
+    use quarry_driver::types::{Oid, Type, TypeInfo};
+    if c.ty.kind != super::offline::TypeKind::Builtin {
+        return Ok(());
+    }
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let mut rust = compact.as_str();
+    for prefix in ["::std::option::", "std::option::", "core::option::", "::core::option::"] {
+        rust = rust.strip_prefix(prefix).unwrap_or(rust);
+    }
+    if let Some(inner) = rust.strip_prefix("Option<").and_then(|r| r.strip_suffix('>')) {
+        rust = inner;
+    }
+    let rust = rust
+        .replace("::std::string::", "")
+        .replace("std::string::", "")
+        .replace("::std::vec::", "")
+        .replace("std::vec::", "");
+    let info = TypeInfo::from_oid(Oid(c.ty.oid));
+    macro_rules! known {
+        ($($t:ty),*) => {
+            match rust.as_str() {
+                $(s if s == stringify!($t).replace(' ', "") => <$t as Type>::compatible(&info),)*
+                _ => return Ok(()),
+            }
+        };
+    }
+    let reads = known!(
+        i8, i16, i32, i64, f32, f64, bool, String, Vec<u8>, Vec<i16>, Vec<i32>, Vec<i64>,
+        Vec<f32>, Vec<f64>, Vec<bool>, Vec<String>, Vec<Option<i16>>, Vec<Option<i32>>,
+        Vec<Option<i64>>, Vec<Option<f32>>, Vec<Option<f64>>, Vec<Option<bool>>,
+        Vec<Option<String>>
+    );
+    if reads {
+        return Ok(());
+    }
+    let instead = types::map(&c.ty, config)
+        .map(|m| format!("override it as `{}`, or ", short_path(&m.rust)))
+        .unwrap_or_default();
+    Err(syn::Error::new(
+        span,
+        format!(
+            "column `{name}` is `{pg}`, which `{text}` cannot read; {instead}cast the column in \
+             the SQL to a type `{text}` reads",
+            pg = c.ty.name,
+        ),
+    ))
+}
+
+/// A Rust path as a user writes it: `::std::vec::Vec<i64>` -> `Vec<i64>`.
+fn short_path(rust: &str) -> String {
+    rust.replace("::std::string::", "")
+        .replace("::std::vec::", "")
+        .replace("::std::option::", "")
+        .replace("::quarry::types::", "")
 }
 
 /// A field identifier for a column name (`r#type` for keywords).
@@ -242,6 +312,21 @@ pub(crate) fn generate(g: Generate<'_>) -> syn::Result<TokenStream> {
                 .record
                 .ok_or_else(|| syn::Error::new(span, "missing type"))?;
             if let Some(columns) = columns {
+                // Every column a derived record's field reads must be in the query.
+                let mut keys: Vec<u64> = columns.iter().map(|c| column_key(&c.name)).collect();
+                keys.sort_unstable();
+                keys.dedup();
+                column_checks.extend(quote_spanned! {span=>
+                    {
+                        struct QueryColumns;
+                        #(impl<R> ::quarry::__private::HasColumn<R, #keys> for QueryColumns {})*
+                        #[allow(unused_imports)]
+                        use ::quarry::__private::{ProbeNoRecord as _, ProbeRecord as _};
+                        ::quarry::__private::has_columns::<QueryColumns, _>(
+                            (&::quarry::__private::RecordProbe::<#record>::new()).record(),
+                        );
+                    }
+                });
                 for c in columns {
                     let Ok(marker) = syn::parse_str::<syn::Ident>(&c.name) else {
                         continue;
