@@ -215,7 +215,13 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
             let slot = names.len();
             names.push(name.clone());
             if !attrs.default {
-                required.push((name.clone(), field.span()));
+                // The error points at what names the column: the rename, or the field.
+                let at = match (&attrs.rename, &field.ident) {
+                    (Some(lit), _) => lit.span(),
+                    (None, Some(ident)) => ident.span(),
+                    (None, None) => field.span(),
+                };
+                required.push((name.clone(), at));
             }
             if !attrs.json && !record_fields.iter().any(|(c, _)| *c == name) {
                 let read_ty = attrs.try_from.clone().unwrap_or_else(|| ty.clone());

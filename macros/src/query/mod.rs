@@ -278,6 +278,13 @@ fn description(
                     ),
                 )
             })?;
+            // Where the query is, for `cargo pgprepare --check`'s messages (beside the
+            // description, never in it: moving code must not make the cache stale).
+            if proc_macro::is_available() {
+                let at = span.unwrap();
+                let site = format!("{}:{}", at.file(), at.line());
+                let _ = offline::record_site(Path::new(&dir), &data.query, &site);
+            }
         }
         return Ok(data);
     }

@@ -242,6 +242,19 @@ pub(crate) fn write(dir: &Path, data: &QueryData) -> std::io::Result<PathBuf> {
     Ok(path)
 }
 
+/// Appends `site` (`path:line` of a call) to `query-<hash>.where` beside the
+/// description of `query` in a `PGPREPARE_WRITE` directory.
+pub(crate) fn record_site(dir: &Path, query: &str, site: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let name = file_name(query);
+    let stem = name.strip_suffix(".json").unwrap_or(&name);
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(format!("{stem}.where")))?;
+    file.write_all(format!("{site}\n").as_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
