@@ -1,4 +1,4 @@
--- The nullability corpus's schema and data (macros/src/query/corpus.rs): every
+-- The nullability corpus's schema and data (macros/src/query/tests/corpus.rs): every
 -- column that can be NULL is NULL in some row, every array column holds a NULL
 -- element somewhere, so a column typed never-NULL that can be NULL fails the
 -- corpus test with a real NULL.

@@ -24,8 +24,6 @@ mod types;
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod corpus;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -7,7 +7,7 @@
 //! call `query_as::<T>` / `query_scalar::<T>` directly.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 
 use super::config::Config;
 use super::input::Output;
@@ -184,6 +184,7 @@ fn short_path(rust: &str) -> String {
         .replace("::std::vec::", "")
         .replace("::std::option::", "")
         .replace("::quarry::types::", "")
+        .replace("::quarry::__private::", "")
 }
 
 /// A field identifier for a column name (`r#type` for keywords).
@@ -328,21 +329,42 @@ pub(crate) fn generate(g: Generate<'_>) -> syn::Result<TokenStream> {
                     }
                 });
                 for c in columns {
-                    let Ok(marker) = syn::parse_str::<syn::Ident>(&c.name) else {
-                        continue;
-                    };
-                    let marker = format_ident!("{}", marker, span = span);
                     let key = column_key(&c.name);
                     let ty = &c.ty;
+                    let shown = short_path(&ty.to_string().replace(' ', ""));
+                    let message = format!(
+                        "column `{}` is `{shown}`; it cannot be read into a field of type `{{Self}}`",
+                        c.name
+                    );
+                    let label = format!("the field for column `{}`", c.name);
+                    // The field's type is the `Self` of a trait of this call's own, so the
+                    // message names the column and both types, nothing internal.
                     column_checks.extend(quote_spanned! {span=>
                         {
-                            #[allow(non_camel_case_types, dead_code)]
-                            struct #marker;
+                            #[diagnostic::on_unimplemented(
+                                message = #message,
+                                label = #label,
+                                note = "a column that may be NULL needs an `Option<_>` field; or override the column in the SQL: `AS \"name!\"` (not null), `AS \"name: Type\"`"
+                            )]
+                            trait Column {}
+                            impl<F: ::quarry::__private::Reads<#ty, ()>> Column for F {}
+                            trait Field {
+                                type F;
+                            }
+                            impl<F> Field for ::quarry::__private::Checked<F> {
+                                type F = F;
+                            }
+                            impl Field for ::quarry::__private::Unchecked {
+                                type F = #ty;
+                            }
+                            fn check<X: Field>(_: X)
+                            where
+                                X::F: Column,
+                            {
+                            }
                             #[allow(unused_imports)]
                             use ::quarry::__private::{ProbeField as _, ProbeNone as _};
-                            ::quarry::__private::reads::<#ty, #marker, _>(
-                                (&::quarry::__private::ColumnProbe::<#record, #key>::new()).field(),
-                            );
+                            check((&::quarry::__private::ColumnProbe::<#record, #key>::new()).field());
                         }
                     });
                 }

@@ -7,6 +7,8 @@ use std::time::Duration;
 use quarry_driver::TempServer;
 
 use super::describe::{self, DescribeError};
+
+mod corpus;
 use super::offline::{QueryData, TypeKind};
 
 pub(super) fn server() -> &'static TempServer {

@@ -6,14 +6,15 @@
 //! the error a user would have met at run time as a decode error.
 //!
 //! It also counts the pessimistic verdicts (nullable, but no NULL in the data)
-//! for the macro guide. Run on PostgreSQL 15 and, in CI, 18
-//! (`QUARRY_PG_BINDIR=... cargo test -p quarry-macros --lib query::corpus`).
+//! for the macro guide. Run on PostgreSQL 15 and, in CI, 18 (it is part of
+//! `query::tests`: `QUARRY_PG_BINDIR=... cargo test -p quarry-macros --lib query::tests`;
+//! `QUARRY_CORPUS_VERBOSE=1` lists the pessimistic columns).
 
 use quarry_driver::Connection;
 
-use super::offline::QueryData;
-use super::tests::{describe, server};
-use super::types::is_array;
+use super::super::offline::QueryData;
+use super::super::types::is_array;
+use super::{describe, server};
 
 const QUERIES: &str = include_str!("corpus_queries.txt");
 
