@@ -61,7 +61,11 @@ pub(crate) fn first_line(text: &str) -> String {
         .ok()
         .and_then(|v| v.get("query").and_then(Value::as_str).map(str::to_owned))
         .unwrap_or_default();
-    let line = sql.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let line = sql
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
     if line.chars().count() > 72 {
         let cut: String = line.chars().take(70).collect();
         format!("{cut}...")
@@ -81,7 +85,12 @@ pub(crate) fn changes(old: &str, new: &str) -> Vec<String> {
     };
     normalize(&mut old);
     normalize(&mut new);
-    let list = |v: &Value, k: &str| v.get(k).and_then(Value::as_array).cloned().unwrap_or_default();
+    let list = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
     let type_name = |v: &Value| {
         v.get("type")
             .or(Some(v))
@@ -100,7 +109,9 @@ pub(crate) fn changes(old: &str, new: &str) -> Vec<String> {
                 type_name(a),
                 type_name(b)
             )),
-            (Some(a), None) => out.push(format!("parameter ${} (`{}`) is gone", i + 1, type_name(a))),
+            (Some(a), None) => {
+                out.push(format!("parameter ${} (`{}`) is gone", i + 1, type_name(a)))
+            }
             (None, Some(b)) => out.push(format!("new parameter ${} (`{}`)", i + 1, type_name(b))),
             _ => {}
         }
@@ -116,7 +127,12 @@ pub(crate) fn changes(old: &str, new: &str) -> Vec<String> {
         }
     };
     for i in 0..old_cols.len().max(new_cols.len()) {
-        let name = |v: &Value| v.get("name").and_then(Value::as_str).unwrap_or("?").to_owned();
+        let name = |v: &Value| {
+            v.get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_owned()
+        };
         match (old_cols.get(i), new_cols.get(i)) {
             (Some(a), Some(b)) if a != b => {
                 let mut what = Vec::new();
@@ -143,7 +159,12 @@ pub(crate) fn changes(old: &str, new: &str) -> Vec<String> {
                 if what.is_empty() {
                     what.push("its origin or type details changed".into());
                 }
-                out.push(format!("column {} `{}`: {}", i + 1, name(b), what.join(", ")));
+                out.push(format!(
+                    "column {} `{}`: {}",
+                    i + 1,
+                    name(b),
+                    what.join(", ")
+                ));
             }
             (Some(a), None) => out.push(format!("column {} `{}` is gone", i + 1, name(a))),
             (None, Some(b)) => out.push(format!(

@@ -74,7 +74,10 @@ pub(crate) fn run(o: &Options) -> Result<Outcome> {
             }
         };
         for name in &diff.missing {
-            eprintln!("  missing  {}\n           no description ({name})", query(name));
+            eprintln!(
+                "  missing  {}\n           no description ({name})",
+                query(name)
+            );
         }
         for name in &diff.stale {
             eprintln!("  stale    {}  ({name})", query(name));

@@ -70,8 +70,7 @@ impl Aliases {
                     if toks.get(j).is_some_and(|t| t.is_word("as")) {
                         j += 1;
                     }
-                    if let Some(alias) = toks.get(j).and_then(Tok::ident).filter(|a| !keyword(a))
-                    {
+                    if let Some(alias) = toks.get(j).and_then(Tok::ident).filter(|a| !keyword(a)) {
                         let mut cols = None;
                         if toks.get(j + 1).is_some_and(|t| t.is("(")) {
                             cols = ident_list(&toks, j + 1).0;
@@ -479,7 +478,8 @@ fn select_names(toks: &[Tok], mut i: usize) -> Option<Vec<Option<String>>> {
             .count();
         return Some((1..=n + 1).map(|k| Some(format!("column{k}"))).collect());
     }
-    if matches!(toks.get(i)?, Tok::Word(w) if matches!(w.as_str(), "insert" | "update" | "delete")) {
+    if matches!(toks.get(i)?, Tok::Word(w) if matches!(w.as_str(), "insert" | "update" | "delete"))
+    {
         // A data-modifying CTE: its columns are its RETURNING list.
         let mut depth = 0usize;
         let mut j = i;
@@ -592,7 +592,9 @@ fn natural_name(item: &[Tok]) -> Option<String> {
         // a, a.b, a.b.c
         [first, rest @ ..]
             if first.ident().is_some()
-                && rest.chunks(2).all(|c| c.len() == 2 && c[0].is(".") && c[1].ident().is_some()) =>
+                && rest
+                    .chunks(2)
+                    .all(|c| c.len() == 2 && c[0].is(".") && c[1].ident().is_some()) =>
         {
             if matches!(first, Tok::Word(w) if keyword(w)) && rest.is_empty() {
                 return None; // NULL, TRUE, CASE ... (not a column)
@@ -657,7 +659,11 @@ fn quantified(toks: &[Tok]) -> bool {
         let Some(before) = k.checked_sub(1).and_then(|k| toks.get(k)) else {
             continue;
         };
-        if before.is_word("in") || before.is_word("any") || before.is_word("some") || before.is_word("all") {
+        if before.is_word("in")
+            || before.is_word("any")
+            || before.is_word("some")
+            || before.is_word("all")
+        {
             return true;
         }
         // `(a, b) = (SELECT ...)`, `f(x) < (SELECT ...)`: a row comparison may be one.
@@ -707,7 +713,8 @@ mod tests {
         assert_eq!(a.position("v", "column2", &[]), Some(1));
         let a = Aliases::read("WITH c AS (SELECT 1 AS n) SELECT t.a FROM c AS t(a)");
         assert_eq!(a.position("t", "a", &[]), None);
-        let a = Aliases::read("SELECT s.n FROM (SELECT x::double precision AS n, y::text FROM t) s");
+        let a =
+            Aliases::read("SELECT s.n FROM (SELECT x::double precision AS n, y::text FROM t) s");
         assert_eq!(a.position("s", "n", &[]), Some(0));
         assert_eq!(a.position("s", "y", &[]), Some(1));
     }

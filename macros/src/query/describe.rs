@@ -304,7 +304,9 @@ async fn describe_on(mut s: Parts<'_>, sql: &str) -> Result<QueryData, DescribeE
                     DescribeError::Other("the function catalog was not loaded".into())
                 })?;
                 let mut aliases = Aliases::read(sql);
-                if !functions.quantified_views.is_empty() && aliases.mentions(&functions.quantified_views) {
+                if !functions.quantified_views.is_empty()
+                    && aliases.mentions(&functions.quantified_views)
+                {
                     aliases.quantified_sublinks = true;
                 }
                 let context = nullability::Context {
@@ -339,17 +341,17 @@ async fn describe_on(mut s: Parts<'_>, sql: &str) -> Result<QueryData, DescribeE
         let is_nullable = verdict.is_none_or(|v| v.nullable);
         let elements_nullable = verdict.is_none_or(|v| v.elements_nullable);
         let ty = match declared.get(i).copied().flatten() {
-                Some(domain)
-                    if s.types.get(&domain.0).is_some_and(|d| {
-                        d.kind == TypeKind::Domain
-                            && d.of
-                                .as_ref()
-                                .is_some_and(|b| b.oid == c.type_info().oid().0)
-                    }) =>
-                {
-                    type_desc(s.types, domain)
-                }
-                _ => type_desc(s.types, c.type_info().oid()),
+            Some(domain)
+                if s.types.get(&domain.0).is_some_and(|d| {
+                    d.kind == TypeKind::Domain
+                        && d.of
+                            .as_ref()
+                            .is_some_and(|b| b.oid == c.type_info().oid().0)
+                }) =>
+            {
+                type_desc(s.types, domain)
+            }
+            _ => type_desc(s.types, c.type_info().oid()),
         };
         out_columns.push(ColumnDesc {
             name: c.name().to_owned(),

@@ -287,6 +287,8 @@ fn description(
             })?;
             // Where the query is, for `cargo pgprepare --check`'s messages (beside the
             // description, never in it: moving code must not make the cache stale).
+            #[cfg(quarry_span_lines)]
+            #[allow(clippy::incompatible_msrv)] // build.rs checked the compiler
             if proc_macro::is_available() {
                 let at = span.unwrap();
                 let site = format!("{}:{}", at.file(), at.line());
@@ -356,18 +358,30 @@ fn site_in_literal(lit: &syn::LitStr, offset: usize) -> (Option<Span>, Option<St
         .unwrap_or(0)
         .max(1);
     let sub = token.subspan(start..start + len);
+    (sub, written_site(lit, &source[..start]))
+}
+
+/// `path:line:column` of the end of `before`, the start of a literal's source text.
+#[cfg(quarry_span_lines)]
+#[allow(clippy::incompatible_msrv)] // build.rs checked the compiler
+fn written_site(lit: &syn::LitStr, before: &str) -> Option<String> {
     if !proc_macro::is_available() {
-        return (sub, None);
+        return None;
     }
     let at = lit.span().unwrap();
-    let before = &source[..start];
     let newlines = before.matches('\n').count();
     let line = at.line() + newlines;
     let column = match before.rfind('\n') {
         Some(nl) => before[nl + 1..].chars().count() + 1,
         None => at.column() + before.chars().count(),
     };
-    (sub, Some(format!("{}:{line}:{column}", at.file())))
+    Some(format!("{}:{line}:{column}", at.file()))
+}
+
+/// Without `Span::line` (Rust < 1.88) the place is not known.
+#[cfg(not(quarry_span_lines))]
+fn written_site(_lit: &syn::LitStr, _before: &str) -> Option<String> {
+    None
 }
 
 /// The byte in a string literal's source text (`"..."`, `r#"..."#`) where byte

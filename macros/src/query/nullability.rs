@@ -390,8 +390,7 @@ impl<'a, 'p> Analysis<'a, 'p> {
     }
 
     fn all(&self, node: &Node<'p>, args: &[Expr], src: &str, prop: Prop, depth: u32) -> bool {
-        args.iter()
-            .all(|a| self.sub(node, a, src, prop, depth + 1))
+        args.iter().all(|a| self.sub(node, a, src, prop, depth + 1))
     }
 
     /// Non-null and without NULL elements.
@@ -409,7 +408,14 @@ impl<'a, 'p> Analysis<'a, 'p> {
             Kind::Unknown => false,
             Kind::Const => true,
             // An array literal may spell a NULL element.
-            Kind::Str => value || !src.get(e.span.0..e.span.1).unwrap_or("").to_ascii_lowercase().contains("null"),
+            Kind::Str => {
+                value
+                    || !src
+                        .get(e.span.0..e.span.1)
+                        .unwrap_or("")
+                        .to_ascii_lowercase()
+                        .contains("null")
+            }
             Kind::Param(n) => {
                 // Up to PostgreSQL 16 an InitPlan's value is `$n` too: a number that may
                 // also be a statement parameter (bound to NULL, perhaps) proves nothing.
@@ -443,7 +449,9 @@ impl<'a, 'p> Analysis<'a, 'p> {
             Kind::Case { results, has_else } => {
                 (*has_else || !value) && self.all(node, results, src, prop, depth)
             }
-            Kind::Array(items) => value || items.iter().all(|i| self.solid(node, i, src, depth + 1)),
+            Kind::Array(items) => {
+                value || items.iter().all(|i| self.solid(node, i, src, depth + 1))
+            }
             Kind::Row(_) => true,
             Kind::ArraySub { name } => match self.subplans.get(name.as_str()) {
                 _ if value => true,
@@ -460,7 +468,12 @@ impl<'a, 'p> Analysis<'a, 'p> {
                 Some(_) if *hashed => !value,
                 // Up to PostgreSQL 16, `x IN (SELECT ...)` prints as a bare `(SubPlan n)`,
                 // as does `ARRAY(SELECT ...)`.
-                Some(_) if self.context.server_major < 17 && self.context.aliases.quantified_sublinks => !value,
+                Some(_)
+                    if self.context.server_major < 17
+                        && self.context.aliases.quantified_sublinks =>
+                {
+                    !value
+                }
                 Some(plan) if self.context.server_major < 17 && !value => {
                     self.scalar_subplan(plan, *column, Prop::Value, depth)
                         && self.scalar_subplan(plan, *column, Prop::Elements, depth)
@@ -599,8 +612,8 @@ impl<'a, 'p> Analysis<'a, 'p> {
             "coalesce" | "greatest" | "least" => self.all(node, args, src, Prop::Elements, depth),
             // Functions whose result is not an array: vacuously true.
             "count" | "sum" | "avg" | "string_agg" | "bool_and" | "bool_or" | "every"
-            | "json_agg" | "jsonb_agg" | "row_number" | "rank" | "dense_rank" | "now" | "concat"
-            | "concat_ws" => true,
+            | "json_agg" | "jsonb_agg" | "row_number" | "rank" | "dense_rank" | "now"
+            | "concat" | "concat_ws" => true,
             n if STRICT_FUNCTIONS.contains(&n) => true,
             _ => false,
         }
@@ -689,7 +702,14 @@ impl<'a, 'p> Analysis<'a, 'p> {
 
     /// Column `name` of the subquery or CTE `alias` whose plan is `source`: the
     /// output at the position the query's text gives it.
-    fn positional(&self, source: &Node<'p>, alias: &str, name: &str, prop: Prop, depth: u32) -> bool {
+    fn positional(
+        &self,
+        source: &Node<'p>,
+        alias: &str,
+        name: &str,
+        prop: Prop,
+        depth: u32,
+    ) -> bool {
         match self.context.aliases.position(alias, name, &self.aliases) {
             Some(i) => self.output(source, i, prop, depth + 1),
             None => false,
@@ -1421,9 +1441,11 @@ impl Parser<'_> {
                     "array" if self.peek() == Some(&Tok::LParen) => {
                         self.pos += 1;
                         match self.subplan_ref()? {
-                            Some(Kind::SubPlan { name, hashed: false, .. }) if self.eat(&Tok::RParen) => {
-                                Kind::ArraySub { name }
-                            }
+                            Some(Kind::SubPlan {
+                                name,
+                                hashed: false,
+                                ..
+                            }) if self.eat(&Tok::RParen) => Kind::ArraySub { name },
                             _ => return None,
                         }
                     }
@@ -1699,7 +1721,10 @@ mod tests {
               "Plans": [{"Node Type": "Seq Scan", "Parent Relationship": "Outer", "Schema": "public",
                 "Relation Name": "users", "Alias": "users", "Output": ["id", "name"]}]}}]"#,
         );
-        assert_eq!(infer(&p, 1, &CATALOG, &Context::default()).map(nullable), Some(vec![false]));
+        assert_eq!(
+            infer(&p, 1, &CATALOG, &Context::default()).map(nullable),
+            Some(vec![false])
+        );
         let p = plan(
             r#"[{"Plan": {"Node Type": "Nested Loop", "Join Type": "Left", "Output": ["u.name", "o.total"],
               "Plans": [
@@ -1708,6 +1733,9 @@ mod tests {
                 {"Node Type": "Seq Scan", "Parent Relationship": "Inner", "Schema": "public",
                  "Relation Name": "orders", "Alias": "o", "Output": ["o.id", "o.total"]}]}}]"#,
         );
-        assert_eq!(infer(&p, 2, &CATALOG, &Context::default()).map(nullable), Some(vec![false, true]));
+        assert_eq!(
+            infer(&p, 2, &CATALOG, &Context::default()).map(nullable),
+            Some(vec![false, true])
+        );
     }
 }

@@ -136,10 +136,18 @@ fn check_override(
     }
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     let mut rust = compact.as_str();
-    for prefix in ["::std::option::", "std::option::", "core::option::", "::core::option::"] {
+    for prefix in [
+        "::std::option::",
+        "std::option::",
+        "core::option::",
+        "::core::option::",
+    ] {
         rust = rust.strip_prefix(prefix).unwrap_or(rust);
     }
-    if let Some(inner) = rust.strip_prefix("Option<").and_then(|r| r.strip_suffix('>')) {
+    if let Some(inner) = rust
+        .strip_prefix("Option<")
+        .and_then(|r| r.strip_suffix('>'))
+    {
         rust = inner;
     }
     let rust = rust
@@ -157,9 +165,28 @@ fn check_override(
         };
     }
     let reads = known!(
-        i8, i16, i32, i64, f32, f64, bool, String, Vec<u8>, Vec<i16>, Vec<i32>, Vec<i64>,
-        Vec<f32>, Vec<f64>, Vec<bool>, Vec<String>, Vec<Option<i16>>, Vec<Option<i32>>,
-        Vec<Option<i64>>, Vec<Option<f32>>, Vec<Option<f64>>, Vec<Option<bool>>,
+        i8,
+        i16,
+        i32,
+        i64,
+        f32,
+        f64,
+        bool,
+        String,
+        Vec<u8>,
+        Vec<i16>,
+        Vec<i32>,
+        Vec<i64>,
+        Vec<f32>,
+        Vec<f64>,
+        Vec<bool>,
+        Vec<String>,
+        Vec<Option<i16>>,
+        Vec<Option<i32>>,
+        Vec<Option<i64>>,
+        Vec<Option<f32>>,
+        Vec<Option<f64>>,
+        Vec<Option<bool>>,
         Vec<Option<String>>
     );
     if reads {
@@ -423,7 +450,10 @@ mod tests {
             split_override("m?:Vec<Mood>"),
             o("m", Some(true), None, Some("Vec<Mood>"))
         );
-        assert_eq!(split_override("tags[!]"), o("tags", None, Some(false), None));
+        assert_eq!(
+            split_override("tags[!]"),
+            o("tags", None, Some(false), None)
+        );
         assert_eq!(
             split_override("tags![?]"),
             o("tags", Some(false), Some(true), None)

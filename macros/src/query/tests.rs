@@ -392,9 +392,9 @@ fn nullability_table() {
     );
 }
 
-/// 8. Array elements are `Option` unless proven: `array_agg` of a NOT NULL
-/// column, `ARRAY[..]` of non-null values, `string_to_array` without a NULL
-/// string, a CHECK that excludes NULL elements.
+/// Issue 15's item 8: array elements are `Option` unless proven (`array_agg` of
+/// a NOT NULL column, `ARRAY[..]` of non-null values, `string_to_array` without
+/// a NULL string, a CHECK that excludes NULL elements).
 #[test]
 fn array_elements() {
     let data = describe(

@@ -89,10 +89,15 @@ fn corpus_is_never_unsafe() {
         .build()
         .expect("a runtime");
     let mut conn: Connection = runtime
-        .block_on(async { Connection::connect_with(&quarry_driver::ConnectOptions::parse(&server.url())?).await })
+        .block_on(async {
+            Connection::connect_with(&quarry_driver::ConnectOptions::parse(&server.url())?).await
+        })
         .expect("connect to the TempServer");
     let list = queries();
-    assert!(list.len() >= 150, "the corpus should keep at least 150 queries");
+    assert!(
+        list.len() >= 150,
+        "the corpus should keep at least 150 queries"
+    );
     let mut unsafe_verdicts = Vec::new();
     let mut failures = Vec::new();
     let mut tally = Tally::default();
