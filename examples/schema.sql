@@ -40,8 +40,12 @@ CREATE TABLE IF NOT EXISTS shipments (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     status      shipment_status NOT NULL DEFAULT 'pending',
     -- Every status the shipment has been in, oldest first.
-    history     shipment_status[] NOT NULL DEFAULT '{pending}',
+    -- The CHECK tells query! no element is NULL: `Vec<ShipmentStatus>`, not
+    -- `Vec<Option<ShipmentStatus>>`.
+    history     shipment_status[] NOT NULL DEFAULT '{pending}'
+                CHECK (array_position(history, NULL) IS NULL),
     destination address NOT NULL,
     -- Depots on the way.
     stops       address[] NOT NULL DEFAULT '{}'
+                CHECK (array_position(stops, NULL) IS NULL)
 );

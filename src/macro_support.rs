@@ -292,3 +292,79 @@ impl<C, Name> FieldCheck<C, Name> for Unchecked {}
 /// The check of one `query_as!` column: the field reads column `Name` of type `C`.
 #[inline(always)]
 pub fn reads<C, Name, F: FieldCheck<C, Name>>(_: F) {}
+
+// --- query_as! records: every field's column is in the query -------------------------
+
+/// Implemented by `#[derive(FromRecord)]` on a struct with named fields, for any
+/// `Q` that has every column a field reads (fields with `default`, `skip` or
+/// `flatten` apart). `Q` is the set of columns of one `query_as!` query.
+pub trait RecordColumns<Q> {}
+
+/// The columns `Self` of one `query_as!` query include column `COLUMN` (a
+/// [`column_key`]), read by a field of `R`.
+#[diagnostic::on_unimplemented(
+    message = "a field of `{R}` reads a column that this query does not return",
+    label = "the query has no column for one of `{R}`'s fields",
+    note = "the field is the one the \"required by a bound\" note below points at: rename it \
+            (or fix its `#[quarry(rename = \"...\")]`), return the column from the query, or \
+            mark the field `#[quarry(default)]`"
+)]
+pub trait HasColumn<R, const COLUMN: u64> {}
+
+/// Implemented by `#[derive(FromRecord)]` on a struct with named fields: its
+/// columns can be checked against a query's (see [`RecordColumns`]).
+pub trait DerivedRecord {}
+
+/// Selects the column check of [`RecordColumns`] when the record is derived, and
+/// nothing otherwise (autoref specialization, as [`ColumnProbe`]).
+pub struct RecordProbe<R>(std::marker::PhantomData<R>);
+
+impl<R> RecordProbe<R> {
+    /// A probe for record `R`.
+    #[allow(clippy::new_without_default)] // generated code calls `new`; nothing else does
+    #[inline(always)]
+    pub fn new() -> Self {
+        RecordProbe(std::marker::PhantomData)
+    }
+}
+
+/// The probe found a derived record.
+pub trait ProbeRecord {
+    /// The record.
+    type Record;
+    /// Stands for the record.
+    #[inline(always)]
+    fn record(&self) -> CheckedRecord<Self::Record> {
+        CheckedRecord(std::marker::PhantomData)
+    }
+}
+
+impl<R: DerivedRecord> ProbeRecord for RecordProbe<R> {
+    type Record = R;
+}
+
+/// The probe found no derived record (hand-written `FromRecord`, tuples):
+/// checked when rows are read instead.
+pub trait ProbeNoRecord {
+    /// Accepts any columns.
+    #[inline(always)]
+    fn record(&self) -> Unchecked {
+        Unchecked
+    }
+}
+
+impl<R> ProbeNoRecord for &RecordProbe<R> {}
+
+/// A derived record to check.
+#[allow(missing_debug_implementations)]
+pub struct CheckedRecord<R>(std::marker::PhantomData<R>);
+
+/// The check of a record against the columns `Q` of a query.
+pub trait ColumnsCheck<Q> {}
+
+impl<Q, R: RecordColumns<Q>> ColumnsCheck<Q> for CheckedRecord<R> {}
+impl<Q> ColumnsCheck<Q> for Unchecked {}
+
+/// The check that the query's columns `Q` include every column the record reads.
+#[inline(always)]
+pub fn has_columns<Q, X: ColumnsCheck<Q>>(_: X) {}

@@ -29,6 +29,159 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Files> {
     Ok(files)
 }
 
+/// Where each described query is in the source, for messages: file name of the
+/// description -> `path:line`, from the `query-<hash>.where` files the macros
+/// write beside their descriptions in the scratch directory.
+pub(crate) fn read_locations(dir: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(stem) = name.strip_suffix(".where")
+            && stem.starts_with("query-")
+            && let Ok(text) = std::fs::read_to_string(entry.path())
+        {
+            // One line per call site; show the first (sorted, so stable).
+            let mut sites: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+            sites.sort_unstable();
+            sites.dedup();
+            let shown = match sites.as_slice() {
+                [] => continue,
+                [one] => (*one).to_owned(),
+                [first, rest @ ..] => format!("{first} (and {} more)", rest.len()),
+            };
+            out.insert(format!("{stem}.json"), shown);
+        }
+    }
+    out
+}
+
+/// The first line of a description's SQL, for messages.
+pub(crate) fn first_line(text: &str) -> String {
+    let sql = serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|v| v.get("query").and_then(Value::as_str).map(str::to_owned))
+        .unwrap_or_default();
+    let line = sql
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    if line.chars().count() > 72 {
+        let cut: String = line.chars().take(70).collect();
+        format!("{cut}...")
+    } else {
+        line.to_owned()
+    }
+}
+
+/// What changed between the cached description `old` and the fresh `new`: one
+/// line per parameter or column that differs.
+pub(crate) fn changes(old: &str, new: &str) -> Vec<String> {
+    let (Ok(mut old), Ok(mut new)) = (
+        serde_json::from_str::<Value>(old),
+        serde_json::from_str::<Value>(new),
+    ) else {
+        return vec!["the file is not valid JSON".into()];
+    };
+    normalize(&mut old);
+    normalize(&mut new);
+    let list = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let type_name = |v: &Value| {
+        v.get("type")
+            .or(Some(v))
+            .and_then(|t| t.get("name"))
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_owned()
+    };
+    let mut out = Vec::new();
+    let (old_params, new_params) = (list(&old, "params"), list(&new, "params"));
+    for i in 0..old_params.len().max(new_params.len()) {
+        match (old_params.get(i), new_params.get(i)) {
+            (Some(a), Some(b)) if a != b => out.push(format!(
+                "parameter ${}: `{}` -> `{}`",
+                i + 1,
+                type_name(a),
+                type_name(b)
+            )),
+            (Some(a), None) => {
+                out.push(format!("parameter ${} (`{}`) is gone", i + 1, type_name(a)))
+            }
+            (None, Some(b)) => out.push(format!("new parameter ${} (`{}`)", i + 1, type_name(b))),
+            _ => {}
+        }
+    }
+    let (old_cols, new_cols) = (list(&old, "columns"), list(&new, "columns"));
+    let flag = |v: &Value, k: &str| v.get(k).and_then(Value::as_bool).unwrap_or(false);
+    let null_word = |nullable: bool| if nullable { "nullable" } else { "not null" };
+    let elem_word = |not_null: bool| {
+        if not_null {
+            "elements not null"
+        } else {
+            "elements nullable"
+        }
+    };
+    for i in 0..old_cols.len().max(new_cols.len()) {
+        let name = |v: &Value| {
+            v.get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_owned()
+        };
+        match (old_cols.get(i), new_cols.get(i)) {
+            (Some(a), Some(b)) if a != b => {
+                let mut what = Vec::new();
+                if name(a) != name(b) {
+                    what.push(format!("renamed from `{}`", name(a)));
+                }
+                if type_name(a) != type_name(b) {
+                    what.push(format!("`{}` -> `{}`", type_name(a), type_name(b)));
+                }
+                if flag(a, "nullable") != flag(b, "nullable") {
+                    what.push(format!(
+                        "{} -> {}",
+                        null_word(flag(a, "nullable")),
+                        null_word(flag(b, "nullable"))
+                    ));
+                }
+                if flag(a, "elements_not_null") != flag(b, "elements_not_null") {
+                    what.push(format!(
+                        "{} -> {}",
+                        elem_word(flag(a, "elements_not_null")),
+                        elem_word(flag(b, "elements_not_null"))
+                    ));
+                }
+                if what.is_empty() {
+                    what.push("its origin or type details changed".into());
+                }
+                out.push(format!(
+                    "column {} `{}`: {}",
+                    i + 1,
+                    name(b),
+                    what.join(", ")
+                ));
+            }
+            (Some(a), None) => out.push(format!("column {} `{}` is gone", i + 1, name(a))),
+            (None, Some(b)) => out.push(format!(
+                "new column {} `{}` (`{}`)",
+                i + 1,
+                name(b),
+                type_name(b)
+            )),
+            _ => {}
+        }
+    }
+    if out.is_empty() {
+        out.push("the format or the query text changed".into());
+    }
+    out
+}
+
 /// What differs between the fresh descriptions and the cache.
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct Diff {
@@ -125,6 +278,26 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn changes_say_what_changed() {
+        let old = r#"{"format":1,"query":"SELECT id, email\nFROM users WHERE id = $1",
+            "params":[{"oid":23,"name":"int4"}],
+            "columns":[{"name":"id","type":{"oid":20,"name":"int8"},"nullable":false},
+                       {"name":"email","type":{"oid":25,"name":"text"},"nullable":true}]}"#;
+        let new = r#"{"format":1,"query":"SELECT id, email\nFROM users WHERE id = $1",
+            "params":[{"oid":20,"name":"int8"}],
+            "columns":[{"name":"id","type":{"oid":20,"name":"int8"},"nullable":false},
+                       {"name":"email","type":{"oid":1043,"name":"varchar"},"nullable":false}]}"#;
+        assert_eq!(
+            changes(old, new),
+            vec![
+                "parameter $1: `int4` -> `int8`".to_owned(),
+                "column 2 `email`: `text` -> `varchar`, nullable -> not null".to_owned(),
+            ]
+        );
+        assert_eq!(first_line(new), "SELECT id, email");
     }
 
     #[test]

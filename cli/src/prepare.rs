@@ -43,6 +43,7 @@ pub(crate) fn run(o: &Options) -> Result<Outcome> {
         .with_context(|| format!("cannot create {}", scratch.display()))?;
     let result = check(&cargo, o, &url, &scratch);
     let fresh = result.and_then(|()| cache::read_dir(&scratch));
+    let locations = cache::read_locations(&scratch);
     let _ = std::fs::remove_dir_all(&scratch);
     drop(server);
     let fresh = fresh?;
@@ -65,14 +66,30 @@ pub(crate) fn run(o: &Options) -> Result<Outcome> {
             return Ok(Outcome::Clean);
         }
         eprintln!("{} is out of date:", shown.display());
+        let query = |name: &String| {
+            let sql = cache::first_line(&fresh[name]);
+            match locations.get(name) {
+                Some(site) => format!("{site}: {sql}"),
+                None => sql,
+            }
+        };
         for name in &diff.missing {
-            eprintln!("  missing  {name}  (a query has no description)");
+            eprintln!(
+                "  missing  {}\n           no description ({name})",
+                query(name)
+            );
         }
         for name in &diff.stale {
-            eprintln!("  stale    {name}  (the query or the schema changed)");
+            eprintln!("  stale    {}  ({name})", query(name));
+            for change in cache::changes(&cached[name], &fresh[name]) {
+                eprintln!("           {change}");
+            }
         }
         for name in &diff.extra {
-            eprintln!("  extra    {name}  (no query uses it any more)");
+            eprintln!(
+                "  extra    {}  ({name})\n           no query uses it any more",
+                cache::first_line(&cached[name])
+            );
         }
         eprintln!(
             "Run `cargo pgprepare` (with the same options, without --check) and commit the result."

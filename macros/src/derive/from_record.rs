@@ -152,6 +152,8 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
     let mut inits: Vec<TokenStream> = Vec::new();
     // (column name, type read from it) for `query_as!`'s compile-time column checks.
     let mut record_fields: Vec<(String, syn::Type)> = Vec::new();
+    // (column name, the field's span): the columns a query must return.
+    let mut required: Vec<(String, Span)> = Vec::new();
     let mut bounds: Vec<TokenStream> = Vec::new();
     let mut positional = 0usize;
 
@@ -212,6 +214,15 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
             };
             let slot = names.len();
             names.push(name.clone());
+            if !attrs.default {
+                // The error points at what names the column: the rename, or the field.
+                let at = match (&attrs.rename, &field.ident) {
+                    (Some(lit), _) => lit.span(),
+                    (None, Some(ident)) => ident.span(),
+                    (None, None) => field.span(),
+                };
+                required.push((name.clone(), at));
+            }
             if !attrs.json && !record_fields.iter().any(|(c, _)| *c == name) {
                 let read_ty = attrs.try_from.clone().unwrap_or_else(|| ty.clone());
                 record_fields.push((name.clone(), read_ty));
@@ -317,8 +328,49 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
         Vec::new()
     };
 
+    // ... and that the query returns every column a field needs.
+    let columns_impl = if container.krate.is_none() && named {
+        let mut q_generics = input.generics.clone();
+        q_generics.params.insert(
+            0,
+            GenericParam::Type(syn::TypeParam::from(syn::Ident::new(
+                "__QuarryColumns",
+                Span::call_site(),
+            ))),
+        );
+        let (q_impl_generics, _, _) = q_generics.split_for_impl();
+        let (plain_impl_generics, _, plain_where) = input.generics.split_for_impl();
+        let mut wheres: Vec<TokenStream> = where_clause
+            .map(|w| w.predicates.iter().map(|p| quote!(#p)).collect())
+            .unwrap_or_default();
+        wheres.extend(required.iter().map(|(column, span)| {
+            quote_spanned! {*span=>
+                __QuarryColumns: ::quarry::__private::HasColumn<
+                    #ident #ty_generics,
+                    { ::quarry::__private::column_key(#column) }
+                >
+            }
+        }));
+        quote! {
+            #[automatically_derived]
+            impl #q_impl_generics ::quarry::__private::RecordColumns<__QuarryColumns>
+                for #ident #ty_generics
+            where
+                #(#wheres,)*
+            {}
+
+            #[automatically_derived]
+            impl #plain_impl_generics ::quarry::__private::DerivedRecord for #ident #ty_generics
+                #plain_where
+            {}
+        }
+    } else {
+        quote!()
+    };
+
     Ok(quote! {
         #(#field_impls)*
+        #columns_impl
 
         #[automatically_derived]
         impl #impl_generics #krate::FromRecord<#lt> for #ident #ty_generics

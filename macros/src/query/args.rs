@@ -60,15 +60,38 @@ pub(crate) fn generate(
                         },
                     )
                 })?;
-                match mapping.param {
+                // A trait of this call's own carries the message, in the user's words:
+                // the PostgreSQL type as the catalog names it, no internal paths.
+                let message = format!(
+                    "parameter ${n} is `{}`; a `{{Self}}` cannot be bound to it",
+                    param.name
+                );
+                let label = format!("this argument is bound to ${n} (`{}`)", param.name);
+                let bound = match mapping.param {
                     ParamCheck::Marker(marker) => {
                         let marker =
                             parse_type(&format!("::quarry::__private::sql::{marker}"), sql_span)?;
-                        quote_spanned!(span=> ::quarry::__private::bindable::<#marker, #n, _>(#var);)
+                        quote_spanned!(span=> ::quarry::__private::Bindable<#marker, #n>)
                     }
                     ParamCheck::Same(rust) => {
                         let rust = parse_type(&rust, sql_span)?;
-                        quote_spanned!(span=> ::quarry::__private::same::<#rust, #n, _>(#var);)
+                        quote_spanned!(span=> ::quarry::__private::Same<#rust, #n>)
+                    }
+                };
+                let name = format_ident!("Parameter{}", n, span = span);
+                // The argument's own span, so the error underlines it.
+                let arg_var = syn::Ident::new(&var.to_string(), span);
+                quote_spanned! {span=>
+                    {
+                        #[diagnostic::on_unimplemented(
+                            message = #message,
+                            label = #label,
+                            note = "bind a value of a Rust type that maps to it, write `value as Type` to bind it as another type, or `value as _` to skip the check"
+                        )]
+                        trait #name {}
+                        impl<T: ?::core::marker::Sized + #bound> #name for T {}
+                        fn check<T: ?::core::marker::Sized + #name>(_: &T) {}
+                        check(#arg_var);
                     }
                 }
             }

@@ -15,6 +15,7 @@ use std::time::Duration;
 use quarry_driver::types::Oid;
 use quarry_driver::{AssertSqlSafe, ConnectOptions, Connection, Error};
 
+use super::aliases::Aliases;
 use super::nullability::{self, Catalog};
 use super::offline::{ColumnDesc, FORMAT, Origin, QueryData, TypeDesc, TypeKind};
 
@@ -44,12 +45,33 @@ struct Session {
     table_names: HashMap<(String, String), u32>,
     /// User type OID -> its description.
     types: HashMap<u32, TypeDesc>,
+    /// Loaded with the first description.
+    functions: Option<Functions>,
 }
 
 struct Table {
     name: String,
-    /// attnum -> (name, not null, declared type)
-    columns: HashMap<i16, (String, bool, u32)>,
+    /// attnum -> the column.
+    columns: HashMap<i16, TableColumn>,
+}
+
+struct TableColumn {
+    name: String,
+    /// A `NOT NULL` constraint (not a `NOT NULL` domain: that is no proof).
+    not_null: bool,
+    /// The declared type (a domain, where RowDescription shows its base type).
+    declared: u32,
+    /// Not an array, or an array a validated CHECK keeps free of NULL elements.
+    elements_not_null: bool,
+}
+
+/// What the session knows about functions the nullability rules name.
+struct Functions {
+    /// Names that may mean a function outside `pg_catalog`, or a non-strict built-in
+    /// where the rules assume a strict one.
+    untrusted: std::collections::HashSet<String>,
+    /// Views whose definition holds an `IN`/`ANY`/`ALL` sublink (PostgreSQL < 17 only).
+    quantified_views: Vec<String>,
 }
 
 enum State {
@@ -97,6 +119,7 @@ pub(crate) fn describe(
         tables,
         table_names,
         types,
+        functions,
         ..
     } = &mut **session;
     let parts = Parts {
@@ -104,6 +127,7 @@ pub(crate) fn describe(
         tables,
         table_names,
         types,
+        functions,
     };
     let result = runtime.block_on(async {
         match tokio::time::timeout(timeout, describe_on(parts, sql)).await {
@@ -130,6 +154,7 @@ struct Parts<'s> {
     tables: &'s mut HashMap<u32, Table>,
     table_names: &'s mut HashMap<(String, String), u32>,
     types: &'s mut HashMap<u32, TypeDesc>,
+    functions: &'s mut Option<Functions>,
 }
 
 fn connect(url: &str, timeout: Duration) -> Result<Session, String> {
@@ -178,6 +203,7 @@ fn connect(url: &str, timeout: Duration) -> Result<Session, String> {
         tables: HashMap::new(),
         table_names: HashMap::new(),
         types: HashMap::new(),
+        functions: None,
     })
 }
 
@@ -227,16 +253,19 @@ async fn describe_on(mut s: Parts<'_>, sql: &str) -> Result<QueryData, DescribeE
         .iter()
         .map(|c| {
             let (t, a) = (c.table_oid()?, c.column_id()?);
-            let (_, _, ty) = s.tables.get(&t.0)?.columns.get(&a)?;
-            (*ty != c.type_info().oid().0 && Oid(*ty).builtin().is_none()).then_some(Oid(*ty))
+            let ty = s.tables.get(&t.0)?.columns.get(&a)?.declared;
+            (ty != c.type_info().oid().0 && Oid(ty).builtin().is_none()).then_some(Oid(ty))
         })
         .collect();
     let domains: Vec<Oid> = declared.iter().flatten().copied().collect();
     load_types(&mut s, &domains).await?;
 
-    // Nullability from the plan; the catalog alone when there is no plan.
-    let mut nullable: Option<Vec<bool>> = None;
+    // Nullability from the plan. Without a plan nothing is proven: every column
+    // is nullable (the catalog alone cannot see outer joins, aggregates, ...).
+    let mut verdicts: Option<Vec<nullability::Verdict>> = None;
     if !columns.is_empty() {
+        let major = s.conn.server_version().major();
+        load_functions(&mut s, major).await?;
         let args = vec!["NULL"; param_oids.len()].join(", ");
         let explain = format!(
             "EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE {}{}",
@@ -247,7 +276,18 @@ async fn describe_on(mut s: Parts<'_>, sql: &str) -> Result<QueryData, DescribeE
                 format!("({args})")
             }
         );
-        if let Ok(rows) = s.conn.simple_query(&explain).await {
+        let mut rows = s.conn.simple_query(&explain).await;
+        if rows.is_err() && major >= 16 {
+            // NULL does not fit every parameter (a NOT NULL domain): PostgreSQL 16+
+            // plans the statement with its parameters unknown.
+            rows = s
+                .conn
+                .simple_query(&format!(
+                    "EXPLAIN (VERBOSE, FORMAT JSON, GENERIC_PLAN) {sql}"
+                ))
+                .await;
+        }
+        if let Ok(rows) = rows {
             // The plan is a `json` value (text format, simple protocol).
             let plan: Option<serde_json::Value> = rows
                 .first()
@@ -260,11 +300,26 @@ async fn describe_on(mut s: Parts<'_>, sql: &str) -> Result<QueryData, DescribeE
                     .filter(|k| !s.table_names.contains_key(k))
                     .collect();
                 load_tables(&mut s, &[], &wanted).await?;
+                let functions = s.functions.as_ref().ok_or_else(|| {
+                    DescribeError::Other("the function catalog was not loaded".into())
+                })?;
+                let mut aliases = Aliases::read(sql);
+                if !functions.quantified_views.is_empty()
+                    && aliases.mentions(&functions.quantified_views)
+                {
+                    aliases.quantified_sublinks = true;
+                }
+                let context = nullability::Context {
+                    params: param_oids.len(),
+                    server_major: major,
+                    aliases,
+                };
                 let catalog = SessionCatalog {
                     tables: s.tables,
                     names: s.table_names,
+                    functions,
                 };
-                nullable = nullability::infer(&plan, columns.len(), &catalog);
+                verdicts = nullability::infer(&plan, columns.len(), &catalog, &context);
             }
         }
     }
@@ -273,42 +328,35 @@ async fn describe_on(mut s: Parts<'_>, sql: &str) -> Result<QueryData, DescribeE
     for (i, c) in columns.iter().enumerate() {
         let origin = match (c.table_oid(), c.column_id()) {
             (Some(t), Some(a)) => s.tables.get(&t.0).and_then(|table| {
-                table.columns.get(&a).map(|(name, _, _)| Origin {
+                table.columns.get(&a).map(|col| Origin {
                     table: table.name.clone(),
-                    column: name.clone(),
+                    column: col.name.clone(),
                     table_oid: t.0,
                     column_id: a,
                 })
             }),
             _ => None,
         };
-        let catalog_not_null = match (c.table_oid(), c.column_id()) {
-            (Some(t), Some(a)) => s
-                .tables
-                .get(&t.0)
-                .and_then(|table| table.columns.get(&a))
-                .is_some_and(|(_, not_null, _)| *not_null),
-            _ => false,
-        };
-        let is_nullable = match &nullable {
-            Some(n) => n.get(i).copied().unwrap_or(true),
-            None => !catalog_not_null,
+        let verdict = verdicts.as_ref().and_then(|v| v.get(i).copied());
+        let is_nullable = verdict.is_none_or(|v| v.nullable);
+        let elements_nullable = verdict.is_none_or(|v| v.elements_nullable);
+        let ty = match declared.get(i).copied().flatten() {
+            Some(domain)
+                if s.types.get(&domain.0).is_some_and(|d| {
+                    d.kind == TypeKind::Domain
+                        && d.of
+                            .as_ref()
+                            .is_some_and(|b| b.oid == c.type_info().oid().0)
+                }) =>
+            {
+                type_desc(s.types, domain)
+            }
+            _ => type_desc(s.types, c.type_info().oid()),
         };
         out_columns.push(ColumnDesc {
             name: c.name().to_owned(),
-            ty: match declared.get(i).copied().flatten() {
-                Some(domain)
-                    if s.types.get(&domain.0).is_some_and(|d| {
-                        d.kind == TypeKind::Domain
-                            && d.of
-                                .as_ref()
-                                .is_some_and(|b| b.oid == c.type_info().oid().0)
-                    }) =>
-                {
-                    type_desc(s.types, domain)
-                }
-                _ => type_desc(s.types, c.type_info().oid()),
-            },
+            elements_not_null: super::types::is_array(&ty) && !elements_nullable,
+            ty,
             nullable: is_nullable,
             origin,
         });
@@ -324,6 +372,7 @@ async fn describe_on(mut s: Parts<'_>, sql: &str) -> Result<QueryData, DescribeE
 struct SessionCatalog<'a> {
     tables: &'a HashMap<u32, Table>,
     names: &'a HashMap<(String, String), u32>,
+    functions: &'a Functions,
 }
 
 impl Catalog for SessionCatalog<'_> {
@@ -333,8 +382,23 @@ impl Catalog for SessionCatalog<'_> {
         table
             .columns
             .values()
-            .find(|(name, _, _)| name == column)
-            .map(|(_, not_null, _)| *not_null)
+            .find(|c| c.name == column)
+            .map(|c| c.not_null)
+    }
+
+    fn elements_not_null(&self, schema: &str, table: &str, column: &str) -> bool {
+        let Some(oid) = self.names.get(&(schema.to_owned(), table.to_owned())) else {
+            return false;
+        };
+        self.tables.get(oid).is_some_and(|t| {
+            t.columns
+                .values()
+                .any(|c| c.name == column && c.elements_not_null)
+        })
+    }
+
+    fn builtin_function(&self, name: &str) -> bool {
+        !self.functions.untrusted.contains(name)
     }
 }
 
@@ -466,8 +530,18 @@ async fn load_types(s: &mut Parts<'_>, oids: &[Oid]) -> Result<(), DescribeError
     Ok(())
 }
 
+// A NOT NULL domain is no proof that a column holds no NULL (an empty scalar
+// subquery inserts one: the CREATE DOMAIN page shows it), so only attnotnull counts.
+// Array elements are non-null only under a validated CHECK that says so, in the
+// one spelling recognised: `array_position(col, NULL) IS NULL`.
 const TABLES_SQL: &str = "SELECT c.oid, n.nspname, c.relname, a.attnum, a.attname, \
-     (a.attnotnull OR t.typnotnull), a.atttypid \
+     a.attnotnull, a.atttypid, \
+     t.typcategory <> 'A' OR EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k \
+       WHERE k.conrelid = c.oid AND k.contype = 'c' AND k.convalidated \
+       AND k.conkey = ARRAY[a.attnum] \
+       AND pg_catalog.pg_get_constraintdef(k.oid) ~ ('^CHECK \\(\\(array_position\\(' \
+         || pg_catalog.regexp_replace(pg_catalog.quote_ident(a.attname), '([^a-zA-Z0-9_])', '\\\\\\1', 'g') \
+         || ', NULL(::[^()]+)?\\) IS NULL\\)\\)$')) \
      FROM pg_catalog.pg_attribute a \
      JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
@@ -509,6 +583,7 @@ async fn load_tables(
         let attname: String = row.try_get(4).map_err(other)?;
         let not_null: bool = row.try_get(5).map_err(other)?;
         let declared: u32 = row.try_get(6).map_err(other)?;
+        let elements_not_null: bool = row.try_get(7).map_err(other)?;
         s.table_names.insert((schema.clone(), table.clone()), oid);
         s.tables
             .entry(oid)
@@ -517,7 +592,68 @@ async fn load_tables(
                 columns: HashMap::new(),
             })
             .columns
-            .insert(attnum, (attname, not_null, declared));
+            .insert(
+                attnum,
+                TableColumn {
+                    name: attname,
+                    not_null,
+                    declared,
+                    elements_not_null,
+                },
+            );
     }
+    Ok(())
+}
+
+/// Which function names the nullability rules may trust, and (before
+/// PostgreSQL 17, where `IN (subquery)` prints like a scalar subquery) which
+/// views hold such sublinks. Loaded once per session.
+async fn load_functions(s: &mut Parts<'_>, major: u32) -> Result<(), DescribeError> {
+    if s.functions.is_some() {
+        return Ok(());
+    }
+    let mut names: Vec<&str> = nullability::STRICT_FUNCTIONS.to_vec();
+    names.extend(nullability::AGGREGATES);
+    names.extend(nullability::OTHER_FUNCTIONS);
+    let strict: Vec<&str> = nullability::STRICT_FUNCTIONS.to_vec();
+    // A name is untrusted when a function of that name lives outside pg_catalog
+    // (a call may resolve to it), or when a built-in one the strict rule covers
+    // is not strict.
+    let rows = quarry_driver::query(
+        "SELECT DISTINCT p.proname::text FROM pg_catalog.pg_proc p \
+         WHERE p.proname = ANY (string_to_array($1, ',')) \
+         AND (p.pronamespace <> 'pg_catalog'::regnamespace \
+              OR (p.proname = ANY (string_to_array($2, ',')) AND NOT p.proisstrict))",
+    )
+    .bind(names.join(","))
+    .bind(strict.join(","))
+    .fetch_all(&mut *s.conn)
+    .await
+    .map_err(other)?;
+    let mut untrusted = std::collections::HashSet::new();
+    for row in rows {
+        let name: String = row.try_get(0).map_err(other)?;
+        untrusted.insert(name);
+    }
+    let mut quantified_views = Vec::new();
+    if major < 17 {
+        let rows = quarry_driver::query(
+            "SELECT c.relname::text FROM pg_catalog.pg_class c \
+             WHERE c.relkind = 'v' \
+             AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace) \
+             AND pg_catalog.pg_get_viewdef(c.oid) ~* '(\\m(in|any|all|some)\\M|\\)\\s*[^\\s\\w(),]+|\\mrow)\\s*\\(+\\s*(select|values|with|table)\\M'",
+        )
+        .fetch_all(&mut *s.conn)
+        .await
+        .map_err(other)?;
+        for row in rows {
+            let name: String = row.try_get(0).map_err(other)?;
+            quantified_views.push(name);
+        }
+    }
+    *s.functions = Some(Functions {
+        untrusted,
+        quantified_views,
+    });
     Ok(())
 }

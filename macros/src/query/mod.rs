@@ -11,6 +11,7 @@
 //! | `PGPREPARE_WRITE` | online: also write each description into this directory (`cargo pgprepare` sets it) |
 //! | `PGPREPARE_TIMEOUT` | seconds for connecting and for each description (default 10) |
 
+mod aliases;
 mod args;
 mod config;
 mod describe;
@@ -206,14 +207,23 @@ impl Locate<'_> {
             );
         }
         // The literal that holds the byte (literals are joined with `+`).
-        let span = self
+        let Some((start, lit)) = self
             .input
             .literal_offsets()
             .into_iter()
-            .take_while(|(start, _)| *start <= byte)
+            .zip(&self.input.literals)
+            .take_while(|((start, _), _)| *start <= byte)
             .last()
-            .map_or(self.input.literals[0].span(), |(_, span)| span);
-        (span, excerpt)
+            .map(|((start, _), lit)| (start, lit))
+        else {
+            return (self.input.literals[0].span(), excerpt);
+        };
+        // Inside the literal where the compiler allows it; else say where in words.
+        match site_in_literal(lit, byte - start) {
+            (Some(span), _) => (span, excerpt),
+            (None, Some(site)) => (lit.span(), format!("{excerpt}\nat {site}")),
+            (None, None) => (lit.span(), excerpt),
+        }
     }
 }
 
@@ -275,6 +285,15 @@ fn description(
                     ),
                 )
             })?;
+            // Where the query is, for `cargo pgprepare --check`'s messages (beside the
+            // description, never in it: moving code must not make the cache stale).
+            #[cfg(quarry_span_lines)]
+            #[allow(clippy::incompatible_msrv)] // build.rs checked the compiler
+            if proc_macro::is_available() {
+                let at = span.unwrap();
+                let site = format!("{}:{}", at.file(), at.line());
+                let _ = offline::record_site(Path::new(&dir), &data.query, &site);
+            }
         }
         return Ok(data);
     }
@@ -320,5 +339,118 @@ fn description(
                 path.display()
             ),
         )),
+    }
+}
+
+/// Where byte `offset` of a literal's value is in the source: a span of just
+/// that token where the compiler can make one (`Literal::subspan`, nightly
+/// today), and `path:line:column` computed from the literal's own position and
+/// text (stable since Rust 1.88).
+fn site_in_literal(lit: &syn::LitStr, offset: usize) -> (Option<Span>, Option<String>) {
+    let token = lit.token();
+    let source = token.to_string();
+    let Some(start) = source_offset(&source, offset) else {
+        return (None, None);
+    };
+    // The token the offset starts: up to the next space or quote.
+    let len = source[start..]
+        .find(|c: char| c.is_whitespace() || c == '"')
+        .unwrap_or(0)
+        .max(1);
+    let sub = token.subspan(start..start + len);
+    (sub, written_site(lit, &source[..start]))
+}
+
+/// `path:line:column` of the end of `before`, the start of a literal's source text.
+#[cfg(quarry_span_lines)]
+#[allow(clippy::incompatible_msrv)] // build.rs checked the compiler
+fn written_site(lit: &syn::LitStr, before: &str) -> Option<String> {
+    if !proc_macro::is_available() {
+        return None;
+    }
+    let at = lit.span().unwrap();
+    let newlines = before.matches('\n').count();
+    let line = at.line() + newlines;
+    let column = match before.rfind('\n') {
+        Some(nl) => before[nl + 1..].chars().count() + 1,
+        None => at.column() + before.chars().count(),
+    };
+    Some(format!("{}:{line}:{column}", at.file()))
+}
+
+/// Without `Span::line` (Rust < 1.88) the place is not known.
+#[cfg(not(quarry_span_lines))]
+fn written_site(_lit: &syn::LitStr, _before: &str) -> Option<String> {
+    None
+}
+
+/// The byte in a string literal's source text (`"..."`, `r#"..."#`) where byte
+/// `offset` of its value comes from; `None` for what cannot be followed.
+fn source_offset(source: &str, offset: usize) -> Option<usize> {
+    let b = source.as_bytes();
+    if b.first() == Some(&b'r') {
+        let hashes = b[1..].iter().take_while(|c| **c == b'#').count();
+        let content = 1 + hashes + 1;
+        return (content + offset < b.len()).then_some(content + offset);
+    }
+    if b.first() != Some(&b'"') {
+        return None;
+    }
+    let mut i = 1; // source
+    let mut value = 0; // bytes of the value so far
+    while i < b.len() {
+        // A line continuation: the newline and the next line's indentation vanish.
+        while b.get(i) == Some(&b'\\') && matches!(b.get(i + 1), Some(b'\n' | b'\r')) {
+            i += 1;
+            while b.get(i).is_some_and(u8::is_ascii_whitespace) {
+                i += 1;
+            }
+        }
+        if value >= offset {
+            return (i < b.len()).then_some(i);
+        }
+        match *b.get(i)? {
+            b'"' => return None,
+            b'\\' => match b.get(i + 1)? {
+                b'x' => {
+                    i += 4;
+                    value += 1;
+                }
+                b'u' => {
+                    let close = source[i..].find('}')?;
+                    let hex = source.get(i + 3..i + close)?;
+                    let ch = char::from_u32(u32::from_str_radix(hex, 16).ok()?)?;
+                    i += close + 1;
+                    value += ch.len_utf8();
+                }
+                _ => {
+                    i += 2;
+                    value += 1;
+                }
+            },
+            _ => {
+                let ch = source[i..].chars().next()?;
+                i += ch.len_utf8();
+                value += ch.len_utf8();
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod site_tests {
+    use super::source_offset;
+
+    #[test]
+    fn offsets_in_the_literal_source() {
+        // "SELECT nmae" : value byte 7 is `n`, source byte 8 (after the quote).
+        assert_eq!(source_offset("\"SELECT nmae\"", 7), Some(8));
+        assert_eq!(source_offset("r#\"SELECT nmae\"#", 7), Some(10));
+        // An escape counts one value byte for two source bytes.
+        assert_eq!(source_offset("\"a\\nb nmae\"", 4), Some(6));
+        // A line continuation drops the newline and the indentation.
+        assert_eq!(source_offset("\"a \\\n    nmae\"", 2), Some(9));
+        assert_eq!(source_offset("\"ab\"", 9), None);
     }
 }

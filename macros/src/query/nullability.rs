@@ -26,9 +26,50 @@ use serde_json::Value;
 
 /// What the catalog says about table columns.
 pub(crate) trait Catalog {
-    /// Whether `schema.table.column` is `NOT NULL` (or of a `NOT NULL` domain);
+    /// Whether `schema.table.column` has a `NOT NULL` constraint (a `NOT NULL`
+    /// domain is no proof: NULL gets in through an empty scalar subquery);
     /// `None` when unknown.
     fn not_null(&self, schema: &str, table: &str, column: &str) -> Option<bool>;
+
+    /// Whether the column's values certainly hold no NULL element: `true` for
+    /// a column that is not an array, or an array column with a validated
+    /// `CHECK (array_position(col, NULL) IS NULL)`.
+    fn elements_not_null(&self, schema: &str, table: &str, column: &str) -> bool;
+
+    /// Whether `name` resolves only to the built-in function of that name (no
+    /// function of that name outside `pg_catalog` that a call could mean, and
+    /// every built-in one strict).
+    fn builtin_function(&self, name: &str) -> bool;
+}
+
+/// What the plan alone does not say.
+#[derive(Debug, Default)]
+pub(crate) struct Context {
+    /// The number of statement parameters (`$1`..`$n` in the plan).
+    pub(crate) params: usize,
+    /// The server's major version.
+    pub(crate) server_major: u32,
+    /// Subquery and CTE column names and sublink shapes from the query's text.
+    pub(crate) aliases: super::aliases::Aliases,
+}
+
+/// The verdict on one output column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Verdict {
+    /// The column may be NULL.
+    pub(crate) nullable: bool,
+    /// An element of the column (an array) may be NULL.
+    pub(crate) elements_nullable: bool,
+}
+
+/// Which property of a value is asked about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Prop {
+    /// The value is not NULL.
+    Value,
+    /// No element of the value (an array) is NULL; vacuously true of a NULL or
+    /// of a value that is not an array.
+    Elements,
 }
 
 /// One node of the plan, with the fields the analysis reads.
@@ -138,24 +179,33 @@ impl<'p> Node<'p> {
     }
 }
 
-/// Nullability of the first `columns` outputs of a plan (`true` = may be NULL).
+/// Verdicts on the first `columns` outputs of a plan.
 ///
 /// `plan` is EXPLAIN's JSON: an array with one object holding `"Plan"`.
 /// Returns `None` when the plan cannot be read.
-pub(crate) fn infer(plan: &Value, columns: usize, catalog: &dyn Catalog) -> Option<Vec<bool>> {
+pub(crate) fn infer(
+    plan: &Value,
+    columns: usize,
+    catalog: &dyn Catalog,
+    context: &Context,
+) -> Option<Vec<Verdict>> {
     let root = plan.get(0)?.get("Plan")?;
     let root = Node::from_json(root, 0)?;
     let mut index = Index::default();
     index.add(&root);
     let analysis = Analysis {
         catalog,
+        context,
         subplans: index.subplans,
         params: index.params,
+        aliases: index.aliases,
     };
     let mut out = Vec::with_capacity(columns);
     for i in 0..columns {
-        let non_null = analysis.output_non_null(&root, i, 0);
-        out.push(!non_null);
+        out.push(Verdict {
+            nullable: !analysis.output(&root, i, Prop::Value, 0),
+            elements_nullable: !analysis.output(&root, i, Prop::Elements, 0),
+        });
     }
     Some(out)
 }
@@ -192,12 +242,17 @@ pub(crate) fn relations(plan: &Value) -> Vec<(String, String)> {
 struct Index<'a, 'p> {
     /// "SubPlan 1", "InitPlan 2", "CTE name" -> node.
     subplans: HashMap<String, &'a Node<'p>>,
-    /// PostgreSQL < 16 names InitPlan outputs `$n`: n -> (node, output column).
+    /// PostgreSQL < 17 names InitPlan outputs `$n`: n -> (node, output column).
     params: HashMap<u32, (&'a Node<'p>, usize)>,
+    /// Every alias in the plan.
+    aliases: Vec<&'p str>,
 }
 
 impl<'a, 'p> Index<'a, 'p> {
     fn add(&mut self, node: &'a Node<'p>) {
+        if let Some(alias) = node.alias {
+            self.aliases.push(alias);
+        }
         if let Some(name) = node.subplan_name {
             // "InitPlan 4 (returns $3,$4)" -> "InitPlan 4", and $3, $4.
             let (key, returns) = match name.split_once(" (returns ") {
@@ -221,29 +276,56 @@ impl<'a, 'p> Index<'a, 'p> {
 
 struct Analysis<'a, 'p> {
     catalog: &'a dyn Catalog,
+    context: &'a Context,
     subplans: HashMap<String, &'a Node<'p>>,
     params: HashMap<u32, (&'a Node<'p>, usize)>,
+    aliases: Vec<&'p str>,
 }
 
 const MAX_DEPTH: u32 = 64;
 
 impl<'a, 'p> Analysis<'a, 'p> {
-    /// Whether output column `i` of `node` is certainly non-null.
-    fn output_non_null(&self, node: &Node<'p>, i: usize, depth: u32) -> bool {
+    /// Whether output column `i` of `node` certainly has `prop`.
+    fn output(&self, node: &Node<'p>, i: usize, prop: Prop, depth: u32) -> bool {
         if depth > MAX_DEPTH {
             return false;
         }
         match &node.output {
             Some(out) => match out.get(i) {
-                Some(text) => self.text_non_null(node, text, depth + 1),
+                Some(text) => {
+                    // Set-returning functions side by side: the shorter ones are
+                    // padded with NULL (PostgreSQL 10+).
+                    if node.node_type == "ProjectSet"
+                        && prop == Prop::Value
+                        && out.iter().filter(|t| calls_function(t)).count() > 1
+                        && calls_function(text)
+                    {
+                        return false;
+                    }
+                    // A set operation's branch: its columns in order.
+                    if node.node_type == "Subquery Scan"
+                        && let Some(alias) = node.alias.filter(|a| a.starts_with("*SELECT* "))
+                        && let Some(Expr {
+                            kind: Kind::Var { qual: Some(q), .. },
+                            ..
+                        }) = parse(text)
+                        && q == alias
+                    {
+                        return match node.inputs().next() {
+                            Some(source) => self.output(source, i, prop, depth + 1),
+                            None => false,
+                        };
+                    }
+                    self.text(node, text, prop, depth + 1)
+                }
                 None => false,
             },
-            // Append and friends: a column is non-null only if it is in every member.
+            // Append and friends: a column has `prop` only if it has it in every member.
             None if node.is_append() => {
                 let mut any = false;
                 for member in node.inputs() {
                     any = true;
-                    if !self.output_non_null(member, i, depth + 1) {
+                    if !self.output(member, i, prop, depth + 1) {
                         return false;
                     }
                 }
@@ -253,23 +335,23 @@ impl<'a, 'p> Analysis<'a, 'p> {
         }
     }
 
-    /// Whether expression `text`, evaluated at `node`, is certainly non-null.
-    fn text_non_null(&self, node: &Node<'p>, text: &str, depth: u32) -> bool {
+    /// Whether expression `text`, evaluated at `node`, certainly has `prop`.
+    fn text(&self, node: &Node<'p>, text: &str, prop: Prop, depth: u32) -> bool {
         if depth > MAX_DEPTH {
             return false;
         }
-        if let Some(found) = self.lookup(node, text, depth) {
+        if let Some(found) = self.lookup(node, text, prop, depth) {
             return found;
         }
         let Some(expr) = parse(text) else {
             return false;
         };
-        self.expr_non_null(node, &expr, text, depth)
+        self.expr(node, &expr, text, prop, depth)
     }
 
-    /// A reference to something an input of `node` produces: `Some(non-null)` if
+    /// A reference to something an input of `node` produces: `Some(verdict)` if
     /// `text` (or `text` without its outer parentheses) is one of an input's outputs.
-    fn lookup(&self, node: &Node<'p>, text: &str, depth: u32) -> Option<bool> {
+    fn lookup(&self, node: &Node<'p>, text: &str, prop: Prop, depth: u32) -> Option<bool> {
         if node.is_scan() || node.children.is_empty() {
             return None;
         }
@@ -283,60 +365,99 @@ impl<'a, 'p> Analysis<'a, 'p> {
                 .position(|o| *o == text)
                 .or_else(|| inner.and_then(|inner| out.iter().position(|o| *o == inner)));
             if let Some(i) = position {
-                if node.nulls_child(child) {
+                if prop == Prop::Elements {
+                    // NULL-extension and grouping sets make whole values NULL, not elements.
+                    return Some(self.output(child, i, prop, depth + 1));
+                }
+                if node.nulls_child(child) || node.grouping_sets {
                     return Some(false);
                 }
-                let through_grouping_sets = node.grouping_sets;
-                let non_null = self.output_non_null(child, i, depth + 1);
-                return Some(non_null && !through_grouping_sets);
+                return Some(self.output(child, i, prop, depth + 1));
             }
         }
         None
     }
 
-    fn sub_non_null(&self, node: &Node<'p>, e: &Expr, src: &str, depth: u32) -> bool {
+    fn sub(&self, node: &Node<'p>, e: &Expr, src: &str, prop: Prop, depth: u32) -> bool {
         if depth > MAX_DEPTH {
             return false;
         }
         let text = src.get(e.span.0..e.span.1).unwrap_or("");
-        if let Some(found) = self.lookup(node, text, depth) {
+        if let Some(found) = self.lookup(node, text, prop, depth) {
             return found;
         }
-        self.expr_non_null(node, e, src, depth + 1)
+        self.expr(node, e, src, prop, depth + 1)
     }
 
-    fn all_non_null(&self, node: &Node<'p>, args: &[Expr], src: &str, depth: u32) -> bool {
-        args.iter()
-            .all(|a| self.sub_non_null(node, a, src, depth + 1))
+    fn all(&self, node: &Node<'p>, args: &[Expr], src: &str, prop: Prop, depth: u32) -> bool {
+        args.iter().all(|a| self.sub(node, a, src, prop, depth + 1))
     }
 
-    fn expr_non_null(&self, node: &Node<'p>, e: &Expr, src: &str, depth: u32) -> bool {
+    /// Non-null and without NULL elements.
+    fn solid(&self, node: &Node<'p>, e: &Expr, src: &str, depth: u32) -> bool {
+        self.sub(node, e, src, Prop::Value, depth) && self.sub(node, e, src, Prop::Elements, depth)
+    }
+
+    fn expr(&self, node: &Node<'p>, e: &Expr, src: &str, prop: Prop, depth: u32) -> bool {
         if depth > MAX_DEPTH {
             return false;
         }
+        let value = prop == Prop::Value;
         match &e.kind {
-            Kind::Null | Kind::Unknown => false,
+            Kind::Null => !value,
+            Kind::Unknown => false,
             Kind::Const => true,
-            Kind::Param(n) => match self.params.get(n) {
-                // An EXISTS initplan has no output list: true or false, never NULL.
-                Some((plan, _)) if plan.output.is_none() && !plan.is_append() => true,
-                Some((plan, column)) => self.scalar_subplan(plan, *column, depth),
-                None => false, // a statement parameter may be bound to NULL
-            },
-            Kind::Paren(inner) | Kind::Cast(inner) => self.sub_non_null(node, inner, src, depth),
-            Kind::Var { qual, name } => self.var_non_null(node, qual.as_deref(), name, depth),
-            Kind::Op { op, args } => {
-                let op = op.to_ascii_lowercase();
-                if STRICT_OPERATORS.contains(&op.as_str()) {
-                    self.all_non_null(node, args, src, depth)
-                } else {
-                    false
+            // An array literal may spell a NULL element.
+            Kind::Str => {
+                value
+                    || !src
+                        .get(e.span.0..e.span.1)
+                        .unwrap_or("")
+                        .to_ascii_lowercase()
+                        .contains("null")
+            }
+            Kind::Param(n) => {
+                // Up to PostgreSQL 16 an InitPlan's value is `$n` too: a number that may
+                // also be a statement parameter (bound to NULL, perhaps) proves nothing.
+                let statement_param = *n >= 1 && (*n as usize) <= self.context.params;
+                match self.params.get(n) {
+                    _ if statement_param => false,
+                    // An EXISTS initplan has no output list: true or false, never NULL.
+                    Some((plan, _)) if plan.output.is_none() && !plan.is_append() => true,
+                    Some((plan, column)) => self.scalar_subplan(plan, *column, prop, depth),
+                    None => false,
                 }
+            }
+            Kind::Paren(inner) | Kind::Cast(inner) => self.sub(node, inner, src, prop, depth),
+            Kind::Var { qual, name } => self.var(node, qual.as_deref(), name, prop, depth),
+            Kind::Op { op, args } => {
+                if !value {
+                    // `array || NULL::text` appends a NULL element.
+                    return false;
+                }
+                let op = op.to_ascii_lowercase();
+                if !STRICT_OPERATORS.contains(&op.as_str()) {
+                    return false;
+                }
+                // A row compared with a row is NULL when a field decides it and is NULL.
+                args.iter().all(|a| match &strip(a).kind {
+                    Kind::Row(fields) => self.all(node, fields, src, prop, depth),
+                    _ => self.sub(node, a, src, prop, depth + 1),
+                })
             }
             Kind::NonNullTest => true,
             Kind::Case { results, has_else } => {
-                *has_else && self.all_non_null(node, results, src, depth)
+                (*has_else || !value) && self.all(node, results, src, prop, depth)
             }
+            Kind::Array(items) => {
+                value || items.iter().all(|i| self.solid(node, i, src, depth + 1))
+            }
+            Kind::Row(_) => true,
+            Kind::ArraySub { name } => match self.subplans.get(name.as_str()) {
+                _ if value => true,
+                Some(plan) => self.output(plan, 0, Prop::Value, depth + 1),
+                None => false,
+            },
             Kind::SubPlan {
                 name,
                 hashed,
@@ -344,8 +465,20 @@ impl<'a, 'p> Analysis<'a, 'p> {
             } => match self.subplans.get(name.as_str()) {
                 // An EXISTS subplan has no output list: true or false, never NULL.
                 Some(plan) if plan.output.is_none() && !plan.is_append() => true,
-                Some(_) if *hashed => false,
-                Some(plan) => self.scalar_subplan(plan, *column, depth),
+                Some(_) if *hashed => !value,
+                // Up to PostgreSQL 16, `x IN (SELECT ...)` prints as a bare `(SubPlan n)`,
+                // as does `ARRAY(SELECT ...)`.
+                Some(_)
+                    if self.context.server_major < 17
+                        && self.context.aliases.quantified_sublinks =>
+                {
+                    !value
+                }
+                Some(plan) if self.context.server_major < 17 && !value => {
+                    self.scalar_subplan(plan, *column, Prop::Value, depth)
+                        && self.scalar_subplan(plan, *column, Prop::Elements, depth)
+                }
+                Some(plan) => self.scalar_subplan(plan, *column, prop, depth),
                 None => false,
             },
             Kind::Func {
@@ -355,47 +488,57 @@ impl<'a, 'p> Analysis<'a, 'p> {
                 filter,
                 over,
                 known_args,
-            } => self.func_non_null(
-                node,
-                name,
-                args,
-                *star,
-                *filter,
-                *over,
-                *known_args,
-                src,
-                depth,
-            ),
+            } => {
+                let call = Call {
+                    name,
+                    args,
+                    star: *star,
+                    filter: *filter,
+                    over: *over,
+                    known_args: *known_args,
+                };
+                if value {
+                    self.func_non_null(node, &call, src, depth)
+                } else {
+                    self.func_elements(node, &call, src, depth)
+                }
+            }
         }
     }
 
     /// A scalar subquery: non-null when it always returns one row whose value is non-null.
-    fn scalar_subplan(&self, plan: &Node<'p>, column: usize, depth: u32) -> bool {
-        plan.returns_one_row() && self.output_non_null(plan, column, depth + 1)
+    fn scalar_subplan(&self, plan: &Node<'p>, column: usize, prop: Prop, depth: u32) -> bool {
+        match prop {
+            Prop::Value => plan.returns_one_row() && self.output(plan, column, prop, depth + 1),
+            Prop::Elements => self.output(plan, column, prop, depth + 1),
+        }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn func_non_null(
-        &self,
-        node: &Node<'p>,
-        name: &str,
-        args: &[Expr],
-        star: bool,
-        filter: bool,
-        over: bool,
-        known_args: bool,
-        src: &str,
-        depth: u32,
-    ) -> bool {
-        let name = name.to_ascii_lowercase();
-        let name = name.rsplit('.').next().unwrap_or(&name);
+    /// The unqualified name of a built-in function, or `None` for another schema's.
+    fn builtin_name(&self, name: &str) -> Option<String> {
+        let lower = name.to_ascii_lowercase();
+        let bare = match lower.split_once('.') {
+            None => lower.clone(),
+            Some(("pg_catalog", rest)) if !rest.contains('.') => rest.to_owned(),
+            Some(_) => return None,
+        };
+        self.catalog.builtin_function(&bare).then_some(bare)
+    }
+
+    fn func_non_null(&self, node: &Node<'p>, call: &Call<'_>, src: &str, depth: u32) -> bool {
+        let Some(name) = self.builtin_name(call.name) else {
+            return false;
+        };
+        let name = name.as_str();
+        let (args, known_args) = (call.args, call.known_args);
+        let prop = Prop::Value;
         if name == "count" {
             return true; // also with FILTER, DISTINCT, OVER
         }
-        if over {
+        if call.over {
             return match name {
                 "row_number" | "rank" | "dense_rank" | "percent_rank" | "cume_dist" => true,
-                "ntile" => known_args && self.all_non_null(node, args, src, depth),
+                "ntile" => known_args && self.all(node, args, src, prop, depth),
                 _ => false,
             };
         }
@@ -403,7 +546,7 @@ impl<'a, 'p> Analysis<'a, 'p> {
             && matches!(node.strategy, Some("Sorted" | "Hashed"))
             && !node.grouping_sets;
         if AGGREGATES.contains(&name) {
-            if filter || !known_args || !grouped {
+            if call.filter || !known_args || !grouped {
                 return false;
             }
             return match name {
@@ -412,8 +555,8 @@ impl<'a, 'p> Analysis<'a, 'p> {
                 }
                 "string_agg" => args
                     .first()
-                    .is_some_and(|a| self.sub_non_null(node, a, src, depth)),
-                _ => self.all_non_null(node, args, src, depth),
+                    .is_some_and(|a| self.sub(node, a, src, prop, depth)),
+                _ => self.all(node, args, src, prop, depth),
             };
         }
         if !known_args {
@@ -421,7 +564,7 @@ impl<'a, 'p> Analysis<'a, 'p> {
         }
         match name {
             "coalesce" | "greatest" | "least" => {
-                args.iter().any(|a| self.sub_non_null(node, a, src, depth))
+                args.iter().any(|a| self.sub(node, a, src, prop, depth))
             }
             "concat"
             | "json_build_object"
@@ -436,26 +579,63 @@ impl<'a, 'p> Analysis<'a, 'p> {
             | "transaction_timestamp"
             | "exists"
             | "row"
-            | "array" => true,
+            | "num_nulls"
+            | "num_nonnulls"
+            | "pg_typeof" => true,
             "concat_ws" => args
                 .first()
-                .is_some_and(|a| self.sub_non_null(node, a, src, depth)),
+                .is_some_and(|a| self.sub(node, a, src, prop, depth)),
+            // Set-returning: no row for NULL bounds, never a NULL row (alone in a
+            // select list: side by side with another, `output` says nullable).
             "generate_series" | "generate_subscripts" => true,
             _ if STRICT_FUNCTIONS.contains(&name) => {
-                !star && self.all_non_null(node, args, src, depth)
+                !call.star && self.all(node, args, src, prop, depth)
             }
             _ => false,
         }
     }
 
+    /// Whether a call's result (an array) certainly holds no NULL element.
+    fn func_elements(&self, node: &Node<'p>, call: &Call<'_>, src: &str, depth: u32) -> bool {
+        let Some(name) = self.builtin_name(call.name) else {
+            return false;
+        };
+        if !call.known_args {
+            return false;
+        }
+        let args = call.args;
+        match name.as_str() {
+            // Collects its input as it is, NULLs included.
+            "array_agg" => args.len() == 1 && self.solid(node, &args[0], src, depth),
+            // Without a third argument (the string that means NULL) no element is NULL.
+            "string_to_array" => args.len() == 2,
+            "coalesce" | "greatest" | "least" => self.all(node, args, src, Prop::Elements, depth),
+            // Functions whose result is not an array: vacuously true.
+            "count" | "sum" | "avg" | "string_agg" | "bool_and" | "bool_or" | "every"
+            | "json_agg" | "jsonb_agg" | "row_number" | "rank" | "dense_rank" | "now"
+            | "concat" | "concat_ws" => true,
+            n if STRICT_FUNCTIONS.contains(&n) => true,
+            _ => false,
+        }
+    }
+
     /// A column reference `qual.name` (or bare `name`) at `node`.
-    fn var_non_null(&self, node: &Node<'p>, qual: Option<&str>, name: &str, depth: u32) -> bool {
+    fn var(&self, node: &Node<'p>, qual: Option<&str>, name: &str, prop: Prop, depth: u32) -> bool {
         if depth > MAX_DEPTH {
             return false;
         }
         let alias_matches = |n: &Node<'_>| match qual {
             None => true,
             Some(q) => n.alias == Some(q),
+        };
+        let table_column = |relation: Option<(&str, &str)>| {
+            let Some((schema, table)) = relation else {
+                return false;
+            };
+            match prop {
+                Prop::Value => self.catalog.not_null(schema, table, name).unwrap_or(false),
+                Prop::Elements => self.catalog.elements_not_null(schema, table, name),
+            }
         };
         if node.node_type == "ModifyTable" {
             // RETURNING old.x / new.x (PostgreSQL 18): the old row of an INSERT and the
@@ -469,45 +649,45 @@ impl<'a, 'p> Analysis<'a, 'p> {
                     Some("Update") => false,
                     _ => true,
                 };
-                if missing {
+                if missing && prop == Prop::Value {
                     return false;
                 }
-                return node
-                    .relation
-                    .and_then(|(s, t)| self.catalog.not_null(s, t, name))
-                    .unwrap_or(false);
+                return table_column(node.relation);
             }
-            if alias_matches(node)
-                && let Some((schema, table)) = node.relation
-            {
-                return self.catalog.not_null(schema, table, name).unwrap_or(false);
+            if alias_matches(node) && node.relation.is_some() {
+                return table_column(node.relation);
             }
-        } else if let Some((schema, table)) = node.relation {
-            if alias_matches(node) {
-                return self.catalog.not_null(schema, table, name).unwrap_or(false);
-            }
-            return false;
+        } else if node.relation.is_some() {
+            return alias_matches(node) && table_column(node.relation);
         }
         match node.node_type {
             "Subquery Scan" if alias_matches(node) => {
-                let Some(source) = node.inputs().next() else {
+                let (Some(source), Some(alias)) = (node.inputs().next(), node.alias) else {
                     return false;
                 };
-                self.named_output(source, name, depth)
+                self.positional(source, alias, name, prop, depth)
             }
             "CTE Scan" if alias_matches(node) => {
-                let Some(cte) = node.cte_name else {
+                let (Some(cte), Some(alias)) = (node.cte_name, node.alias) else {
                     return false;
                 };
+                // `FROM cte AS t(a, b)` renames the CTE's columns.
+                if alias != cte && self.context.aliases.renamed(alias) {
+                    return false;
+                }
                 match self.subplans.get(&format!("CTE {cte}")) {
-                    Some(source) => self.named_output(source, name, depth),
+                    Some(source) => self.positional(source, cte, name, prop, depth),
                     None => false,
                 }
             }
-            "Function Scan" if alias_matches(node) => matches!(
-                node.function_name,
-                Some("generate_series" | "generate_subscripts")
-            ),
+            "Function Scan" if alias_matches(node) => {
+                matches!(
+                    node.function_name,
+                    Some("generate_series" | "generate_subscripts")
+                ) && node
+                    .function_name
+                    .is_some_and(|f| self.catalog.builtin_function(f))
+            }
             _ => {
                 // A reference the lookup did not find as a whole: try the qualified and
                 // bare spellings against the inputs.
@@ -515,32 +695,59 @@ impl<'a, 'p> Analysis<'a, 'p> {
                     Some(q) => format!("{}.{}", quote_ident(q), quote_ident(name)),
                     None => quote_ident(name),
                 };
-                self.lookup(node, &spelled, depth).unwrap_or(false)
+                self.lookup(node, &spelled, prop, depth).unwrap_or(false)
             }
         }
     }
 
-    /// The output of `source` that a subquery or CTE column called `name` is: the
-    /// one output whose natural column name (PostgreSQL's `FigureColname`) is `name`.
-    fn named_output(&self, source: &Node<'p>, name: &str, depth: u32) -> bool {
-        let Some(out) = source.effective_output() else {
-            return false;
-        };
-        let mut found = None;
-        for (i, text) in out.iter().enumerate() {
-            let natural = parse(text).and_then(|e| column_name(&e));
-            if natural.as_deref() == Some(name) {
-                if found.is_some() {
-                    return false; // ambiguous
-                }
-                found = Some(i);
-            }
-        }
-        match found {
-            Some(i) => self.output_non_null(source, i, depth + 1),
+    /// Column `name` of the subquery or CTE `alias` whose plan is `source`: the
+    /// output at the position the query's text gives it.
+    fn positional(
+        &self,
+        source: &Node<'p>,
+        alias: &str,
+        name: &str,
+        prop: Prop,
+        depth: u32,
+    ) -> bool {
+        match self.context.aliases.position(alias, name, &self.aliases) {
+            Some(i) => self.output(source, i, prop, depth + 1),
             None => false,
         }
     }
+}
+
+/// A function call's parts.
+struct Call<'e> {
+    name: &'e str,
+    args: &'e [Expr],
+    star: bool,
+    filter: bool,
+    over: bool,
+    known_args: bool,
+}
+
+/// The expression inside any parentheses.
+fn strip(e: &Expr) -> &Expr {
+    match &e.kind {
+        Kind::Paren(inner) => strip(inner),
+        _ => e,
+    }
+}
+
+/// Whether an output expression calls a function (or cannot be read).
+fn calls_function(text: &str) -> bool {
+    fn walk(e: &Expr) -> bool {
+        match &e.kind {
+            Kind::Func { .. } | Kind::Unknown => true,
+            Kind::Paren(i) | Kind::Cast(i) => walk(i),
+            Kind::Op { args, .. } => args.iter().any(walk),
+            Kind::Case { results, .. } => results.iter().any(walk),
+            Kind::Array(items) | Kind::Row(items) => items.iter().any(walk),
+            _ => false,
+        }
+    }
+    parse(text).is_none_or(|e| walk(&e))
 }
 
 /// Operators that return NULL only for a NULL input (on the built-in types they
@@ -551,8 +758,40 @@ const STRICT_OPERATORS: &[&str] = &[
     "||/",
 ];
 
+/// The other functions the rules know by name (each must be the built-in one).
+pub(crate) const OTHER_FUNCTIONS: &[&str] = &[
+    "count",
+    "row_number",
+    "rank",
+    "dense_rank",
+    "percent_rank",
+    "cume_dist",
+    "ntile",
+    "concat",
+    "concat_ws",
+    "json_build_object",
+    "jsonb_build_object",
+    "json_build_array",
+    "jsonb_build_array",
+    "now",
+    "gen_random_uuid",
+    "random",
+    "clock_timestamp",
+    "statement_timestamp",
+    "transaction_timestamp",
+    "num_nulls",
+    "num_nonnulls",
+    "pg_typeof",
+    "generate_series",
+    "generate_subscripts",
+    "string_to_array",
+    "coalesce",
+    "greatest",
+    "least",
+];
+
 /// Aggregates that are non-null over a non-empty group of non-null inputs.
-const AGGREGATES: &[&str] = &[
+pub(crate) const AGGREGATES: &[&str] = &[
     "min",
     "max",
     "sum",
@@ -571,8 +810,13 @@ const AGGREGATES: &[&str] = &[
     "jsonb_object_agg",
 ];
 
-/// Functions that return NULL only for a NULL argument.
-const STRICT_FUNCTIONS: &[&str] = &[
+/// Functions that return NULL only for a NULL argument: their C code (PostgreSQL
+/// 13-18, `src/backend/utils/adt/`) never returns NULL, and the catalog must
+/// say every built-in one of the name is strict (`Catalog::builtin_function`).
+/// Name-alike functions that do return NULL for some non-NULL input stay off:
+/// `to_char(x, '')`, `date_part`/`extract` of an infinite timestamp,
+/// `regexp_match`, `array_position`, `NULLIF`, `->`/`->>`, ...
+pub(crate) const STRICT_FUNCTIONS: &[&str] = &[
     "upper",
     "lower",
     "length",
@@ -620,14 +864,8 @@ const STRICT_FUNCTIONS: &[&str] = &[
     "quote_ident",
     "quote_literal",
     "date_trunc",
-    "date_part",
-    "extract",
     "age",
     "timezone",
-    "to_char",
-    "to_timestamp",
-    "to_date",
-    "to_number",
     "make_date",
     "make_time",
     "make_timestamp",
@@ -659,8 +897,6 @@ const STRICT_FUNCTIONS: &[&str] = &[
     "decode",
     "split_part",
     "starts_with",
-    "format_type",
-    "pg_typeof",
     "isfinite",
     "justify_days",
     "justify_hours",
@@ -721,19 +957,6 @@ fn strip_parens(text: &str) -> Option<&str> {
     Some(inner)
 }
 
-/// PostgreSQL's natural name of an output expression (`FigureColname`).
-fn column_name(e: &Expr) -> Option<String> {
-    match &e.kind {
-        Kind::Var { name, .. } => Some(name.clone()),
-        Kind::Func { name, .. } => {
-            Some(name.rsplit('.').next().unwrap_or(name).to_ascii_lowercase())
-        }
-        Kind::Paren(inner) | Kind::Cast(inner) => column_name(inner),
-        Kind::Case { .. } => Some("case".into()),
-        _ => None,
-    }
-}
-
 // --- The expression parser ------------------------------------------------------------
 
 /// A parsed expression with its byte range in the text.
@@ -746,7 +969,18 @@ struct Expr {
 #[derive(Debug)]
 enum Kind {
     Null,
+    /// A literal that is not a string, or a keyword value (`true`, `current_date`).
     Const,
+    /// A string literal (perhaps an array spelled `'{a,NULL}'`).
+    Str,
+    /// `ARRAY[a, b]`.
+    Array(Vec<Expr>),
+    /// `ROW(a, b)`: never NULL itself, but compared field by field.
+    Row(Vec<Expr>),
+    /// `ARRAY(SubPlan n)` (PostgreSQL 17+; before, a bare `(SubPlan n)`).
+    ArraySub {
+        name: String,
+    },
     Param(u32),
     Var {
         qual: Option<String>,
@@ -1136,9 +1370,13 @@ impl Parser<'_> {
         let start = self.start();
         let tok = self.peek()?.clone();
         let kind = match tok {
-            Tok::Number | Tok::Str => {
+            Tok::Number => {
                 self.pos += 1;
                 Kind::Const
+            }
+            Tok::Str => {
+                self.pos += 1;
+                Kind::Str
             }
             Tok::Param(n) => {
                 self.pos += 1;
@@ -1185,12 +1423,47 @@ impl Parser<'_> {
                     | "session_user" | "user" | "current_catalog" => Kind::Const,
                     "case" => self.case(depth)?,
                     "array" if self.peek() == Some(&Tok::LBracket) => {
-                        self.skip_balanced(&Tok::LBracket, &Tok::RBracket)?;
-                        Kind::Const
+                        self.pos += 1;
+                        let mut items = Vec::new();
+                        if !self.eat(&Tok::RBracket) {
+                            loop {
+                                items.push(self.expr(depth + 1)?);
+                                if self.eat(&Tok::RBracket) {
+                                    break;
+                                }
+                                if !self.eat(&Tok::Comma) {
+                                    return None;
+                                }
+                            }
+                        }
+                        Kind::Array(items)
+                    }
+                    "array" if self.peek() == Some(&Tok::LParen) => {
+                        self.pos += 1;
+                        match self.subplan_ref()? {
+                            Some(Kind::SubPlan {
+                                name,
+                                hashed: false,
+                                ..
+                            }) if self.eat(&Tok::RParen) => Kind::ArraySub { name },
+                            _ => return None,
+                        }
                     }
                     "row" if self.peek() == Some(&Tok::LParen) => {
-                        self.skip_balanced(&Tok::LParen, &Tok::RParen)?;
-                        Kind::Const
+                        self.pos += 1;
+                        let mut items = Vec::new();
+                        if !self.eat(&Tok::RParen) {
+                            loop {
+                                items.push(self.expr(depth + 1)?);
+                                if self.eat(&Tok::RParen) {
+                                    break;
+                                }
+                                if !self.eat(&Tok::Comma) {
+                                    return None;
+                                }
+                            }
+                        }
+                        Kind::Row(items)
                     }
                     _ => {
                         self.pos -= 1;
@@ -1392,6 +1665,14 @@ mod tests {
                 .find(|(t, c, _)| *t == table && *c == column)
                 .map(|(_, _, n)| *n)
         }
+
+        fn elements_not_null(&self, _schema: &str, _table: &str, _column: &str) -> bool {
+            true
+        }
+
+        fn builtin_function(&self, _name: &str) -> bool {
+            true
+        }
     }
 
     const CATALOG: Fixed = Fixed(&[
@@ -1402,6 +1683,10 @@ mod tests {
         ("orders", "total", true),
         ("orders", "user_id", true),
     ]);
+
+    fn nullable(v: Vec<Verdict>) -> Vec<bool> {
+        v.iter().map(|v| v.nullable).collect()
+    }
 
     fn plan(json: &str) -> Value {
         serde_json::from_str(json).unwrap()
@@ -1436,7 +1721,10 @@ mod tests {
               "Plans": [{"Node Type": "Seq Scan", "Parent Relationship": "Outer", "Schema": "public",
                 "Relation Name": "users", "Alias": "users", "Output": ["id", "name"]}]}}]"#,
         );
-        assert_eq!(infer(&p, 1, &CATALOG), Some(vec![false]));
+        assert_eq!(
+            infer(&p, 1, &CATALOG, &Context::default()).map(nullable),
+            Some(vec![false])
+        );
         let p = plan(
             r#"[{"Plan": {"Node Type": "Nested Loop", "Join Type": "Left", "Output": ["u.name", "o.total"],
               "Plans": [
@@ -1445,6 +1733,9 @@ mod tests {
                 {"Node Type": "Seq Scan", "Parent Relationship": "Inner", "Schema": "public",
                  "Relation Name": "orders", "Alias": "o", "Output": ["o.id", "o.total"]}]}}]"#,
         );
-        assert_eq!(infer(&p, 2, &CATALOG), Some(vec![false, true]));
+        assert_eq!(
+            infer(&p, 2, &CATALOG, &Context::default()).map(nullable),
+            Some(vec![false, true])
+        );
     }
 }

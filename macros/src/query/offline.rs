@@ -100,9 +100,17 @@ pub(crate) struct ColumnDesc {
     pub(crate) ty: TypeDesc,
     /// Whether it may be NULL (`false` only when that is certain).
     pub(crate) nullable: bool,
+    /// For an array: whether no element is NULL (`true` only when that is
+    /// certain; absent means an element may be NULL).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub(crate) elements_not_null: bool,
     /// The table column it comes from, when it is a plain table column.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) origin: Option<Origin>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// The table column a result column comes from.
@@ -234,6 +242,19 @@ pub(crate) fn write(dir: &Path, data: &QueryData) -> std::io::Result<PathBuf> {
     Ok(path)
 }
 
+/// Appends `site` (`path:line` of a call) to `query-<hash>.where` beside the
+/// description of `query` in a `PGPREPARE_WRITE` directory.
+pub(crate) fn record_site(dir: &Path, query: &str, site: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let name = file_name(query);
+    let stem = name.strip_suffix(".json").unwrap_or(&name);
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(format!("{stem}.where")))?;
+    file.write_all(format!("{site}\n").as_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,6 +271,7 @@ mod tests {
             }],
             columns: vec![ColumnDesc {
                 name: "id".into(),
+                elements_not_null: false,
                 ty: TypeDesc {
                     oid: 20,
                     name: "int8".into(),

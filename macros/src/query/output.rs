@@ -7,7 +7,7 @@
 //! call `query_as::<T>` / `query_scalar::<T>` directly.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 
 use super::config::Config;
 use super::input::Output;
@@ -24,18 +24,43 @@ pub(crate) struct Column {
     pub(crate) overridden: bool,
 }
 
-/// `name`, `name!`, `name?`, `name: Type`, `name!: Type`, `name?: Type`.
-fn split_override(raw: &str) -> (&str, Option<bool>, Option<&str>) {
+/// A column's alias, split: `name`, `name!`, `name?`, `name: Type`,
+/// `name!: Type`, `name?: Type`, and for arrays `name[!]` / `name[?]` (the
+/// elements), also after `!` or `?`: `name![!]`.
+#[derive(Debug, PartialEq)]
+struct Override<'a> {
+    name: &'a str,
+    /// `Some(true)`: `?`, `Some(false)`: `!`.
+    nullable: Option<bool>,
+    /// The same for the elements of an array.
+    elements_nullable: Option<bool>,
+    ty: Option<&'a str>,
+}
+
+fn split_override(raw: &str) -> Override<'_> {
     let (left, ty) = match raw.split_once(':') {
         Some((l, t)) => (l.trim_end(), Some(t.trim())),
         None => (raw, None),
     };
-    if let Some(name) = left.strip_suffix('!') {
-        (name, Some(false), ty)
-    } else if let Some(name) = left.strip_suffix('?') {
-        (name, Some(true), ty)
+    let (left, elements_nullable) = if let Some(l) = left.strip_suffix("[!]") {
+        (l, Some(false))
+    } else if let Some(l) = left.strip_suffix("[?]") {
+        (l, Some(true))
     } else {
-        (left, None, ty)
+        (left, None)
+    };
+    let (name, nullable) = if let Some(name) = left.strip_suffix('!') {
+        (name, Some(false))
+    } else if let Some(name) = left.strip_suffix('?') {
+        (name, Some(true))
+    } else {
+        (left, None)
+    };
+    Override {
+        name,
+        nullable,
+        elements_nullable,
+        ty,
     }
 }
 
@@ -49,10 +74,19 @@ pub(crate) fn columns(data: &QueryData, config: &Config, span: Span) -> syn::Res
 }
 
 fn column(i: usize, c: &ColumnDesc, config: &Config, span: Span) -> syn::Result<Column> {
-    let (name, forced, override_ty) = split_override(&c.name);
+    let Override {
+        name,
+        nullable: forced,
+        elements_nullable,
+        ty: override_ty,
+    } = split_override(&c.name);
     let nullable = forced.unwrap_or(c.nullable);
+    let elements_nullable = elements_nullable.unwrap_or(!c.elements_not_null);
     let (base, overridden) = match override_ty {
-        Some(text) => (super::args::parse_type(text, span)?, true),
+        Some(text) => {
+            check_override(name, text, c, config, span)?;
+            (super::args::parse_type(text, span)?, true)
+        }
         None => {
             let mapping = types::map(&c.ty, config).map_err(|why| {
                 let message = match types::missing_feature(&c.ty) {
@@ -65,7 +99,12 @@ fn column(i: usize, c: &ColumnDesc, config: &Config, span: Span) -> syn::Result<
                 };
                 syn::Error::new(span, message)
             })?;
-            (super::args::parse_type(&mapping.rust, span)?, false)
+            let rust = if elements_nullable {
+                types::with_nullable_elements(&c.ty, config, mapping.rust)
+            } else {
+                mapping.rust
+            };
+            (super::args::parse_type(&rust, span)?, false)
         }
     };
     let ty = if nullable {
@@ -78,6 +117,101 @@ fn column(i: usize, c: &ColumnDesc, config: &Config, span: Span) -> syn::Result<
         ty,
         overridden,
     })
+}
+
+/// `AS "name: T"` where `T` is a Rust type Quarry knows and the column a
+/// built-in type: whether `T` reads it is known now, so a mismatch fails the
+/// build instead of every row at run time. Other types (user types, newtypes)
+/// are checked when rows are read.
+fn check_override(
+    name: &str,
+    text: &str,
+    c: &ColumnDesc,
+    config: &Config,
+    span: Span,
+) -> syn::Result<()> {
+    use quarry_driver::types::{Oid, Type, TypeInfo};
+    if c.ty.kind != super::offline::TypeKind::Builtin {
+        return Ok(());
+    }
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let mut rust = compact.as_str();
+    for prefix in [
+        "::std::option::",
+        "std::option::",
+        "core::option::",
+        "::core::option::",
+    ] {
+        rust = rust.strip_prefix(prefix).unwrap_or(rust);
+    }
+    if let Some(inner) = rust
+        .strip_prefix("Option<")
+        .and_then(|r| r.strip_suffix('>'))
+    {
+        rust = inner;
+    }
+    let rust = rust
+        .replace("::std::string::", "")
+        .replace("std::string::", "")
+        .replace("::std::vec::", "")
+        .replace("std::vec::", "");
+    let info = TypeInfo::from_oid(Oid(c.ty.oid));
+    macro_rules! known {
+        ($($t:ty),*) => {
+            match rust.as_str() {
+                $(s if s == stringify!($t).replace(' ', "") => <$t as Type>::compatible(&info),)*
+                _ => return Ok(()),
+            }
+        };
+    }
+    let reads = known!(
+        i8,
+        i16,
+        i32,
+        i64,
+        f32,
+        f64,
+        bool,
+        String,
+        Vec<u8>,
+        Vec<i16>,
+        Vec<i32>,
+        Vec<i64>,
+        Vec<f32>,
+        Vec<f64>,
+        Vec<bool>,
+        Vec<String>,
+        Vec<Option<i16>>,
+        Vec<Option<i32>>,
+        Vec<Option<i64>>,
+        Vec<Option<f32>>,
+        Vec<Option<f64>>,
+        Vec<Option<bool>>,
+        Vec<Option<String>>
+    );
+    if reads {
+        return Ok(());
+    }
+    let instead = types::map(&c.ty, config)
+        .map(|m| format!("override it as `{}`, or ", short_path(&m.rust)))
+        .unwrap_or_default();
+    Err(syn::Error::new(
+        span,
+        format!(
+            "column `{name}` is `{pg}`, which `{text}` cannot read; {instead}cast the column in \
+             the SQL to a type `{text}` reads",
+            pg = c.ty.name,
+        ),
+    ))
+}
+
+/// A Rust path as a user writes it: `::std::vec::Vec<i64>` -> `Vec<i64>`.
+fn short_path(rust: &str) -> String {
+    rust.replace("::std::string::", "")
+        .replace("::std::vec::", "")
+        .replace("::std::option::", "")
+        .replace("::quarry::types::", "")
+        .replace("::quarry::__private::", "")
 }
 
 /// A field identifier for a column name (`r#type` for keywords).
@@ -206,22 +340,58 @@ pub(crate) fn generate(g: Generate<'_>) -> syn::Result<TokenStream> {
                 .record
                 .ok_or_else(|| syn::Error::new(span, "missing type"))?;
             if let Some(columns) = columns {
+                // Every column a derived record's field reads must be in the query.
+                let mut keys: Vec<u64> = columns.iter().map(|c| column_key(&c.name)).collect();
+                keys.sort_unstable();
+                keys.dedup();
+                column_checks.extend(quote_spanned! {span=>
+                    {
+                        struct QueryColumns;
+                        #(impl<R> ::quarry::__private::HasColumn<R, #keys> for QueryColumns {})*
+                        #[allow(unused_imports)]
+                        use ::quarry::__private::{ProbeNoRecord as _, ProbeRecord as _};
+                        ::quarry::__private::has_columns::<QueryColumns, _>(
+                            (&::quarry::__private::RecordProbe::<#record>::new()).record(),
+                        );
+                    }
+                });
                 for c in columns {
-                    let Ok(marker) = syn::parse_str::<syn::Ident>(&c.name) else {
-                        continue;
-                    };
-                    let marker = format_ident!("{}", marker, span = span);
                     let key = column_key(&c.name);
                     let ty = &c.ty;
+                    let shown = short_path(&ty.to_string().replace(' ', ""));
+                    let message = format!(
+                        "column `{}` is `{shown}`; it cannot be read into a field of type `{{Self}}`",
+                        c.name
+                    );
+                    let label = format!("the field for column `{}`", c.name);
+                    // The field's type is the `Self` of a trait of this call's own, so the
+                    // message names the column and both types, nothing internal.
                     column_checks.extend(quote_spanned! {span=>
                         {
-                            #[allow(non_camel_case_types, dead_code)]
-                            struct #marker;
+                            #[diagnostic::on_unimplemented(
+                                message = #message,
+                                label = #label,
+                                note = "a column that may be NULL needs an `Option<_>` field; or override the column in the SQL: `AS \"name!\"` (not null), `AS \"name: Type\"`"
+                            )]
+                            trait Column {}
+                            impl<F: ::quarry::__private::Reads<#ty, ()>> Column for F {}
+                            trait Field {
+                                type F;
+                            }
+                            impl<F> Field for ::quarry::__private::Checked<F> {
+                                type F = F;
+                            }
+                            impl Field for ::quarry::__private::Unchecked {
+                                type F = #ty;
+                            }
+                            fn check<X: Field>(_: X)
+                            where
+                                X::F: Column,
+                            {
+                            }
                             #[allow(unused_imports)]
                             use ::quarry::__private::{ProbeField as _, ProbeNone as _};
-                            ::quarry::__private::reads::<#ty, #marker, _>(
-                                (&::quarry::__private::ColumnProbe::<#record, #key>::new()).field(),
-                            );
+                            check((&::quarry::__private::ColumnProbe::<#record, #key>::new()).field());
                         }
                     });
                 }
@@ -262,17 +432,31 @@ mod tests {
 
     #[test]
     fn overrides_in_aliases() {
-        assert_eq!(split_override("id"), ("id", None, None));
-        assert_eq!(split_override("id!"), ("id", Some(false), None));
-        assert_eq!(split_override("id?"), ("id", Some(true), None));
-        assert_eq!(split_override("id: i64"), ("id", None, Some("i64")));
+        let o = |name, nullable, elements_nullable, ty| Override {
+            name,
+            nullable,
+            elements_nullable,
+            ty,
+        };
+        assert_eq!(split_override("id"), o("id", None, None, None));
+        assert_eq!(split_override("id!"), o("id", Some(false), None, None));
+        assert_eq!(split_override("id?"), o("id", Some(true), None, None));
+        assert_eq!(split_override("id: i64"), o("id", None, None, Some("i64")));
         assert_eq!(
             split_override("id!: crate::Id"),
-            ("id", Some(false), Some("crate::Id"))
+            o("id", Some(false), None, Some("crate::Id"))
         );
         assert_eq!(
             split_override("m?:Vec<Mood>"),
-            ("m", Some(true), Some("Vec<Mood>"))
+            o("m", Some(true), None, Some("Vec<Mood>"))
+        );
+        assert_eq!(
+            split_override("tags[!]"),
+            o("tags", None, Some(false), None)
+        );
+        assert_eq!(
+            split_override("tags![?]"),
+            o("tags", Some(false), Some(true), None)
         );
     }
 

@@ -7,9 +7,11 @@ use std::time::Duration;
 use quarry_driver::TempServer;
 
 use super::describe::{self, DescribeError};
+
+mod corpus;
 use super::offline::{QueryData, TypeKind};
 
-fn server() -> &'static TempServer {
+pub(super) fn server() -> &'static TempServer {
     static SERVER: OnceLock<TempServer> = OnceLock::new();
     SERVER.get_or_init(|| {
         let server = TempServer::start().expect("start a TempServer");
@@ -18,10 +20,13 @@ fn server() -> &'static TempServer {
             .run_sql(schema)
             .expect("apply macros/tests/schema.sql");
         server
+            .run_sql(include_str!("../../tests/corpus.sql"))
+            .expect("apply macros/tests/corpus.sql");
+        server
     })
 }
 
-fn describe(sql: &str) -> Result<QueryData, DescribeError> {
+pub(super) fn describe(sql: &str) -> Result<QueryData, DescribeError> {
     describe::describe(&server().url(), sql, Duration::from_secs(30))
 }
 
@@ -169,10 +174,10 @@ const TABLE: &[(&str, &str)] = &[
         "SELECT s.user_id, s.n FROM (SELECT user_id, count(*) AS n FROM orders GROUP BY user_id) s",
         "NN",
     ),
-    // The column is renamed inside a subquery that the plan keeps (conservative).
+    // The column is renamed inside a subquery that the plan keeps: followed by position.
     (
         "SELECT s.n, s.user_id FROM (SELECT user_id, count(*) AS n FROM orders GROUP BY user_id LIMIT 5) s",
-        "?N",
+        "NN",
     ),
     (
         "SELECT x.id FROM (SELECT id FROM users ORDER BY id LIMIT 3) x",
@@ -187,11 +192,11 @@ const TABLE: &[(&str, &str)] = &[
         "WITH u AS MATERIALIZED (SELECT id, email FROM users) SELECT id, email FROM u",
         "N?",
     ),
-    // `s` is a renamed aggregate inside a subquery the plan keeps (conservative).
+    // `s` is a renamed aggregate inside a subquery the plan keeps: by position.
     (
         "WITH t AS (SELECT user_id, sum(total) AS s FROM orders GROUP BY user_id) \
          SELECT u.name, t.s, t.user_id FROM users u JOIN t ON t.user_id = u.id",
-        "N?N",
+        "NNN",
     ),
     (
         "WITH t AS MATERIALIZED (SELECT user_id, sum(total) AS s FROM orders GROUP BY user_id) \
@@ -260,6 +265,74 @@ const TABLE: &[(&str, &str)] = &[
         "N?",
     ),
     ("SELECT name FROM users ORDER BY email NULLS FIRST", "N"),
+    // --- issue 15: each was typed never NULL and failed at run time ---
+    // 1. Set-returning functions side by side: the shorter is padded with NULL.
+    (
+        "SELECT generate_series(1, 3) AS a, generate_series(1, 2) AS b",
+        "??",
+    ),
+    ("SELECT generate_series(1, 3) AS a", "N"),
+    // 2. Functions that return NULL for some non-NULL input (infinity, an empty format).
+    (
+        "SELECT date_part('dow', published), to_char(published, 'YYYY'), to_char(now(), ''), \
+         upper(title) FROM books",
+        "???N",
+    ),
+    // 3. Subquery and CTE columns by position, not by their original name.
+    (
+        "WITH s(id, other) AS MATERIALIZED (SELECT bio, id FROM authors) SELECT id, other FROM s",
+        "?N",
+    ),
+    (
+        "SELECT x.title FROM (SELECT b.summary AS title, b.id FROM books b WHERE b.pages > 10 OFFSET 0) x",
+        "?",
+    ),
+    (
+        "SELECT d.a, d.b FROM (SELECT DISTINCT summary AS b, title AS a FROM books) d",
+        "N?",
+    ),
+    // 4. x IN (subquery): NULL when x is NULL (PostgreSQL < 17 prints a bare SubPlan).
+    (
+        "SELECT a.bio IN (SELECT count(*)::text FROM books b WHERE b.author_id = a.id) AS m \
+         FROM authors a",
+        "?",
+    ),
+    // Row comparisons are decided field by field.
+    (
+        "SELECT ROW(a.bio, a.id) < ROW('m', 0), ROW(a.name, a.id) < ROW('m', 0) FROM authors a",
+        "?N",
+    ),
+    // 7. A NOT NULL domain column is no proof (an empty scalar subquery inserts NULL).
+    ("SELECT nick, nick::text, name FROM authors", "??N"),
+];
+
+/// Before PostgreSQL 16 there is no `EXPLAIN (GENERIC_PLAN)`.
+const TABLE_BEFORE_16: &[(&str, &str)] = &[
+    // 6. EXPLAIN EXECUTE fails (NULL for a NOT NULL domain): nothing is proven.
+    (
+        "SELECT a.name, b.title FROM authors a LEFT JOIN books b ON b.author_id = a.id \
+         WHERE a.name <> $1::nn_text",
+        "??",
+    ),
+];
+
+/// PostgreSQL 16+: `EXPLAIN (GENERIC_PLAN)` plans what `EXECUTE` with NULLs cannot.
+const TABLE_16: &[(&str, &str)] = &[
+    // 6. EXECUTE with NULL fails (a NOT NULL domain): 16+ plans with GENERIC_PLAN.
+    (
+        "SELECT a.name, b.title FROM authors a LEFT JOIN books b ON b.author_id = a.id \
+         WHERE a.name <> $1::nn_text",
+        "N?",
+    ),
+];
+
+/// Before PostgreSQL 17, InitPlan values print as `$n`, like statement parameters.
+const TABLE_BEFORE_17: &[(&str, &str)] = &[
+    // 5. `$1` is the parameter and also the second InitPlan: neither is trusted.
+    (
+        "SELECT $1::text AS p, (SELECT count(*) FROM books) AS x, (SELECT count(*) FROM authors) AS y",
+        "?N?",
+    ),
 ];
 
 /// PostgreSQL 18: `RETURNING old.*` / `new.*` (run when the server is 18 or newer:
@@ -278,6 +351,11 @@ const TABLE_18: &[(&str, &str)] = &[
         "DELETE FROM tags WHERE id = $1 RETURNING old.id, new.id, old.label",
         "N?N",
     ),
+    // 5. InitPlans are `(InitPlan n).col1`; `$1` is the parameter alone.
+    (
+        "SELECT $1::text AS p, (SELECT count(*) FROM books) AS x, (SELECT count(*) FROM authors) AS y",
+        "?NN",
+    ),
     // PostgreSQL 17+ prints sublinks as EXISTS(SubPlan n), (ANY (... (hashed SubPlan n).col1)).
     (
         "SELECT EXISTS (SELECT 1 FROM orders o WHERE o.user_id = u.id AND o.total > u.age), \
@@ -289,8 +367,12 @@ const TABLE_18: &[(&str, &str)] = &[
 #[test]
 fn nullability_table() {
     let mut failures = Vec::new();
-    let newest = server().version().major >= 18;
-    let rows = TABLE.iter().chain(if newest { TABLE_18 } else { &[] });
+    let major = server().version().major;
+    let rows = TABLE
+        .iter()
+        .chain(if major >= 18 { TABLE_18 } else { &[] })
+        .chain(if major < 17 { TABLE_BEFORE_17 } else { &[] })
+        .chain(if major < 16 { TABLE_BEFORE_16 } else { TABLE_16 });
     for (sql, expected) in rows {
         match describe(sql) {
             Ok(data) => {
@@ -317,6 +399,25 @@ fn nullability_table() {
         TABLE.len(),
         failures.join("\n")
     );
+}
+
+/// Issue 15's item 8: array elements are `Option` unless proven (`array_agg` of
+/// a NOT NULL column, `ARRAY[..]` of non-null values, `string_to_array` without
+/// a NULL string, a CHECK that excludes NULL elements).
+#[test]
+fn array_elements() {
+    let data = describe(
+        "SELECT tags, genres, scores, array_agg(name) OVER (), array_agg(bio) OVER (), \
+         ARRAY[authors.id, 2], ARRAY[bio], string_to_array(name, ','), string_to_array(name, ',', 'x'), \
+         regexp_match(name, '(x)?') FROM authors, books",
+    )
+    .unwrap();
+    let got: String = data
+        .columns
+        .iter()
+        .map(|c| if c.elements_not_null { 'N' } else { '?' })
+        .collect();
+    assert_eq!(got, "??NN?N?N??");
 }
 
 #[test]

@@ -54,9 +54,15 @@ fn map_depth(ty: &TypeDesc, config: &Config, depth: u32) -> Result<Mapping, Stri
     }
     if ty.kind != TypeKind::Builtin {
         if let Some(rust) = config.type_for(&ty.name) {
+            // A type mapped to a built-in Rust type (a domain as `String`) takes what
+            // that type's PostgreSQL type takes (`&str` too), not only itself.
+            let param = match builtin_marker(rust) {
+                Some(marker) => ParamCheck::Marker(marker.to_owned()),
+                None => ParamCheck::Same(rust.to_owned()),
+            };
             return Ok(Mapping {
                 rust: rust.to_owned(),
-                param: ParamCheck::Same(rust.to_owned()),
+                param,
             });
         }
         return match (&ty.kind, &ty.of) {
@@ -84,6 +90,54 @@ fn map_depth(ty: &TypeDesc, config: &Config, depth: u32) -> Result<Mapping, Stri
             ty.name
         )
     })
+}
+
+/// The argument marker of a built-in Rust type written in quarry.toml.
+fn builtin_marker(rust: &str) -> Option<&'static str> {
+    let compact: String = rust.chars().filter(|c| !c.is_whitespace()).collect();
+    let bare = compact
+        .trim_start_matches("::")
+        .trim_start_matches("std::string::")
+        .trim_start_matches("std::vec::");
+    Some(match bare {
+        "String" => "text",
+        "i64" => "int8",
+        "i32" => "int4",
+        "i16" => "int2",
+        "f64" => "float8",
+        "f32" => "float4",
+        "bool" => "bool",
+        "Vec<u8>" => "bytea",
+        _ => return None,
+    })
+}
+
+/// Whether values of `ty` are arrays (a domain over an array included).
+pub(crate) fn is_array(ty: &TypeDesc) -> bool {
+    match (&ty.kind, &ty.of) {
+        (TypeKind::Builtin, _) => Oid(ty.oid)
+            .element_type()
+            .is_some_and(|_| !is_vector(Oid(ty.oid))),
+        (TypeKind::Array, _) => true,
+        (TypeKind::Domain, Some(base)) => is_array(base),
+        _ => false,
+    }
+}
+
+/// The column type of an array whose elements may be NULL: `Vec<T>` becomes
+/// `Vec<Option<T>>` (a type from quarry.toml is used as it is).
+pub(crate) fn with_nullable_elements(ty: &TypeDesc, config: &Config, rust: String) -> String {
+    let mapped = ty.kind != TypeKind::Builtin && config.type_for(&ty.name).is_some();
+    if mapped || !is_array(ty) {
+        return rust;
+    }
+    match rust
+        .strip_prefix("::std::vec::Vec<")
+        .and_then(|r| r.strip_suffix('>'))
+    {
+        Some(element) => format!("::std::vec::Vec<::std::option::Option<{element}>>"),
+        None => rust,
+    }
 }
 
 fn is_vector(oid: Oid) -> bool {
@@ -326,6 +380,19 @@ mod tests {
     }
 
     #[test]
+    fn array_elements_are_option_unless_proven() {
+        let c = Config::default();
+        let ints = builtin_desc(Oid::INT4_ARRAY);
+        let rust = map(&ints, &c).unwrap().rust;
+        assert_eq!(
+            with_nullable_elements(&ints, &c, rust),
+            "::std::vec::Vec<::std::option::Option<i32>>"
+        );
+        let int = builtin_desc(Oid::INT4);
+        assert_eq!(with_nullable_elements(&int, &c, "i32".into()), "i32");
+    }
+
+    #[test]
     fn user_types() {
         let mut c = Config::default();
         let mood = user("public.mood", TypeKind::Enum, None);
@@ -347,6 +414,17 @@ mod tests {
             Some(builtin_desc(Oid::INT4)),
         );
         assert_eq!(map(&domain, &c).unwrap().rust, "i32");
+        // A domain mapped to `String` takes `&str` arguments too (the `text` marker).
+        let email = user(
+            "public.email",
+            TypeKind::Domain,
+            Some(builtin_desc(Oid::TEXT)),
+        );
+        c.types.push(("public.email".into(), "String".into()));
+        assert_eq!(
+            map(&email, &c).unwrap().param,
+            ParamCheck::Marker("text".into())
+        );
         let citext = user("public.citext", TypeKind::Base, None);
         assert_eq!(map(&citext, &c).unwrap().rust, "::std::string::String");
     }
