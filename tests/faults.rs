@@ -298,6 +298,68 @@ fn address_space_child() {
     });
 }
 
+/// The answer to `SELECT 1` after `before`: a complete, well-formed result.
+fn select_one_after(before: Vec<u8>) -> Vec<u8> {
+    [
+        before,
+        fake::described(&[("x", fake::INT4)]),
+        fake::data_row(&[&1i32.to_be_bytes()]),
+        fake::command_complete("SELECT 1"),
+        fake::ready(b'I'),
+    ]
+    .concat()
+}
+
+/// Issue 17, item 2: ParameterStatus is bounded (count and size). Without the bound the
+/// 1M-name flood of the report kept 209 MiB for the connection's life; here 1,001
+/// distinct names, or 40 values of 29 KB (1.1 MiB), are refused with a clear error,
+/// while any number of updates of known names is fine.
+#[tokio::test]
+async fn parameter_status_flood() {
+    let names: Vec<u8> = (0..1_001)
+        .flat_map(|i| fake::parameter_status(&format!("flood_{i}"), "x"))
+        .collect();
+    let (server, conn) = session(vec![
+        Step::ReadUntil(b'S'),
+        Step::Send(select_one_after(names)),
+    ])
+    .await;
+    let err = query_fails(conn, ErrorKind::Protocol).await;
+    assert!(err.contains("more than 1000 distinct"), "{err}");
+    server.transcript().await;
+
+    let big = "v".repeat(29_000);
+    let values: Vec<u8> = (0..40)
+        .flat_map(|i| fake::parameter_status(&format!("big_{i}"), &big))
+        .collect();
+    let (server, conn) = session(vec![
+        Step::ReadUntil(b'S'),
+        Step::Send(select_one_after(values)),
+    ])
+    .await;
+    let err = query_fails(conn, ErrorKind::Protocol).await;
+    assert!(err.contains("ParameterStatus"), "{err}");
+    server.transcript().await;
+
+    // 100,000 updates of the same few names (and values of 29 KB replacing each other)
+    // stay within the bounds.
+    let updates: Vec<u8> = (0..100_000)
+        .flat_map(|i| fake::parameter_status(&format!("same_{}", i % 10), &i.to_string()))
+        .chain((0..100).flat_map(|_| fake::parameter_status("big", &big)))
+        .collect();
+    let (server, mut conn) = session(vec![
+        Step::ReadUntil(b'S'),
+        Step::Send(select_one_after(updates)),
+    ])
+    .await;
+    let one: i32 = query_scalar("SELECT 1").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(one, 1);
+    assert_eq!(conn.parameter_status("same_9"), Some("99999"));
+    assert_eq!(conn.parameter_status("big").map(str::len), Some(29_000));
+    drop(conn);
+    server.transcript().await;
+}
+
 // --- Truncation and unknown messages ------------------------------------------------------
 
 #[tokio::test]

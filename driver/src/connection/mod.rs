@@ -163,15 +163,53 @@ impl fmt::Display for ServerVersion {
     }
 }
 
+/// The most distinct run-time parameters a session keeps. A server reports a few dozen
+/// (those marked `GUC_REPORT`, extensions' included); more means it is misbehaving, and
+/// every name would be kept for the connection's life.
+pub(crate) const MAX_PARAMETERS: usize = 1_000;
+
+/// The most bytes of parameter names and values a session keeps (each ParameterStatus
+/// is at most 30,000 bytes already).
+pub(crate) const MAX_PARAMETER_BYTES: usize = 1 << 20;
+
 /// What the server told us about the session.
 #[derive(Debug, Default)]
 pub(crate) struct Session {
-    pub(crate) parameters: HashMap<String, String>,
+    parameters: HashMap<String, String>,
+    /// The bytes of the names and values in `parameters`.
+    parameter_bytes: usize,
     pub(crate) process_id: i32,
     pub(crate) secret_key: Vec<u8>,
     pub(crate) transaction_status: Option<TransactionStatus>,
     /// The protocol minor version in use (0 or 2).
     pub(crate) protocol_minor: i32,
+}
+
+impl Session {
+    /// Records a ParameterStatus, refusing one past the bounds ([`MAX_PARAMETERS`] names,
+    /// [`MAX_PARAMETER_BYTES`] in all): a server that floods them would otherwise grow
+    /// the connection's memory without end.
+    fn set_parameter(&mut self, name: String, value: String) -> Result<()> {
+        let old = self.parameters.get(&name).map(|v| name.len() + v.len());
+        let bytes = self.parameter_bytes - old.unwrap_or(0) + name.len() + value.len();
+        if old.is_none() && self.parameters.len() >= MAX_PARAMETERS {
+            return Err(Error::protocol(format!(
+                "the server reported more than {MAX_PARAMETERS} distinct run-time parameters \
+                 (ParameterStatus); a server reports a few dozen, so it is misbehaving. \
+                 The connection is closed"
+            )));
+        }
+        if bytes > MAX_PARAMETER_BYTES {
+            return Err(Error::protocol(format!(
+                "the server's run-time parameters (ParameterStatus) grew past \
+                 {MAX_PARAMETER_BYTES} bytes of names and values; a server reports a few \
+                 KiB, so it is misbehaving. The connection is closed"
+            )));
+        }
+        self.parameter_bytes = bytes;
+        self.parameters.insert(name, value);
+        Ok(())
+    }
 }
 
 /// An open session with a PostgreSQL server.
@@ -811,7 +849,7 @@ impl Connection {
                 self.notifications.push_back(n);
             }
             Async::Parameter(name, value) => {
-                self.session.parameters.insert(name, value);
+                self.session.set_parameter(name, value)?;
             }
             Async::Ended(db) => {
                 return Err(Error::closed(format!("the server ended the session: {db}")));
