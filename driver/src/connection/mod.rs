@@ -29,7 +29,7 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::Arc;
 
-use crate::error::{DbError, Error, Result, SqlState};
+use crate::error::{DbError, Error, ErrorKind, Result, SqlState};
 use crate::protocol::backend::{Header, Message, TransactionStatus, show_tag, tag};
 use crate::protocol::frontend;
 
@@ -596,13 +596,36 @@ impl Connection {
         }
     }
 
-    /// Marks the connection broken when `r` is an error that leaves it unusable.
+    /// Marks the connection broken when `r` is an error that leaves it unusable. A socket
+    /// failure (IO error, hang-up) while a request that went out is still unanswered
+    /// becomes [`ErrorKind::OutcomeUnknown`](crate::ErrorKind::OutcomeUnknown): the server
+    /// may have run it, even committed it. (One that failed before its first byte went
+    /// out, or after its ReadyForQuery, keeps its kind: its outcome is known.)
     pub(crate) fn note<T>(&mut self, r: Result<T>) -> Result<T> {
+        match r {
+            Err(e) if e.is_connection_fatal() && !self.is_closed() => {
+                let e = if matches!(e.kind(), ErrorKind::Io | ErrorKind::Closed)
+                    && self.pending.sent_unanswered(self.io.written)
+                {
+                    Error::outcome_unknown(e)
+                } else {
+                    e
+                };
+                self.phase = Phase::Broken(e.display_chain().to_string());
+                Err(e)
+            }
+            r => r,
+        }
+    }
+
+    /// Like [`Connection::note`] where no request of the caller's can be in doubt: while
+    /// finishing what abandoned operations left (their outcomes concern nobody waiting;
+    /// the next request was not sent yet), and during startup.
+    fn note_no_request<T>(&mut self, r: Result<T>) -> Result<T> {
         if let Err(e) = &r
             && e.is_connection_fatal()
-            && !self.is_closed()
         {
-            self.phase = Phase::Broken(e.display_chain().to_string());
+            self.mark_broken(e.display_chain().to_string());
         }
         r
     }
@@ -624,7 +647,7 @@ impl Connection {
             return Ok(());
         }
         let r = self.resync().await;
-        self.note(r)
+        self.note_no_request(r)
     }
 
     async fn resync(&mut self) -> Result<()> {

@@ -553,7 +553,7 @@ async fn establish(
         }
         Err(e) => Err(e),
     };
-    conn.note(r)?;
+    conn.note_no_request(r)?;
     conn.cancel = Some(CancelToken {
         addr: cancel_addr,
         tls,

@@ -1,0 +1,192 @@
+//! The fault suite: a real server (`TempServer`) behind the fault-injecting proxy of
+//! `support::proxy` (cut, reset, black hole, delay, 1-byte writes), and what the driver
+//! must do about it: never a wrong answer, never a hang, an outcome reported as unknown
+//! exactly when it is, deadlines that hold, a pool that keeps serving.
+//!
+//! Each test prints its figures (`--nocapture` shows them); docs/testing.md keeps the
+//! latest next to the reliability table (R1-R20).
+
+mod support;
+
+use std::time::Duration;
+
+use quarry::config::SslMode;
+use quarry::temp_server::roles;
+use quarry::{AssertSqlSafe, ConnectOptions, Connection, ErrorKind, query, query_scalar};
+use support::proxy::{Dir, Fault, Proxy};
+use support::{options_for, server, unique};
+
+/// A proxy in front of this binary's server.
+async fn proxy() -> Proxy {
+    let s = server();
+    Proxy::start(format!("{}:{}", s.host(), s.port()).parse().unwrap()).await
+}
+
+/// Superuser options through `proxy` (no TLS, so the proxy sees the protocol's bytes).
+fn through(proxy: &Proxy) -> ConnectOptions {
+    options_for(server(), roles::SUPERUSER, SslMode::Disable).port(proxy.addr.port())
+}
+
+/// A superuser connection straight to the server.
+async fn direct() -> Connection {
+    support::connect(server()).await
+}
+
+/// A fresh table `(id int primary key)`.
+async fn table(prefix: &str) -> String {
+    let t = unique(prefix);
+    direct()
+        .await
+        .batch_execute(&format!("CREATE TABLE {t} (id int PRIMARY KEY)"))
+        .await
+        .unwrap();
+    t
+}
+
+async fn count(t: &str, id: i32) -> i64 {
+    query_scalar(AssertSqlSafe(format!(
+        "SELECT count(*) FROM {t} WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_one(&mut direct().await)
+    .await
+    .unwrap()
+}
+
+// --- Item 5: an unknown outcome is an error kind ---------------------------------------
+
+/// Issue 17, item 5 (R10): an autocommit INSERT whose answer is cut at every byte offset,
+/// with a FIN and with an RST. Every call either succeeds (the cut came after the whole
+/// answer) with its row there, or fails with `OutcomeUnknown`, never a plain `Closed`
+/// or `Io`; a row is never written twice.
+#[tokio::test]
+async fn an_insert_cut_after_it_went_out_has_an_unknown_outcome() {
+    let proxy = proxy().await;
+    let t = table("unknown_insert").await;
+    let sql = format!("INSERT INTO {t} (id) VALUES ($1)");
+    let (mut unknown, mut ok, mut committed_unknown) = (0, 0, 0);
+    let mut id = 0;
+    for reset in [false, true] {
+        for after in 0..64u64 {
+            id += 1;
+            proxy.set(Fault::Pass);
+            let mut conn = Connection::connect_with(&through(&proxy)).await.unwrap();
+            proxy.set(Fault::Cut {
+                dir: Dir::ToClient,
+                after,
+                reset,
+            });
+            let r = tokio::time::timeout(
+                Duration::from_secs(10),
+                query(AssertSqlSafe(sql.clone())).bind(id).execute(&mut conn),
+            )
+            .await
+            .expect("a cut connection must not hang the call");
+            let rows = count(&t, id).await;
+            assert!(rows <= 1, "row {id} written {rows} times");
+            match r {
+                Ok(_) => {
+                    ok += 1;
+                    assert_eq!(rows, 1, "a success without its row (cut after {after})");
+                }
+                Err(e) => {
+                    assert!(
+                        e.is_outcome_unknown(),
+                        "cut after {after} bytes (reset {reset}): {}",
+                        e.display_chain()
+                    );
+                    assert!(e.is_connection_fatal());
+                    assert!(conn.is_closed());
+                    unknown += 1;
+                    committed_unknown += rows;
+                }
+            }
+        }
+    }
+    eprintln!(
+        "insert cut sweep: {} cuts, {unknown} OutcomeUnknown ({committed_unknown} of them \
+         committed), {ok} answered before the cut, 0 duplicates",
+        proxy.cuts()
+    );
+    assert!(unknown > 0 && committed_unknown > 0, "the sweep cut nothing");
+}
+
+/// The same for the other request shapes: the simple protocol, a pipeline, COPY FROM
+/// STDIN, COMMIT; and the converse: a request that never went out keeps its kind.
+#[tokio::test]
+async fn every_request_shape_reports_an_unknown_outcome() {
+    let proxy = proxy().await;
+    let t = table("unknown_shapes").await;
+    let cut = || Fault::Cut {
+        dir: Dir::ToClient,
+        after: 0,
+        reset: false,
+    };
+    let connect = || async {
+        proxy.set(Fault::Pass);
+        Connection::connect_with(&through(&proxy)).await.unwrap()
+    };
+
+    // Simple protocol.
+    let mut conn = connect().await;
+    proxy.set(cut());
+    let e = conn
+        .batch_execute(&format!("INSERT INTO {t} VALUES (1)"))
+        .await
+        .unwrap_err();
+    assert!(e.is_outcome_unknown(), "simple: {}", e.display_chain());
+    assert_eq!(count(&t, 1).await, 1, "the INSERT did run");
+
+    // A pipeline.
+    let mut conn = connect().await;
+    proxy.set(cut());
+    let mut p = conn.pipeline();
+    p.push(query(AssertSqlSafe(format!("INSERT INTO {t} VALUES (2)"))));
+    p.push(query(AssertSqlSafe(format!("INSERT INTO {t} VALUES (3)"))));
+    let e = p.run().await.unwrap_err();
+    assert!(e.is_outcome_unknown(), "pipeline: {}", e.display_chain());
+
+    // COPY FROM STDIN: the server's CopyInResponse is let through, its answer to
+    // CopyDone is cut.
+    let mut conn = connect().await;
+    let mut copy = conn
+        .copy_in_raw(&format!("COPY {t} FROM STDIN"))
+        .await
+        .unwrap();
+    copy.send("4\n5\n").await.unwrap();
+    proxy.set(cut());
+    let e = copy.finish().await.unwrap_err();
+    assert!(e.is_outcome_unknown(), "copy: {}", e.display_chain());
+    assert_eq!(count(&t, 4).await, 1, "the COPY did commit");
+
+    // COMMIT.
+    let mut conn = connect().await;
+    let mut tx = conn.begin().await.unwrap();
+    query(AssertSqlSafe(format!("INSERT INTO {t} VALUES (6)")))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    proxy.set(cut());
+    let e = tx.commit().await.unwrap_err();
+    assert!(e.is_outcome_unknown(), "commit: {}", e.display_chain());
+    assert!(e.to_string().contains("COMMIT"), "{e}");
+    assert_eq!(count(&t, 6).await, 1, "the COMMIT did commit");
+
+    // A request that never went out: the connection was reset while idle, and the RST
+    // arrived before the INSERT was written. Its outcome is known (it did not run).
+    let mut conn = connect().await;
+    proxy.reset_all();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let e = query(AssertSqlSafe(format!("INSERT INTO {t} VALUES (7)")))
+        .execute(&mut conn)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::Io | ErrorKind::Closed),
+        "not sent: {}",
+        e.display_chain()
+    );
+    assert!(!e.is_outcome_unknown());
+    assert_eq!(count(&t, 7).await, 0);
+    eprintln!("request shapes: simple, pipeline, COPY, COMMIT unknown; unsent known");
+}
