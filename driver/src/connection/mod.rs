@@ -504,8 +504,13 @@ impl Connection {
 
     /// After a query timed out: cancel it on the server, wait (bounded) for the
     /// connection to come back in sync, and return the timeout error.
+    ///
+    /// The cancel and the resync share one short deadline ([`TIMEOUT_CLEANUP`]), so the
+    /// caller's whole wait is its timeout plus at most that: a server that stopped
+    /// answering (a black hole) cannot hold the caller, or a pool slot, any longer. Past
+    /// the deadline the connection is given up (marked broken, its socket closed when
+    /// it is dropped) rather than waited on.
     pub(crate) async fn after_timeout(&mut self, after: std::time::Duration) -> Error {
-        const GRACE: std::time::Duration = std::time::Duration::from_secs(5);
         let err = Error::timeout(format!(
             "the query did not finish within {after:?} and was cancelled"
         ));
@@ -517,28 +522,33 @@ impl Connection {
         let written = self.io.written;
         self.pending
             .withdraw_unsent(&mut self.io.write_buf, written);
-        if self.pending.owed() > 0
-            && let Some(token) = self.cancel.clone()
-        {
-            match tokio::time::timeout(GRACE, token.cancel_query()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::warn!(
+        let token = self.cancel.clone().filter(|_| self.pending.owed() > 0);
+        let cleanup = async {
+            if let Some(token) = token
+                && let Err(e) = token.cancel_query().await
+            {
+                tracing::warn!(
                     "could not cancel the timed-out query: {}",
                     e.display_chain()
-                ),
-                Err(_) => {
-                    tracing::warn!("cancelling the timed-out query took longer than {GRACE:?}")
-                }
+                );
             }
-        }
-        match tokio::time::timeout(GRACE, self.ready()).await {
+            self.ready().await
+        };
+        match tokio::time::timeout(TIMEOUT_CLEANUP, cleanup).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 self.mark_broken(format!("lost sync after a timeout: {}", e.display_chain()))
             }
-            Err(_) => self.mark_broken(format!(
-                "the server did not finish the cancelled query within {GRACE:?}"
-            )),
+            Err(_) => {
+                tracing::warn!(
+                    "the server did not finish the cancelled query within {TIMEOUT_CLEANUP:?} \
+                     of the timeout; closing the connection"
+                );
+                self.mark_broken(format!(
+                    "the server did not finish the cancelled query within {TIMEOUT_CLEANUP:?} \
+                     of the timeout, so the connection was closed"
+                ))
+            }
         }
         err
     }
@@ -938,6 +948,12 @@ impl Connection {
         Ok(())
     }
 }
+
+/// How long after a timeout the driver spends cancelling the statement and reading the
+/// connection back into sync before it closes the connection instead: a caller's wait is
+/// bounded by its timeout plus this (issue 17: the cancel and the resync each used to
+/// wait up to 5 s against a server that stopped answering).
+pub(crate) const TIMEOUT_CLEANUP: std::time::Duration = std::time::Duration::from_millis(400);
 
 /// The portal that `abandon_batch` executes. No portal of this name is ever opened, so
 /// executing it fails (34000, invalid_cursor_name).
