@@ -127,6 +127,11 @@ impl Rng {
         Rng(seed)
     }
 
+    /// Seeded with `seed` (a derived stream, for one of several tasks).
+    pub fn seeded(seed: u64) -> Rng {
+        Rng(seed | 1)
+    }
+
     pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
