@@ -491,3 +491,187 @@ async fn a_session_in_one_byte_writes_and_delayed() {
         started.elapsed()
     );
 }
+
+// --- R2: the poll-count cancellation sweep -----------------------------------------------
+
+/// Polls a future at most `polls` times, then drops it (tokio-postgres' `Cancellable`).
+struct PollLimit<F> {
+    inner: std::pin::Pin<Box<F>>,
+    polls_left: usize,
+}
+
+impl<F: std::future::Future> std::future::Future for PollLimit<F> {
+    type Output = Option<F::Output>;
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        if self.polls_left == 0 {
+            return std::task::Poll::Ready(None);
+        }
+        self.polls_left -= 1;
+        match self.inner.as_mut().poll(cx) {
+            std::task::Poll::Ready(v) => std::task::Poll::Ready(Some(v)),
+            std::task::Poll::Pending => {
+                // Come back soon, so the sweep moves on.
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            }
+        }
+    }
+}
+
+/// The next poll count to try: every count up to 64, then growing by an eighth (an
+/// operation waiting on the network takes thousands of polls).
+fn next_polls(polls: usize) -> usize {
+    if polls < 64 { polls + 1 } else { polls + polls / 8 }
+}
+
+/// Sweeps `$make` (a future on `$conn`) dropped after every poll count until it
+/// completes; after each drop the connection must give the next query its own result
+/// and be idle. Returns the drop points tried.
+macro_rules! sweep {
+    ($conn:ident, $what:expr, $make:expr) => {{
+        let mut polls = 0usize;
+        let mut points = 0u64;
+        loop {
+            let done = PollLimit {
+                inner: Box::pin($make),
+                polls_left: polls,
+            }
+            .await;
+            points += 1;
+            let v: i64 = query_scalar("SELECT $1::int8")
+                .bind(points as i64)
+                .fetch_one(&mut $conn)
+                .await
+                .unwrap_or_else(|e| panic!("{} dropped after {polls} polls: {e}", $what));
+            assert_eq!(v, points as i64, "{}: a desynced follow-up", $what);
+            assert!($conn.is_idle(), "{} dropped after {polls} polls", $what);
+            if let Some(r) = done {
+                r.unwrap_or_else(|e| panic!("{}: {e}", $what));
+                break;
+            }
+            polls = next_polls(polls);
+            assert!(polls < 1_000_000, "{} never completed", $what);
+        }
+        points
+    }};
+}
+
+/// R2, extended to connect, prepare, streams and pipelines, and through a pool: each
+/// operation dropped after every number of polls until it completes. Never a desynced
+/// follow-up, a connection left in a transaction, a leaked pool slot or server session.
+#[tokio::test]
+async fn cancellation_sweep_over_connect_prepare_streams_pipelines_and_a_pool() {
+    use futures_util::StreamExt;
+    let app = unique("sweep");
+    let opts = options_for(server(), roles::SUPERUSER, SslMode::Disable).application_name(&app);
+    let mut figures = Vec::new();
+
+    // Connect.
+    let mut polls = 0usize;
+    let mut points = 0u64;
+    loop {
+        let done = PollLimit {
+            inner: Box::pin(Connection::connect_with(&opts)),
+            polls_left: polls,
+        }
+        .await;
+        points += 1;
+        if let Some(c) = done {
+            c.unwrap().close().await.unwrap();
+            break;
+        }
+        polls = next_polls(polls);
+        assert!(polls < 1_000_000, "connect never completed");
+    }
+    figures.push(("connect", points));
+
+    let mut conn = Connection::connect_with(&opts).await.unwrap();
+    let n = sweep!(conn, "prepare", conn.prepare("SELECT $1::int4 + 1"));
+    figures.push(("prepare", n));
+    let n = sweep!(conn, "stream", async {
+        let mut rows = query("SELECT generate_series(1, 2000)").fetch(&mut conn);
+        let mut n = 0;
+        while let Some(r) = rows.next().await {
+            r?;
+            n += 1;
+        }
+        assert_eq!(n, 2000);
+        Ok::<_, quarry::Error>(())
+    });
+    figures.push(("stream", n));
+    let n = sweep!(conn, "pipeline", async {
+        let mut p = conn.pipeline();
+        p.push(query("SELECT 1"));
+        p.push(query("SELECT generate_series(1, 500)"));
+        p.push(query("SELECT 3"));
+        p.run().await.map(drop)
+    });
+    figures.push(("pipeline", n));
+    let n = sweep!(conn, "transaction", async {
+        let mut tx = conn.begin().await?;
+        query("SELECT 1").execute(&mut *tx).await?;
+        tx.commit().await
+    });
+    figures.push(("begin/query/commit", n));
+    drop(conn);
+
+    // Through a pool of 2: no slot leaks, every follow-up gets its own answer.
+    let pool = quarry::PoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_lazy_with(opts.clone())
+        .unwrap();
+    let mut polls = 0usize;
+    let mut points = 0u64;
+    loop {
+        let done = PollLimit {
+            inner: Box::pin(
+                query_scalar::<i64>("SELECT $1::int8")
+                    .bind(-1i64)
+                    .fetch_one(&pool),
+            ),
+            polls_left: polls,
+        }
+        .await;
+        points += 1;
+        let v: i64 = query_scalar("SELECT $1::int8")
+            .bind(points as i64)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(v, points as i64, "a desynced pooled follow-up");
+        let st = pool.status();
+        assert_eq!(st.in_use, 0, "a leaked slot: {st:?}");
+        if let Some(r) = done {
+            assert_eq!(r.unwrap(), -1);
+            break;
+        }
+        polls = next_polls(polls);
+        assert!(polls < 1_000_000, "the pooled query never completed");
+    }
+    figures.push(("pool query", points));
+    pool.close().await;
+
+    // Every session of the sweep is gone from the server (none left idle in transaction).
+    let mut observer = direct().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left: i64 = query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+        )
+        .bind(&app)
+        .fetch_one(&mut observer)
+        .await
+        .unwrap();
+        if left == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{left} sessions left on the server");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let total: u64 = figures.iter().map(|(_, n)| n).sum();
+    eprintln!("cancellation sweep: {total} drop points {figures:?}; 0 desyncs, 0 leaks");
+}
