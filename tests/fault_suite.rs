@@ -78,7 +78,9 @@ async fn an_insert_cut_after_it_went_out_has_an_unknown_outcome() {
             });
             let r = tokio::time::timeout(
                 Duration::from_secs(10),
-                query(AssertSqlSafe(sql.clone())).bind(id).execute(&mut conn),
+                query(AssertSqlSafe(sql.clone()))
+                    .bind(id)
+                    .execute(&mut conn),
             )
             .await
             .expect("a cut connection must not hang the call");
@@ -108,7 +110,10 @@ async fn an_insert_cut_after_it_went_out_has_an_unknown_outcome() {
          committed), {ok} answered before the cut, 0 duplicates",
         proxy.cuts()
     );
-    assert!(unknown > 0 && committed_unknown > 0, "the sweep cut nothing");
+    assert!(
+        unknown > 0 && committed_unknown > 0,
+        "the sweep cut nothing"
+    );
 }
 
 /// The same for the other request shapes: the simple protocol, a pipeline, COPY FROM
@@ -218,7 +223,10 @@ async fn command_timeout_is_a_deadline_against_a_black_hole() {
     eprintln!("black hole: command_timeout {timeout:?}, error after {took:?}");
     assert_eq!(e.kind(), ErrorKind::Timeout, "{}", e.display_chain());
     assert!(took <= timeout + OVERRUN, "took {took:?}");
-    assert!(conn.is_closed(), "the connection is given up, not waited on");
+    assert!(
+        conn.is_closed(),
+        "the connection is given up, not waited on"
+    );
 
     // The same while a statement is running (the answer never comes back).
     proxy.set(Fault::Pass);
@@ -345,7 +353,10 @@ async fn short_timeouts_with_killed_backends_do_not_starve_the_pool() {
             let pool = pool.clone();
             tokio::spawn(async move {
                 for _ in 0..50 {
-                    query("SELECT pg_sleep(0.002)").execute(&pool).await.unwrap();
+                    query("SELECT pg_sleep(0.002)")
+                        .execute(&pool)
+                        .await
+                        .unwrap();
                 }
             })
         })
@@ -360,7 +371,10 @@ async fn short_timeouts_with_killed_backends_do_not_starve_the_pool() {
          >= 2 ms ({:.1}%); {kills} backends killed; pool after: {status:?}",
         share * 100.0
     );
-    assert_eq!(status.size, MAX, "the pool did not keep its size: {status:?}");
+    assert_eq!(
+        status.size, MAX,
+        "the pool did not keep its size: {status:?}"
+    );
     assert!(
         share >= 0.5,
         "served {served} of {eligible} operations with a limit >= 2 ms"
@@ -375,9 +389,13 @@ async fn short_timeouts_with_killed_backends_do_not_starve_the_pool() {
 /// failure whatever the network did.
 async fn scripted_session(opts: &ConnectOptions) -> quarry::Result<()> {
     let mut c = Connection::connect_with(opts).await?;
-    let v: i64 = query_scalar("SELECT $1::int8").bind(42i64).fetch_one(&mut c).await?;
+    let v: i64 = query_scalar("SELECT $1::int8")
+        .bind(42i64)
+        .fetch_one(&mut c)
+        .await?;
     assert_eq!(v, 42, "a wrong result");
-    c.batch_execute("CREATE TEMP TABLE s (id int, t text)").await?;
+    c.batch_execute("CREATE TEMP TABLE s (id int, t text)")
+        .await?;
     let mut copy = c.copy_in_raw("COPY s FROM STDIN").await?;
     copy.send("1\tone\n2\ttwo\n").await?;
     assert_eq!(copy.finish().await?, 2, "a wrong COPY count");
@@ -524,7 +542,11 @@ impl<F: std::future::Future> std::future::Future for PollLimit<F> {
 /// The next poll count to try: every count up to 64, then growing by an eighth (an
 /// operation waiting on the network takes thousands of polls).
 fn next_polls(polls: usize) -> usize {
-    if polls < 64 { polls + 1 } else { polls + polls / 8 }
+    if polls < 64 {
+        polls + 1
+    } else {
+        polls + polls / 8
+    }
 }
 
 /// Sweeps `$make` (a future on `$conn`) dropped after every poll count until it
@@ -533,7 +555,7 @@ fn next_polls(polls: usize) -> usize {
 macro_rules! sweep {
     ($conn:ident, $what:expr, $make:expr) => {{
         let mut polls = 0usize;
-        let mut points = 0u64;
+        let mut points = 0i64;
         loop {
             let done = PollLimit {
                 inner: Box::pin($make),
@@ -542,11 +564,11 @@ macro_rules! sweep {
             .await;
             points += 1;
             let v: i64 = query_scalar("SELECT $1::int8")
-                .bind(points as i64)
+                .bind(points)
                 .fetch_one(&mut $conn)
                 .await
                 .unwrap_or_else(|e| panic!("{} dropped after {polls} polls: {e}", $what));
-            assert_eq!(v, points as i64, "{}: a desynced follow-up", $what);
+            assert_eq!(v, points, "{}: a desynced follow-up", $what);
             assert!($conn.is_idle(), "{} dropped after {polls} polls", $what);
             if let Some(r) = done {
                 r.unwrap_or_else(|e| panic!("{}: {e}", $what));
@@ -571,7 +593,7 @@ async fn cancellation_sweep_over_connect_prepare_streams_pipelines_and_a_pool() 
 
     // Connect.
     let mut polls = 0usize;
-    let mut points = 0u64;
+    let mut points = 0i64;
     loop {
         let done = PollLimit {
             inner: Box::pin(Connection::connect_with(&opts)),
@@ -625,7 +647,7 @@ async fn cancellation_sweep_over_connect_prepare_streams_pipelines_and_a_pool() 
         .connect_lazy_with(opts.clone())
         .unwrap();
     let mut polls = 0usize;
-    let mut points = 0u64;
+    let mut points = 0i64;
     loop {
         let done = PollLimit {
             inner: Box::pin(
@@ -638,11 +660,11 @@ async fn cancellation_sweep_over_connect_prepare_streams_pipelines_and_a_pool() 
         .await;
         points += 1;
         let v: i64 = query_scalar("SELECT $1::int8")
-            .bind(points as i64)
+            .bind(points)
             .fetch_one(&pool)
             .await
             .unwrap();
-        assert_eq!(v, points as i64, "a desynced pooled follow-up");
+        assert_eq!(v, points, "a desynced pooled follow-up");
         let st = pool.status();
         assert_eq!(st.in_use, 0, "a leaked slot: {st:?}");
         if let Some(r) = done {
@@ -659,19 +681,21 @@ async fn cancellation_sweep_over_connect_prepare_streams_pipelines_and_a_pool() 
     let mut observer = direct().await;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let left: i64 = query_scalar(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
-        )
-        .bind(&app)
-        .fetch_one(&mut observer)
-        .await
-        .unwrap();
+        let left: i64 =
+            query_scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1")
+                .bind(&app)
+                .fetch_one(&mut observer)
+                .await
+                .unwrap();
         if left == 0 {
             break;
         }
-        assert!(Instant::now() < deadline, "{left} sessions left on the server");
+        assert!(
+            Instant::now() < deadline,
+            "{left} sessions left on the server"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let total: u64 = figures.iter().map(|(_, n)| n).sum();
+    let total: i64 = figures.iter().map(|(_, n)| n).sum();
     eprintln!("cancellation sweep: {total} drop points {figures:?}; 0 desyncs, 0 leaks");
 }

@@ -71,7 +71,9 @@ pub struct Proxy {
 impl Proxy {
     /// Starts forwarding to `target` (every accepted connection opens one to it).
     pub async fn start(target: SocketAddr) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the proxy");
         let addr = listener.local_addr().expect("proxy address");
         let shared = Arc::new(Shared {
             mode: Mutex::new((0, Fault::Pass)),

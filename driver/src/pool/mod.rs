@@ -590,7 +590,9 @@ impl Shared {
         loop {
             // Queued before the open can finish, so its connection cannot slip into the
             // idle set unseen.
-            let key = self.lock().register_opener(std::mem::replace(&mut first, true));
+            let key = self
+                .lock()
+                .register_opener(std::mem::replace(&mut first, true));
             let (tx, rx) = tokio::sync::oneshot::channel();
             self.spawn_open(tx);
             match self.wait(key, deadline, Some(rx)).await? {
