@@ -699,3 +699,187 @@ async fn cancellation_sweep_over_connect_prepare_streams_pipelines_and_a_pool() 
     let total: i64 = figures.iter().map(|(_, n)| n).sum();
     eprintln!("cancellation sweep: {total} drop points {figures:?}; 0 desyncs, 0 leaks");
 }
+
+// --- R13: concurrent DDL while cached statements run --------------------------------------
+
+/// R13: 4 tasks run a cached `SELECT *` through a pool while another session keeps adding
+/// and dropping columns of its table (each change makes the cached plans' result type
+/// stale: 0A000 `cached plan must not change result type`). Outside a transaction the
+/// driver prepares again: 0 errors reach the caller, and every row is right.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_ddl_while_cached_statements_run() {
+    let t = table("ddl_race").await;
+    let mut setup = direct().await;
+    setup
+        .batch_execute(&format!("INSERT INTO {t} SELECT generate_series(1, 100)"))
+        .await
+        .unwrap();
+    let pool = quarry::PoolOptions::new()
+        .max_connections(4)
+        .connect_with(options_for(server(), roles::SUPERUSER, SslMode::Disable))
+        .await
+        .unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sql = format!("SELECT * FROM {t} WHERE id = $1");
+    let mut tasks = Vec::new();
+    for k in 0..4i32 {
+        let (pool, stop, sql) = (pool.clone(), stop.clone(), sql.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut ran, mut errors) = (0u64, Vec::new());
+            for i in 0..100_000 {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                let id = (i + k) % 100 + 1;
+                match query(AssertSqlSafe(sql.clone()))
+                    .bind(id)
+                    .fetch_one(&pool)
+                    .await
+                {
+                    Ok(row) => {
+                        assert_eq!(row.get::<i32, _>("id"), id, "a wrong row");
+                        ran += 1;
+                    }
+                    Err(e) => errors.push(e.display_chain().to_string()),
+                }
+            }
+            (ran, errors)
+        }));
+    }
+    let mut ddl = 0;
+    for i in 0..40 {
+        setup
+            .batch_execute(&format!(
+                "ALTER TABLE {t} ADD COLUMN c{i} int DEFAULT {i}; \
+                 ALTER TABLE {t} DROP COLUMN IF EXISTS c{}",
+                i.max(1) - 1
+            ))
+            .await
+            .unwrap();
+        ddl += 1;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (mut ran, mut errors) = (0, Vec::new());
+    for task in tasks {
+        let (r, e) = task.await.unwrap();
+        ran += r;
+        errors.extend(e);
+    }
+    eprintln!(
+        "concurrent DDL: {ddl} DDL rounds, {ran} cached queries, {} errors",
+        errors.len()
+    );
+    assert!(
+        errors.is_empty(),
+        "{} errors, first: {}",
+        errors.len(),
+        errors[0]
+    );
+}
+
+// --- R5: backends killed mid-stream and mid-COPY -----------------------------------------
+
+/// Terminates the backend `pid` from another session.
+async fn kill(pid: i32) {
+    let killed: bool = query_scalar("SELECT pg_terminate_backend($1)")
+        .bind(pid)
+        .fetch_one(&mut direct().await)
+        .await
+        .unwrap();
+    assert!(killed, "backend {pid} was not there to kill");
+}
+
+/// R5: a backend killed while a large result streams, and while COPY FROM STDIN sends
+/// data: the call fails (connection-fatal) within 1 s of the kill, and a pool serves
+/// the next query within 1 s.
+#[tokio::test]
+async fn backends_killed_mid_stream_and_mid_copy() {
+    use futures_util::StreamExt;
+    const BOUND: Duration = Duration::from_secs(1);
+    let pool = quarry::PoolOptions::new()
+        .max_connections(2)
+        .connect_lazy_with(options_for(server(), roles::SUPERUSER, SslMode::Disable))
+        .unwrap();
+
+    // Mid-stream: 2M rows of 100 bytes, killed after the first 1,000.
+    let mut conn = pool.acquire().await.unwrap();
+    let pid = conn.backend_pid();
+    let mut rows =
+        query("SELECT i, repeat('x', 100) FROM generate_series(1, 2000000) i").fetch(&mut *conn);
+    let mut seen = 0;
+    let mut killed_at = None;
+    let err = loop {
+        match tokio::time::timeout(Duration::from_secs(10), rows.next())
+            .await
+            .expect("the stream must not hang")
+        {
+            Some(Ok(_)) => {
+                seen += 1;
+                if seen == 1_000 {
+                    kill(pid).await;
+                    killed_at = Some(Instant::now());
+                }
+            }
+            Some(Err(e)) => break e,
+            None => panic!("the stream ended although its backend was killed"),
+        }
+    };
+    let stream_bound = killed_at.unwrap().elapsed();
+    assert!(err.is_connection_fatal(), "{}", err.display_chain());
+    drop(rows);
+    drop(conn);
+    let again = Instant::now();
+    query("SELECT 1").execute(&pool).await.unwrap();
+    let stream_recovery = again.elapsed();
+
+    // Mid-COPY: rows keep going out until the kill is noticed.
+    let t = table("killed_copy").await;
+    let mut conn = pool.acquire().await.unwrap();
+    let pid = conn.backend_pid();
+    let mut copy = conn
+        .copy_in_raw(&format!("COPY {t} FROM STDIN"))
+        .await
+        .unwrap();
+    copy.send("1\n2\n").await.unwrap();
+    kill(pid).await;
+    let killed_at = Instant::now();
+    let mut n = 3;
+    let sent = loop {
+        let chunk: String = (n..n + 1_000).map(|i| format!("{i}\n")).collect();
+        n += 1_000;
+        if let Err(e) = copy.send(chunk).await {
+            break Err(e);
+        }
+        assert!(
+            killed_at.elapsed() < Duration::from_secs(10),
+            "COPY data kept going for 10 s after the kill"
+        );
+        if n > 200_000 {
+            break Ok(());
+        }
+        tokio::task::yield_now().await;
+    };
+    let err = match sent {
+        Err(e) => {
+            drop(copy);
+            e
+        }
+        Ok(()) => copy.finish().await.unwrap_err(),
+    };
+    let copy_bound = killed_at.elapsed();
+    assert!(err.is_connection_fatal(), "{}", err.display_chain());
+    drop(conn);
+    let again = Instant::now();
+    query("SELECT 1").execute(&pool).await.unwrap();
+    let copy_recovery = again.elapsed();
+    assert_eq!(count(&t, 1).await, 0, "a killed COPY committed");
+    eprintln!(
+        "killed mid-stream after {seen} rows: error {stream_bound:?} after the kill, pool \
+         served again in {stream_recovery:?}; mid-COPY: error {copy_bound:?} after the kill, \
+         pool served again in {copy_recovery:?}"
+    );
+    assert!(stream_bound <= BOUND, "stream: {stream_bound:?}");
+    assert!(copy_bound <= BOUND, "copy: {copy_bound:?}");
+    assert!(stream_recovery <= BOUND && copy_recovery <= BOUND);
+}
