@@ -967,3 +967,116 @@ async fn a_notice_and_notification_storm_during_a_large_result() {
          {took:?}; 0 rows, notices or notifications lost"
     );
 }
+
+// --- R12: failover under write load -------------------------------------------------------
+
+/// R12 (part): a pool over `[primary, standby]` with `target_session_attrs=read-write`
+/// writes in a loop; the primary stops and the standby is promoted. Writes resume within
+/// 3 s of the promotion, and no acknowledged row is lost on the new primary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_resume_after_failover() {
+    use quarry::config::TargetSessionAttrs;
+    let primary = std::sync::Arc::new(
+        quarry::TempServer::builder()
+            .replication(true)
+            .start()
+            .expect("start the primary"),
+    );
+    let standby = std::sync::Arc::new(primary.start_standby().expect("start the standby"));
+    let t = unique("failover");
+    primary
+        .run_sql(&format!("CREATE TABLE {t} (id int PRIMARY KEY)"))
+        .unwrap();
+    let opts = options_for(&primary, roles::SUPERUSER, SslMode::Disable)
+        .hosts(["127.0.0.1", "127.0.0.1"])
+        .ports([primary.port(), standby.port()])
+        .target_session_attrs(TargetSessionAttrs::ReadWrite)
+        .connect_timeout(Duration::from_secs(2));
+    let pool = quarry::PoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(Duration::from_secs(2))
+        .connect_with(opts)
+        .await
+        .unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(i32, Instant)>::new()));
+    let writer = {
+        let (pool, stop, acked, t) = (pool.clone(), stop.clone(), acked.clone(), t.clone());
+        tokio::spawn(async move {
+            let mut failures = 0u64;
+            let mut first_error = None;
+            for id in 0..1_000_000 {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                let r = query(AssertSqlSafe(format!("INSERT INTO {t} VALUES ($1)")))
+                    .bind(id)
+                    .execute(&pool)
+                    .await;
+                match r {
+                    Ok(_) => acked.lock().unwrap().push((id, Instant::now())),
+                    Err(e) => {
+                        failures += 1;
+                        first_error.get_or_insert_with(|| e.display_chain().to_string());
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+            }
+            (failures, first_error)
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = acked.lock().unwrap().len();
+    assert!(before > 0, "no write before the failover");
+    let (p, s) = (primary.clone(), standby.clone());
+    let promoted_at = tokio::task::spawn_blocking(move || {
+        p.stop().expect("stop the primary");
+        s.promote().expect("promote the standby");
+        Instant::now()
+    })
+    .await
+    .unwrap();
+    // Bounded: 10 s for the first write after the promotion.
+    let deadline = promoted_at + Duration::from_secs(10);
+    let resumed = loop {
+        if let Some(at) = acked
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|&(_, at)| at)
+            .find(|&at| at > promoted_at)
+        {
+            break at - promoted_at;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no write within 10 s of the promotion"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (failures, first_error) = writer.await.unwrap();
+    // Every acknowledged row is on the new primary (the stop was clean: the standby had
+    // everything the primary acknowledged).
+    let ids: Vec<i32> = acked.lock().unwrap().iter().map(|&(id, _)| id).collect();
+    let list = ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",");
+    let present = standby
+        .run_sql(&format!("SELECT count(*) FROM {t} WHERE id IN ({list})"))
+        .unwrap();
+    eprintln!(
+        "failover: {} writes acknowledged ({before} before the stop), {failures} failed \
+         during the switch (first: {first_error:?}), first write {resumed:?} after the \
+         promotion; {present} of them on the new primary",
+        ids.len()
+    );
+    assert_eq!(
+        present.trim(),
+        ids.len().to_string(),
+        "acknowledged rows lost"
+    );
+    assert!(
+        resumed <= Duration::from_secs(3),
+        "writes resumed after {resumed:?}"
+    );
+}
