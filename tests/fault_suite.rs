@@ -1080,3 +1080,28 @@ async fn writes_resume_after_failover() {
         "writes resumed after {resumed:?}"
     );
 }
+
+// --- R16 (part): an expired server certificate ---------------------------------------------
+
+/// A server whose certificate (signed by the trusted CA) expired long ago: `verify-ca`
+/// and `verify-full` refuse it with a TLS error that says so, and nothing is sent in the
+/// clear instead; `require` (which checks no certificate) connects.
+#[tokio::test]
+async fn an_expired_server_certificate_is_refused() {
+    let expired = quarry::TempServer::builder()
+        .expired_server_certificate(true)
+        .start()
+        .expect("start a server with an expired certificate");
+    for mode in [SslMode::VerifyCa, SslMode::VerifyFull] {
+        let e = Connection::connect_with(&options_for(&expired, roles::SUPERUSER, mode))
+            .await
+            .unwrap_err();
+        let text = e.display_chain().to_string();
+        assert_eq!(e.kind(), ErrorKind::Tls, "{mode:?}: {text}");
+        assert!(text.to_lowercase().contains("expired"), "{mode:?}: {text}");
+        eprintln!("expired certificate, {mode:?}: {text}");
+    }
+    let opts = options_for(&expired, roles::SUPERUSER, SslMode::Require);
+    let mut conn = Connection::connect_with(&opts).await.unwrap();
+    query("SELECT 1").execute(&mut conn).await.unwrap();
+}
