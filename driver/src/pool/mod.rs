@@ -444,29 +444,35 @@ impl Shared {
                 return Err(self.timed_out(st.status(), "handing out a connection"));
             }
             let take = self.lock().acquire(now);
-            let (live, meta) = match take {
-                Take::Idle(live, meta) => (live, meta),
+            // `fresh`: handed over straight from its open, never idle. A connection goes
+            // from one user to a waiter directly (its `uses` is then 2 or more) or comes
+            // from an open (1); from the idle set it is never fresh.
+            let (live, meta, fresh) = match take {
+                Take::Idle(live, meta) => (live, meta, false),
                 Take::Retire(live, why) => {
                     self.close_conn(live, why);
                     continue;
                 }
-                Take::Connect => Box::pin(self.open_and_wait(deadline, false)).await?,
+                Take::Connect => {
+                    let (live, meta) = Box::pin(self.open_and_wait(deadline, false)).await?;
+                    (live, meta, meta.uses == 1)
+                }
                 Take::Backoff(info) => return Err(backoff_error(info)),
                 Take::Closed => return Err(closed_error()),
                 Take::Wait(key) => match self.wait(key, deadline, None).await? {
-                    Grant::Conn(live, meta) => (live, meta),
+                    Grant::Conn(live, meta) => (live, meta, meta.uses == 1),
                     Grant::Connect => {
                         if let Some(info) = self.refuse_during_backoff() {
                             return Err(backoff_error(info));
                         }
-                        Box::pin(self.open_and_wait(deadline, true)).await?
+                        let (live, meta) = Box::pin(self.open_and_wait(deadline, true)).await?;
+                        (live, meta, meta.uses == 1)
                     }
                     Grant::Closed => return Err(closed_error()),
                 },
             };
             // A connection straight from its open needs no check (and the hooks run only
             // for connections that were idle).
-            let fresh = meta.is_fresh();
             let mut conn = PoolConnection::new(self.clone(), live, meta);
             if fresh || conn.check_out(deadline).await {
                 return Ok(conn);

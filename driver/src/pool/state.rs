@@ -50,12 +50,6 @@ pub(crate) struct Meta {
 }
 
 impl Meta {
-    /// Whether the connection is being handed out for the first time straight from its
-    /// open (it never sat idle): the pool's checks before a hand-out do not apply.
-    pub(crate) fn is_fresh(&self) -> bool {
-        self.uses <= 1 && self.idle_since == self.created
-    }
-
     /// A connection opened at `now` in `generation`, to be retired `lifetime` later.
     pub(crate) fn new(now: Instant, lifetime: Option<Duration>, generation: u64) -> Meta {
         Meta {
