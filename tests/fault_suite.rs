@@ -61,6 +61,7 @@ async fn count(t: &str, id: i32) -> i64 {
 /// or `Io`; a row is never written twice.
 #[tokio::test]
 async fn an_insert_cut_after_it_went_out_has_an_unknown_outcome() {
+    let _timing = support::timing_shared().await;
     let proxy = proxy().await;
     let t = table("unknown_insert").await;
     let sql = format!("INSERT INTO {t} (id) VALUES ($1)");
@@ -120,6 +121,7 @@ async fn an_insert_cut_after_it_went_out_has_an_unknown_outcome() {
 /// STDIN, COMMIT; and the converse: a request that never went out keeps its kind.
 #[tokio::test]
 async fn every_request_shape_reports_an_unknown_outcome() {
+    let _timing = support::timing_shared().await;
     let proxy = proxy().await;
     let t = table("unknown_shapes").await;
     let cut = || Fault::Cut {
@@ -207,6 +209,7 @@ const OVERRUN: Duration = Duration::from_millis(500);
 /// cancel and the resync each waited up to 5 s.)
 #[tokio::test]
 async fn command_timeout_is_a_deadline_against_a_black_hole() {
+    let _alone = support::timing_exclusive().await;
     let timeout = Duration::from_millis(500);
     let proxy = proxy().await;
     let opts = through(&proxy).command_timeout(timeout);
@@ -272,7 +275,7 @@ async fn command_timeout_is_a_deadline_against_a_black_hole() {
 
 // --- Item 3: short caller timeouts must not starve the pool ------------------------------
 
-/// Issue 17, item 3 (R3 + R5): 16 tasks acquire from a pool of 4 with timeouts drawn
+/// Issue 17, item 3 (R3 + R5): 8 tasks acquire from a pool of 4 with timeouts drawn
 /// from 0-6 ms while another session kills the pool's backends every 250 ms. A
 /// connection being opened used to be dropped with the caller whose timeout fired (852
 /// sessions abandoned mid-startup, 405 successes in 927,785 operations, the pool stuck
@@ -281,6 +284,7 @@ async fn command_timeout_is_a_deadline_against_a_black_hole() {
 /// or more.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn short_timeouts_with_killed_backends_do_not_starve_the_pool() {
+    let _alone = support::timing_exclusive().await;
     const MAX: usize = 4;
     const RUN: Duration = Duration::from_secs(4);
     let app = unique("starve");
@@ -295,7 +299,7 @@ async fn short_timeouts_with_killed_backends_do_not_starve_the_pool() {
     let seed = support::Rng::from_env("starvation").next_u64();
 
     let mut tasks = Vec::new();
-    for t in 0..16u64 {
+    for t in 0..8u64 {
         let pool = pool.clone();
         let stop = stop.clone();
         tasks.push(tokio::spawn(async move {
@@ -441,6 +445,7 @@ async fn scripted_session(opts: &ConnectOptions) -> quarry::Result<()> {
 /// (`Protocol`, `Decode`), no wrong result.
 #[tokio::test]
 async fn a_session_cut_at_every_byte() {
+    let _timing = support::timing_shared().await;
     let proxy = proxy().await;
     let opts = through(&proxy);
     scripted_session(&opts).await.unwrap();
@@ -493,6 +498,7 @@ async fn a_session_cut_at_every_byte() {
 /// on every chunk: it completes with the same results.
 #[tokio::test]
 async fn a_session_in_one_byte_writes_and_delayed() {
+    let _timing = support::timing_shared().await;
     let proxy = proxy().await;
     let opts = through(&proxy);
     proxy.set(Fault::OneByte);
@@ -586,6 +592,7 @@ macro_rules! sweep {
 /// follow-up, a connection left in a transaction, a leaked pool slot or server session.
 #[tokio::test]
 async fn cancellation_sweep_over_connect_prepare_streams_pipelines_and_a_pool() {
+    let _timing = support::timing_shared().await;
     use futures_util::StreamExt;
     let app = unique("sweep");
     let opts = options_for(server(), roles::SUPERUSER, SslMode::Disable).application_name(&app);
@@ -665,8 +672,14 @@ async fn cancellation_sweep_over_connect_prepare_streams_pipelines_and_a_pool() 
             .await
             .unwrap();
         assert_eq!(v, points, "a desynced pooled follow-up");
-        let st = pool.status();
-        assert_eq!(st.in_use, 0, "a leaked slot: {st:?}");
+        // A connection dropped mid-query is cleaned up in the background (it finishes or
+        // cancels what was in flight) before it is idle again: bounded, never leaked.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while pool.status().in_use > 0 {
+            let st = pool.status();
+            assert!(Instant::now() < deadline, "a leaked slot: {st:?}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         if let Some(r) = done {
             assert_eq!(r.unwrap(), -1);
             break;
@@ -708,6 +721,7 @@ async fn cancellation_sweep_over_connect_prepare_streams_pipelines_and_a_pool() 
 /// driver prepares again: 0 errors reach the caller, and every row is right.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_ddl_while_cached_statements_run() {
+    let _timing = support::timing_shared().await;
     let t = table("ddl_race").await;
     let mut setup = direct().await;
     setup
@@ -795,6 +809,7 @@ async fn kill(pid: i32) {
 /// the next query within 1 s.
 #[tokio::test]
 async fn backends_killed_mid_stream_and_mid_copy() {
+    let _timing = support::timing_shared().await;
     use futures_util::StreamExt;
     const BOUND: Duration = Duration::from_secs(1);
     let pool = quarry::PoolOptions::new()
@@ -891,6 +906,7 @@ async fn backends_killed_mid_stream_and_mid_copy() {
 /// order, every notice reaches the handler, no notification is lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_notice_and_notification_storm_during_a_large_result() {
+    let _timing = support::timing_shared().await;
     use futures_util::StreamExt;
     use std::sync::atomic::{AtomicU64, Ordering};
     const ROWS: i32 = 100_000;
@@ -975,6 +991,7 @@ async fn a_notice_and_notification_storm_during_a_large_result() {
 /// 3 s of the promotion, and no acknowledged row is lost on the new primary.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_resume_after_failover() {
+    let _timing = support::timing_shared().await;
     use quarry::config::TargetSessionAttrs;
     let primary = std::sync::Arc::new(
         quarry::TempServer::builder()
@@ -1088,6 +1105,7 @@ async fn writes_resume_after_failover() {
 /// clear instead; `require` (which checks no certificate) connects.
 #[tokio::test]
 async fn an_expired_server_certificate_is_refused() {
+    let _timing = support::timing_shared().await;
     let expired = quarry::TempServer::builder()
         .expired_server_certificate(true)
         .start()

@@ -953,7 +953,7 @@ impl Connection {
 /// connection back into sync before it closes the connection instead: a caller's wait is
 /// bounded by its timeout plus this (issue 17: the cancel and the resync each used to
 /// wait up to 5 s against a server that stopped answering).
-pub(crate) const TIMEOUT_CLEANUP: std::time::Duration = std::time::Duration::from_millis(400);
+pub(crate) const TIMEOUT_CLEANUP: std::time::Duration = std::time::Duration::from_millis(300);
 
 /// The portal that `abandon_batch` executes. No portal of this name is ever opened, so
 /// executing it fails (34000, invalid_cursor_name).
