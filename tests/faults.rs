@@ -193,8 +193,171 @@ async fn a_large_claimed_data_row_then_eof_touches_no_memory() {
         Step::Close,
     ])
     .await;
-    let err = query_fails(conn, ErrorKind::Closed).await;
-    assert!(err.contains("closed"), "{err}");
+    // Sent, then the hang-up: the outcome is unknown (the hang-up is its source).
+    let err = query_fails(conn, ErrorKind::OutcomeUnknown).await;
+    assert!(err.contains("outcome unknown"), "{err}");
+    server.transcript().await;
+}
+
+/// Set in the child process of [`gigabyte_claims_under_an_address_space_limit`].
+const ADDRESS_SPACE_CHILD: &str = "QUARRY_FAULTS_ADDRESS_SPACE_CHILD";
+
+/// Issue 17, item 1: a peer's claimed length must never be reserved before its bytes
+/// arrive. The checks run in a child process (this test binary again, selected by an
+/// environment variable) under `ulimit -v 1000000` (about 977 MiB of address space, a
+/// common container limit): reserving a claimed 1 GiB there fails, and a failed
+/// allocation aborts the whole process, which the parent sees. Resident-memory checks
+/// (above) miss this: a reservation is not touched.
+#[test]
+fn gigabyte_claims_under_an_address_space_limit() {
+    if std::env::var_os(ADDRESS_SPACE_CHILD).is_some() {
+        return address_space_child();
+    }
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 1000000 && exec \"$0\" \"$@\"")
+        .arg(&exe)
+        .args([
+            "--exact",
+            "gigabyte_claims_under_an_address_space_limit",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(ADDRESS_SPACE_CHILD, "1")
+        .output()
+        .expect("run the child process");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("{stdout}{stderr}");
+    assert!(
+        out.status.success(),
+        "the child under an address-space limit failed ({}): a claimed length was \
+         reserved before its bytes arrived",
+        out.status
+    );
+    for case in ["startup-error", "session-data-row"] {
+        assert!(
+            stdout.contains(&format!("address-space case {case}: ok")),
+            "the child did not finish case {case}"
+        );
+    }
+}
+
+/// The child's side: a current-thread runtime (few arenas, a small baseline) and two
+/// fake servers that each claim 2^30 - 64 bytes and stall or hang up.
+fn address_space_child() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let claim = (1 << 30) - 64;
+        println!(
+            "address space at start: VmSize {} KiB (limit 1000000 KiB)",
+            support::status_field("VmSize:")
+        );
+        // The startup packet answered with an ErrorResponse claiming 1 GiB, its first
+        // field sent, then nothing (the server stalls, the connection stays open).
+        let server = FakeServer::start(vec![
+            Step::ReadUntagged,
+            Step::Send([fake::header(b'E', claim), b"SFATAL\0".to_vec()].concat()),
+        ])
+        .await;
+        let err = connect_to(&server, |o| o)
+            .await
+            .expect_err("a 1 GiB ErrorResponse before authentication is refused");
+        assert_eq!(err.kind(), ErrorKind::Protocol, "{err}");
+        assert!(err.to_string().contains("before authentication"), "{err}");
+        server.transcript().await;
+        println!("address-space case startup-error: ok ({err})");
+        // After startup: a DataRow claiming 1 GiB, 10 bytes of it, then the hang-up.
+        let (server, mut conn) = session(vec![
+            Step::ReadUntil(b'S'),
+            Step::Send(
+                [
+                    fake::described(&[("x", fake::INT4)]),
+                    fake::header(b'D', claim),
+                    vec![0; 10],
+                ]
+                .concat(),
+            ),
+            Step::Close,
+        ])
+        .await;
+        let err = query_scalar::<i32>("SELECT 1")
+            .fetch_one(&mut conn)
+            .await
+            .expect_err("the hang-up ends the query");
+        assert_eq!(err.kind(), ErrorKind::OutcomeUnknown, "{err}");
+        server.transcript().await;
+        println!("address-space case session-data-row: ok ({err})");
+        println!(
+            "address space at the end: VmPeak {} KiB",
+            support::status_field("VmPeak:")
+        );
+    });
+}
+
+/// The answer to `SELECT 1` after `before`: a complete, well-formed result.
+fn select_one_after(before: Vec<u8>) -> Vec<u8> {
+    [
+        before,
+        fake::described(&[("x", fake::INT4)]),
+        fake::data_row(&[&1i32.to_be_bytes()]),
+        fake::command_complete("SELECT 1"),
+        fake::ready(b'I'),
+    ]
+    .concat()
+}
+
+/// Issue 17, item 2: ParameterStatus is bounded (count and size). Without the bound the
+/// 1M-name flood of the report kept 209 MiB for the connection's life; here 1,001
+/// distinct names, or 40 values of 29 KB (1.1 MiB), are refused with a clear error,
+/// while any number of updates of known names is fine.
+#[tokio::test]
+async fn parameter_status_flood() {
+    let names: Vec<u8> = (0..1_001)
+        .flat_map(|i| fake::parameter_status(&format!("flood_{i}"), "x"))
+        .collect();
+    let (server, conn) = session(vec![
+        Step::ReadUntil(b'S'),
+        Step::Send(select_one_after(names)),
+    ])
+    .await;
+    let err = query_fails(conn, ErrorKind::Protocol).await;
+    assert!(err.contains("more than 1000 distinct"), "{err}");
+    server.transcript().await;
+
+    let big = "v".repeat(29_000);
+    let values: Vec<u8> = (0..40)
+        .flat_map(|i| fake::parameter_status(&format!("big_{i}"), &big))
+        .collect();
+    let (server, conn) = session(vec![
+        Step::ReadUntil(b'S'),
+        Step::Send(select_one_after(values)),
+    ])
+    .await;
+    let err = query_fails(conn, ErrorKind::Protocol).await;
+    assert!(err.contains("ParameterStatus"), "{err}");
+    server.transcript().await;
+
+    // 100,000 updates of the same few names (and values of 29 KB replacing each other)
+    // stay within the bounds.
+    let updates: Vec<u8> = (0..100_000)
+        .flat_map(|i| fake::parameter_status(&format!("same_{}", i % 10), &i.to_string()))
+        .chain((0..100).flat_map(|_| fake::parameter_status("big", &big)))
+        .collect();
+    let (server, mut conn) = session(vec![
+        Step::ReadUntil(b'S'),
+        Step::Send(select_one_after(updates)),
+    ])
+    .await;
+    let one: i32 = query_scalar("SELECT 1").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(one, 1);
+    assert_eq!(conn.parameter_status("same_9"), Some("99999"));
+    assert_eq!(conn.parameter_status("big").map(str::len), Some(29_000));
+    drop(conn);
     server.transcript().await;
 }
 
@@ -232,7 +395,7 @@ async fn truncated_messages_then_eof() {
         Step::Close,
     ])
     .await;
-    query_fails(conn, ErrorKind::Closed).await;
+    query_fails(conn, ErrorKind::OutcomeUnknown).await;
     server.transcript().await;
 }
 

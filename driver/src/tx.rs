@@ -297,15 +297,19 @@ impl<'c> Transaction<'c> {
         match self.control(&sql, State::Ending).await {
             Ok(tag) if tag == "ROLLBACK" => Err(failed_commit(self.depth)),
             Ok(_) => Ok(()),
-            Err(e) if e.is_connection_fatal() && self.depth == 0 => Err(e.context(
+            // (The connection marked a failure after COMMIT went out as OutcomeUnknown; one
+            // before it went out keeps its kind: the server rolls the transaction back.)
+            Err(e) if e.is_outcome_unknown() && self.depth == 0 => Err(e.context(
                 "the connection failed while COMMIT was on its way: the transaction may or \
-                 may not have been committed; check before retrying",
+                 may not have been committed",
             )),
-            Err(e) if e.kind() == ErrorKind::Timeout && self.depth == 0 => Err(e.context(
+            Err(e) if e.kind() == ErrorKind::Timeout && self.depth == 0 => Err(Error::new(
+                ErrorKind::OutcomeUnknown,
                 "COMMIT was cancelled when it timed out: the transaction may or may not have \
                  been committed (a cancelled deferred trigger rolls it back; a commit waiting \
                  for a synchronous standby has committed locally); check before retrying",
-            )),
+            )
+            .with_source(e)),
             Err(e) => Err(e),
         }
     }

@@ -27,14 +27,19 @@ use quarry_driver::types::{
 /// A stream of backend messages: frame with `Header::parse`, decode with
 /// `Message::parse`, and walk every borrowed view.
 pub fn backend_message(data: &[u8]) {
-    // The first byte picks the limit, so both the small and the default limits are hit.
-    let (limit, mut rest) = match data.split_first() {
-        Some((b, rest)) if b % 2 == 0 => (1 << 12, rest),
-        Some((_, rest)) => (Limits::DEFAULT_MAX_MESSAGE_LEN, rest),
-        None => return,
+    // The first byte picks the limit, so both the small and the default limits are hit,
+    // and the phase (the startup caps before authentication).
+    let Some((&first, mut rest)) = data.split_first() else {
+        return;
+    };
+    let limit = if first % 2 == 0 {
+        1 << 12
+    } else {
+        Limits::DEFAULT_MAX_MESSAGE_LEN
     };
     let limits = Limits {
         max_message_len: limit,
+        authenticating: first & 2 != 0,
     };
     while let Ok(Some(h)) = Header::parse(rest, &limits) {
         assert!(h.body_len <= limit.max(Limits::SMALL_MESSAGE_MAX));

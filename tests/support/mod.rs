@@ -7,6 +7,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod fake;
+pub mod proxy;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -91,6 +92,21 @@ pub async fn memory_exclusive() -> tokio::sync::RwLockWriteGuard<'static, ()> {
     MEMORY.write().await
 }
 
+/// Tests that assert on timing ratios (a share of operations served within a few
+/// milliseconds) run alone among the tests of their binary that take [`timing_shared`]:
+/// the other tests' CPU use would be what is measured.
+static TIMING: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// Held by a test that must not overlap a timing-sensitive one.
+pub async fn timing_shared() -> tokio::sync::RwLockReadGuard<'static, ()> {
+    TIMING.read().await
+}
+
+/// Held by a timing-sensitive test.
+pub async fn timing_exclusive() -> tokio::sync::RwLockWriteGuard<'static, ()> {
+    TIMING.write().await
+}
+
 /// Resident memory of this process in KiB, from `/proc/self/status`.
 pub fn rss_kib() -> u64 {
     status_field("VmRSS:")
@@ -124,6 +140,11 @@ impl Rng {
             | 1;
         eprintln!("{test}: QUARRY_TEST_SEED={seed}");
         Rng(seed)
+    }
+
+    /// Seeded with `seed` (a derived stream, for one of several tasks).
+    pub fn seeded(seed: u64) -> Rng {
+        Rng(seed | 1)
     }
 
     pub fn next_u64(&mut self) -> u64 {

@@ -29,7 +29,7 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::Arc;
 
-use crate::failure::{DbError, Error, Result, SqlState};
+use crate::failure::{DbError, Error, ErrorKind, Result, SqlState};
 use crate::protocol::backend::{Header, Message, TransactionStatus, show_tag, tag};
 use crate::protocol::frontend;
 
@@ -163,15 +163,53 @@ impl fmt::Display for ServerVersion {
     }
 }
 
+/// The most distinct run-time parameters a session keeps. A server reports a few dozen
+/// (those marked `GUC_REPORT`, extensions' included); more means it is misbehaving, and
+/// every name would be kept for the connection's life.
+pub(crate) const MAX_PARAMETERS: usize = 1_000;
+
+/// The most bytes of parameter names and values a session keeps (each ParameterStatus
+/// is at most 30,000 bytes already).
+pub(crate) const MAX_PARAMETER_BYTES: usize = 1 << 20;
+
 /// What the server told us about the session.
 #[derive(Debug, Default)]
 pub(crate) struct Session {
-    pub(crate) parameters: HashMap<String, String>,
+    parameters: HashMap<String, String>,
+    /// The bytes of the names and values in `parameters`.
+    parameter_bytes: usize,
     pub(crate) process_id: i32,
     pub(crate) secret_key: Vec<u8>,
     pub(crate) transaction_status: Option<TransactionStatus>,
     /// The protocol minor version in use (0 or 2).
     pub(crate) protocol_minor: i32,
+}
+
+impl Session {
+    /// Records a ParameterStatus, refusing one past the bounds ([`MAX_PARAMETERS`] names,
+    /// [`MAX_PARAMETER_BYTES`] in all): a server that floods them would otherwise grow
+    /// the connection's memory without end.
+    fn set_parameter(&mut self, name: String, value: String) -> Result<()> {
+        let old = self.parameters.get(&name).map(|v| name.len() + v.len());
+        let bytes = self.parameter_bytes - old.unwrap_or(0) + name.len() + value.len();
+        if old.is_none() && self.parameters.len() >= MAX_PARAMETERS {
+            return Err(Error::protocol(format!(
+                "the server reported more than {MAX_PARAMETERS} distinct run-time parameters \
+                 (ParameterStatus); a server reports a few dozen, so it is misbehaving. \
+                 The connection is closed"
+            )));
+        }
+        if bytes > MAX_PARAMETER_BYTES {
+            return Err(Error::protocol(format!(
+                "the server's run-time parameters (ParameterStatus) grew past \
+                 {MAX_PARAMETER_BYTES} bytes of names and values; a server reports a few \
+                 KiB, so it is misbehaving. The connection is closed"
+            )));
+        }
+        self.parameter_bytes = bytes;
+        self.parameters.insert(name, value);
+        Ok(())
+    }
 }
 
 /// An open session with a PostgreSQL server.
@@ -466,8 +504,13 @@ impl Connection {
 
     /// After a query timed out: cancel it on the server, wait (bounded) for the
     /// connection to come back in sync, and return the timeout error.
+    ///
+    /// The cancel and the resync share one short deadline ([`TIMEOUT_CLEANUP`]), so the
+    /// caller's whole wait is its timeout plus at most that: a server that stopped
+    /// answering (a black hole) cannot hold the caller, or a pool slot, any longer. Past
+    /// the deadline the connection is given up (marked broken, its socket closed when
+    /// it is dropped) rather than waited on.
     pub(crate) async fn after_timeout(&mut self, after: std::time::Duration) -> Error {
-        const GRACE: std::time::Duration = std::time::Duration::from_secs(5);
         let err = Error::timeout(format!(
             "the query did not finish within {after:?} and was cancelled"
         ));
@@ -479,28 +522,33 @@ impl Connection {
         let written = self.io.written;
         self.pending
             .withdraw_unsent(&mut self.io.write_buf, written);
-        if self.pending.owed() > 0
-            && let Some(token) = self.cancel.clone()
-        {
-            match tokio::time::timeout(GRACE, token.cancel_query()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::warn!(
+        let token = self.cancel.clone().filter(|_| self.pending.owed() > 0);
+        let cleanup = async {
+            if let Some(token) = token
+                && let Err(e) = token.cancel_query().await
+            {
+                tracing::warn!(
                     "could not cancel the timed-out query: {}",
                     e.display_chain()
-                ),
-                Err(_) => {
-                    tracing::warn!("cancelling the timed-out query took longer than {GRACE:?}")
-                }
+                );
             }
-        }
-        match tokio::time::timeout(GRACE, self.ready()).await {
+            self.ready().await
+        };
+        match tokio::time::timeout(TIMEOUT_CLEANUP, cleanup).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 self.mark_broken(format!("lost sync after a timeout: {}", e.display_chain()))
             }
-            Err(_) => self.mark_broken(format!(
-                "the server did not finish the cancelled query within {GRACE:?}"
-            )),
+            Err(_) => {
+                tracing::warn!(
+                    "the server did not finish the cancelled query within {TIMEOUT_CLEANUP:?} \
+                     of the timeout; closing the connection"
+                );
+                self.mark_broken(format!(
+                    "the server did not finish the cancelled query within {TIMEOUT_CLEANUP:?} \
+                     of the timeout, so the connection was closed"
+                ))
+            }
         }
         err
     }
@@ -558,13 +606,36 @@ impl Connection {
         }
     }
 
-    /// Marks the connection broken when `r` is an error that leaves it unusable.
+    /// Marks the connection broken when `r` is an error that leaves it unusable. A socket
+    /// failure (IO error, hang-up) while a request that went out is still unanswered
+    /// becomes [`ErrorKind::OutcomeUnknown`](crate::ErrorKind::OutcomeUnknown): the server
+    /// may have run it, even committed it. (One that failed before its first byte went
+    /// out, or after its ReadyForQuery, keeps its kind: its outcome is known.)
     pub(crate) fn note<T>(&mut self, r: Result<T>) -> Result<T> {
+        match r {
+            Err(e) if e.is_connection_fatal() && !self.is_closed() => {
+                let e = if matches!(e.kind(), ErrorKind::Io | ErrorKind::Closed)
+                    && self.pending.sent_unanswered(self.io.written)
+                {
+                    Error::outcome_unknown(e)
+                } else {
+                    e
+                };
+                self.phase = Phase::Broken(e.display_chain().to_string());
+                Err(e)
+            }
+            r => r,
+        }
+    }
+
+    /// Like [`Connection::note`] where no request of the caller's can be in doubt: while
+    /// finishing what abandoned operations left (their outcomes concern nobody waiting;
+    /// the next request was not sent yet), and during startup.
+    fn note_no_request<T>(&mut self, r: Result<T>) -> Result<T> {
         if let Err(e) = &r
             && e.is_connection_fatal()
-            && !self.is_closed()
         {
-            self.phase = Phase::Broken(e.display_chain().to_string());
+            self.mark_broken(e.display_chain().to_string());
         }
         r
     }
@@ -586,7 +657,7 @@ impl Connection {
             return Ok(());
         }
         let r = self.resync().await;
-        self.note(r)
+        self.note_no_request(r)
     }
 
     async fn resync(&mut self) -> Result<()> {
@@ -811,7 +882,7 @@ impl Connection {
                 self.notifications.push_back(n);
             }
             Async::Parameter(name, value) => {
-                self.session.parameters.insert(name, value);
+                self.session.set_parameter(name, value)?;
             }
             Async::Ended(db) => {
                 return Err(Error::closed(format!("the server ended the session: {db}")));
@@ -877,6 +948,12 @@ impl Connection {
         Ok(())
     }
 }
+
+/// How long after a timeout the driver spends cancelling the statement and reading the
+/// connection back into sync before it closes the connection instead: a caller's wait is
+/// bounded by its timeout plus this (issue 17: the cancel and the resync each used to
+/// wait up to 5 s against a server that stopped answering).
+pub(crate) const TIMEOUT_CLEANUP: std::time::Duration = std::time::Duration::from_millis(300);
 
 /// The portal that `abandon_batch` executes. No portal of this name is ever opened, so
 /// executing it fails (34000, invalid_cursor_name).

@@ -51,6 +51,21 @@ impl Pending {
         self.queued.clear();
     }
 
+    /// Whether a request of which at least one byte went out (`written` bytes of the
+    /// write buffer were sent) is still unanswered: its outcome is unknown if the
+    /// connection fails now.
+    pub(crate) fn sent_unanswered(&self, written: usize) -> bool {
+        let mut start = 0;
+        let mut unsent = 0;
+        for q in &self.queued {
+            if start >= written {
+                unsent += q.syncs;
+            }
+            start = q.end;
+        }
+        self.owed > unsent
+    }
+
     /// A ReadyForQuery arrived. Returns false if none was owed (a protocol violation).
     pub(crate) fn ready_for_query(&mut self) -> bool {
         match self.owed.checked_sub(1) {
@@ -138,6 +153,22 @@ mod tests {
         p.withdraw_unsent(&mut buf, 5);
         assert_eq!(buf, b"aaaabbbb");
         assert_eq!(p.owed(), 3);
+    }
+
+    #[test]
+    fn sent_and_unanswered() {
+        let mut p = Pending::default();
+        assert!(!p.sent_unanswered(0));
+        p.queue(4, 1, false);
+        p.queue(8, 1, false);
+        assert!(!p.sent_unanswered(0), "nothing went out");
+        assert!(p.sent_unanswered(1), "the first request is on its way");
+        p.flushed();
+        assert!(p.sent_unanswered(0), "both went out");
+        assert!(p.ready_for_query());
+        assert!(p.sent_unanswered(0));
+        assert!(p.ready_for_query());
+        assert!(!p.sent_unanswered(0), "both were answered");
     }
 
     #[test]

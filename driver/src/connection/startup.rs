@@ -505,6 +505,8 @@ async fn establish(
     let is_tls = socket.is_tls();
     let limits = Limits {
         max_message_len: options.get_max_message_len(),
+        // libpq's startup caps until AuthenticationOk (see `protocol::backend`).
+        authenticating: true,
     };
     let mut conn = Connection::from_framed(Framed::new(socket, limits), settings);
 
@@ -545,10 +547,13 @@ async fn establish(
     )
     .await;
     let r = match r {
-        Ok(()) => finish_startup(&mut conn, min_version).await,
+        Ok(()) => {
+            conn.io.authenticated();
+            finish_startup(&mut conn, min_version).await
+        }
         Err(e) => Err(e),
     };
-    conn.note(r)?;
+    conn.note_no_request(r)?;
     conn.cancel = Some(CancelToken {
         addr: cancel_addr,
         tls,

@@ -149,9 +149,21 @@ impl Framed {
         }
     }
 
-    /// Reads at least one byte more into the buffer, reserving room for `need` bytes.
+    /// Authentication succeeded: the startup caps on claimed lengths end.
+    pub(crate) fn authenticated(&mut self) {
+        self.limits.authenticating = false;
+    }
+
+    /// Reads at least one byte more into the buffer, reserving room for up to `need` bytes.
+    ///
+    /// Memory follows the bytes that arrived, never a peer's claim: the room reserved is
+    /// at most what the buffer already holds (or one chunk), so a frame claiming 1 GiB
+    /// costs 64 KiB until its bytes come, and a large frame that does come is buffered
+    /// with a doubling number of reallocations. Small frames, the common case, take one
+    /// chunk as before.
     async fn read_more(&mut self, need: usize) -> Result<()> {
-        self.read_buf.reserve(need.max(READ_CHUNK));
+        let room = need.clamp(READ_CHUNK, self.read_buf.len().max(READ_CHUNK));
+        self.read_buf.reserve(room);
         let n = self
             .socket
             .read_buf(&mut self.read_buf)

@@ -267,10 +267,12 @@ impl<'c> CopyIn<'c> {
         self.done = true;
         let r = r.map_err(|e| {
             if e.kind() == ErrorKind::Timeout {
-                e.context(
+                Error::new(
+                    ErrorKind::OutcomeUnknown,
                     "the COPY was cancelled while the server finished it: its rows may or may \
                      not have been committed; check before retrying",
                 )
+                .with_source(e)
             } else {
                 e
             }

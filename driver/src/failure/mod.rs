@@ -47,6 +47,11 @@ pub enum ErrorKind {
     RowNotFound,
     /// The operation is not supported (for example GSSAPI authentication).
     Unsupported,
+    /// A request went out and the connection failed before its answer came (or COMMIT
+    /// was cancelled by a timeout): it may or may not have run, and may or may not have
+    /// committed. Retrying blindly may apply it twice; check first. The failure itself
+    /// is the [`source`](StdError::source). See [`Error::is_outcome_unknown`].
+    OutcomeUnknown,
 }
 
 impl ErrorKind {
@@ -65,6 +70,7 @@ impl ErrorKind {
             ErrorKind::Closed => "connection closed",
             ErrorKind::RowNotFound => "no rows returned by a query that expected a row",
             ErrorKind::Unsupported => "not supported",
+            ErrorKind::OutcomeUnknown => "outcome unknown",
         }
     }
 }
@@ -157,6 +163,17 @@ impl Error {
 
     pub(crate) fn unsupported(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorKind::Unsupported, message)
+    }
+
+    /// `cause` ended a request after it was sent and before its answer: an
+    /// [`ErrorKind::OutcomeUnknown`] error whose source is `cause`.
+    pub(crate) fn outcome_unknown(cause: Error) -> Self {
+        Self::new(
+            ErrorKind::OutcomeUnknown,
+            "the request was sent and the connection failed before the server answered: it \
+             may or may not have run (and committed); check before retrying",
+        )
+        .with_source(cause)
     }
 
     /// A database error carrying the server's report.
@@ -273,10 +290,28 @@ impl Error {
         self.code() == Some(&SqlState::QueryCanceled)
     }
 
+    /// Whether a request may or may not have taken effect: it was sent, and the
+    /// connection failed (or a COMMIT timed out and was cancelled) before the answer came
+    /// ([`ErrorKind::OutcomeUnknown`]). An autocommit statement, a COPY, a pipeline or a
+    /// COMMIT that fails this way may have committed; one that fails in any other way
+    /// did not reach the point of no return (or the server said what happened). Check
+    /// the database before retrying a statement that is not idempotent.
+    pub fn is_outcome_unknown(&self) -> bool {
+        self.0.kind == ErrorKind::OutcomeUnknown
+    }
+
     /// Whether the connection this error came from can no longer be used.
     pub fn is_connection_fatal(&self) -> bool {
         match self.kind() {
             ErrorKind::Io | ErrorKind::Protocol | ErrorKind::Closed | ErrorKind::Tls => true,
+            // As fatal as the failure behind it (a COMMIT cancelled after a timeout leaves
+            // the connection usable; a connection that failed does not).
+            ErrorKind::OutcomeUnknown => self
+                .0
+                .source
+                .as_deref()
+                .and_then(|s| s.downcast_ref::<Error>())
+                .is_none_or(Error::is_connection_fatal),
             ErrorKind::Database => self
                 .as_db_error()
                 .is_some_and(|db| matches!(db.severity(), Severity::Fatal | Severity::Panic)),

@@ -445,28 +445,37 @@ impl Shared {
                 return Err(self.timed_out(st.status(), "handing out a connection"));
             }
             let take = self.lock().acquire(now);
-            let (live, meta) = match take {
-                Take::Idle(live, meta) => (live, meta),
+            // `fresh`: handed over straight from its open, never idle. A connection goes
+            // from one user to a waiter directly (its `uses` is then 2 or more) or comes
+            // from an open (1); from the idle set it is never fresh.
+            let (live, meta, fresh) = match take {
+                Take::Idle(live, meta) => (live, meta, false),
                 Take::Retire(live, why) => {
                     self.close_conn(live, why);
                     continue;
                 }
-                Take::Connect => return Box::pin(self.open_for(deadline)).await,
+                Take::Connect => {
+                    let (live, meta) = Box::pin(self.open_and_wait(deadline, false)).await?;
+                    (live, meta, meta.uses == 1)
+                }
                 Take::Backoff(info) => return Err(backoff_error(info)),
                 Take::Closed => return Err(closed_error()),
-                Take::Wait(key) => match self.wait(key, deadline).await? {
-                    Grant::Conn(live, meta) => (live, meta),
+                Take::Wait(key) => match self.wait(key, deadline, None).await? {
+                    Grant::Conn(live, meta) => (live, meta, meta.uses == 1),
                     Grant::Connect => {
                         if let Some(info) = self.refuse_during_backoff() {
                             return Err(backoff_error(info));
                         }
-                        return Box::pin(self.open_for(deadline)).await;
+                        let (live, meta) = Box::pin(self.open_and_wait(deadline, true)).await?;
+                        (live, meta, meta.uses == 1)
                     }
                     Grant::Closed => return Err(closed_error()),
                 },
             };
+            // A connection straight from its open needs no check (and the hooks run only
+            // for connections that were idle).
             let mut conn = PoolConnection::new(self.clone(), live, meta);
-            if conn.check_out(deadline).await {
+            if fresh || conn.check_out(deadline).await {
                 return Ok(conn);
             }
         }
@@ -481,11 +490,15 @@ impl Shared {
         Some(info)
     }
 
-    /// Waits in the queue until granted something or `deadline`.
+    /// Waits in the queue until granted something or `deadline`. With `opened`, also
+    /// until the background open this waiter started fails: its error is then the
+    /// answer (unless something was granted meanwhile), as if the waiter had connected
+    /// itself.
     async fn wait(
         self: &Arc<Self>,
         key: state::Key,
         deadline: Instant,
+        mut opened: Option<tokio::sync::oneshot::Receiver<Error>>,
     ) -> Result<Grant<Box<Live>>> {
         /// Leaves the queue if the wait is dropped, passing on anything granted meanwhile.
         struct Waiting<'a> {
@@ -514,14 +527,44 @@ impl Shared {
             key,
             done: false,
         };
-        let granted = std::future::poll_fn(|cx| match self.lock().poll_wait(key, cx.waker()) {
-            Some(grant) => Poll::Ready(grant),
-            None => Poll::Pending,
+        let granted = std::future::poll_fn(|cx| {
+            if let Some(rx) = &mut opened
+                && let Poll::Ready(r) = std::pin::Pin::new(rx).poll(cx)
+            {
+                match r {
+                    // The open failed: answer with its error (below).
+                    Ok(e) => return Poll::Ready(Err(e)),
+                    // It succeeded: its connection went to the first waiter, maybe this one.
+                    Err(_) => opened = None,
+                }
+            }
+            match self.lock().poll_wait(key, cx.waker()) {
+                Some(grant) => Poll::Ready(Ok(grant)),
+                None => Poll::Pending,
+            }
         });
         let r = tokio::time::timeout_at(deadline.into(), granted).await;
         waiting.done = true;
         match r {
-            Ok(grant) => Ok(grant),
+            Ok(Ok(grant)) => Ok(grant),
+            Ok(Err(open_failed)) => {
+                let mut st = self.lock();
+                match st.cancel_wait(key) {
+                    // A connection came meanwhile: better than the error.
+                    Some(grant @ Grant::Conn(..)) => Ok(grant),
+                    // Room to try again (the failed open freed it): the error is the
+                    // answer, as when the caller connected itself; the room goes on.
+                    Some(grant) => {
+                        let r = st.return_grant(grant, Instant::now());
+                        self.finish_release(st, r);
+                        Err(open_failed)
+                    }
+                    None => {
+                        self.after(st, None);
+                        Err(open_failed)
+                    }
+                }
+            }
             Err(_) => {
                 let mut st = self.lock();
                 match st.cancel_wait(key) {
@@ -538,47 +581,79 @@ impl Shared {
         }
     }
 
-    /// Opens a connection with the room the bookkeeping granted, by `deadline`.
-    async fn open_for(self: &Arc<Self>, deadline: Instant) -> Result<PoolConnection> {
-        let mut opening = Opening {
-            shared: self,
-            armed: true,
-        };
-        let generation = self.lock().generation();
-        let r = tokio::time::timeout_at(deadline.into(), self.open_connection()).await;
-        opening.armed = false;
-        match r {
-            Ok(Ok(live)) => {
-                let now = Instant::now();
-                let mut st = self.lock();
-                if st.connect_done() {
-                    drop(st);
-                    let mut meta = Meta::new(now, self.lifetime(), generation);
-                    meta.uses = 1;
-                    Ok(PoolConnection::new(self.clone(), live, meta))
-                } else {
-                    self.after(st, None);
-                    self.close_conn(live, Retire::PoolClosed);
-                    Err(closed_error())
+    /// Uses the room the bookkeeping granted to open a connection: the open runs in the
+    /// background and finishes whoever waits for it (issue 17: opened inside the
+    /// caller's future, it was dropped with a caller whose timeout fired, and the room
+    /// went to the oldest waiter, the one closest to its own deadline, so under short
+    /// timeouts the pool starved). The new connection joins the pool like a returned one:
+    /// the first waiter gets it. This caller waits in the queue until
+    /// `deadline` (at its head if it was `first` in line already, else at its back); if
+    /// the open fails first, it gets the open's error.
+    async fn open_and_wait(
+        self: &Arc<Self>,
+        deadline: Instant,
+        mut first: bool,
+    ) -> Result<(Box<Live>, Meta)> {
+        loop {
+            // Queued before the open can finish, so its connection cannot slip into the
+            // idle set unseen.
+            let key = self
+                .lock()
+                .register_opener(std::mem::replace(&mut first, true));
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            self.spawn_open(tx);
+            match self.wait(key, deadline, Some(rx)).await? {
+                Grant::Conn(live, meta) => return Ok((live, meta)),
+                // More room freed while waiting: open another.
+                Grant::Connect => {
+                    if let Some(info) = self.refuse_during_backoff() {
+                        return Err(backoff_error(info));
+                    }
                 }
-            }
-            Ok(Err(e)) => {
-                self.connect_failed(&e);
-                Err(e)
-            }
-            Err(_) => {
-                let e = Error::new(
-                    ErrorKind::PoolTimedOut,
-                    format!(
-                        "opening a new connection did not finish within the acquire timeout ({:?})",
-                        self.options.acquire_timeout
-                    ),
-                );
-                self.lock().note_timed_out();
-                self.connect_failed(&e);
-                Err(e)
+                Grant::Closed => return Err(closed_error()),
             }
         }
+    }
+
+    /// Opens a connection with room already counted as opening, in a task of its own:
+    /// it goes to the first waiter or the idle set; a failure is counted (backoff) and
+    /// sent to `failed`.
+    fn spawn_open(self: &Arc<Self>, failed: tokio::sync::oneshot::Sender<Error>) {
+        let shared = self.clone();
+        tokio::spawn(async move {
+            let mut opening = Opening {
+                shared: &shared,
+                armed: true,
+            };
+            let generation = shared.lock().generation();
+            let limit = shared
+                .connect_options
+                .get_connect_timeout()
+                .unwrap_or(shared.options.acquire_timeout)
+                .max(Duration::from_millis(1));
+            let r = tokio::time::timeout(limit, shared.open_connection()).await;
+            opening.armed = false;
+            match r {
+                Ok(Ok(live)) => {
+                    let now = Instant::now();
+                    let meta = Meta::new(now, shared.lifetime(), generation);
+                    let mut st = shared.lock();
+                    let r = st.connect_done_idle(live, meta, now);
+                    shared.finish_release(st, r);
+                }
+                Ok(Err(e)) => {
+                    shared.connect_failed(&e);
+                    let _ = failed.send(e);
+                }
+                Err(_) => {
+                    let e = Error::timeout(format!(
+                        "opening a new connection for the pool took longer than {limit:?}"
+                    ));
+                    shared.connect_failed(&e);
+                    let _ = failed.send(e);
+                }
+            }
+        });
     }
 
     pub(crate) fn connect_failed(&self, e: &Error) {

@@ -127,7 +127,8 @@ pub(crate) enum Take<C> {
     Idle(C, Meta),
     /// An idle connection that must be closed instead; ask again.
     Retire(C, Retire),
-    /// Room to open a new connection; report back with `connect_done` or `connect_failed`.
+    /// Room to open a new connection; report back with `connect_done_idle` or
+    /// `connect_failed`, and wait for a connection with `register_opener`.
     Connect,
     /// Queued; poll with `poll_wait`, give up with `cancel_wait`.
     Wait(Key),
@@ -322,7 +323,17 @@ impl<C> State<C> {
             return Take::Closed;
         }
         if self.waiting > 0 {
-            // Someone came first.
+            // Someone came first: queue behind. With room, the newcomer also opens a
+            // connection (in the background, for the first waiter): a queue must not keep
+            // the pool below its size.
+            if self.size < self.limits.max
+                && self.waiting >= self.opening
+                && self.backoff(now).is_none()
+            {
+                self.size += 1;
+                self.opening += 1;
+                return Take::Connect;
+            }
             return Take::Wait(self.register());
         }
         if let Some((conn, mut meta)) = self.idle.pop_back() {
@@ -360,6 +371,19 @@ impl<C> State<C> {
         self.in_use += 1;
         self.acquired += 1;
         Some(Take::Idle(conn, meta))
+    }
+
+    /// Queues a waiter that holds room to open a connection and opens it in the
+    /// background, to be served by the first connection that comes (the one it opens, or
+    /// any other): at the back after [`Take::Connect`], at the front after a
+    /// [`Grant::Connect`] (it was first in line).
+    pub(crate) fn register_opener(&mut self, first: bool) -> Key {
+        let key = self.register();
+        if first {
+            self.queue.pop_back();
+            self.queue.push_front(key);
+        }
+        key
     }
 
     fn register(&mut self) -> Key {
@@ -482,7 +506,8 @@ impl<C> State<C> {
 
     /// Room was freed: the first waiter may open a connection.
     fn on_room(&mut self) -> Option<Waker> {
-        if self.closed || self.size >= self.limits.max {
+        // Each open in flight serves one waiter: room goes only to waiters beyond those.
+        if self.closed || self.size >= self.limits.max || self.waiting <= self.opening {
             return None;
         }
         let index = self.next_waiter()?;
@@ -494,6 +519,9 @@ impl<C> State<C> {
     // --- Opening ----------------------------------------------------------------------
 
     /// A connection was opened for the acquirer that had room for it; it is now in use.
+    /// (The pool opens in the background and uses [`State::connect_done_idle`]; the tests
+    /// use this shorthand.)
+    #[cfg(test)]
     /// Returns false (and counts it as closing) if the pool closed meanwhile.
     pub(crate) fn connect_done(&mut self) -> bool {
         self.opening -= 1;
@@ -939,6 +967,30 @@ mod tests {
         assert!(matches!(grant, Grant::Connect));
         assert!(matches!(s.return_grant(grant, now), Release::Handed(_)));
         assert!(matches!(s.poll_wait(b, &w), Some(Grant::Connect)));
+        check(&s);
+    }
+
+    #[test]
+    fn a_background_open_serves_the_first_waiter() {
+        let mut s = State::<u32>::new(limits(1));
+        let now = t0();
+        // The first acquirer gets room to connect, opens in the background and waits
+        // first in line; a second acquirer queues behind it.
+        assert!(matches!(s.acquire(now), Take::Connect));
+        let first = s.register_opener(false);
+        let Take::Wait(second) = s.acquire(now) else {
+            panic!("expected to wait");
+        };
+        check(&s);
+        // The first gives up (its timeout fired) before the open finishes.
+        assert!(s.cancel_wait(first).is_none());
+        // The open finishes: the connection goes to the second, not to the idle set.
+        let r = s.connect_done_idle(7, Meta::new(now, None, 0), now);
+        assert!(matches!(r, Release::Handed(_)), "{r:?}");
+        let (w, _) = waker();
+        assert!(matches!(s.poll_wait(second, &w), Some(Grant::Conn(7, _))));
+        assert_eq!(s.status().in_use, 1);
+        assert_eq!(s.size(), 1);
         check(&s);
     }
 

@@ -8,8 +8,13 @@
 //! Length rules (libpq's, `fe-protocol3.c`): a length below 4 is fatal;
 //! message types that are always small (everything but `T D d V E N A`) are
 //! refused above 30,000 bytes; nothing may exceed [`Limits::max_message_len`]
-//! (1 GiB by default, the server's own `PQ_LARGE_MESSAGE_LIMIT`). So a hostile
-//! server cannot make the client buffer gigabytes by lying in a header.
+//! (1 GiB by default, the server's own `PQ_LARGE_MESSAGE_LIMIT`). Before
+//! authentication has succeeded ([`Limits::authenticating`]) libpq's stricter startup
+//! rules (`fe-connect.c`) apply: an authentication request may claim at most 2,000
+//! bytes and every other message 30,000, so whoever answers a startup packet, a
+//! server or anyone in the middle of a plaintext connection, cannot make the client
+//! reserve more than that. The connection's read buffer grows only as bytes arrive
+//! (`connection/stream.rs`), so even an accepted claim costs nothing until it is sent.
 
 use super::reader::Reader;
 use crate::failure::{Error, Result};
@@ -72,9 +77,15 @@ pub mod tag {
 pub struct Limits {
     /// The largest message accepted for types that may be long (`T D d V E N A`).
     pub max_message_len: usize,
+    /// Whether authentication is still under way: every message is then held to the
+    /// startup caps ([`Limits::STARTUP_AUTH_MAX`], [`Limits::SMALL_MESSAGE_MAX`]).
+    pub authenticating: bool,
 }
 
 impl Limits {
+    /// Before authentication, an authentication request (`R`) is refused above this many
+    /// bytes, its length word included (libpq's rule).
+    pub const STARTUP_AUTH_MAX: usize = 2_000;
     /// Types that are always small are refused above this many bytes (libpq's rule).
     pub const SMALL_MESSAGE_MAX: usize = 30_000;
     /// The default for [`Limits::max_message_len`]: the server's own limit, 1 GiB.
@@ -85,6 +96,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_message_len: Limits::DEFAULT_MAX_MESSAGE_LEN,
+            authenticating: false,
         }
     }
 }
@@ -120,14 +132,29 @@ impl Header {
                     show_tag(tag)
                 ))
             })?;
-        let max = if may_be_long(tag) {
+        let max = if limits.authenticating {
+            // libpq's startup rules: an authentication request is small, anything else
+            // (an error, a notice) "can be a little larger, but not huge".
+            if tag == b'R' {
+                Limits::STARTUP_AUTH_MAX - 4
+            } else {
+                Limits::SMALL_MESSAGE_MAX
+            }
+        } else if may_be_long(tag) {
             limits.max_message_len
         } else {
             Limits::SMALL_MESSAGE_MAX
         };
         if body_len > max {
+            let when = if limits.authenticating {
+                " before authentication"
+            } else {
+                ""
+            };
             return Err(Error::protocol(format!(
-                "message of type {} claims {body_len} bytes; at most {max} are accepted for this type",
+                "message of type {} claims {body_len} bytes; at most {max} are accepted for \
+                 this type{when}. The server is not speaking the PostgreSQL protocol (or \
+                 something between us and it is tampering with the connection)",
                 show_tag(tag)
             )));
         }
@@ -719,9 +746,32 @@ mod tests {
     }
 
     #[test]
+    fn before_authentication_every_claim_is_small() {
+        let startup = Limits {
+            authenticating: true,
+            ..Limits::default()
+        };
+        let header = |tag: u8, len: i32| {
+            let mut b = vec![tag];
+            b.extend_from_slice(&len.to_be_bytes());
+            b
+        };
+        // An ErrorResponse claiming 1 GiB in answer to the startup packet (issue 17).
+        assert!(Header::parse(&header(b'E', (1 << 30) - 64), &startup).is_err());
+        assert!(Header::parse(&header(b'E', (1 << 30) - 64), &Limits::default()).is_ok());
+        assert!(Header::parse(&header(b'E', 30_004), &startup).is_ok());
+        assert!(Header::parse(&header(b'E', 30_005), &startup).is_err());
+        assert!(Header::parse(&header(b'N', 30_005), &startup).is_err());
+        assert!(Header::parse(&header(b'R', 2_000), &startup).is_ok());
+        assert!(Header::parse(&header(b'R', 2_001), &startup).is_err());
+        assert!(Header::parse(&header(b'R', 2_001), &Limits::default()).is_ok());
+    }
+
+    #[test]
     fn long_types_are_capped_by_the_limit() {
         let limits = Limits {
             max_message_len: 1000,
+            authenticating: false,
         };
         let mut b = vec![b'D'];
         b.extend_from_slice(&1004i32.to_be_bytes());

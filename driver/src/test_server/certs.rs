@@ -33,14 +33,15 @@ pub(super) struct TlsMaterial {
 }
 
 impl TlsMaterial {
-    pub(super) fn generate() -> Result<TlsMaterial> {
-        generate().map_err(|e| {
+    /// A fresh set; with `expired`, the server certificate was valid in 2000 only.
+    pub(super) fn generate(expired: bool) -> Result<TlsMaterial> {
+        generate(expired).map_err(|e| {
             Error::tls("could not generate the test certificates for TempServer").with_source(e)
         })
     }
 }
 
-fn generate() -> std::result::Result<TlsMaterial, rcgen::Error> {
+fn generate(expired: bool) -> std::result::Result<TlsMaterial, rcgen::Error> {
     let (ca_cert, ca) = certificate_authority("Quarry TempServer test CA")?;
     let (untrusted_ca_cert, _) = certificate_authority("Quarry TempServer untrusted CA")?;
 
@@ -56,6 +57,10 @@ fn generate() -> std::result::Result<TlsMaterial, rcgen::Error> {
     server.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     server.use_authority_key_identifier_extension = true;
+    if expired {
+        server.not_before = rcgen::date_time_ymd(2000, 1, 1);
+        server.not_after = rcgen::date_time_ymd(2001, 1, 1);
+    }
     let server_cert = server.signed_by(&server_key, &ca)?;
 
     let client_key = KeyPair::generate()?;

@@ -101,6 +101,8 @@ pub(super) struct ServerConfig {
     pub(super) replication: bool,
     pub(super) settings: Vec<(String, String)>,
     pub(super) hba_lines: Vec<String>,
+    /// Whether the server certificate is expired (valid in 2000 only).
+    pub(super) expired_certificate: bool,
 }
 
 /// Writes `quarry.conf` (port, sockets, speed settings, TLS, the caller's settings).

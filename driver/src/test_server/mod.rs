@@ -41,6 +41,7 @@ pub struct Builder {
     also_listen: Vec<String>,
     replication: bool,
     binaries: Option<ServerBinaries>,
+    expired_certificate: bool,
 }
 
 impl Builder {
@@ -78,6 +79,13 @@ impl Builder {
     /// [`TempServer::start_standby`].
     pub fn replication(mut self, on: bool) -> Builder {
         self.replication = on;
+        self
+    }
+
+    /// Gives the server a certificate that expired long ago (valid in the year 2000
+    /// only), signed by the usual CA: for expired-certificate tests. Default `false`.
+    pub fn expired_server_certificate(mut self, on: bool) -> Builder {
+        self.expired_certificate = on;
         self
     }
 
@@ -131,6 +139,7 @@ impl Builder {
             replication: self.replication,
             settings: self.settings,
             hba_lines: self.hba_lines,
+            expired_certificate: self.expired_certificate,
         };
         TempServer::create(binaries, run_as, config, None)
     }
@@ -171,6 +180,7 @@ impl TempServer {
             also_listen: Vec::new(),
             replication: false,
             binaries: None,
+            expired_certificate: false,
         }
     }
 
@@ -205,7 +215,7 @@ impl TempServer {
         match primary {
             None => {
                 cluster::copy_template(&server.binaries, &server.run_as, &server.layout)?;
-                let tls = TlsMaterial::generate()?;
+                let tls = TlsMaterial::generate(server.config.expired_certificate)?;
                 cluster::write_tls(&server.layout, &tls, &server.run_as)?;
             }
             Some(primary) => server.base_backup_of(primary)?,

@@ -679,7 +679,13 @@ async fn commit_is_bounded_by_command_timeout() {
     insert(&mut tx, &t, 1).await;
     let started = Instant::now();
     let err = tx.commit().await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert_eq!(err.kind(), ErrorKind::OutcomeUnknown, "{err}");
+    assert!(err.is_outcome_unknown());
+    assert!(!err.is_connection_fatal(), "{err}");
+    let cause = std::error::Error::source(&err)
+        .and_then(|s| s.downcast_ref::<quarry_driver::Error>())
+        .expect("the timeout is the source");
+    assert_eq!(cause.kind(), ErrorKind::Timeout, "{cause}");
     assert!(err.to_string().contains("check before retrying"), "{err}");
     assert!(
         started.elapsed() < Duration::from_secs(4),
