@@ -44,6 +44,7 @@ mod simple;
 mod startup;
 pub(crate) mod stream;
 mod tls;
+mod x509;
 mod type_registry;
 
 pub use cancel::CancelToken;

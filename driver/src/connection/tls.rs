@@ -9,10 +9,12 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
+use super::x509;
 use crate::config::TlsVersion;
 use crate::error::{Error, Result};
 
@@ -136,7 +138,7 @@ pub(crate) fn client_config(settings: &TlsSettings) -> Result<ClientConfig> {
         .with_protocol_versions(&versions)
         .map_err(|e| Error::tls(format!("TLS setup failed: {e}")))?;
     let verifier: Arc<dyn ServerCertVerifier> = match settings.verify {
-        Verify::Nothing => Arc::new(NoVerification(provider)),
+        Verify::Nothing => Arc::new(NoVerification(provider.clone())),
         Verify::Chain | Verify::Full => {
             let roots = load_roots(&settings.roots)?;
             if roots.is_empty() {
@@ -145,14 +147,14 @@ pub(crate) fn client_config(settings: &TlsSettings) -> Result<ClientConfig> {
                      (or `system`), or use sslmode=require",
                 ));
             }
-            let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
-                .build()
-                .map_err(|e| Error::tls(format!("TLS setup failed: {e}")))?;
-            if settings.verify == Verify::Full {
-                webpki
-            } else {
-                Arc::new(ChainOnly(webpki))
-            }
+            let webpki =
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                    .build()
+                    .map_err(|e| Error::tls(format!("TLS setup failed: {e}")))?;
+            Arc::new(Verified {
+                webpki,
+                check_host: settings.verify == Verify::Full,
+            })
         }
     };
     let builder = builder
@@ -161,17 +163,7 @@ pub(crate) fn client_config(settings: &TlsSettings) -> Result<ClientConfig> {
     let mut config = match &settings.client_cert {
         None => builder.with_no_client_auth(),
         Some((cert, key)) => {
-            let certs = read_certs(cert, "sslcert")?;
-            let key = PrivateKeyDer::from_pem_file(key).map_err(|e| {
-                Error::tls(format!(
-                    "cannot read the private key in sslkey file {}: {e} \
-                     (encrypted keys are not supported; decrypt it with `openssl pkey`)",
-                    key.display()
-                ))
-            })?;
-            builder
-                .with_client_auth_cert(certs, key)
-                .map_err(|e| Error::tls(format!("client certificate rejected: {e}")))?
+            builder.with_client_cert_resolver(client_identity(&provider, cert, key)?)
         }
     };
     // PostgreSQL 17 requires this ALPN for direct TLS; older servers ignore it.
@@ -194,7 +186,7 @@ pub(crate) async fn handshake(
     TlsConnector::from(params.config.clone())
         .connect(params.server_name.clone(), tcp)
         .await
-        .map_err(|e| Error::tls("the TLS handshake with the server failed").with_source(e))
+        .map_err(|e| handshake_error(&e))
 }
 
 /// The DER bytes of the server's end-entity certificate (for channel binding).
@@ -207,8 +199,81 @@ pub(crate) fn peer_certificate(
         .map(|c| c.as_ref().to_vec())
 }
 
-/// `sslmode=require` without roots: encrypt, but accept any certificate (libpq's meaning).
-/// Handshake signatures are still checked, so the peer must hold the key it presents.
+/// The one-line recipe for a certificate rustls accepts, for error messages.
+const V3_RECIPE: &str = "openssl x509 -req -in server.csr -CA root.crt -CAkey root.key \
+     -CAcreateserial -days 365 -out server.crt -extfile <(printf \
+     'basicConstraints=CA:FALSE\\nsubjectAltName=DNS:your.host.name')";
+
+/// A certificate problem found by our own checks, carried through rustls to
+/// [`describe`], which shows its text as it is.
+#[derive(Debug)]
+struct Refusal(String);
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+fn refusal(message: String) -> rustls::Error {
+    rustls::Error::InvalidCertificate(rustls::CertificateError::Other(rustls::OtherError(
+        Arc::new(Refusal(message)),
+    )))
+}
+
+fn parse_server_certificate(der: &[u8]) -> std::result::Result<x509::Certificate<'_>, rustls::Error> {
+    x509::parse(der).map_err(|e| refusal(format!("the server sent a {e}")))
+}
+
+/// The server's certificate is X.509 v1 and the mode verifies it: webpki cannot.
+fn v1_refusal(version: u8, mode: &str) -> rustls::Error {
+    refusal(format!(
+        "the server certificate is X.509 v{version}, which cannot be verified here \
+         (sslmode={mode}); libpq would accept it. Reissue it as v3 (`{V3_RECIPE}`), or use \
+         sslmode=require, which does not verify the certificate"
+    ))
+}
+
+/// Checks a handshake signature with the key from the certificate, whatever the
+/// certificate's version: nothing else in the certificate is looked at.
+fn verify_signature_with_key(
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+    algorithms: &WebPkiSupportedAlgorithms,
+    tls13: bool,
+) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+    use rustls::PeerMisbehaved::SignedHandshakeWithUnadvertisedSigScheme as Unadvertised;
+    let parsed = parse_server_certificate(cert.as_ref())?;
+    if tls13 {
+        let spki = rustls::pki_types::SubjectPublicKeyInfoDer::from(parsed.spki);
+        return rustls::crypto::verify_tls13_signature_with_raw_key(message, &spki, dss, algorithms);
+    }
+    // TLS 1.2 leaves the curve to the key: take the algorithm made for this key.
+    let alg = algorithms
+        .mapping
+        .iter()
+        .find(|(scheme, _)| *scheme == dss.scheme)
+        .map(|(_, algs)| *algs)
+        .ok_or(rustls::Error::from(Unadvertised))?
+        .iter()
+        .find(|alg| alg.public_key_alg_id().as_ref() == parsed.key_algorithm)
+        .ok_or_else(|| {
+            refusal(format!(
+                "the server signed with {:?}, which does not fit its certificate's key",
+                dss.scheme
+            ))
+        })?;
+    alg.verify_signature(parsed.public_key, message, dss.signature())
+        .map(|()| HandshakeSignatureValid::assertion())
+        .map_err(|_| rustls::Error::InvalidCertificate(rustls::CertificateError::BadSignature))
+}
+
+/// `sslmode=require` (and `prefer`, `allow`) without roots: encrypt, but accept any
+/// certificate (libpq's meaning). Handshake signatures are still checked, so the peer
+/// must hold the key of the certificate it presents.
 #[derive(Debug)]
 struct NoVerification(Arc<rustls::crypto::CryptoProvider>);
 
@@ -230,12 +295,8 @@ impl ServerCertVerifier for NoVerification {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
+        let algorithms = &self.0.signature_verification_algorithms;
+        verify_signature_with_key(message, cert, dss, algorithms, false)
     }
 
     fn verify_tls13_signature(
@@ -244,12 +305,8 @@ impl ServerCertVerifier for NoVerification {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
+        let algorithms = &self.0.signature_verification_algorithms;
+        verify_signature_with_key(message, cert, dss, algorithms, true)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -257,11 +314,16 @@ impl ServerCertVerifier for NoVerification {
     }
 }
 
-/// `sslmode=verify-ca`: the chain must verify; the host name is not checked.
+/// `verify-ca` and `verify-full`: the chain must verify (webpki); for `verify-full` the
+/// host name must match by libpq's rules, which fall back to the common name when the
+/// certificate has no subjectAltName of the host's kind (webpki never does).
 #[derive(Debug)]
-struct ChainOnly(Arc<WebPkiServerVerifier>);
+struct Verified {
+    webpki: Arc<WebPkiServerVerifier>,
+    check_host: bool,
+}
 
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for Verified {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -271,15 +333,36 @@ impl ServerCertVerifier for ChainOnly {
         now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
         use rustls::CertificateError;
+        let parsed = parse_server_certificate(end_entity.as_ref())?;
+        let mode = if self.check_host { "verify-full" } else { "verify-ca" };
+        if parsed.version != 3 {
+            return Err(v1_refusal(parsed.version, mode));
+        }
         match self
-            .0
+            .webpki
             .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
         {
-            Err(rustls::Error::InvalidCertificate(
+            // The chain is good (webpki checks the name last); the name is ours to check.
+            Ok(_)
+            | Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
+            )) => {}
+            Err(e) => return Err(e),
         }
+        if self.check_host {
+            let host = match server_name {
+                ServerName::DnsName(name) => name.as_ref().to_owned(),
+                ServerName::IpAddress(ip) => std::net::IpAddr::from(*ip).to_string(),
+                other => format!("{other:?}"),
+            };
+            if !x509::matches_host(&parsed, &host) {
+                return Err(refusal(format!(
+                    "the server certificate is not valid for host name \"{host}\" ({})",
+                    names_in(&parsed)
+                )));
+            }
+        }
+        Ok(ServerCertVerified::assertion())
     }
 
     fn verify_tls12_signature(
@@ -288,7 +371,7 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        self.webpki.verify_tls12_signature(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -297,10 +380,125 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        self.webpki.verify_tls13_signature(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.webpki.supported_verify_schemes()
+    }
+}
+
+/// The names a certificate holds, for an error message.
+fn names_in(cert: &x509::Certificate<'_>) -> String {
+    let mut names: Vec<String> = cert
+        .alt_names
+        .iter()
+        .map(|n| match n {
+            x509::AltName::Dns(d) => format!("DNS:{}", String::from_utf8_lossy(d)),
+            x509::AltName::Ip(ip) => match <[u8; 4]>::try_from(*ip) {
+                Ok(v4) => format!("IP:{}", std::net::Ipv4Addr::from(v4)),
+                Err(_) => match <[u8; 16]>::try_from(*ip) {
+                    Ok(v6) => format!("IP:{}", std::net::Ipv6Addr::from(v6)),
+                    Err(_) => "IP:?".to_owned(),
+                },
+            },
+        })
+        .collect();
+    if let Some(cn) = cert.common_name {
+        names.push(format!("CN={}", String::from_utf8_lossy(cn)));
+    }
+    if names.is_empty() {
+        "it names no host".to_owned()
+    } else {
+        format!("it names {}", names.join(", "))
+    }
+}
+
+/// The client certificate and key, checked to belong together without webpki (which
+/// refuses X.509 v1 certificates that PostgreSQL accepts).
+fn client_identity(
+    provider: &rustls::crypto::CryptoProvider,
+    cert_path: &Path,
+    key_path: &Path,
+) -> Result<Arc<rustls::sign::SingleCertAndKey>> {
+    let certs = read_certs(cert_path, "sslcert")?;
+    let key_der = PrivateKeyDer::from_pem_file(key_path).map_err(|e| {
+        Error::tls(format!(
+            "cannot read the private key in sslkey file {}: {e} \
+             (encrypted keys are not supported; decrypt it with `openssl pkey`)",
+            key_path.display()
+        ))
+    })?;
+    let key = provider.key_provider.load_private_key(key_der).map_err(|e| {
+        Error::tls(format!(
+            "the private key in sslkey file {} cannot be used: {e}",
+            key_path.display()
+        ))
+    })?;
+    let parsed = x509::parse(certs[0].as_ref()).map_err(|e| {
+        Error::tls(format!(
+            "the client certificate in sslcert file {} cannot be read: {e}",
+            cert_path.display()
+        ))
+    })?;
+    if let Some(spki) = key.public_key()
+        && spki.as_ref() != parsed.spki
+    {
+        return Err(Error::tls(format!(
+            "the private key in sslkey file {} does not belong to the client certificate in \
+             sslcert file {}",
+            key_path.display(),
+            cert_path.display()
+        )));
+    }
+    Ok(Arc::new(rustls::sign::SingleCertAndKey::from(
+        rustls::sign::CertifiedKey::new(certs, key),
+    )))
+}
+
+/// A handshake failure as one message (no source: rustls's errors repeat themselves
+/// when shown with their causes).
+fn handshake_error(e: &std::io::Error) -> Error {
+    let inner = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>());
+    let what = match inner {
+        Some(tls) => describe(tls),
+        None if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "the server closed the connection during the TLS handshake".to_owned()
+        }
+        None => e.to_string(),
+    };
+    Error::tls(format!("TLS handshake failed: {what}"))
+}
+
+/// Plain words for what rustls found wrong.
+fn describe(e: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    match e {
+        rustls::Error::InvalidCertificate(cert) => match cert {
+            C::Other(other) => match other.0.downcast_ref::<Refusal>() {
+                Some(refusal) => refusal.0.clone(),
+                None => format!("the server certificate is invalid: {}", other.0),
+            },
+            C::UnknownIssuer => "the server certificate is not signed by a root in sslrootcert \
+                 (certificate verify failed)"
+                .to_owned(),
+            C::BadSignature => {
+                "a signature in the server certificate chain does not verify".to_owned()
+            }
+            C::Expired | C::ExpiredContext { .. } => {
+                "the server certificate has expired".to_owned()
+            }
+            C::NotValidYet | C::NotValidYetContext { .. } => {
+                "the server certificate is not valid yet".to_owned()
+            }
+            other => format!("the server certificate was refused: {other:?}"),
+        },
+        rustls::Error::AlertReceived(alert) => format!(
+            "the server refused the TLS session ({alert:?} alert); if it asked for a client \
+             certificate, check sslcert and sslkey"
+        ),
+        other => other.to_string(),
     }
 }

@@ -101,6 +101,7 @@ pub(super) struct ServerConfig {
     pub(super) replication: bool,
     pub(super) settings: Vec<(String, String)>,
     pub(super) hba_lines: Vec<String>,
+    pub(super) certificates: super::CertificateStyle,
 }
 
 /// Writes `quarry.conf` (port, sockets, speed settings, TLS, the caller's settings).

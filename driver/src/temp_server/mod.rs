@@ -58,6 +58,7 @@ use crate::error::{Error, ErrorKind, Result};
 
 pub use binaries::{BINDIR_VAR, SearchEnv, ServerBinaries, ServerVersion};
 
+pub use certs::CertificateStyle;
 use certs::TlsMaterial;
 use cluster::{Layout, ServerConfig};
 use process::RunAs;
@@ -79,6 +80,7 @@ pub struct Builder {
     also_listen: Vec<String>,
     replication: bool,
     binaries: Option<ServerBinaries>,
+    certificates: CertificateStyle,
 }
 
 impl Builder {
@@ -101,6 +103,13 @@ impl Builder {
     /// either way.
     pub fn tls(mut self, on: bool) -> Builder {
         self.tls = on;
+        self
+    }
+
+    /// Which kind of server and client certificates to make (default: X.509 v3 with
+    /// subjectAltNames).
+    pub fn certificates(mut self, style: CertificateStyle) -> Builder {
+        self.certificates = style;
         self
     }
 
@@ -169,6 +178,7 @@ impl Builder {
             replication: self.replication,
             settings: self.settings,
             hba_lines: self.hba_lines,
+            certificates: self.certificates,
         };
         TempServer::create(binaries, run_as, config, None)
     }
@@ -209,6 +219,7 @@ impl TempServer {
             also_listen: Vec::new(),
             replication: false,
             binaries: None,
+            certificates: CertificateStyle::V3,
         }
     }
 
@@ -243,7 +254,7 @@ impl TempServer {
         match primary {
             None => {
                 cluster::copy_template(&server.binaries, &server.run_as, &server.layout)?;
-                let tls = TlsMaterial::generate()?;
+                let tls = TlsMaterial::generate(server.config.certificates)?;
                 cluster::write_tls(&server.layout, &tls, &server.run_as)?;
             }
             Some(primary) => server.base_backup_of(primary)?,
