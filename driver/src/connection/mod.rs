@@ -314,6 +314,14 @@ impl Connection {
         self.session.process_id
     }
 
+    /// Whether this session is encrypted with TLS. With `sslmode=prefer` (the default) or
+    /// `allow`, a session may have been set up in plaintext (the server offered no TLS, or
+    /// refused the TLS session): assert on this when encryption matters, or use
+    /// `sslmode=verify-full`, which never falls back.
+    pub fn is_tls(&self) -> bool {
+        self.io.socket.is_tls()
+    }
+
     /// A run-time parameter the server reported (`server_version`, `TimeZone`, ...).
     pub fn parameter_status(&self, name: &str) -> Option<&str> {
         self.session.parameters.get(name).map(String::as_str)
