@@ -160,16 +160,16 @@ impl RequireAuth {
         }
     }
 
-    /// [`allows`](Self::allows) as an authentication error that names what
-    /// the server asked for. Call it before answering any request, and when
-    /// `AuthenticationOk` arrives without one.
+    /// [`check_as_written`](Self::check_as_written) with the canonical spelling.
     #[cfg(test)]
     pub(crate) fn check(&self, method: AuthMethod) -> Result<()> {
         self.check_as_written(method, self)
     }
 
-    /// [`check`](Self::check), quoting `require_auth` as the user wrote it
-    /// (`!md5`, not the list it expands to).
+    /// [`allows`](Self::allows) as an authentication error that names what the server
+    /// asked for, quoting `require_auth` as the user wrote it (`!md5`, not the list it
+    /// expands to). Call it before answering any request, and when `AuthenticationOk`
+    /// arrives without one.
     pub(crate) fn check_as_written(
         &self,
         method: AuthMethod,
