@@ -158,3 +158,142 @@ async fn an_untrusted_certificate_is_reported_once() {
     assert_eq!(text.matches("sslrootcert").count(), 1, "{text}");
     assert!(!text.contains("UnknownIssuer"), "{text}");
 }
+
+// --- Several hosts ---------------------------------------------------------------------
+
+/// How many times the server logged a failed password for `role`.
+fn failed_logins(s: &TempServer, role: Role) -> usize {
+    let needle = format!("password authentication failed for user \"{}\"", role.name);
+    s.log_tail(100_000).matches(&needle).count()
+}
+
+/// libpq 18: a wrong password ends the attempt; the other hosts never see it. And
+/// `prefer` does not send it again in plaintext after TLS carried it (libpq does).
+#[tokio::test]
+async fn a_wrong_password_is_sent_to_one_server_once() {
+    let (first, second) = (v1_server(), cn_only_server());
+    for mode in [SslMode::Disable, SslMode::Prefer] {
+        let before = (failed_logins(first, roles::MD5), failed_logins(second, roles::MD5));
+        let opts = role_opts(first, roles::MD5, mode)
+            .password("wrong")
+            .hosts(["127.0.0.1", "127.0.0.1"])
+            .ports([first.port(), second.port()]);
+        let err = Connection::connect_with(&opts).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Authentication, "{mode}: {err:#}");
+        let text = err.display_chain().to_string();
+        assert!(text.contains(&first.port().to_string()), "{text}");
+        assert!(!text.contains(&second.port().to_string()), "{mode}: {text}");
+        // The server writes its log asynchronously: wait (bounded) for the line.
+        let mut after = (0, 0);
+        for _ in 0..50 {
+            after = (failed_logins(first, roles::MD5), failed_logins(second, roles::MD5));
+            if after.0 > before.0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(after.0 - before.0, 1, "{mode}: password attempts on the first server");
+        assert_eq!(after.1, before.1, "{mode}: the second server saw the password");
+    }
+}
+
+/// libpq 18: 57P03 (`cannot_connect_now`) moves on to the next host; another FATAL
+/// does not.
+#[tokio::test]
+async fn cannot_connect_now_moves_on_and_other_refusals_stop() {
+    use support::fake::{FakeServer, Step, error_response};
+    let real = cn_only_server();
+    for (code, moves_on) in [("57P03", true), ("28000", false), ("3D000", false)] {
+        let fake = FakeServer::start(vec![
+            Step::ReadUntagged,
+            Step::Send(error_response(&[
+                (b'S', "FATAL"),
+                (b'C', code),
+                (b'M', "the database system is starting up"),
+            ])),
+            Step::Close,
+        ])
+        .await;
+        let opts = role_opts(real, roles::TRUST, SslMode::Disable)
+            .hosts(["127.0.0.1", "127.0.0.1"])
+            .ports([fake.options().get_ports()[0].expect("the fake server's port"), real.port()]);
+        let result = Connection::connect_with(&opts).await;
+        assert_eq!(result.is_ok(), moves_on, "{code}: {:?}", result.err());
+        if let Err(e) = result {
+            assert_eq!(e.code().map(|c| c.code()), Some(code), "{e:#}");
+        }
+        drop(fake.transcript().await);
+    }
+}
+
+/// libpq 18 waits exactly `connect_timeout` seconds per host (1 is no longer 2), then
+/// moves on.
+#[tokio::test]
+async fn connect_timeout_is_per_host_and_one_second_is_one_second() {
+    let opts = ConnectOptions::parse("connect_timeout=1").unwrap();
+    assert_eq!(opts.get_connect_timeout(), Some(Duration::from_secs(1)));
+    // A listener that never answers: the first host times out, the second connects.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let real = cn_only_server();
+    let opts = role_opts(real, roles::TRUST, SslMode::Disable)
+        .hosts(["127.0.0.1", "127.0.0.1"])
+        .ports([silent.local_addr().unwrap().port(), real.port()])
+        .connect_timeout(Duration::from_secs(1));
+    let conn = tokio::time::timeout(Duration::from_secs(30), Connection::connect_with(&opts))
+        .await
+        .expect("bounded")
+        .unwrap();
+    conn.close().await.unwrap();
+}
+
+/// libpq: `server is in hot standby mode`, not a configuration error without a reason.
+#[tokio::test]
+async fn a_target_session_attrs_mismatch_says_what_the_server_is() {
+    let s = cn_only_server();
+    let opts = role_opts(s, roles::TRUST, SslMode::Disable)
+        .target_session_attrs(quarry::config::TargetSessionAttrs::Standby);
+    let err = Connection::connect_with(&opts).await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("server is not in hot standby mode"), "{text}");
+    let opts = opts.target_session_attrs(quarry::config::TargetSessionAttrs::ReadOnly);
+    let text = Connection::connect_with(&opts).await.unwrap_err().to_string();
+    assert!(text.contains("session is not read-only"), "{text}");
+}
+
+// --- prefer and its errors -------------------------------------------------------------
+
+/// When `prefer` falls back and the plaintext attempt fails too, the error says why
+/// TLS failed first (libpq: `SSL error: certificate verify failed` then the FATAL).
+#[tokio::test]
+async fn prefer_reports_both_attempts() {
+    let s = cn_only_server();
+    // A root that did not sign the certificate makes prefer verify and fail; the
+    // plaintext retry then meets the hostssl-only rule.
+    let opts = role_opts(s, roles::SSL_ONLY, SslMode::Prefer).ssl_root_cert(s.untrusted_ca_path());
+    let err = Connection::connect_with(&opts).await.unwrap_err();
+    let text = err.display_chain().to_string();
+    assert!(text.contains("with TLS: "), "{text}");
+    assert!(text.contains("not signed by a root in sslrootcert"), "{text}");
+    assert!(text.contains("then without TLS"), "{text}");
+    assert!(text.contains("no encryption"), "{text}");
+    assert!(err.as_db_error().is_some(), "{err:#}");
+    // A TLS session refused by the server (hostnossl), then a wrong password in
+    // plaintext: no "after the TLS session was refused (...)".
+    let opts = role_opts(s, roles::NOSSL, SslMode::Prefer).password("wrong");
+    let text = Connection::connect_with(&opts)
+        .await
+        .unwrap_err()
+        .display_chain()
+        .to_string();
+    assert!(!text.contains("after the TLS session was refused"), "{text}");
+    assert!(text.contains("password authentication failed"), "{text}");
+}
+
+/// `require_auth` is quoted as written.
+#[tokio::test]
+async fn require_auth_is_quoted_as_written() {
+    let s = cn_only_server();
+    let opts = role_opts(s, roles::MD5, SslMode::Disable).require_auth("!md5");
+    let text = Connection::connect_with(&opts).await.unwrap_err().to_string();
+    assert!(text.contains("require_auth=!md5 "), "{text}");
+}
