@@ -208,25 +208,22 @@ fn cannot_connect_now(e: &Error) -> bool {
     e.code().is_some_and(|c| c.code() == "57P03")
 }
 
-/// One error out of the failures of every host tried.
+/// One error out of the failures of every host tried: the last one, with its kind, its
+/// SQLSTATE and its cause, after a line for each host tried before it.
 fn combine(mut failures: Vec<(String, Error)>) -> Error {
-    if failures.len() == 1 {
-        let (label, e) = failures.remove(0);
-        return e.context(format!("connection to {label} failed"));
+    let Some((label, last)) = failures.pop() else {
+        return Error::config("no hosts to connect to");
+    };
+    if failures.is_empty() {
+        return last.context(format!("connection to {label} failed"));
     }
-    let kind = failures
-        .last()
-        .map(|(_, e)| e.kind())
-        .unwrap_or(ErrorKind::Config);
+    // Several causes cannot all be `source()`: each earlier host's chain goes in the text.
     let mut message = String::from("could not connect to any host:");
-    // Several causes cannot all be `source()`: each host's whole chain goes in the text.
     for (label, e) in &failures {
         message.push_str(&format!("\n  {label}: {}", e.display_chain()));
     }
-    if failures.is_empty() {
-        message = "no hosts to connect to".into();
-    }
-    Error::new(kind, message)
+    message.push_str(&format!("\n  {label}"));
+    last.context(message)
 }
 
 /// The trusted roots for this connection: the configured file, `system`, or libpq's
