@@ -50,7 +50,11 @@ async fn server_sees_tls(conn: &mut Connection) -> bool {
 async fn connect_tls(opts: &ConnectOptions) -> quarry::Result<bool> {
     let mut conn = Connection::connect_with(opts).await?;
     let tls = conn.is_tls();
-    assert_eq!(tls, server_sees_tls(&mut conn).await, "is_tls() disagrees with the server");
+    assert_eq!(
+        tls,
+        server_sees_tls(&mut conn).await,
+        "is_tls() disagrees with the server"
+    );
     conn.close().await?;
     Ok(tls)
 }
@@ -82,21 +86,46 @@ async fn v1_server_certificate_gives_tls_where_nothing_is_verified() {
 }
 
 /// libpq (OpenSSL) accepts a v1 certificate signed by the root under verify-ca and
-/// verify-full; rustls's webpki cannot verify one, so Quarry refuses it and says why
-/// and how to make a v3 one (a deliberate difference, in driver/docs/connecting.md).
+/// verify-full (by its CN); webpki refuses every v1 certificate, so Quarry checks these
+/// itself (it used to refuse them, and `prefer` with a root fell back to plaintext).
 #[tokio::test]
-async fn v1_server_certificate_under_verification_is_refused_with_a_recipe() {
+async fn v1_server_certificate_is_verified_as_libpq_does() {
     let s = v1_server();
-    for mode in [SslMode::VerifyCa, SslMode::VerifyFull] {
-        let opts = role_opts(s, roles::TRUST, mode).host("localhost");
-        let err = Connection::connect_with(&opts).await.unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Tls, "{err:#}");
-        let text = err.display_chain().to_string();
-        for needle in ["X.509 v1", "libpq would accept it", "openssl x509", "-extfile"] {
-            assert!(text.contains(needle), "{mode}: no {needle:?} in {text}");
-        }
-        assert!(!text.contains("peer certificate"), "{text}");
+    for (mode, host) in [
+        (SslMode::VerifyCa, "127.0.0.1"),
+        (SslMode::VerifyFull, "localhost"),
+        (SslMode::Require, "127.0.0.1"),
+        (SslMode::Prefer, "127.0.0.1"),
+    ] {
+        let opts = role_opts(s, roles::SCRAM, mode)
+            .host(host)
+            .ssl_root_cert(s.ca_cert_path());
+        let tls = connect_tls(&opts)
+            .await
+            .unwrap_or_else(|e| panic!("{mode}: {e:#}"));
+        assert!(tls, "{mode}: no TLS");
     }
+    // The CN names localhost, not 127.0.0.1.
+    let opts = role_opts(s, roles::TRUST, SslMode::VerifyFull).ssl_root_cert(s.ca_cert_path());
+    let text = Connection::connect_with(&opts)
+        .await
+        .unwrap_err()
+        .display_chain()
+        .to_string();
+    assert!(
+        text.contains("not valid for host name \"127.0.0.1\""),
+        "{text}"
+    );
+    // A root that did not sign it.
+    let opts = role_opts(s, roles::TRUST, SslMode::VerifyCa).ssl_root_cert(s.untrusted_ca_path());
+    let err = Connection::connect_with(&opts).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Tls, "{err:#}");
+    let text = err.display_chain().to_string();
+    assert!(
+        text.contains("not signed directly by a root in sslrootcert"),
+        "{text}"
+    );
+    assert!(!text.contains("peer certificate"), "{text}");
 }
 
 /// A v1 client certificate works for `cert` authentication (PostgreSQL accepts it);
@@ -122,7 +151,10 @@ async fn a_client_key_that_does_not_match_is_named() {
     let err = Connection::connect_with(&opts).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Tls, "{err:#}");
     let text = err.display_chain().to_string();
-    assert!(text.contains("does not belong to the client certificate"), "{text}");
+    assert!(
+        text.contains("does not belong to the client certificate"),
+        "{text}"
+    );
     assert!(!text.contains("peer"), "{text}");
 }
 
@@ -154,7 +186,10 @@ async fn an_untrusted_certificate_is_reported_once() {
     let opts = role_opts(s, roles::TRUST, SslMode::VerifyCa).ssl_root_cert(s.untrusted_ca_path());
     let err = Connection::connect_with(&opts).await.unwrap_err();
     let text = err.display_chain().to_string();
-    assert!(text.contains("not signed by a root in sslrootcert"), "{text}");
+    assert!(
+        text.contains("not signed by a root in sslrootcert"),
+        "{text}"
+    );
     assert_eq!(text.matches("sslrootcert").count(), 1, "{text}");
     assert!(!text.contains("UnknownIssuer"), "{text}");
 }
@@ -173,7 +208,10 @@ fn failed_logins(s: &TempServer, role: Role) -> usize {
 async fn a_wrong_password_is_sent_to_one_server_once() {
     let (first, second) = (v1_server(), cn_only_server());
     for mode in [SslMode::Disable, SslMode::Prefer] {
-        let before = (failed_logins(first, roles::MD5), failed_logins(second, roles::MD5));
+        let before = (
+            failed_logins(first, roles::MD5),
+            failed_logins(second, roles::MD5),
+        );
         let opts = role_opts(first, roles::MD5, mode)
             .password("wrong")
             .hosts(["127.0.0.1", "127.0.0.1"])
@@ -186,14 +224,24 @@ async fn a_wrong_password_is_sent_to_one_server_once() {
         // The server writes its log asynchronously: wait (bounded) for the line.
         let mut after = (0, 0);
         for _ in 0..50 {
-            after = (failed_logins(first, roles::MD5), failed_logins(second, roles::MD5));
+            after = (
+                failed_logins(first, roles::MD5),
+                failed_logins(second, roles::MD5),
+            );
             if after.0 > before.0 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert_eq!(after.0 - before.0, 1, "{mode}: password attempts on the first server");
-        assert_eq!(after.1, before.1, "{mode}: the second server saw the password");
+        assert_eq!(
+            after.0 - before.0,
+            1,
+            "{mode}: password attempts on the first server"
+        );
+        assert_eq!(
+            after.1, before.1,
+            "{mode}: the second server saw the password"
+        );
     }
 }
 
@@ -216,7 +264,10 @@ async fn cannot_connect_now_moves_on_and_other_refusals_stop() {
         .await;
         let opts = role_opts(real, roles::TRUST, SslMode::Disable)
             .hosts(["127.0.0.1", "127.0.0.1"])
-            .ports([fake.options().get_ports()[0].expect("the fake server's port"), real.port()]);
+            .ports([
+                fake.options().get_ports()[0].expect("the fake server's port"),
+                real.port(),
+            ]);
         let result = Connection::connect_with(&opts).await;
         assert_eq!(result.is_ok(), moves_on, "{code}: {:?}", result.err());
         if let Err(e) = result {
@@ -256,7 +307,10 @@ async fn a_target_session_attrs_mismatch_says_what_the_server_is() {
     let text = err.to_string();
     assert!(text.contains("server is not in hot standby mode"), "{text}");
     let opts = opts.target_session_attrs(quarry::config::TargetSessionAttrs::ReadOnly);
-    let text = Connection::connect_with(&opts).await.unwrap_err().to_string();
+    let text = Connection::connect_with(&opts)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(text.contains("session is not read-only"), "{text}");
 }
 
@@ -273,7 +327,10 @@ async fn prefer_reports_both_attempts() {
     let err = Connection::connect_with(&opts).await.unwrap_err();
     let text = err.display_chain().to_string();
     assert!(text.contains("with TLS: "), "{text}");
-    assert!(text.contains("not signed by a root in sslrootcert"), "{text}");
+    assert!(
+        text.contains("not signed by a root in sslrootcert"),
+        "{text}"
+    );
     assert!(text.contains("then without TLS"), "{text}");
     assert!(text.contains("no encryption"), "{text}");
     assert!(err.as_db_error().is_some(), "{err:#}");
@@ -285,7 +342,10 @@ async fn prefer_reports_both_attempts() {
         .unwrap_err()
         .display_chain()
         .to_string();
-    assert!(!text.contains("after the TLS session was refused"), "{text}");
+    assert!(
+        !text.contains("after the TLS session was refused"),
+        "{text}"
+    );
     assert!(text.contains("password authentication failed"), "{text}");
 }
 
@@ -294,6 +354,9 @@ async fn prefer_reports_both_attempts() {
 async fn require_auth_is_quoted_as_written() {
     let s = cn_only_server();
     let opts = role_opts(s, roles::MD5, SslMode::Disable).require_auth("!md5");
-    let text = Connection::connect_with(&opts).await.unwrap_err().to_string();
+    let text = Connection::connect_with(&opts)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(text.contains("require_auth=!md5 "), "{text}");
 }

@@ -38,7 +38,8 @@ fn servers() -> &'static Servers {
     static SERVERS: OnceLock<Servers> = OnceLock::new();
     SERVERS.get_or_init(|| {
         let start = |b: quarry::temp_server::Builder, what: &str| {
-            b.start().unwrap_or_else(|e| panic!("start the {what} server: {e:#}"))
+            b.start()
+                .unwrap_or_else(|e| panic!("start the {what} server: {e:#}"))
         };
         let primary = start(TempServer::builder().replication(true), "primary");
         let standby = primary.start_standby().expect("start the standby");
@@ -50,7 +51,10 @@ fn servers() -> &'static Servers {
         std::fs::create_dir_all(&dir).unwrap();
         Servers {
             tls: support::server(),
-            v1: start(TempServer::builder().certificates(CertificateStyle::V1), "v1"),
+            v1: start(
+                TempServer::builder().certificates(CertificateStyle::V1),
+                "v1",
+            ),
             cn: start(
                 TempServer::builder().certificates(CertificateStyle::V3CommonNameOnly),
                 "CN-only",
@@ -146,7 +150,11 @@ fn fill(template: &str, values: &HashMap<String, String>) -> String {
         out.push_str(&rest[..open]);
         let close = rest[open..].find('}').expect("unclosed {") + open;
         let key = &rest[open + 1..close];
-        out.push_str(values.get(key).unwrap_or_else(|| panic!("unknown placeholder {{{key}}}")));
+        out.push_str(
+            values
+                .get(key)
+                .unwrap_or_else(|| panic!("unknown placeholder {{{key}}}")),
+        );
         rest = &rest[close + 1..];
     }
     out.push_str(rest);
@@ -263,7 +271,11 @@ async fn quarry_ends_every_case_as_libpq_18_does() {
     assert!(cases.len() >= 100, "the table lost cases: {}", cases.len());
     let mut mismatches = Vec::new();
     for case in &cases {
-        assert_ne!(case.libpq, "?", "{}: not recorded yet: run scripts/libpq-diff.py", case.name);
+        assert_ne!(
+            case.libpq, "?",
+            "{}: not recorded yet: run scripts/libpq-diff.py",
+            case.name
+        );
         let want = case.quarry.unwrap_or(case.libpq);
         let got = quarry_outcome(s, case, &values).await;
         if got != want {
@@ -292,7 +304,11 @@ fn serve_for_the_reference_script() {
         let keys: Vec<String> = cases()
             .iter()
             .flat_map(|c| [c.conninfo, c.env])
-            .flat_map(|t| t.split('{').skip(1).map(|p| p.split('}').next().unwrap_or("").to_owned()))
+            .flat_map(|t| {
+                t.split('{')
+                    .skip(1)
+                    .map(|p| p.split('}').next().unwrap_or("").to_owned())
+            })
             .collect();
         assert!(keys.iter().all(|k| !k.is_empty()), "an empty placeholder");
         return;

@@ -44,8 +44,8 @@ mod simple;
 mod startup;
 pub(crate) mod stream;
 mod tls;
-mod x509;
 mod type_registry;
+mod x509;
 
 pub use cancel::CancelToken;
 pub(crate) use copy_io::{CopyDirection, EarlyAnswer};

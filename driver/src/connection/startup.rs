@@ -440,7 +440,9 @@ async fn connect_addr(options: &ConnectOptions, ep: &Endpoint, addr: &Addr) -> R
                             // ErrorResponse (a `hostnossl` rule) gets one plaintext attempt.
                             // Not after a rejected password (28P01): that would send it
                             // again, unencrypted (libpq does; see connecting.md).
-                            Err(e) if e.as_db_error().is_some() && !plaintext_retry_forbidden(&e) => {
+                            Err(e)
+                                if e.as_db_error().is_some() && !plaintext_retry_forbidden(&e) =>
+                            {
                                 tracing::warn!(
                                     host = %ep.host,
                                     "the server refused the TLS session ({}); retrying without \

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -147,12 +147,15 @@ pub(crate) fn client_config(settings: &TlsSettings) -> Result<ClientConfig> {
                      (or `system`), or use sslmode=require",
                 ));
             }
+            let roots = Arc::new(roots);
             let webpki =
-                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                WebPkiServerVerifier::builder_with_provider(roots.clone(), provider.clone())
                     .build()
                     .map_err(|e| Error::tls(format!("TLS setup failed: {e}")))?;
             Arc::new(Verified {
                 webpki,
+                roots,
+                provider: provider.clone(),
                 check_host: settings.verify == Verify::Full,
             })
         }
@@ -223,17 +226,10 @@ fn refusal(message: String) -> rustls::Error {
     )))
 }
 
-fn parse_server_certificate(der: &[u8]) -> std::result::Result<x509::Certificate<'_>, rustls::Error> {
+fn parse_server_certificate(
+    der: &[u8],
+) -> std::result::Result<x509::Certificate<'_>, rustls::Error> {
     x509::parse(der).map_err(|e| refusal(format!("the server sent a {e}")))
-}
-
-/// The server's certificate is X.509 v1 and the mode verifies it: webpki cannot.
-fn v1_refusal(version: u8, mode: &str) -> rustls::Error {
-    refusal(format!(
-        "the server certificate is X.509 v{version}, which cannot be verified here \
-         (sslmode={mode}); libpq would accept it. Reissue it as v3 (`{V3_RECIPE}`), or use \
-         sslmode=require, which does not verify the certificate"
-    ))
 }
 
 /// Checks a handshake signature with the key from the certificate, whatever the
@@ -249,7 +245,9 @@ fn verify_signature_with_key(
     let parsed = parse_server_certificate(cert.as_ref())?;
     if tls13 {
         let spki = rustls::pki_types::SubjectPublicKeyInfoDer::from(parsed.spki);
-        return rustls::crypto::verify_tls13_signature_with_raw_key(message, &spki, dss, algorithms);
+        return rustls::crypto::verify_tls13_signature_with_raw_key(
+            message, &spki, dss, algorithms,
+        );
     }
     // TLS 1.2 leaves the curve to the key: take the algorithm made for this key.
     let alg = algorithms
@@ -320,6 +318,9 @@ impl ServerCertVerifier for NoVerification {
 #[derive(Debug)]
 struct Verified {
     webpki: Arc<WebPkiServerVerifier>,
+    /// For X.509 v1 certificates, which webpki refuses: checked here against the roots.
+    roots: Arc<RootCertStore>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
     check_host: bool,
 }
 
@@ -334,20 +335,21 @@ impl ServerCertVerifier for Verified {
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
         use rustls::CertificateError;
         let parsed = parse_server_certificate(end_entity.as_ref())?;
-        let mode = if self.check_host { "verify-full" } else { "verify-ca" };
-        if parsed.version != 3 {
-            return Err(v1_refusal(parsed.version, mode));
-        }
-        match self
-            .webpki
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-        {
-            // The chain is good (webpki checks the name last); the name is ours to check.
-            Ok(_)
-            | Err(rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => {}
-            Err(e) => return Err(e),
+        if parsed.version == 3 {
+            match self
+                .webpki
+                .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+            {
+                // The chain is good (webpki checks the name last); the name is ours to check.
+                Ok(_)
+                | Err(rustls::Error::InvalidCertificate(
+                    CertificateError::NotValidForName
+                    | CertificateError::NotValidForNameContext { .. },
+                )) => {}
+                Err(e) => return Err(e),
+            }
+        } else {
+            self.verify_v1(&parsed, now)?;
         }
         if self.check_host {
             let host = match server_name {
@@ -371,7 +373,8 @@ impl ServerCertVerifier for Verified {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        self.webpki.verify_tls12_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_signature_with_key(message, cert, dss, algorithms, false)
     }
 
     fn verify_tls13_signature(
@@ -380,11 +383,70 @@ impl ServerCertVerifier for Verified {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        self.webpki.verify_tls13_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_signature_with_key(message, cert, dss, algorithms, true)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.webpki.supported_verify_schemes()
+    }
+}
+
+impl Verified {
+    /// What OpenSSL (and so libpq) accepts of an X.509 v1 server certificate, which
+    /// webpki refuses: signed directly by a root in `sslrootcert` (or being that root),
+    /// and within its validity period. A v1 certificate has no extensions, so there is
+    /// no key usage or CA flag to check; the host name is checked by the caller.
+    fn verify_v1(
+        &self,
+        cert: &x509::Certificate<'_>,
+        now: UnixTime,
+    ) -> std::result::Result<(), rustls::Error> {
+        use rustls::CertificateError;
+        let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+        if now < cert.not_before {
+            return Err(CertificateError::NotValidYet.into());
+        }
+        if now > cert.not_after {
+            return Err(CertificateError::Expired.into());
+        }
+        let mut issuer_found = false;
+        for anchor in self.roots.roots.iter() {
+            if anchor.subject.as_ref() != cert.issuer {
+                continue;
+            }
+            issuer_found = true;
+            let Ok((key_algorithm, public_key)) =
+                x509::public_key_parts(anchor.subject_public_key_info.as_ref())
+            else {
+                continue;
+            };
+            let verified = self
+                .provider
+                .signature_verification_algorithms
+                .all
+                .iter()
+                .filter(|alg| {
+                    alg.signature_alg_id().as_ref() == cert.signature_algorithm
+                        && alg.public_key_alg_id().as_ref() == key_algorithm
+                })
+                .any(|alg| {
+                    alg.verify_signature(public_key, cert.tbs, cert.signature)
+                        .is_ok()
+                });
+            if verified {
+                return Ok(());
+            }
+        }
+        if issuer_found {
+            return Err(CertificateError::BadSignature.into());
+        }
+        Err(refusal(format!(
+            "the server certificate is X.509 v{} and not signed directly by a root in \
+             sslrootcert (certificate verify failed); only v3 certificates can be verified \
+             through an intermediate CA here. Reissue it as v3 (`{V3_RECIPE}`)",
+            cert.version
+        )))
     }
 }
 
@@ -429,12 +491,15 @@ fn client_identity(
             key_path.display()
         ))
     })?;
-    let key = provider.key_provider.load_private_key(key_der).map_err(|e| {
-        Error::tls(format!(
-            "the private key in sslkey file {} cannot be used: {e}",
-            key_path.display()
-        ))
-    })?;
+    let key = provider
+        .key_provider
+        .load_private_key(key_der)
+        .map_err(|e| {
+            Error::tls(format!(
+                "the private key in sslkey file {} cannot be used: {e}",
+                key_path.display()
+            ))
+        })?;
     let parsed = x509::parse(certs[0].as_ref()).map_err(|e| {
         Error::tls(format!(
             "the client certificate in sslcert file {} cannot be read: {e}",

@@ -14,6 +14,17 @@ use std::net::IpAddr;
 pub(crate) struct Certificate<'a> {
     /// 1, 2 or 3 (the DER field holds the version minus one).
     pub(crate) version: u8,
+    /// The whole tbsCertificate element: what the issuer signed.
+    pub(crate) tbs: &'a [u8],
+    /// The outer signatureAlgorithm, without its SEQUENCE header.
+    pub(crate) signature_algorithm: &'a [u8],
+    /// The issuer's signature (the BIT STRING's bits).
+    pub(crate) signature: &'a [u8],
+    /// The issuer Name, without its SEQUENCE header (as webpki keeps trust anchors').
+    pub(crate) issuer: &'a [u8],
+    /// The validity period, in seconds since 1970.
+    pub(crate) not_before: i64,
+    pub(crate) not_after: i64,
     /// The whole SubjectPublicKeyInfo element (tag and length included).
     pub(crate) spki: &'a [u8],
     /// The AlgorithmIdentifier inside the SubjectPublicKeyInfo, without its SEQUENCE
@@ -121,8 +132,14 @@ pub(crate) fn parse(der: &[u8]) -> Result<Certificate<'_>, Malformed> {
     let mut outer = Der::new(der);
     let (cert, _) = outer.expect(SEQUENCE, "not a SEQUENCE")?;
     let mut cert = Der::new(cert);
-    let (tbs, _) = cert.expect(SEQUENCE, "no tbsCertificate")?;
-    let mut tbs = Der::new(tbs);
+    let (tbs_contents, tbs_whole) = cert.expect(SEQUENCE, "no tbsCertificate")?;
+    let (signature_algorithm, _) = cert.expect(SEQUENCE, "signature algorithm")?;
+    let (signature, _) = cert.expect(BIT_STRING, "signature")?;
+    let signature = match signature.split_first() {
+        Some((0, bits)) => bits,
+        _ => return Err(Malformed("signature")),
+    };
+    let mut tbs = Der::new(tbs_contents);
     let version = if tbs.peek_tag() == Some(VERSION) {
         let (explicit, _) = tbs.expect(VERSION, "version")?;
         let (v, _) = Der::new(explicit).expect(INTEGER, "version")?;
@@ -137,17 +154,14 @@ pub(crate) fn parse(der: &[u8]) -> Result<Certificate<'_>, Malformed> {
     };
     tbs.expect(INTEGER, "serial number")?;
     tbs.expect(SEQUENCE, "signature algorithm")?;
-    tbs.expect(SEQUENCE, "issuer")?;
-    tbs.expect(SEQUENCE, "validity")?;
+    let (issuer, _) = tbs.expect(SEQUENCE, "issuer")?;
+    let (validity, _) = tbs.expect(SEQUENCE, "validity")?;
+    let mut validity = Der::new(validity);
+    let not_before = time(&mut validity)?;
+    let not_after = time(&mut validity)?;
     let (subject, _) = tbs.expect(SEQUENCE, "subject")?;
     let (spki_contents, spki) = tbs.expect(SEQUENCE, "subjectPublicKeyInfo")?;
-    let mut key = Der::new(spki_contents);
-    let (key_algorithm, _) = key.expect(SEQUENCE, "key algorithm")?;
-    let (bits, _) = key.expect(BIT_STRING, "public key")?;
-    let public_key = match bits.split_first() {
-        Some((0, key)) => key,
-        _ => return Err(Malformed("public key")),
-    };
+    let (key_algorithm, public_key) = public_key_parts(spki_contents)?;
     let mut alt_names = Vec::new();
     while !tbs.is_empty() {
         let (tag, contents, _) = tbs.any()?;
@@ -157,12 +171,73 @@ pub(crate) fn parse(der: &[u8]) -> Result<Certificate<'_>, Malformed> {
     }
     Ok(Certificate {
         version,
+        tbs: tbs_whole,
+        signature_algorithm,
+        signature,
+        issuer,
+        not_before,
+        not_after,
         spki,
         key_algorithm,
         public_key,
         common_name: common_name(subject)?,
         alt_names,
     })
+}
+
+/// The algorithm (without its SEQUENCE header) and the key bits of a
+/// SubjectPublicKeyInfo given without its SEQUENCE header (as trust anchors keep it).
+pub(crate) fn public_key_parts(spki_contents: &[u8]) -> Result<(&[u8], &[u8]), Malformed> {
+    let mut key = Der::new(spki_contents);
+    let (algorithm, _) = key.expect(SEQUENCE, "key algorithm")?;
+    let (bits, _) = key.expect(BIT_STRING, "public key")?;
+    match bits.split_first() {
+        Some((0, public_key)) if key.is_empty() => Ok((algorithm, public_key)),
+        _ => Err(Malformed("public key")),
+    }
+}
+
+/// A UTCTime (`YYMMDDHHMMSSZ`, years 1950-2049) or GeneralizedTime
+/// (`YYYYMMDDHHMMSSZ`), in seconds since 1970.
+fn time(der: &mut Der<'_>) -> Result<i64, Malformed> {
+    let (tag, text, _) = der.any()?;
+    let digits = |s: &[u8]| -> Result<i64, Malformed> {
+        s.iter().try_fold(0i64, |acc, &b| match b {
+            b'0'..=b'9' => Ok(acc * 10 + i64::from(b - b'0')),
+            _ => Err(Malformed("time")),
+        })
+    };
+    let (year, rest) = match (tag, text.len()) {
+        (0x17, 13) => {
+            let yy = digits(&text[..2])?;
+            (if yy < 50 { 2000 + yy } else { 1900 + yy }, &text[2..])
+        }
+        (0x18, 15) => (digits(&text[..4])?, &text[4..]),
+        _ => return Err(Malformed("time")),
+    };
+    if rest[10] != b'Z' {
+        return Err(Malformed("time"));
+    }
+    let field = |i: usize| digits(&rest[i..i + 2]);
+    let (month, day) = (field(0)?, field(2)?);
+    let (hour, minute, second) = (field(4)?, field(6)?, field(8)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return Err(Malformed("time"));
+    }
+    // Days from 1970-01-01 to the date (Howard Hinnant's days_from_civil).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Ok(days * 86_400 + hour * 3600 + minute * 60 + second)
 }
 
 /// The first commonName in a Name (a SEQUENCE of SETs of attribute SEQUENCEs).
@@ -234,7 +309,10 @@ pub(crate) fn matches_host(cert: &Certificate<'_>, host: &str) -> bool {
             return true;
         }
     }
-    check_cn && cert.common_name.is_some_and(|cn| dns_name_matches(cn, host))
+    check_cn
+        && cert
+            .common_name
+            .is_some_and(|cn| dns_name_matches(cn, host))
 }
 
 fn ip_matches(bytes: &[u8], ip: IpAddr) -> bool {
@@ -273,11 +351,12 @@ mod tests {
 
     /// A DER element: tag, short or long length, contents.
     fn tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
+        let [high, low] = u16::try_from(contents.len()).unwrap().to_be_bytes();
         let mut out = vec![tag];
-        match contents.len() {
-            n if n < 0x80 => out.push(u8::try_from(n).unwrap()),
-            n if n < 0x100 => out.extend([0x81, u8::try_from(n).unwrap()]),
-            n => out.extend([0x82, u8::try_from(n >> 8).unwrap(), (n & 0xff) as u8]),
+        match (high, low) {
+            (0, 0..=0x7f) => out.push(low),
+            (0, _) => out.extend([0x81, low]),
+            _ => out.extend([0x82, high, low]),
         }
         out.extend_from_slice(contents);
         out
@@ -289,9 +368,18 @@ mod tests {
     }
 
     fn cert(version: Option<u8>, subject_cn: &str, sans: &[AltName<'_>]) -> Vec<u8> {
-        let alg = tlv(SEQUENCE, &tlv(OID, &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02]));
-        let key_alg = tlv(SEQUENCE, &tlv(OID, &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01]));
-        let spki = tlv(SEQUENCE, &[key_alg, tlv(BIT_STRING, &[0, 4, 1, 2, 3])].concat());
+        let alg = tlv(
+            SEQUENCE,
+            &tlv(OID, &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02]),
+        );
+        let key_alg = tlv(
+            SEQUENCE,
+            &tlv(OID, &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01]),
+        );
+        let spki = tlv(
+            SEQUENCE,
+            &[key_alg, tlv(BIT_STRING, &[0, 4, 1, 2, 3])].concat(),
+        );
         let mut tbs = Vec::new();
         if let Some(v) = version {
             tbs.extend(tlv(VERSION, &tlv(INTEGER, &[v])));
@@ -299,7 +387,10 @@ mod tests {
         tbs.extend(tlv(INTEGER, &[1]));
         tbs.extend(&alg);
         tbs.extend(cn("issuer"));
-        tbs.extend(tlv(SEQUENCE, &[]));
+        tbs.extend(tlv(
+            SEQUENCE,
+            &[tlv(0x17, b"700101000000Z"), tlv(0x18, b"20491231235959Z")].concat(),
+        ));
         tbs.extend(cn(subject_cn));
         tbs.extend(&spki);
         if !sans.is_empty() {
@@ -330,11 +421,22 @@ mod tests {
         assert_eq!(c.common_name, Some(&b"db.example.com"[..]));
         assert!(c.alt_names.is_empty());
         assert_eq!(c.spki[0], SEQUENCE);
+        assert_eq!(c.not_before, 0);
+        assert_eq!(c.not_after, 2_524_607_999);
+        assert_eq!(c.signature, &[9]);
+        assert_eq!(c.tbs[0], SEQUENCE);
 
-        let v3 = cert(Some(2), "x", &[AltName::Dns(b"a"), AltName::Ip(&[127, 0, 0, 1])]);
+        let v3 = cert(
+            Some(2),
+            "x",
+            &[AltName::Dns(b"a"), AltName::Ip(&[127, 0, 0, 1])],
+        );
         let c = parse(&v3).unwrap();
         assert_eq!(c.version, 3);
-        assert_eq!(c.alt_names, [AltName::Dns(b"a"), AltName::Ip(&[127, 0, 0, 1])]);
+        assert_eq!(
+            c.alt_names,
+            [AltName::Dns(b"a"), AltName::Ip(&[127, 0, 0, 1])]
+        );
     }
 
     #[test]

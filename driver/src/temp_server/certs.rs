@@ -143,15 +143,15 @@ mod v1 {
     /// 1.2.840.10045.4.3.2, ecdsa-with-SHA256 (rcgen's default keys are P-256).
     const ECDSA_WITH_SHA256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
 
+    /// A DER element; `u16::MAX` bytes is far more than a test certificate needs.
     fn tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
+        let len = u16::try_from(contents.len()).expect("a test certificate is small");
+        let [high, low] = len.to_be_bytes();
         let mut out = vec![tag];
-        let len = contents.len();
-        if len < 0x80 {
-            out.push(len as u8);
-        } else if len < 0x100 {
-            out.extend([0x81, len as u8]);
-        } else {
-            out.extend([0x82, (len >> 8) as u8, (len & 0xff) as u8]);
+        match (high, low) {
+            (0, 0..=0x7f) => out.push(low),
+            (0, _) => out.extend([0x81, low]),
+            _ => out.extend([0x82, high, low]),
         }
         out.extend_from_slice(contents);
         out
@@ -159,7 +159,11 @@ mod v1 {
 
     /// `CN=common_name`, as rcgen writes it (a UTF8String).
     fn name(common_name: &str) -> Vec<u8> {
-        let attribute = [tlv(0x06, &[0x55, 0x04, 0x03]), tlv(0x0c, common_name.as_bytes())].concat();
+        let attribute = [
+            tlv(0x06, &[0x55, 0x04, 0x03]),
+            tlv(0x0c, common_name.as_bytes()),
+        ]
+        .concat();
         tlv(0x30, &tlv(0x31, &tlv(0x30, &attribute)))
     }
 
@@ -171,11 +175,7 @@ mod v1 {
         ca_key: &KeyPair,
     ) -> Result<String, rcgen::Error> {
         let algorithm = tlv(0x30, &tlv(0x06, ECDSA_WITH_SHA256));
-        let validity = [
-            tlv(0x17, b"200101000000Z"),
-            tlv(0x17, b"491231235959Z"),
-        ]
-        .concat();
+        let validity = [tlv(0x17, b"200101000000Z"), tlv(0x17, b"491231235959Z")].concat();
         let tbs = tlv(
             0x30,
             &[
