@@ -360,3 +360,22 @@ async fn require_auth_is_quoted_as_written() {
         .to_string();
     assert!(text.contains("require_auth=!md5 "), "{text}");
 }
+
+/// A server that hangs up during the handshake: one sentence, not rustls's
+/// `tls handshake eof: tls handshake eof`.
+#[tokio::test]
+async fn a_hang_up_during_the_tls_handshake_is_reported_once() {
+    let s = cn_only_server();
+    if s.version().major >= 17 {
+        return; // Direct TLS works there; PostgreSQL 15 hangs up on a ClientHello.
+    }
+    let opts = role_opts(s, roles::TRUST, SslMode::Require)
+        .ssl_negotiation(quarry::config::SslNegotiation::Direct);
+    let err = Connection::connect_with(&opts).await.unwrap_err();
+    let text = err.display_chain().to_string();
+    assert!(
+        text.contains("the server closed the connection during the TLS handshake"),
+        "{text}"
+    );
+    assert!(!text.contains("tls handshake eof"), "{text}");
+}

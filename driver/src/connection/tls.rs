@@ -567,3 +567,73 @@ fn describe(e: &rustls::Error) -> String {
         other => other.to_string(),
     }
 }
+
+#[cfg(all(test, feature = "temp-server"))]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::temp_server::v1_server_certificate;
+
+    fn der(pem: &str) -> CertificateDer<'static> {
+        CertificateDer::from_pem_slice(pem.as_bytes()).unwrap()
+    }
+
+    fn verifier(root_pem: &str, check_host: bool) -> Verified {
+        let provider = provider();
+        let mut roots = RootCertStore::empty();
+        roots.add(der(root_pem)).unwrap();
+        let roots = Arc::new(roots);
+        let webpki = WebPkiServerVerifier::builder_with_provider(roots.clone(), provider.clone())
+            .build()
+            .unwrap();
+        Verified {
+            webpki,
+            roots,
+            provider,
+            check_host,
+        }
+    }
+
+    /// 2030-01-01, inside the test certificates' validity.
+    fn in_2030() -> UnixTime {
+        UnixTime::since_unix_epoch(Duration::from_secs(1_893_456_000))
+    }
+
+    #[test]
+    fn v1_certificates_are_checked_like_openssl_does() {
+        let (ca, cert) = v1_server_certificate("250101000000Z", "350101000000Z").unwrap();
+        let cert = der(&cert);
+        let localhost = ServerName::try_from("localhost").unwrap();
+        let address = ServerName::try_from("127.0.0.1").unwrap();
+        let check = |v: &Verified, name: &ServerName<'_>, now| {
+            v.verify_server_cert(&cert, &[], name, &[], now)
+        };
+        let full = verifier(&ca, true);
+        check(&full, &localhost, in_2030()).unwrap();
+        let err = check(&full, &address, in_2030()).unwrap_err();
+        assert!(describe(&err).contains("not valid for host name"), "{err}");
+        // verify-ca does not look at the name.
+        check(&verifier(&ca, false), &address, in_2030()).unwrap();
+
+        let before = UnixTime::since_unix_epoch(Duration::from_secs(1_700_000_000));
+        let err = check(&full, &localhost, before).unwrap_err();
+        assert!(describe(&err).contains("not valid yet"), "{err}");
+        let after = UnixTime::since_unix_epoch(Duration::from_secs(2_100_000_000));
+        let err = check(&full, &localhost, after).unwrap_err();
+        assert!(describe(&err).contains("expired"), "{err}");
+
+        // Another CA of the same name did not sign it.
+        let (other_ca, _) = v1_server_certificate("250101000000Z", "350101000000Z").unwrap();
+        let err = check(&verifier(&other_ca, true), &localhost, in_2030()).unwrap_err();
+        assert!(describe(&err).contains("signature"), "{err}");
+
+        // A flipped bit in the signed part.
+        let mut tampered = cert.as_ref().to_vec();
+        let at = tampered.len() / 2;
+        tampered[at] ^= 1;
+        let tampered = CertificateDer::from(tampered);
+        let result = full.verify_server_cert(&tampered, &[], &localhost, &[], in_2030());
+        assert!(result.is_err(), "a tampered certificate was accepted");
+    }
+}

@@ -68,9 +68,9 @@ fn generate(style: CertificateStyle) -> std::result::Result<TlsMaterial, rcgen::
         return Ok(TlsMaterial {
             ca_cert,
             untrusted_ca_cert,
-            server_cert: v1::certificate(2, "localhost", &server_key, ca.key())?,
+            server_cert: v1::certificate(2, "localhost", &server_key, ca.key(), v1::VALIDITY)?,
             server_key: server_key.serialize_pem(),
-            client_cert: v1::certificate(3, roles::CERT.name, &client_key, ca.key())?,
+            client_cert: v1::certificate(3, roles::CERT.name, &client_key, ca.key(), v1::VALIDITY)?,
             client_key: client_key.serialize_pem(),
         });
     }
@@ -111,6 +111,19 @@ fn generate(style: CertificateStyle) -> std::result::Result<TlsMaterial, rcgen::
 }
 
 const CA_NAME: &str = "Quarry TempServer test CA";
+
+/// For the TLS verifier's unit tests: the test CA (PEM) and an X.509 v1 certificate it
+/// signed for `CN=localhost` (PEM), valid between two UTCTimes (`YYMMDDHHMMSSZ`).
+#[cfg(test)]
+pub(crate) fn v1_server_certificate(
+    not_before: &str,
+    not_after: &str,
+) -> std::result::Result<(String, String), rcgen::Error> {
+    let (ca_cert, ca) = certificate_authority(CA_NAME)?;
+    let key = KeyPair::generate()?;
+    let cert = v1::certificate(2, "localhost", &key, ca.key(), (not_before, not_after))?;
+    Ok((ca_cert, cert))
+}
 
 /// A self-signed CA: its PEM certificate and an issuer to sign with.
 fn certificate_authority(
@@ -167,15 +180,24 @@ mod v1 {
         tlv(0x30, &tlv(0x31, &tlv(0x30, &attribute)))
     }
 
-    /// A v1 certificate (no version field, no extensions) for `key`, signed by the test CA.
+    /// Not before 2020, not after 2049 (UTCTime).
+    pub(super) const VALIDITY: (&str, &str) = ("200101000000Z", "491231235959Z");
+
+    /// A v1 certificate (no version field, no extensions) for `key`, signed by the test CA,
+    /// valid between the two UTCTimes of `validity`.
     pub(super) fn certificate(
         serial: u8,
         common_name: &str,
         key: &KeyPair,
         ca_key: &KeyPair,
+        validity: (&str, &str),
     ) -> Result<String, rcgen::Error> {
         let algorithm = tlv(0x30, &tlv(0x06, ECDSA_WITH_SHA256));
-        let validity = [tlv(0x17, b"200101000000Z"), tlv(0x17, b"491231235959Z")].concat();
+        let validity = [
+            tlv(0x17, validity.0.as_bytes()),
+            tlv(0x17, validity.1.as_bytes()),
+        ]
+        .concat();
         let tbs = tlv(
             0x30,
             &[

@@ -60,6 +60,8 @@ pub use binaries::{BINDIR_VAR, SearchEnv, ServerBinaries, ServerVersion};
 
 pub use certs::CertificateStyle;
 use certs::TlsMaterial;
+#[cfg(test)]
+pub(crate) use certs::v1_server_certificate;
 use cluster::{Layout, ServerConfig};
 use process::RunAs;
 use reaper::Reaper;
