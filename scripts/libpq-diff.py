@@ -16,7 +16,9 @@ column, and removes the file so that the servers stop.
 """
 
 import os
+import ctypes
 import re
+import select
 import subprocess
 import sys
 import tempfile
@@ -26,17 +28,6 @@ from psycopg import pq
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TABLE = os.path.join(ROOT, "tests", "fixtures", "libpq18_outcomes.txt")
-
-# libpq's server messages mapped back to the SQLSTATE the server sent (libpq keeps the
-# SQLSTATE of a failed connection attempt to itself).
-SERVER_MESSAGES = [
-    (r"password authentication failed", "28P01"),
-    (r"no pg_hba.conf entry|pg_hba.conf rejects connection", "28000"),
-    (r"role \".*\" does not exist", "28000"),
-    (r"certificate authentication failed|connection requires a valid client certificate", "28000"),
-    (r"database \".*\" does not exist", "3D000"),
-    (r"the database system is (starting up|shutting down|not yet accepting)", "57P03"),
-]
 
 CLIENT_MESSAGES = [
     (r"server is (not )?in hot standby mode|session is (not )?read-only", "tsa"),
@@ -48,7 +39,7 @@ CLIENT_MESSAGES = [
 ]
 
 
-def classify(message, port_names):
+def classify(message, port_names, sqlstate=None):
     attempts = re.findall(r'connection to server at "[^"]*", port (\d+) failed: (.*)', message)
     if not attempts:
         return "err config"
@@ -56,15 +47,46 @@ def classify(message, port_names):
     # The reason of the last attempt: its line and what follows up to the next attempt.
     tail = message[message.rfind('port %s failed: ' % port):]
     server = port_names.get(port, "port " + port)
-    if "FATAL" in first_line or "FATAL" in tail.split("\n")[0]:
-        for pattern, code in SERVER_MESSAGES:
-            if re.search(pattern, tail.split("\n")[0]):
-                return "err %s @%s" % (code, server)
-        return "err server? @%s (%s)" % (server, first_line)
+    if "FATAL" in first_line or "ERROR" in first_line:
+        return "err %s @%s" % (sqlstate() if sqlstate else "?", server)
     for pattern, cls in CLIENT_MESSAGES:
         if re.search(pattern, tail):
             return "err %s @%s" % (cls, server)
     return "err ? @%s (%s)" % (server, first_line)
+
+
+def libpq():
+    """The libpq psycopg loaded (the wheel's own copy), for what psycopg does not wrap."""
+    import psycopg_binary
+    libs = os.path.join(os.path.dirname(os.path.dirname(psycopg_binary.__file__)),
+                        "psycopg_binary.libs")
+    for name in sorted(os.listdir(libs)):
+        if name.startswith("libpq"):
+            return ctypes.CDLL(os.path.join(libs, name))
+    sys.exit("no libpq in " + libs)
+
+
+def sqlstate_of_last_attempt(conninfo):
+    """The SQLSTATE the server sent to end the attempt. libpq keeps it to itself, but
+    shows it in the message at the VERBOSE error verbosity, which can only be set on a
+    connection started with PQconnectStart and polled by hand."""
+    conn = pq.PGconn.connect_start(conninfo)
+    try:
+        libpq().PQsetErrorVerbosity(ctypes.c_void_p(conn.pgconn_ptr), 2)  # PQERRORS_VERBOSE
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            status = conn.connect_poll()
+            if status in (pq.PollingStatus.OK, pq.PollingStatus.FAILED):
+                break
+            wait = [conn.socket] if status == pq.PollingStatus.READING else []
+            write = [conn.socket] if status == pq.PollingStatus.WRITING else []
+            select.select(wait, write, [], 1)
+        else:
+            return "timeout?"
+        codes = re.findall(r"(?:FATAL|ERROR):  ([0-9A-Z]{5}): ", conn.error_message.decode(errors="replace"))
+        return codes[-1] if codes else "?"
+    finally:
+        conn.finish()
 
 
 def fill(template, values):
@@ -86,8 +108,11 @@ def run_case(env, conninfo, values, port_names):
         try:
             if conn.status == pq.ConnStatus.OK:
                 tls = "tls" if conn.ssl_in_use else "plain"
-                return "ok %s @%s" % (tls, port_names.get(conn.port.decode(), conn.port.decode()))
-            return classify(conn.error_message.decode(errors="replace"), port_names)
+                # The server behind any pooler, as the Rust test sees it.
+                port = conn.exec_(b"SELECT inet_server_port()").get_value(0, 0).decode()
+                return "ok %s @%s" % (tls, port_names.get(port, port))
+            return classify(conn.error_message.decode(errors="replace"), port_names,
+                            lambda: sqlstate_of_last_attempt(fill(conninfo, values).encode()))
         finally:
             conn.finish()
     finally:

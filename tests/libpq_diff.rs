@@ -27,6 +27,8 @@ struct Servers {
     plain: TempServer,
     primary: TempServer,
     standby: TempServer,
+    /// PgBouncer (md5, TLS offered with the `tls` server's certificate) in front of `tls`.
+    bouncer: support::pgbouncer::PgBouncer,
     /// Ports nothing listens on, and one that accepts and never answers.
     dead: u16,
     dead2: u16,
@@ -47,10 +49,24 @@ fn servers() -> &'static Servers {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
         };
+        let tls = support::server();
+        let data = tls.data_dir();
+        let bouncer = support::pgbouncer::PgBouncer::start_with(
+            tls,
+            "",
+            "\"quarry_md5\" \"quarry-md5-pw\"\n\"quarry_scram\" \"quarry-scram-pw\"\n",
+            &format!(
+                "auth_type = md5\npool_mode = session\nclient_tls_sslmode = allow\n\
+                 client_tls_cert_file = {}\nclient_tls_key_file = {}\n",
+                data.join("server.crt").display(),
+                data.join("server.key").display()
+            ),
+        );
         let dir = std::env::temp_dir().join(format!("quarry-libpq-diff-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         Servers {
-            tls: support::server(),
+            tls,
+            bouncer,
             v1: start(
                 TempServer::builder().certificates(CertificateStyle::V1),
                 "v1",
@@ -93,6 +109,7 @@ impl Servers {
             map.insert(format!("{name}.client_cert"), path(s.client_cert_path()));
             map.insert(format!("{name}.client_key"), path(s.client_key_path()));
         }
+        map.insert("bouncer".into(), self.bouncer.port.to_string());
         map.insert("dead".into(), self.dead.to_string());
         map.insert("dead2".into(), self.dead2.to_string());
         let silent = self.silent.local_addr().unwrap().port();
@@ -129,6 +146,9 @@ impl Servers {
         }
         if port == self.silent.local_addr().unwrap().port() {
             return "silent".into();
+        }
+        if port == self.bouncer.port {
+            return "bouncer".into();
         }
         self.named()
             .iter()
