@@ -549,9 +549,9 @@ fn describe(e: &rustls::Error) -> String {
             C::UnknownIssuer => "the server certificate is not signed by a root in sslrootcert \
                  (certificate verify failed)"
                 .to_owned(),
-            C::BadSignature => {
-                "a signature in the server certificate chain does not verify".to_owned()
-            }
+            C::BadSignature => "a signature of the server or of its certificate chain does not \
+                 verify"
+                .to_owned(),
             C::Expired | C::ExpiredContext { .. } => {
                 "the server certificate has expired".to_owned()
             }
