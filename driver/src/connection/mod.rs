@@ -47,6 +47,13 @@ mod tls;
 mod type_registry;
 mod x509;
 
+/// For `internals` (the fuzz target): see `internals::certificate_version_and_host_match`.
+#[cfg(feature = "__internals")]
+pub(crate) fn certificate_version_and_host_match(der: &[u8], host: &str) -> Option<(u8, bool)> {
+    let cert = x509::parse(der).ok()?;
+    Some((cert.version, x509::matches_host(&cert, host)))
+}
+
 pub use cancel::CancelToken;
 pub(crate) use copy_io::{CopyDirection, EarlyAnswer};
 pub(crate) use extended::{AfterError, Plan};
