@@ -305,6 +305,8 @@ async fn quarry_ends_every_case_as_libpq_18_does() {
             ));
         }
     }
+    // The pgpass and service files (the servers go with the process).
+    let _ = std::fs::remove_dir_all(&s.dir);
     assert!(
         mismatches.is_empty(),
         "{} of {} cases differ:\n{}",
@@ -341,8 +343,9 @@ fn serve_for_the_reference_script() {
     std::fs::write(&file, text).unwrap();
     for _ in 0..1800 {
         if !file.exists() {
-            return;
+            break;
         }
         std::thread::sleep(Duration::from_secs(1));
     }
+    let _ = std::fs::remove_dir_all(&s.dir);
 }
