@@ -999,6 +999,7 @@ mod fuzz_on_stable {
         backend_message,
         data_row,
         connect_options,
+        certificate,
         decode_bool,
         decode_int,
         decode_float,

@@ -20,6 +20,7 @@ use quarry::{
     AssertSqlSafe, ConnectOptions, Connection, ErrorKind, Row, SqlState, TransactionStatus, query,
     query_as, query_scalar,
 };
+use support::pgbouncer::PgBouncer;
 use support::{Rng, connect, options_for, server, unique};
 
 /// `CREATE TABLE <unique> (<columns>)`; returns the name.
@@ -1035,126 +1036,6 @@ async fn queries_run_in_spawned_tasks() {
 }
 
 // --- PgBouncer ----------------------------------------------------------------------------
-
-/// PgBouncer in transaction mode in front of `server`, run as the `postgres` user when
-/// we are root. Killed on drop.
-struct PgBouncer {
-    child: std::process::Child,
-    port: u16,
-    dir: std::path::PathBuf,
-}
-
-impl PgBouncer {
-    fn start(backend: &quarry::TempServer) -> PgBouncer {
-        let program = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"]
-            .into_iter()
-            .map(std::path::PathBuf::from)
-            .find(|p| p.exists())
-            .or_else(|| {
-                std::process::Command::new("sh")
-                    .args(["-c", "command -v pgbouncer"])
-                    .output()
-                    .ok()
-                    .filter(|o| o.status.success())
-                    .map(|o| String::from_utf8_lossy(&o.stdout).trim().into())
-            })
-            .expect(
-                "pgbouncer is not installed; this test needs it (Debian/Ubuntu: \
-                 apt-get install -y pgbouncer)",
-            );
-        let dir = std::env::temp_dir().join(unique("quarry_pgbouncer"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
-        std::fs::write(dir.join("userlist.txt"), "\"postgres\" \"\"\n").unwrap();
-        std::fs::write(
-            dir.join("pgbouncer.ini"),
-            format!(
-                "[databases]\n\
-                 postgres = host=127.0.0.1 port={} dbname=postgres user=postgres\n\
-                 [pgbouncer]\n\
-                 listen_addr = 127.0.0.1\n\
-                 listen_port = {port}\n\
-                 unix_socket_dir =\n\
-                 auth_type = trust\n\
-                 auth_file = {}\n\
-                 pool_mode = transaction\n\
-                 default_pool_size = 4\n\
-                 max_client_conn = 100\n\
-                 logfile = {}\n\
-                 pidfile =\n",
-                backend.port(),
-                dir.join("userlist.txt").display(),
-                dir.join("pgbouncer.log").display(),
-            ),
-        )
-        .unwrap();
-        let mut command = std::process::Command::new(program);
-        command
-            .arg(dir.join("pgbouncer.ini"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        if is_root() {
-            use std::os::unix::process::CommandExt;
-            let (uid, gid) = postgres_ids();
-            std::process::Command::new("chown")
-                .arg("-R")
-                .arg(format!("{uid}:{gid}"))
-                .arg(&dir)
-                .status()
-                .unwrap();
-            command.uid(uid).gid(gid);
-        }
-        let child = command.spawn().expect("start pgbouncer");
-        let bouncer = PgBouncer { child, port, dir };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "pgbouncer did not listen within 10 s; its log:\n{}",
-                bouncer.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        bouncer
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("pgbouncer.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for PgBouncer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn is_root() -> bool {
-    std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
-fn postgres_ids() -> (u32, u32) {
-    let id = |flag: &str| -> u32 {
-        let out = std::process::Command::new("id")
-            .args([flag, "postgres"])
-            .output()
-            .expect("run id");
-        String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse()
-            .expect("a postgres system user (pgbouncer refuses to run as root)")
-    };
-    (id("-u"), id("-g"))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pgbouncer_transaction_mode_with_unnamed_statements() {

@@ -14,6 +14,12 @@ use crate::types::{Format, Oid, TypeInfo};
 
 pub use crate::protocol::backend::{DataRow, Header, Limits, Message, tag};
 
+/// Reads a server certificate as the TLS verifiers do: its X.509 version and whether it
+/// is valid for `host` by libpq's rules; `None` when it cannot be read.
+pub fn certificate_version_and_host_match(der: &[u8], host: &str) -> Option<(u8, bool)> {
+    crate::connection::certificate_version_and_host_match(der, host)
+}
+
 /// The frontend encoders the benches time (Bind and Execute).
 pub mod frontend {
     pub use crate::protocol::frontend::{Formats, bind, bind_value, execute};

@@ -103,7 +103,7 @@ pub mod deployment {}
 #[doc = include_str!("../docs/temp_server.md")]
 pub mod temp_server {
     pub use crate::test_server::{
-        BINDIR_VAR, Builder, SearchEnv, ServerBinaries, ServerVersion, roles,
+        BINDIR_VAR, Builder, CertificateStyle, SearchEnv, ServerBinaries, ServerVersion, roles,
     };
 }
 

@@ -109,6 +109,28 @@ fn check_data_row(body: &[u8]) {
     }
 }
 
+// --- Certificates ----------------------------------------------------------------------
+
+/// A server certificate read as the TLS verifiers read it (the DER walk that webpki does
+/// not do for us), checked against a host picked by the first byte.
+pub fn certificate(data: &[u8]) {
+    let Some((&pick, der)) = data.split_first() else {
+        return;
+    };
+    let host = [
+        "localhost",
+        "127.0.0.1",
+        "db.example.org",
+        "::1",
+        "a.b.example.org",
+    ][usize::from(pick) % 5];
+    if let Some((version, _)) =
+        quarry_driver::internals::certificate_version_and_host_match(der, host)
+    {
+        assert!((1..=3).contains(&version), "version {version}");
+    }
+}
+
 // --- Connection strings ------------------------------------------------------------------
 
 /// `ConnectOptions::parse` on arbitrary text, without the process environment. What

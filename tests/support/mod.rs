@@ -7,6 +7,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod fake;
+pub mod pgbouncer;
 pub mod proxy;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -160,20 +160,31 @@ impl RequireAuth {
         }
     }
 
-    /// [`allows`](Self::allows) as an authentication error that names what
-    /// the server asked for. Call it before answering any request, and when
-    /// `AuthenticationOk` arrives without one.
+    /// [`check_as_written`](Self::check_as_written) with the canonical spelling.
+    #[cfg(test)]
     pub(crate) fn check(&self, method: AuthMethod) -> Result<()> {
+        self.check_as_written(method, self)
+    }
+
+    /// [`allows`](Self::allows) as an authentication error that names what the server
+    /// asked for, quoting `require_auth` as the user wrote it (`!md5`, not the list it
+    /// expands to). Call it before answering any request, and when `AuthenticationOk`
+    /// arrives without one.
+    pub(crate) fn check_as_written(
+        &self,
+        method: AuthMethod,
+        written: &dyn fmt::Display,
+    ) -> Result<()> {
         if self.allows(method) {
             return Ok(());
         }
         let message = match method {
             AuthMethod::None => format!(
-                "require_auth={self} does not allow connecting without authentication, but the \
+                "require_auth={written} does not allow connecting without authentication, but the \
                  server did not ask for credentials"
             ),
             other => format!(
-                "require_auth={self} does not allow {other} authentication, but the server asked \
+                "require_auth={written} does not allow {other} authentication, but the server asked \
                  for {}",
                 other.request()
             ),

@@ -45,6 +45,14 @@ mod startup;
 pub(crate) mod stream;
 mod tls;
 mod type_registry;
+mod x509;
+
+/// For `internals` (the fuzz target): see `internals::certificate_version_and_host_match`.
+#[cfg(feature = "__internals")]
+pub(crate) fn certificate_version_and_host_match(der: &[u8], host: &str) -> Option<(u8, bool)> {
+    let cert = x509::parse(der).ok()?;
+    Some((cert.version, x509::matches_host(&cert, host)))
+}
 
 pub use cancel::CancelToken;
 pub(crate) use copy_io::{CopyDirection, EarlyAnswer};
@@ -349,6 +357,14 @@ impl Connection {
     /// The backend process ID serving this session.
     pub fn backend_pid(&self) -> i32 {
         self.session.process_id
+    }
+
+    /// Whether this session is encrypted with TLS. With `sslmode=prefer` (the default) or
+    /// `allow`, a session may have been set up in plaintext (the server offered no TLS, or
+    /// refused the TLS session): assert on this when encryption matters, or use
+    /// `sslmode=verify-full`, which never falls back.
+    pub fn is_tls(&self) -> bool {
+        self.io.socket.is_tls()
     }
 
     /// A run-time parameter the server reported (`server_version`, `TimeZone`, ...).

@@ -146,19 +146,30 @@ async fn connect(options: &ConnectOptions) -> Result<Connection> {
                 };
                 match result {
                     Ok(mut conn) => match conn.matches(want).await {
-                        Ok(true) => return Ok(conn),
-                        Ok(false) => {
+                        Ok(None) => return Ok(conn),
+                        Ok(Some(mismatch)) => {
                             let _ = conn.close().await;
                             failures.push((
                                 label,
-                                Error::config(format!(
-                                    "server does not match target_session_attrs={want}"
-                                )),
+                                Error::config(format!("{mismatch} (target_session_attrs={want})")),
                             ));
                         }
-                        Err(e) => failures.push((label, e)),
+                        Err(e) => {
+                            failures.push((label, e));
+                            return Err(combine(failures));
+                        }
                     },
-                    Err(e) => failures.push((label, e)),
+                    Err(e) => {
+                        let next = moves_on(&e);
+                        failures.push((label, e));
+                        if !next {
+                            // libpq: the server answered and refused (a wrong password, a
+                            // missing database, a certificate it would not accept): the
+                            // other hosts would say the same, and trying them would send
+                            // the same password to each (account lockouts).
+                            return Err(combine(failures));
+                        }
+                    }
                 }
             }
         }
@@ -166,25 +177,53 @@ async fn connect(options: &ConnectOptions) -> Result<Connection> {
     Err(combine(failures))
 }
 
-/// One error out of the failures of every host tried.
-fn combine(mut failures: Vec<(String, Error)>) -> Error {
-    if failures.len() == 1 {
-        let (label, e) = failures.remove(0);
-        return e.context(format!("connection to {label} failed"));
+/// Whether a failed attempt lets the next address or host be tried, as in libpq 18:
+/// when the server could not be reached or did not answer in time, or said it cannot
+/// accept connections now (57P03: starting up, shutting down, a standby not yet
+/// consistent). Any other answer from the server ends the attempt.
+fn moves_on(e: &Error) -> bool {
+    use std::io::ErrorKind as Io;
+    match e.kind() {
+        ErrorKind::Timeout => true,
+        ErrorKind::Io => std::error::Error::source(e)
+            .and_then(|s| s.downcast_ref::<std::io::Error>())
+            .is_some_and(|io| {
+                matches!(
+                    io.kind(),
+                    Io::ConnectionRefused
+                        | Io::HostUnreachable
+                        | Io::NetworkUnreachable
+                        | Io::AddrNotAvailable
+                        | Io::TimedOut
+                        | Io::NotFound
+                        | Io::PermissionDenied
+                )
+            }),
+        _ => cannot_connect_now(e),
     }
-    let kind = failures
-        .last()
-        .map(|(_, e)| e.kind())
-        .unwrap_or(ErrorKind::Config);
+}
+
+/// 57P03: the server is up but not accepting connections yet (or any more).
+fn cannot_connect_now(e: &Error) -> bool {
+    e.code().is_some_and(|c| c.code() == "57P03")
+}
+
+/// One error out of the failures of every host tried: the last one, with its kind, its
+/// SQLSTATE and its cause, after a line for each host tried before it.
+fn combine(mut failures: Vec<(String, Error)>) -> Error {
+    let Some((label, last)) = failures.pop() else {
+        return Error::config("no hosts to connect to");
+    };
+    if failures.is_empty() {
+        return last.context(format!("connection to {label} failed"));
+    }
+    // Several causes cannot all be `source()`: each earlier host's chain goes in the text.
     let mut message = String::from("could not connect to any host:");
-    // Several causes cannot all be `source()`: each host's whole chain goes in the text.
     for (label, e) in &failures {
         message.push_str(&format!("\n  {label}: {}", e.display_chain()));
     }
-    if failures.is_empty() {
-        message = "no hosts to connect to".into();
-    }
-    Error::new(kind, message)
+    message.push_str(&format!("\n  {label}"));
+    last.context(message)
 }
 
 /// The trusted roots for this connection: the configured file, `system`, or libpq's
@@ -361,8 +400,9 @@ async fn connect_addr(options: &ConnectOptions, ep: &Endpoint, addr: &Addr) -> R
                         Ok(conn) => Ok(conn),
                         // The server refused the plaintext session: try again with TLS.
                         Err(e)
-                            if e.kind() == ErrorKind::Authentication
-                                || e.as_db_error().is_some() =>
+                            if (e.kind() == ErrorKind::Authentication
+                                || e.as_db_error().is_some())
+                                && !cannot_connect_now(&e) =>
                         {
                             tracing::debug!(
                                 "plaintext refused ({}); retrying with TLS (sslmode=allow)",
@@ -398,7 +438,11 @@ async fn connect_addr(options: &ConnectOptions, ep: &Endpoint, addr: &Addr) -> R
                             Ok(conn) => Ok(conn),
                             // As libpq: a server that refuses the TLS session with an
                             // ErrorResponse (a `hostnossl` rule) gets one plaintext attempt.
-                            Err(e) if e.as_db_error().is_some() => {
+                            // Not after a rejected password (28P01): that would send it
+                            // again, unencrypted (libpq does; see connecting.md).
+                            Err(e)
+                                if e.as_db_error().is_some() && !plaintext_retry_forbidden(&e) =>
+                            {
                                 tracing::warn!(
                                     host = %ep.host,
                                     "the server refused the TLS session ({}); retrying without \
@@ -406,15 +450,7 @@ async fn connect_addr(options: &ConnectOptions, ep: &Endpoint, addr: &Addr) -> R
                                      refuse unencrypted connections",
                                     e.display_chain()
                                 );
-                                let tcp = plain(options, ep, sa).await?;
-                                establish(options, ep, Socket::Tcp(tcp), None, None, cancel)
-                                    .await
-                                    .map_err(|plain| {
-                                        plain.context(format_args!(
-                                            "after the TLS session was refused ({})",
-                                            e.display_chain()
-                                        ))
-                                    })
+                                plaintext_after(options, ep, sa, cancel, e).await
                             }
                             Err(e) => Err(e),
                         }
@@ -425,8 +461,7 @@ async fn connect_addr(options: &ConnectOptions, ep: &Endpoint, addr: &Addr) -> R
                             "TLS failed ({}); retrying without encryption (sslmode=prefer)",
                             e.display_chain()
                         );
-                        let tcp = plain(options, ep, sa).await?;
-                        establish(options, ep, Socket::Tcp(tcp), None, None, cancel).await
+                        plaintext_after(options, ep, sa, cancel, e).await
                     }
                     Err(e) => Err(e),
                 },
@@ -436,6 +471,34 @@ async fn connect_addr(options: &ConnectOptions, ep: &Endpoint, addr: &Addr) -> R
             }
         }
     }
+}
+
+/// Whether a refusal of the TLS session forbids `prefer`'s plaintext retry: a rejected
+/// password (it would be sent again, in the clear) and "cannot connect now" (the next
+/// host is the one to try).
+fn plaintext_retry_forbidden(e: &Error) -> bool {
+    e.code().is_some_and(|c| c.code() == "28P01") || cannot_connect_now(e)
+}
+
+/// `prefer`'s second attempt, in plaintext on a new socket; when it fails too, the
+/// error says why TLS did not work first.
+async fn plaintext_after(
+    options: &ConnectOptions,
+    ep: &Endpoint,
+    sa: SocketAddr,
+    cancel: ServerAddr,
+    tls_failure: Error,
+) -> Result<Connection> {
+    let attempt = async {
+        let tcp = plain(options, ep, sa).await?;
+        establish(options, ep, Socket::Tcp(tcp), None, None, cancel).await
+    };
+    attempt.await.map_err(|plain| {
+        plain.context(format_args!(
+            "with TLS: {}; then without TLS",
+            tls_failure.display_chain()
+        ))
+    })
 }
 
 async fn with_tls(
@@ -583,10 +646,12 @@ async fn authenticate(
     is_tls: bool,
     server_certificate: Option<&[u8]>,
 ) -> Result<()> {
+    let written = options.get_require_auth().unwrap_or_default();
     let require_auth = match options.get_require_auth() {
         Some(s) => s.parse::<RequireAuth>()?,
         None => RequireAuth::default(),
     };
+    let check = |m: AuthMethod| require_auth.check_as_written(m, &written);
     let binding: ChannelBinding = options.get_channel_binding();
     let mut method: Option<AuthMethod> = None;
     let mut scram: Option<ScramClient> = None;
@@ -612,7 +677,7 @@ async fn authenticate(
             OwnedAuth::Ok => {
                 let used = method.unwrap_or(AuthMethod::None);
                 if method.is_none() {
-                    require_auth.check(AuthMethod::None)?;
+                    check(AuthMethod::None)?;
                 }
                 binding.check(used)?;
                 if let Some(client) = &scram
@@ -627,7 +692,7 @@ async fn authenticate(
             }
             OwnedAuth::Cleartext => {
                 let m = AuthMethod::Cleartext;
-                require_auth.check(m)?;
+                check(m)?;
                 binding.check(m)?;
                 method = Some(m);
                 let pw = password(options, ep)
@@ -641,7 +706,7 @@ async fn authenticate(
             }
             OwnedAuth::Md5(salt) => {
                 let m = AuthMethod::Md5;
-                require_auth.check(m)?;
+                check(m)?;
                 binding.check(m)?;
                 method = Some(m);
                 let pw = password(options, ep)
@@ -659,7 +724,7 @@ async fn authenticate(
                 };
                 let scram_binding = auth::select_mechanism(&mechanisms, binding, transport)?;
                 let m = AuthMethod::from(scram_binding.mechanism());
-                require_auth.check(m)?;
+                check(m)?;
                 binding.check(m)?;
                 method = Some(m);
                 let pw = password(options, ep)
@@ -690,7 +755,7 @@ async fn authenticate(
                 client.server_final(&data)?;
             }
             OwnedAuth::Unsupported(m) => {
-                require_auth.check(m)?;
+                check(m)?;
                 m.ensure_supported()?;
                 return Err(Error::unsupported(format!(
                     "the server asked for {m} authentication, which is not supported"
@@ -815,11 +880,12 @@ async fn finish_startup(conn: &mut Connection, min: ProtocolVersion) -> Result<(
 }
 
 impl Connection {
-    /// Whether this server is what `target_session_attrs` asks for.
-    async fn matches(&mut self, want: TargetSessionAttrs) -> Result<bool> {
+    /// `None` when this server is what `target_session_attrs` asks for, else what it is
+    /// instead, in libpq's words.
+    async fn matches(&mut self, want: TargetSessionAttrs) -> Result<Option<&'static str>> {
         use TargetSessionAttrs as T;
         if want == T::Any || want == T::PreferStandby {
-            return Ok(true);
+            return Ok(None);
         }
         let standby = match self.parameter_status("in_hot_standby") {
             Some(v) => v == "on",
@@ -843,11 +909,11 @@ impl Connection {
             _ => false,
         };
         Ok(match want {
-            T::Standby => standby,
-            T::Primary => !standby,
-            T::ReadWrite => !standby && !read_only,
-            T::ReadOnly => standby || read_only,
-            T::Any | T::PreferStandby => true,
+            T::Standby if !standby => Some("server is not in hot standby mode"),
+            T::Primary if standby => Some("server is in hot standby mode"),
+            T::ReadWrite if standby || read_only => Some("session is read-only"),
+            T::ReadOnly if !(standby || read_only) => Some("session is not read-only"),
+            _ => None,
         })
     }
 }

@@ -7,12 +7,14 @@ use std::sync::Arc;
 
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
+use super::x509;
 use crate::conninfo::TlsVersion;
 use crate::failure::{Error, Result};
 
@@ -136,7 +138,7 @@ pub(crate) fn client_config(settings: &TlsSettings) -> Result<ClientConfig> {
         .with_protocol_versions(&versions)
         .map_err(|e| Error::tls(format!("TLS setup failed: {e}")))?;
     let verifier: Arc<dyn ServerCertVerifier> = match settings.verify {
-        Verify::Nothing => Arc::new(NoVerification(provider)),
+        Verify::Nothing => Arc::new(NoVerification(provider.clone())),
         Verify::Chain | Verify::Full => {
             let roots = load_roots(&settings.roots)?;
             if roots.is_empty() {
@@ -145,14 +147,17 @@ pub(crate) fn client_config(settings: &TlsSettings) -> Result<ClientConfig> {
                      (or `system`), or use sslmode=require",
                 ));
             }
-            let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
-                .build()
-                .map_err(|e| Error::tls(format!("TLS setup failed: {e}")))?;
-            if settings.verify == Verify::Full {
-                webpki
-            } else {
-                Arc::new(ChainOnly(webpki))
-            }
+            let roots = Arc::new(roots);
+            let webpki =
+                WebPkiServerVerifier::builder_with_provider(roots.clone(), provider.clone())
+                    .build()
+                    .map_err(|e| Error::tls(format!("TLS setup failed: {e}")))?;
+            Arc::new(Verified {
+                webpki,
+                roots,
+                provider: provider.clone(),
+                check_host: settings.verify == Verify::Full,
+            })
         }
     };
     let builder = builder
@@ -161,17 +166,7 @@ pub(crate) fn client_config(settings: &TlsSettings) -> Result<ClientConfig> {
     let mut config = match &settings.client_cert {
         None => builder.with_no_client_auth(),
         Some((cert, key)) => {
-            let certs = read_certs(cert, "sslcert")?;
-            let key = PrivateKeyDer::from_pem_file(key).map_err(|e| {
-                Error::tls(format!(
-                    "cannot read the private key in sslkey file {}: {e} \
-                     (encrypted keys are not supported; decrypt it with `openssl pkey`)",
-                    key.display()
-                ))
-            })?;
-            builder
-                .with_client_auth_cert(certs, key)
-                .map_err(|e| Error::tls(format!("client certificate rejected: {e}")))?
+            builder.with_client_cert_resolver(client_identity(&provider, cert, key)?)
         }
     };
     // PostgreSQL 17 requires this ALPN for direct TLS; older servers ignore it.
@@ -194,7 +189,7 @@ pub(crate) async fn handshake(
     TlsConnector::from(params.config.clone())
         .connect(params.server_name.clone(), tcp)
         .await
-        .map_err(|e| Error::tls("the TLS handshake with the server failed").with_source(e))
+        .map_err(|e| handshake_error(&e))
 }
 
 /// The DER bytes of the server's end-entity certificate (for channel binding).
@@ -207,8 +202,76 @@ pub(crate) fn peer_certificate(
         .map(|c| c.as_ref().to_vec())
 }
 
-/// `sslmode=require` without roots: encrypt, but accept any certificate (libpq's meaning).
-/// Handshake signatures are still checked, so the peer must hold the key it presents.
+/// The one-line recipe for a certificate rustls accepts, for error messages.
+const V3_RECIPE: &str = "openssl x509 -req -in server.csr -CA root.crt -CAkey root.key \
+     -CAcreateserial -days 365 -out server.crt -extfile <(printf \
+     'basicConstraints=CA:FALSE\\nsubjectAltName=DNS:your.host.name')";
+
+/// A certificate problem found by our own checks, carried through rustls to
+/// [`describe`], which shows its text as it is.
+#[derive(Debug)]
+struct Refusal(String);
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+fn refusal(message: String) -> rustls::Error {
+    rustls::Error::InvalidCertificate(rustls::CertificateError::Other(rustls::OtherError(
+        Arc::new(Refusal(message)),
+    )))
+}
+
+fn parse_server_certificate(
+    der: &[u8],
+) -> std::result::Result<x509::Certificate<'_>, rustls::Error> {
+    x509::parse(der).map_err(|e| refusal(format!("the server sent a {e}")))
+}
+
+/// Checks a handshake signature with the key from the certificate, whatever the
+/// certificate's version: nothing else in the certificate is looked at.
+fn verify_signature_with_key(
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+    algorithms: &WebPkiSupportedAlgorithms,
+    tls13: bool,
+) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+    use rustls::PeerMisbehaved::SignedHandshakeWithUnadvertisedSigScheme as Unadvertised;
+    let parsed = parse_server_certificate(cert.as_ref())?;
+    if tls13 {
+        let spki = rustls::pki_types::SubjectPublicKeyInfoDer::from(parsed.spki);
+        return rustls::crypto::verify_tls13_signature_with_raw_key(
+            message, &spki, dss, algorithms,
+        );
+    }
+    // TLS 1.2 leaves the curve to the key: take the algorithm made for this key.
+    let alg = algorithms
+        .mapping
+        .iter()
+        .find(|(scheme, _)| *scheme == dss.scheme)
+        .map(|(_, algs)| *algs)
+        .ok_or(rustls::Error::from(Unadvertised))?
+        .iter()
+        .find(|alg| alg.public_key_alg_id().as_ref() == parsed.key_algorithm)
+        .ok_or_else(|| {
+            refusal(format!(
+                "the server signed with {:?}, which does not fit its certificate's key",
+                dss.scheme
+            ))
+        })?;
+    alg.verify_signature(parsed.public_key, message, dss.signature())
+        .map(|()| HandshakeSignatureValid::assertion())
+        .map_err(|_| rustls::Error::InvalidCertificate(rustls::CertificateError::BadSignature))
+}
+
+/// `sslmode=require` (and `prefer`, `allow`) without roots: encrypt, but accept any
+/// certificate (libpq's meaning). Handshake signatures are still checked, so the peer
+/// must hold the key of the certificate it presents.
 #[derive(Debug)]
 struct NoVerification(Arc<rustls::crypto::CryptoProvider>);
 
@@ -230,12 +293,8 @@ impl ServerCertVerifier for NoVerification {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
+        let algorithms = &self.0.signature_verification_algorithms;
+        verify_signature_with_key(message, cert, dss, algorithms, false)
     }
 
     fn verify_tls13_signature(
@@ -244,12 +303,8 @@ impl ServerCertVerifier for NoVerification {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
+        let algorithms = &self.0.signature_verification_algorithms;
+        verify_signature_with_key(message, cert, dss, algorithms, true)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -257,11 +312,19 @@ impl ServerCertVerifier for NoVerification {
     }
 }
 
-/// `sslmode=verify-ca`: the chain must verify; the host name is not checked.
+/// `verify-ca` and `verify-full`: the chain must verify (webpki); for `verify-full` the
+/// host name must match by libpq's rules, which fall back to the common name when the
+/// certificate has no subjectAltName of the host's kind (webpki never does).
 #[derive(Debug)]
-struct ChainOnly(Arc<WebPkiServerVerifier>);
+struct Verified {
+    webpki: Arc<WebPkiServerVerifier>,
+    /// For X.509 v1 certificates, which webpki refuses: checked here against the roots.
+    roots: Arc<RootCertStore>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    check_host: bool,
+}
 
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for Verified {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -271,15 +334,37 @@ impl ServerCertVerifier for ChainOnly {
         now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
         use rustls::CertificateError;
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-        {
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
+        let parsed = parse_server_certificate(end_entity.as_ref())?;
+        if parsed.version == 3 {
+            match self
+                .webpki
+                .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+            {
+                // The chain is good (webpki checks the name last); the name is ours to check.
+                Ok(_)
+                | Err(rustls::Error::InvalidCertificate(
+                    CertificateError::NotValidForName
+                    | CertificateError::NotValidForNameContext { .. },
+                )) => {}
+                Err(e) => return Err(e),
+            }
+        } else {
+            self.verify_v1(&parsed, now)?;
         }
+        if self.check_host {
+            let host = match server_name {
+                ServerName::DnsName(name) => name.as_ref().to_owned(),
+                ServerName::IpAddress(ip) => std::net::IpAddr::from(*ip).to_string(),
+                other => format!("{other:?}"),
+            };
+            if !x509::matches_host(&parsed, &host) {
+                return Err(refusal(format!(
+                    "the server certificate is not valid for host name \"{host}\" ({})",
+                    names_in(&parsed)
+                )));
+            }
+        }
+        Ok(ServerCertVerified::assertion())
     }
 
     fn verify_tls12_signature(
@@ -288,7 +373,8 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_signature_with_key(message, cert, dss, algorithms, false)
     }
 
     fn verify_tls13_signature(
@@ -297,10 +383,257 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_signature_with_key(message, cert, dss, algorithms, true)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.webpki.supported_verify_schemes()
+    }
+}
+
+impl Verified {
+    /// What OpenSSL (and so libpq) accepts of an X.509 v1 server certificate, which
+    /// webpki refuses: signed directly by a root in `sslrootcert` (or being that root),
+    /// and within its validity period. A v1 certificate has no extensions, so there is
+    /// no key usage or CA flag to check; the host name is checked by the caller.
+    fn verify_v1(
+        &self,
+        cert: &x509::Certificate<'_>,
+        now: UnixTime,
+    ) -> std::result::Result<(), rustls::Error> {
+        use rustls::CertificateError;
+        let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+        if now < cert.not_before {
+            return Err(CertificateError::NotValidYet.into());
+        }
+        if now > cert.not_after {
+            return Err(CertificateError::Expired.into());
+        }
+        let mut issuer_found = false;
+        for anchor in self.roots.roots.iter() {
+            if anchor.subject.as_ref() != cert.issuer {
+                continue;
+            }
+            issuer_found = true;
+            let Ok((key_algorithm, public_key)) =
+                x509::public_key_parts(anchor.subject_public_key_info.as_ref())
+            else {
+                continue;
+            };
+            let verified = self
+                .provider
+                .signature_verification_algorithms
+                .all
+                .iter()
+                .filter(|alg| {
+                    alg.signature_alg_id().as_ref() == cert.signature_algorithm
+                        && alg.public_key_alg_id().as_ref() == key_algorithm
+                })
+                .any(|alg| {
+                    alg.verify_signature(public_key, cert.tbs, cert.signature)
+                        .is_ok()
+                });
+            if verified {
+                return Ok(());
+            }
+        }
+        if issuer_found {
+            return Err(CertificateError::BadSignature.into());
+        }
+        Err(refusal(format!(
+            "the server certificate is X.509 v{} and not signed directly by a root in \
+             sslrootcert (certificate verify failed); only v3 certificates can be verified \
+             through an intermediate CA here. Reissue it as v3 (`{V3_RECIPE}`)",
+            cert.version
+        )))
+    }
+}
+
+/// The names a certificate holds, for an error message.
+fn names_in(cert: &x509::Certificate<'_>) -> String {
+    let mut names: Vec<String> = cert
+        .alt_names
+        .iter()
+        .map(|n| match n {
+            x509::AltName::Dns(d) => format!("DNS:{}", String::from_utf8_lossy(d)),
+            x509::AltName::Ip(ip) => match <[u8; 4]>::try_from(*ip) {
+                Ok(v4) => format!("IP:{}", std::net::Ipv4Addr::from(v4)),
+                Err(_) => match <[u8; 16]>::try_from(*ip) {
+                    Ok(v6) => format!("IP:{}", std::net::Ipv6Addr::from(v6)),
+                    Err(_) => "IP:?".to_owned(),
+                },
+            },
+        })
+        .collect();
+    if let Some(cn) = cert.common_name {
+        names.push(format!("CN={}", String::from_utf8_lossy(cn)));
+    }
+    if names.is_empty() {
+        "it names no host".to_owned()
+    } else {
+        format!("it names {}", names.join(", "))
+    }
+}
+
+/// The client certificate and key, checked to belong together without webpki (which
+/// refuses X.509 v1 certificates that PostgreSQL accepts).
+fn client_identity(
+    provider: &rustls::crypto::CryptoProvider,
+    cert_path: &Path,
+    key_path: &Path,
+) -> Result<Arc<rustls::sign::SingleCertAndKey>> {
+    let certs = read_certs(cert_path, "sslcert")?;
+    let key_der = PrivateKeyDer::from_pem_file(key_path).map_err(|e| {
+        Error::tls(format!(
+            "cannot read the private key in sslkey file {}: {e} \
+             (encrypted keys are not supported; decrypt it with `openssl pkey`)",
+            key_path.display()
+        ))
+    })?;
+    let key = provider
+        .key_provider
+        .load_private_key(key_der)
+        .map_err(|e| {
+            Error::tls(format!(
+                "the private key in sslkey file {} cannot be used: {e}",
+                key_path.display()
+            ))
+        })?;
+    let parsed = x509::parse(certs[0].as_ref()).map_err(|e| {
+        Error::tls(format!(
+            "the client certificate in sslcert file {} cannot be read: {e}",
+            cert_path.display()
+        ))
+    })?;
+    if let Some(spki) = key.public_key()
+        && spki.as_ref() != parsed.spki
+    {
+        return Err(Error::tls(format!(
+            "the private key in sslkey file {} does not belong to the client certificate in \
+             sslcert file {}",
+            key_path.display(),
+            cert_path.display()
+        )));
+    }
+    Ok(Arc::new(rustls::sign::SingleCertAndKey::from(
+        rustls::sign::CertifiedKey::new(certs, key),
+    )))
+}
+
+/// A handshake failure as one message (no source: rustls's errors repeat themselves
+/// when shown with their causes).
+fn handshake_error(e: &std::io::Error) -> Error {
+    let inner = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>());
+    let what = match inner {
+        Some(tls) => describe(tls),
+        None if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "the server closed the connection during the TLS handshake".to_owned()
+        }
+        None => e.to_string(),
+    };
+    Error::tls(format!("TLS handshake failed: {what}"))
+}
+
+/// Plain words for what rustls found wrong.
+fn describe(e: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    match e {
+        rustls::Error::InvalidCertificate(cert) => match cert {
+            C::Other(other) => match other.0.downcast_ref::<Refusal>() {
+                Some(refusal) => refusal.0.clone(),
+                None => format!("the server certificate is invalid: {}", other.0),
+            },
+            C::UnknownIssuer => "the server certificate is not signed by a root in sslrootcert \
+                 (certificate verify failed)"
+                .to_owned(),
+            C::BadSignature => "a signature of the server or of its certificate chain does not \
+                 verify"
+                .to_owned(),
+            C::Expired | C::ExpiredContext { .. } => {
+                "the server certificate has expired".to_owned()
+            }
+            C::NotValidYet | C::NotValidYetContext { .. } => {
+                "the server certificate is not valid yet".to_owned()
+            }
+            other => format!("the server certificate was refused: {other:?}"),
+        },
+        rustls::Error::AlertReceived(alert) => format!(
+            "the server refused the TLS session ({alert:?} alert); if it asked for a client \
+             certificate, check sslcert and sslkey"
+        ),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(all(test, feature = "temp-server"))]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::test_server::v1_server_certificate;
+
+    fn der(pem: &str) -> CertificateDer<'static> {
+        CertificateDer::from_pem_slice(pem.as_bytes()).unwrap()
+    }
+
+    fn verifier(root_pem: &str, check_host: bool) -> Verified {
+        let provider = provider();
+        let mut roots = RootCertStore::empty();
+        roots.add(der(root_pem)).unwrap();
+        let roots = Arc::new(roots);
+        let webpki = WebPkiServerVerifier::builder_with_provider(roots.clone(), provider.clone())
+            .build()
+            .unwrap();
+        Verified {
+            webpki,
+            roots,
+            provider,
+            check_host,
+        }
+    }
+
+    /// 2030-01-01, inside the test certificates' validity.
+    fn in_2030() -> UnixTime {
+        UnixTime::since_unix_epoch(Duration::from_secs(1_893_456_000))
+    }
+
+    #[test]
+    fn v1_certificates_are_checked_like_openssl_does() {
+        let (ca, cert) = v1_server_certificate("250101000000Z", "350101000000Z").unwrap();
+        let cert = der(&cert);
+        let localhost = ServerName::try_from("localhost").unwrap();
+        let address = ServerName::try_from("127.0.0.1").unwrap();
+        let check = |v: &Verified, name: &ServerName<'_>, now| {
+            v.verify_server_cert(&cert, &[], name, &[], now)
+        };
+        let full = verifier(&ca, true);
+        check(&full, &localhost, in_2030()).unwrap();
+        let err = check(&full, &address, in_2030()).unwrap_err();
+        assert!(describe(&err).contains("not valid for host name"), "{err}");
+        // verify-ca does not look at the name.
+        check(&verifier(&ca, false), &address, in_2030()).unwrap();
+
+        let before = UnixTime::since_unix_epoch(Duration::from_secs(1_700_000_000));
+        let err = check(&full, &localhost, before).unwrap_err();
+        assert!(describe(&err).contains("not valid yet"), "{err}");
+        let after = UnixTime::since_unix_epoch(Duration::from_secs(2_100_000_000));
+        let err = check(&full, &localhost, after).unwrap_err();
+        assert!(describe(&err).contains("expired"), "{err}");
+
+        // Another CA of the same name did not sign it.
+        let (other_ca, _) = v1_server_certificate("250101000000Z", "350101000000Z").unwrap();
+        let err = check(&verifier(&other_ca, true), &localhost, in_2030()).unwrap_err();
+        assert!(describe(&err).contains("signature"), "{err}");
+
+        // A flipped bit in the signed part.
+        let mut tampered = cert.as_ref().to_vec();
+        let at = tampered.len() / 2;
+        tampered[at] ^= 1;
+        let tampered = CertificateDer::from(tampered);
+        let result = full.verify_server_cert(&tampered, &[], &localhost, &[], in_2030());
+        assert!(result.is_err(), "a tampered certificate was accepted");
     }
 }

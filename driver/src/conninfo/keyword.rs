@@ -331,13 +331,13 @@ pub(crate) fn apply(opts: &mut ConnectOptions, kw: Keyword, value: &str) -> Resu
         Keyword::ApplicationName => opts.application_name = text(),
         Keyword::FallbackApplicationName => opts.fallback_application_name = text(),
         Keyword::ConnectTimeout => {
-            // libpq: zero or negative waits forever; 1 becomes 2 so that rounding
-            // cannot make the wait shorter than a second.
+            // libpq: zero or negative waits forever. libpq 18 waits exactly this long
+            // (up to 17 it turned 1 into 2, which its microsecond timer made unneeded).
             let secs = parse_int(name, value)?;
             opts.connect_timeout = u64::try_from(secs)
                 .ok()
                 .filter(|s| *s > 0)
-                .map(|s| Duration::from_secs(s.max(2)));
+                .map(Duration::from_secs);
         }
         Keyword::ClientEncoding => check_client_encoding(value)?,
         Keyword::Keepalives => opts.keepalives = parse_int(name, value)? != 0,

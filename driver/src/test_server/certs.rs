@@ -32,18 +32,63 @@ pub(super) struct TlsMaterial {
     pub(super) client_key: String,
 }
 
+/// Which kind of server and client certificates a [`TempServer`](super::TempServer)
+/// makes (the CAs are always X.509 v3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CertificateStyle {
+    /// X.509 v3; the server certificate names `localhost`, `127.0.0.1` and `::1` in
+    /// subjectAltName.
+    #[default]
+    V3,
+    /// X.509 v3 without subjectAltName: the server certificate names its host only in the
+    /// subject's common name (`CN=localhost`), as certificates made before RFC 2818
+    /// became the rule do.
+    V3CommonNameOnly,
+    /// X.509 v1, as `openssl x509 -req` makes without `-extfile` (the recipe in
+    /// PostgreSQL's documentation on some systems): no extensions at all, the server named
+    /// by `CN=localhost`, the client by its role name.
+    V1,
+}
+
 impl TlsMaterial {
-    /// A fresh set; with `expired`, the server certificate was valid in 2000 only.
-    pub(super) fn generate(expired: bool) -> Result<TlsMaterial> {
-        generate(expired).map_err(|e| {
+    /// A fresh set of `style`; with `expired`, the server certificate was valid in 2000
+    /// only.
+    pub(super) fn generate(style: CertificateStyle, expired: bool) -> Result<TlsMaterial> {
+        generate(style, expired).map_err(|e| {
             Error::tls("could not generate the test certificates for TempServer").with_source(e)
         })
     }
 }
 
-fn generate(expired: bool) -> std::result::Result<TlsMaterial, rcgen::Error> {
-    let (ca_cert, ca) = certificate_authority("Quarry TempServer test CA")?;
+fn generate(
+    style: CertificateStyle,
+    expired: bool,
+) -> std::result::Result<TlsMaterial, rcgen::Error> {
+    let (ca_cert, ca) = certificate_authority(CA_NAME)?;
     let (untrusted_ca_cert, _) = certificate_authority("Quarry TempServer untrusted CA")?;
+    if style == CertificateStyle::V1 {
+        let server_key = KeyPair::generate()?;
+        let client_key = KeyPair::generate()?;
+        return Ok(TlsMaterial {
+            ca_cert,
+            untrusted_ca_cert,
+            server_cert: v1::certificate(
+                2,
+                "localhost",
+                &server_key,
+                ca.key(),
+                if expired {
+                    ("000101000000Z", "010101000000Z")
+                } else {
+                    v1::VALIDITY
+                },
+            )?,
+            server_key: server_key.serialize_pem(),
+            client_cert: v1::certificate(3, roles::CERT.name, &client_key, ca.key(), v1::VALIDITY)?,
+            client_key: client_key.serialize_pem(),
+        });
+    }
 
     let server_key = KeyPair::generate()?;
     let mut server = CertificateParams::new(vec!["localhost".to_owned()])?;
@@ -54,6 +99,9 @@ fn generate(expired: bool) -> std::result::Result<TlsMaterial, rcgen::Error> {
     server
         .subject_alt_names
         .push(SanType::IpAddress(IpAddr::V6(Ipv6Addr::LOCALHOST)));
+    if style == CertificateStyle::V3CommonNameOnly {
+        server.subject_alt_names.clear();
+    }
     server.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     server.use_authority_key_identifier_extension = true;
@@ -81,6 +129,21 @@ fn generate(expired: bool) -> std::result::Result<TlsMaterial, rcgen::Error> {
     })
 }
 
+const CA_NAME: &str = "Quarry TempServer test CA";
+
+/// For the TLS verifier's unit tests: the test CA (PEM) and an X.509 v1 certificate it
+/// signed for `CN=localhost` (PEM), valid between two UTCTimes (`YYMMDDHHMMSSZ`).
+#[cfg(test)]
+pub(crate) fn v1_server_certificate(
+    not_before: &str,
+    not_after: &str,
+) -> std::result::Result<(String, String), rcgen::Error> {
+    let (ca_cert, ca) = certificate_authority(CA_NAME)?;
+    let key = KeyPair::generate()?;
+    let cert = v1::certificate(2, "localhost", &key, ca.key(), (not_before, not_after))?;
+    Ok((ca_cert, cert))
+}
+
 /// A self-signed CA: its PEM certificate and an issuer to sign with.
 fn certificate_authority(
     common_name: &str,
@@ -102,4 +165,81 @@ fn name(common_name: &str) -> rcgen::DistinguishedName {
     let mut name = rcgen::DistinguishedName::new();
     name.push(DnType::CommonName, common_name);
     name
+}
+
+/// X.509 v1 certificates, written by hand: rcgen makes only v3.
+mod v1 {
+    use base64::Engine;
+    use rcgen::{KeyPair, PublicKeyData, SigningKey};
+
+    /// 1.2.840.10045.4.3.2, ecdsa-with-SHA256 (rcgen's default keys are P-256).
+    const ECDSA_WITH_SHA256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
+
+    /// A DER element; `u16::MAX` bytes is far more than a test certificate needs.
+    fn tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
+        let len = u16::try_from(contents.len()).expect("a test certificate is small");
+        let [high, low] = len.to_be_bytes();
+        let mut out = vec![tag];
+        match (high, low) {
+            (0, 0..=0x7f) => out.push(low),
+            (0, _) => out.extend([0x81, low]),
+            _ => out.extend([0x82, high, low]),
+        }
+        out.extend_from_slice(contents);
+        out
+    }
+
+    /// `CN=common_name`, as rcgen writes it (a UTF8String).
+    fn name(common_name: &str) -> Vec<u8> {
+        let attribute = [
+            tlv(0x06, &[0x55, 0x04, 0x03]),
+            tlv(0x0c, common_name.as_bytes()),
+        ]
+        .concat();
+        tlv(0x30, &tlv(0x31, &tlv(0x30, &attribute)))
+    }
+
+    /// Not before 2020, not after 2049 (UTCTime).
+    pub(super) const VALIDITY: (&str, &str) = ("200101000000Z", "491231235959Z");
+
+    /// A v1 certificate (no version field, no extensions) for `key`, signed by the test CA,
+    /// valid between the two UTCTimes of `validity`.
+    pub(super) fn certificate(
+        serial: u8,
+        common_name: &str,
+        key: &KeyPair,
+        ca_key: &KeyPair,
+        validity: (&str, &str),
+    ) -> Result<String, rcgen::Error> {
+        let algorithm = tlv(0x30, &tlv(0x06, ECDSA_WITH_SHA256));
+        let validity = [
+            tlv(0x17, validity.0.as_bytes()),
+            tlv(0x17, validity.1.as_bytes()),
+        ]
+        .concat();
+        let tbs = tlv(
+            0x30,
+            &[
+                tlv(0x02, &[serial]),
+                algorithm.clone(),
+                name(super::CA_NAME),
+                tlv(0x30, &validity),
+                name(common_name),
+                key.subject_public_key_info(),
+            ]
+            .concat(),
+        );
+        let signature = ca_key.sign(&tbs)?;
+        let mut bits = vec![0];
+        bits.extend(signature);
+        let der = tlv(0x30, &[tbs, algorithm, tlv(0x03, &bits)].concat());
+        let body = base64::engine::general_purpose::STANDARD.encode(der);
+        let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+        for line in body.as_bytes().chunks(64) {
+            pem.push_str(std::str::from_utf8(line).unwrap_or_default());
+            pem.push('\n');
+        }
+        pem.push_str("-----END CERTIFICATE-----\n");
+        Ok(pem)
+    }
 }

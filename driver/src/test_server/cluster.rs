@@ -103,6 +103,7 @@ pub(super) struct ServerConfig {
     pub(super) hba_lines: Vec<String>,
     /// Whether the server certificate is expired (valid in 2000 only).
     pub(super) expired_certificate: bool,
+    pub(super) certificates: super::CertificateStyle,
 }
 
 /// Writes `quarry.conf` (port, sockets, speed settings, TLS, the caller's settings).

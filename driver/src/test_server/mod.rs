@@ -20,7 +20,10 @@ use crate::failure::{Error, ErrorKind, Result};
 
 pub use binaries::{BINDIR_VAR, SearchEnv, ServerBinaries, ServerVersion};
 
+pub use certs::CertificateStyle;
 use certs::TlsMaterial;
+#[cfg(test)]
+pub(crate) use certs::v1_server_certificate;
 use cluster::{Layout, ServerConfig};
 use process::RunAs;
 use reaper::Reaper;
@@ -42,6 +45,7 @@ pub struct Builder {
     replication: bool,
     binaries: Option<ServerBinaries>,
     expired_certificate: bool,
+    certificates: CertificateStyle,
 }
 
 impl Builder {
@@ -64,6 +68,13 @@ impl Builder {
     /// either way.
     pub fn tls(mut self, on: bool) -> Builder {
         self.tls = on;
+        self
+    }
+
+    /// Which kind of server and client certificates to make (default: X.509 v3 with
+    /// subjectAltNames).
+    pub fn certificates(mut self, style: CertificateStyle) -> Builder {
+        self.certificates = style;
         self
     }
 
@@ -140,6 +151,7 @@ impl Builder {
             settings: self.settings,
             hba_lines: self.hba_lines,
             expired_certificate: self.expired_certificate,
+            certificates: self.certificates,
         };
         TempServer::create(binaries, run_as, config, None)
     }
@@ -181,6 +193,7 @@ impl TempServer {
             replication: false,
             binaries: None,
             expired_certificate: false,
+            certificates: CertificateStyle::V3,
         }
     }
 
@@ -215,7 +228,10 @@ impl TempServer {
         match primary {
             None => {
                 cluster::copy_template(&server.binaries, &server.run_as, &server.layout)?;
-                let tls = TlsMaterial::generate(server.config.expired_certificate)?;
+                let tls = TlsMaterial::generate(
+                    server.config.certificates,
+                    server.config.expired_certificate,
+                )?;
                 cluster::write_tls(&server.layout, &tls, &server.run_as)?;
             }
             Some(primary) => server.base_backup_of(primary)?,

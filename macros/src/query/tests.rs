@@ -372,7 +372,11 @@ fn nullability_table() {
         .iter()
         .chain(if major >= 18 { TABLE_18 } else { &[] })
         .chain(if major < 17 { TABLE_BEFORE_17 } else { &[] })
-        .chain(if major < 16 { TABLE_BEFORE_16 } else { TABLE_16 });
+        .chain(if major < 16 {
+            TABLE_BEFORE_16
+        } else {
+            TABLE_16
+        });
     for (sql, expected) in rows {
         match describe(sql) {
             Ok(data) => {

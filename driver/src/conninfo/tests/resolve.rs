@@ -257,8 +257,8 @@ fn timeouts_and_keepalives() {
     .unwrap();
     assert_eq!(
         opts.get_connect_timeout(),
-        Some(Duration::from_secs(2)),
-        "libpq's minimum"
+        Some(Duration::from_secs(1)),
+        "libpq 18 waits 1 s (libpq 17 and older waited 2)"
     );
     assert!(!opts.get_keepalives());
     assert_eq!(opts.get_keepalives_idle(), Some(Duration::from_secs(30)));
