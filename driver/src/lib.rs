@@ -16,7 +16,7 @@
 //! Applications depend on the `quarry` crate, which re-exports this one. The guides are
 //! the module docs: [connecting](config), [queries](mod@query), [pools](pool),
 //! [transactions](transaction), [COPY](copy), [LISTEN/NOTIFY](listen),
-//! [cursors](cursor), [errors](error), [types], and [deployment]
+//! [cursors](cursor), [migrations](migrate), [errors](error), [types], and [deployment]
 //! (PgBouncer, replicas, failover).
 
 #![deny(missing_docs)]
@@ -34,6 +34,7 @@ mod failure;
 #[doc(hidden)]
 pub mod internals;
 mod listening;
+mod migrating;
 mod pipeline;
 mod pooling;
 mod portal;
@@ -94,6 +95,14 @@ pub mod cursor {}
 #[doc = include_str!("../docs/errors.md")]
 pub mod error {
     pub use crate::failure::{BoxError, ErrorPosition, Severity};
+}
+
+#[doc = include_str!("../docs/migrations.md")]
+pub mod migrate {
+    pub use crate::migrating::{
+        Applied, DEFAULT_LOCK_TIMEOUT, LOCK_KEY, MIGRATIONS_TABLE, Migration, MigrationInfo,
+        MigrationStatus, Migrator, SQLX_MIGRATIONS_TABLE,
+    };
 }
 
 #[doc = include_str!("../docs/deployment.md")]
