@@ -588,7 +588,11 @@ fn parse_file_name(file: &str) -> std::result::Result<(i64, String, bool), Strin
 }
 
 fn has_no_tx_marker(sql: &str) -> bool {
-    let first = sql.trim_start_matches('\u{feff}').lines().next().unwrap_or("");
+    let first = sql
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .next()
+        .unwrap_or("");
     NO_TX_MARKERS.iter().any(|m| first.trim_end() == *m)
 }
 
@@ -762,12 +766,7 @@ impl Table {
         result
     }
 
-    async fn record(
-        &self,
-        conn: &mut Connection,
-        m: &Migration,
-        elapsed: Duration,
-    ) -> Result<()> {
+    async fn record(&self, conn: &mut Connection, m: &Migration, elapsed: Duration) -> Result<()> {
         query(AssertSqlSafe(format!(
             "INSERT INTO {} (version, description, file, checksum, execution_ms) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -878,11 +877,11 @@ async fn run_statements(conn: &mut Connection, file: &str, sql: &str) -> Result<
         // so `LINE n:`) counts from the top of the file.
         let text = format!("{}{statement}", "\n".repeat(line));
         conn.batch_execute(&text).await.map_err(|e| {
-            failed(file, &text, e).context(
-                "statements before this one are committed (the file opted out of a \
-                 transaction); the next run starts the file again from the top, so make \
-                 each statement safe to repeat (IF NOT EXISTS)",
-            )
+            e.with_statement(&text).context(format!(
+                "migration {file} failed; the statements before this one are committed (the \
+                 file opted out of a transaction) and the next run starts the file again \
+                 from the top, so make each statement safe to repeat (IF NOT EXISTS)"
+            ))
         })?;
     }
     Ok(())
@@ -958,7 +957,12 @@ pub(crate) fn split_statements(sql: &str) -> Vec<(usize, &str)> {
                 has_code = true;
                 // $tag$ ... $tag$, the tag empty or an identifier (not a $1 parameter).
                 let mut j = i + 1;
-                while j < b.len() && (b[j].is_ascii_alphabetic() || b[j] == b'_' || b[j] >= 0x80 || (j > i + 1 && b[j].is_ascii_digit())) {
+                while j < b.len()
+                    && (b[j].is_ascii_alphabetic()
+                        || b[j] == b'_'
+                        || b[j] >= 0x80
+                        || (j > i + 1 && b[j].is_ascii_digit()))
+                {
                     j += 1;
                 }
                 if j < b.len() && b[j] == b'$' {
@@ -1090,8 +1094,17 @@ mod tests {
             parse_file_name("20240101120000_x.up.sql").unwrap(),
             (20240101120000, "x".into(), false)
         );
-        assert_eq!(parse_file_name("3_x.down.sql").unwrap(), (3, "x".into(), true));
-        for bad in ["x_1.sql", "1.sql", "_x.sql", "99999999999999999999_x.sql", "-1_x.sql"] {
+        assert_eq!(
+            parse_file_name("3_x.down.sql").unwrap(),
+            (3, "x".into(), true)
+        );
+        for bad in [
+            "x_1.sql",
+            "1.sql",
+            "_x.sql",
+            "99999999999999999999_x.sql",
+            "-1_x.sql",
+        ] {
             let e = parse_file_name(bad).unwrap_err();
             assert!(e.contains("<version>_<description>"), "{bad}: {e}");
         }
@@ -1099,7 +1112,9 @@ mod tests {
 
     #[test]
     fn markers_and_duplicates() {
-        assert!(has_no_tx_marker("-- no-transaction\nCREATE INDEX CONCURRENTLY i ON t (x);"));
+        assert!(has_no_tx_marker(
+            "-- no-transaction\nCREATE INDEX CONCURRENTLY i ON t (x);"
+        ));
         assert!(has_no_tx_marker("-- quarry:no-transaction\r\nSELECT 1"));
         assert!(!has_no_tx_marker("SELECT 1;\n-- no-transaction"));
         let files = [("1_a.sql", "SELECT 1"), ("01_b.sql", "SELECT 2")];
