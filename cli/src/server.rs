@@ -5,14 +5,47 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use quarry_driver::TempServer;
 
-/// Starts a server and applies the schema files in order.
-pub(crate) fn start(schema: &[PathBuf]) -> Result<TempServer> {
-    let files = schema_files(schema)?;
-    eprintln!("starting a temporary PostgreSQL server...");
-    let server = TempServer::start().context(
+/// Starts a server with nothing in it.
+pub(crate) fn start_empty() -> Result<TempServer> {
+    TempServer::start().context(
         "cannot start a temporary PostgreSQL server (is PostgreSQL installed? set \
          QUARRY_PG_BINDIR to its bin directory)",
-    )?;
+    )
+}
+
+/// Starts a server, applies the migrations of each `--migrations` folder with the
+/// driver's `Migrator` (the runner production uses), then the schema files in order.
+pub(crate) fn start(migrations: &[PathBuf], schema: &[PathBuf]) -> Result<TempServer> {
+    let files = schema_files(schema)?;
+    let migrators = migrations
+        .iter()
+        .map(|dir| {
+            quarry_driver::migrate::Migrator::new(dir)
+                .map(|m| {
+                    m.on_progress(|a| {
+                        eprintln!("applied {} ({} ms)", a.file, a.elapsed.as_millis())
+                    })
+                })
+                .map_err(|e| anyhow::anyhow!("{}", e.display_chain()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    eprintln!("starting a temporary PostgreSQL server...");
+    let server = start_empty()?;
+    if !migrators.is_empty() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        runtime
+            .block_on(async {
+                let mut conn = quarry_driver::Connection::connect(&server.url()).await?;
+                for m in &migrators {
+                    m.run(&mut conn).await?;
+                }
+                conn.close().await
+            })
+            .map_err(|e| anyhow::anyhow!("{}", e.display_chain()))?;
+    }
     for file in &files {
         let sql = std::fs::read_to_string(file)
             .with_context(|| format!("cannot read {}", file.display()))?;

@@ -98,6 +98,7 @@ impl Migration {
 /// What happened to one migration during [`Migrator::run`] or [`Migrator::revert`]
 /// (or, in a dry run, what would).
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Applied {
     /// The version.
     pub version: i64,
@@ -113,6 +114,7 @@ pub struct Applied {
 
 /// The state of one migration, as [`Migrator::info`] reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MigrationStatus {
     /// Applied, and the file is unchanged since.
     Applied {
@@ -134,6 +136,7 @@ pub enum MigrationStatus {
 
 /// One line of [`Migrator::info`].
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct MigrationInfo {
     /// The version.
     pub version: i64,
