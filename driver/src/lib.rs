@@ -44,6 +44,7 @@ mod portal;
 mod protocol;
 mod querying;
 mod row;
+mod sql_builder;
 mod statement;
 #[cfg(all(feature = "temp-server", unix))]
 mod test_server;
@@ -71,6 +72,7 @@ pub mod config {
 #[doc = include_str!("../docs/queries.md")]
 pub mod query {
     pub use crate::querying::{IntoSql, quote_identifier};
+    pub use crate::sql_builder::{Identifier, Literal, Separated};
 }
 
 #[doc = include_str!("../docs/pool.md")]
@@ -130,6 +132,7 @@ pub use querying::{
     Arguments, AssertSqlSafe, Query, QueryAs, QueryScalar, RowStream, query, query_as, query_scalar,
 };
 pub use row::{Column, ColumnIndex, Columns, FromRecord, Row};
+pub use sql_builder::QueryBuilder;
 pub use statement::Statement;
 #[cfg(all(feature = "temp-server", unix))]
 pub use test_server::TempServer;
@@ -166,11 +169,20 @@ pub use user_type::{CompositeField, UserType, UserTypeShape};
 /// ```compile_fail
 /// use quarry_driver::error::Error;
 /// ```
+/// ```compile_fail
+/// use quarry_driver::query::QueryBuilder;
+/// ```
+/// ```compile_fail
+/// use quarry_driver::Migrator; // the migration types live in their guide, `migrate`
+/// ```
 /// ```
 /// // ... while the root and the guides' own types are where the docs say.
 /// use quarry_driver::config::SslMode;
 /// use quarry_driver::error::Severity;
 /// use quarry_driver::pool::Reset;
+/// use quarry_driver::migrate::Migrator;
+/// use quarry_driver::query::{Identifier, Literal};
+/// use quarry_driver::QueryBuilder;
 /// use quarry_driver::{ConnectOptions, Cursor, Error, Listener, PoolOptions, Query, Transaction};
 /// ```
 #[cfg(doctest)]
