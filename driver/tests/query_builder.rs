@@ -33,6 +33,12 @@ impl Rng {
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
+    fn small(&mut self, n: u64) -> i64 {
+        i64::try_from(self.below(n)).expect("below n fits")
+    }
+    fn index(&mut self, len: usize) -> usize {
+        usize::try_from(self.below(len as u64)).expect("an index fits")
+    }
     fn text(&mut self) -> String {
         const PIECES: [&str; 10] = [
             "a",
@@ -47,7 +53,7 @@ impl Rng {
             "$$",
         ];
         (0..self.below(6))
-            .map(|_| PIECES[self.below(PIECES.len() as u64) as usize])
+            .map(|_| PIECES[self.index(PIECES.len())])
             .collect()
     }
 }
@@ -95,7 +101,7 @@ fn random_query(rng: &mut Rng) -> (QueryBuilder, Vec<Option<String>>) {
     for _ in 0..columns {
         match rng.below(6) {
             0 => {
-                let v = rng.next() as i64;
+                let v = i64::from_ne_bytes(rng.next().to_ne_bytes());
                 list.push("(")
                     .push_bind_unseparated(v)
                     .push_unseparated(")::text");
@@ -124,7 +130,7 @@ fn random_query(rng: &mut Rng) -> (QueryBuilder, Vec<Option<String>>) {
                 expected.push(Some(s));
             }
             4 => {
-                let xs: Vec<i64> = (0..rng.below(4)).map(|_| rng.below(100) as i64).collect();
+                let xs: Vec<i64> = (0..rng.below(4)).map(|_| rng.small(100)).collect();
                 list.push("array_to_string(")
                     .push_bind_unseparated(xs.clone());
                 list.push_unseparated("::int8[], ',')");
@@ -132,7 +138,7 @@ fn random_query(rng: &mut Rng) -> (QueryBuilder, Vec<Option<String>>) {
                 expected.push(Some(joined.join(",")));
             }
             _ => {
-                let a = rng.below(1000) as i64;
+                let a = rng.small(1000);
                 let c = rng.text();
                 list.push("(SELECT string_agg(x || ':' || y, ';') FROM (");
                 list.push_unseparated("VALUES (");
