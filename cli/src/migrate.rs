@@ -226,6 +226,10 @@ fn print_info(infos: &[quarry_driver::migrate::MigrationInfo]) {
                     i.version, i.description
                 );
             }
+            MigrationStatus::Failed => println!(
+                "FAILED   {file}  (sqlx recorded it as failed: repair the database by hand, \
+                 then delete its row from _sqlx_migrations)"
+            ),
             _ => println!("{file}: {:?}", i.status),
         }
     }

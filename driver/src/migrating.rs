@@ -132,6 +132,9 @@ pub enum MigrationStatus {
     },
     /// Applied, but no file has its version.
     Missing,
+    /// Recorded as failed (`success = false`) in a `_sqlx_migrations` history not adopted
+    /// yet: sqlx left it half-applied, and [`Migrator::run`] refuses to go on.
+    Failed,
 }
 
 /// One line of [`Migrator::info`].
@@ -498,6 +501,7 @@ impl Migrator {
         }
         for row in &history.rows {
             let status = match self.migrations.iter().find(|m| m.version == row.version) {
+                _ if !row.success => MigrationStatus::Failed,
                 None => MigrationStatus::Missing,
                 Some(m) if m.checksum != row.checksum => MigrationStatus::Changed {
                     applied: row.checksum.clone(),

@@ -512,6 +512,8 @@ async fn a_sqlx_history_that_does_not_match_is_refused() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("success = false"), "{e}");
+    let info = Migrator::new(&dir).unwrap().info(&mut conn).await.unwrap();
+    assert_eq!(info[0].status, MigrationStatus::Failed);
 }
 
 #[tokio::test]
