@@ -49,6 +49,16 @@ fn expand_inner(input: TokenStream) -> syn::Result<TokenStream> {
     let Args { dir, krate } = syn::parse2(input)?;
     let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
     let full = Path::new(&manifest_dir).join(dir.value());
+    if !manifest_dir.is_empty() && !full.is_dir() {
+        return Err(syn::Error::new(
+            dir.span(),
+            format!(
+                "no migrations folder `{}` in this crate (the path is relative to the \
+                 directory holding Cargo.toml)",
+                dir.value()
+            ),
+        ));
+    }
     let migrator = quarry_driver::migrate::Migrator::new(&full).map_err(|e| {
         syn::Error::new(
             dir.span(),
