@@ -105,4 +105,36 @@ mod tests {
         assert!(schema_files(&[dir.join("nope.sql")]).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    #[test]
+    fn migrations_are_applied_by_the_migrator_then_schema_files() {
+        let dir = std::env::temp_dir().join(format!("pgprepare-migrations-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("1_t.sql"), "CREATE TABLE t (x int);").unwrap();
+        std::fs::write(
+            dir.join("2_i.sql"),
+            "-- no-transaction\nCREATE INDEX CONCURRENTLY t_x ON t (x);",
+        )
+        .unwrap();
+        let extra = dir.join("extra.sql.txt");
+        std::fs::write(&extra, "CREATE VIEW v AS SELECT x FROM t;").unwrap();
+        let server = start(std::slice::from_ref(&dir), std::slice::from_ref(&extra)).unwrap();
+        let out = server
+            .run_sql(
+                "SELECT string_agg(version::text, ',' ORDER BY version) FROM _quarry_migrations; \
+                 SELECT count(*) FROM pg_indexes WHERE indexname = 't_x'; \
+                 SELECT count(*) FROM v",
+            )
+            .unwrap();
+        let lines: Vec<&str> = out
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert_eq!(lines, ["1,2", "1", "0"], "{out}");
+        std::fs::write(dir.join("3_bad.sql"), "CREATE TABLE u (x nosuchtype);").unwrap();
+        let e = format!("{:#}", start(std::slice::from_ref(&dir), &[]).unwrap_err());
+        assert!(e.contains("3_bad.sql") && e.contains("nosuchtype"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
