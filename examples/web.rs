@@ -10,6 +10,9 @@
 //! ```text
 //! POST /accounts            {"owner": "Ada", "balance": 100}     -> 201 the account
 //! GET  /accounts/{id}                                            -> 200 the account, or 404
+//! POST /accounts/search     {"owner": "a", "min_balance": 10,    -> 200 a page of accounts
+//!                            "sort": "owner", "limit": 2,           and the cursor of the
+//!                            "after": {"owner": "Ada", "id": 1}}    next page (all optional)
 //! POST /transfers           {"from": 1, "to": 2, "amount": 30}  -> 200 both balances,
 //!                                                                   409 if it would overdraw
 //! ```
@@ -17,6 +20,11 @@
 //! The shape is that of asyncpg's aiohttp example: the `Pool` is shared by every
 //! handler (it is a cheap `Arc` handle); a handler acquires a connection, runs a
 //! transaction on it, and answers. A database error becomes an HTTP status.
+//!
+//! At start the service applies its migrations (`examples/migrations/`, embedded in the
+//! binary by `quarry::migrate!`); instances starting together apply each one once. The
+//! search endpoint builds its SQL with `QueryBuilder`: optional filters, a sort column
+//! from a whitelist, keyset pagination.
 //!
 //! Uses `DATABASE_URL` when it is set; otherwise starts a throwaway PostgreSQL.
 
@@ -27,7 +35,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use quarry::{FromRecord, Pool, PoolOptions, TempServer};
+use quarry::{FromRecord, Pool, PoolOptions, QueryBuilder, TempServer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -45,6 +53,32 @@ struct Account {
 struct NewAccount {
     owner: String,
     balance: i64,
+}
+
+/// The search form: every criterion optional.
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct Search {
+    /// A substring of the owner's name, any case.
+    owner: Option<String>,
+    min_balance: Option<i64>,
+    max_balance: Option<i64>,
+    /// Any of these ids.
+    ids: Option<Vec<i64>>,
+    /// `"id"` (the default) or `"owner"`.
+    sort: Option<String>,
+    /// Where the page starts: the `next` of the previous page.
+    after: Option<Cursor>,
+    /// Page size, 1 to 100 (default 20).
+    limit: Option<i64>,
+}
+
+/// The last row of a page, in the sort order: `(owner, id)` or `id` alone.
+#[derive(Deserialize, Serialize)]
+struct Cursor {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner: Option<String>,
+    id: i64,
 }
 
 #[derive(Deserialize)]
@@ -66,15 +100,18 @@ async fn main() -> Result<(), BoxError> {
         }
     };
     let pool = PoolOptions::new().max_connections(10).connect(&url).await?;
-    pool.acquire()
-        .await?
-        .batch_execute(include_str!("schema.sql"))
+    // The migrations are in the binary; each one applied at most once, whichever
+    // instance gets there first.
+    quarry::migrate!("examples/migrations")
+        .on_progress(|m| println!("migrated: {} ({} ms)", m.file, m.elapsed.as_millis()))
+        .run(&pool)
         .await?;
 
     // Every handler gets a clone of the pool through axum's `State`.
     let app = Router::new()
         .route("/accounts", post(create_account))
         .route("/accounts/{id}", get(get_account))
+        .route("/accounts/search", post(search_accounts))
         .route("/transfers", post(transfer))
         .with_state(pool.clone());
 
@@ -144,6 +181,71 @@ async fn get_account(
     .await?
     .ok_or(AppError::NotFound("account"))?;
     Ok(Json(account))
+}
+
+/// `POST /accounts/search`: SQL whose shape depends on the request, built with
+/// `QueryBuilder`. Text goes in only as literals in this code; every value from the
+/// request is bound (`$n`, numbered by the builder); the sort column comes from a
+/// whitelist and is quoted as an identifier.
+async fn search_accounts(
+    State(pool): State<Pool>,
+    Json(s): Json<Search>,
+) -> Result<Json<Value>, AppError> {
+    let sort = match s.sort.as_deref() {
+        None | Some("id") => None,
+        Some("owner") => Some("owner"),
+        Some(_) => return Err(AppError::BadRequest("sort is \"id\" or \"owner\"")),
+    };
+    let limit = s.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(AppError::BadRequest("limit is between 1 and 100"));
+    }
+
+    let mut q = QueryBuilder::new("SELECT id, owner, balance FROM accounts WHERE true");
+    if let Some(owner) = s.owner {
+        q.push(" AND owner ILIKE '%' || ")
+            .push_bind(owner)
+            .push(" || '%'");
+    }
+    if let Some(min) = s.min_balance {
+        q.push(" AND balance >= ").push_bind(min);
+    }
+    if let Some(max) = s.max_balance {
+        q.push(" AND balance <= ").push_bind(max);
+    }
+    if let Some(ids) = s.ids {
+        q.push(" AND id = ANY(").push_bind(ids).push(")");
+    }
+    // Keyset pagination: rows after the cursor in (sort column, id) order. A row
+    // comparison, so that owners sharing a name are neither skipped nor repeated.
+    match (sort, s.after) {
+        (_, None) => {}
+        (None, Some(after)) => {
+            q.push(" AND id > ").push_bind(after.id);
+        }
+        (Some(column), Some(after)) => {
+            let Some(owner) = after.owner else {
+                return Err(AppError::BadRequest(
+                    "sorted by owner, after needs an owner",
+                ));
+            };
+            q.push(" AND (").push_identifier(column).push(", id) > (");
+            q.push_bind(owner).push(", ").push_bind(after.id).push(")");
+        }
+    }
+    q.push(" ORDER BY ");
+    if let Some(column) = sort {
+        q.push_identifier(column).push(", ");
+    }
+    q.push("id LIMIT ").push_bind(limit);
+
+    let accounts: Vec<Account> = q.build_query_as().fetch_all(&pool).await?;
+    let full_page = usize::try_from(limit).is_ok_and(|l| accounts.len() == l);
+    let next = accounts.last().filter(|_| full_page).map(|last| Cursor {
+        owner: sort.map(|_| last.owner.clone()),
+        id: last.id,
+    });
+    Ok(Json(json!({ "accounts": accounts, "next": next })))
 }
 
 /// `POST /transfers`: two updates that must happen together, in one transaction.
@@ -273,6 +375,69 @@ async fn self_test_requests(addr: SocketAddr) -> Result<(), BoxError> {
 
     let (status, body) = request(addr, "GET", "/accounts/0", None).await?;
     check(status == 404, "GET /accounts/0", status, &body)?;
+
+    // Search: two more accounts, then pages of two sorted by owner. Ids are compared
+    // with the ones created here (a DATABASE_URL may hold accounts from earlier runs).
+    let mut ids = vec![ada_id.clone(), bob_id.clone()];
+    for (owner, balance) in [("Ada", 5), ("Cy'; DROP TABLE accounts; --", 50)] {
+        let (status, body) = request(
+            addr,
+            "POST",
+            "/accounts",
+            Some(json!({"owner": owner, "balance": balance})),
+        )
+        .await?;
+        check(status == 201, "POST /accounts", status, &body)?;
+        ids.push(body["id"].clone());
+    }
+    let owners_of = |body: &Value| -> Vec<Value> {
+        body["accounts"]
+            .as_array()
+            .map(|a| a.iter().map(|x| x["owner"].clone()).collect())
+            .unwrap_or_default()
+    };
+    let mut seen = Vec::new();
+    let mut after = Value::Null;
+    for page in 0..3 {
+        let mut search = json!({"ids": ids, "sort": "owner", "limit": 2});
+        if !after.is_null() {
+            search["after"] = after.clone();
+        }
+        let (status, body) = request(addr, "POST", "/accounts/search", Some(search)).await?;
+        check(status == 200, &format!("search page {page}"), status, &body)?;
+        seen.extend(owners_of(&body));
+        after = body["next"].clone();
+        if after.is_null() {
+            break;
+        }
+    }
+    check(
+        seen == [
+            json!("Ada"),
+            json!("Ada"),
+            json!("Bob"),
+            json!("Cy'; DROP TABLE accounts; --"),
+        ],
+        "every account once, in owner order, across pages",
+        200,
+        &json!(seen),
+    )?;
+    let search = json!({"ids": ids, "owner": "ad", "min_balance": 10, "max_balance": 1000});
+    let (status, body) = request(addr, "POST", "/accounts/search", Some(search)).await?;
+    check(
+        status == 200 && owners_of(&body) == [json!("Ada")] && body["accounts"][0]["balance"] == 70,
+        "search with filters",
+        status,
+        &body,
+    )?;
+    let search = json!({"ids": ids, "sort": "balance; DROP TABLE accounts"});
+    let (status, body) = request(addr, "POST", "/accounts/search", Some(search)).await?;
+    check(
+        status == 400,
+        "a sort column off the whitelist",
+        status,
+        &body,
+    )?;
     Ok(())
 }
 

@@ -47,3 +47,22 @@ pub mod __private;
 /// The guide to `query!` and friends, and `cargo pgprepare`.
 #[doc = include_str!("query_macros.md")]
 pub mod query_macros {}
+
+/// Embeds a folder of migrations at compile time and returns a
+/// [`Migrator`](migrate::Migrator) for them (see the [`migrate`](mod@migrate) guide).
+///
+/// ```no_run
+/// # async fn f(pool: &quarry::Pool) -> quarry::Result<()> {
+/// static MIGRATOR: std::sync::LazyLock<quarry::migrate::Migrator> =
+///     std::sync::LazyLock::new(|| quarry::migrate!("tests/migrations"));
+/// MIGRATOR.run(pool).await?;
+/// # Ok(()) }
+/// ```
+///
+/// The path is relative to the crate root (the directory holding `Cargo.toml`) and
+/// defaults to `"migrations"`. The file names are checked when the code compiles, and
+/// each file is included in the binary, so editing one rebuilds the crate; adding one
+/// needs a `build.rs` with `cargo:rerun-if-changed=migrations`. Outside the `quarry`
+/// crate (with `quarry-driver` alone), say where the driver is:
+/// `migrate!("migrations", crate = "quarry_driver")`.
+pub use quarry_macros::migrate;

@@ -1,5 +1,5 @@
 //! The compile errors of `#[derive(FromRecord)]`, `#[derive(PgType)]`, `#[derive(CopyRow)]` and
-//! `#[quarry::test]`. The `.stderr` snapshots are part of the API: regenerate
+//! `#[quarry::test]` and `migrate!`. The `.stderr` snapshots are part of the API: regenerate
 //! them with `TRYBUILD=overwrite cargo test -p quarry --test derive_ui` and review.
 
 #[test]

@@ -30,6 +30,44 @@ async fn migrations_apply_in_name_order(mut conn: Connection) {
     assert_eq!(balance, 100);
 }
 
+/// `migrations = "dir"` goes through the `Migrator` an application runs: the test
+/// database has its history, so `migrate!` (the same files, embedded) finds nothing to do.
+#[quarry::test(migrations = "tests/migrations")]
+async fn migrations_are_applied_by_the_migrator(mut conn: Connection) {
+    let versions: Vec<i64> = query_scalar("SELECT version FROM _quarry_migrations ORDER BY 1")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(versions, [1, 2]);
+    let embedded = quarry::migrate!("tests/migrations");
+    assert!(embedded.run(&mut conn).await.unwrap().is_empty());
+}
+
+/// `migrate!` embeds the folder: the same migrations, in version order, as reading it at
+/// run time, and they apply to an empty database.
+#[quarry::test]
+async fn migrate_macro_embeds_the_folder(mut conn: Connection) {
+    let embedded = quarry::migrate!("tests/migrations");
+    let read =
+        quarry::migrate::Migrator::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/migrations"))
+            .unwrap();
+    let files = |m: &quarry::migrate::Migrator| -> Vec<(String, Vec<u8>)> {
+        m.migrations()
+            .iter()
+            .map(|m| (m.file().to_owned(), m.checksum().to_vec()))
+            .collect()
+    };
+    assert_eq!(files(&embedded), files(&read));
+    assert_eq!(files(&embedded)[0].0, "001_accounts.sql");
+    let applied = embedded.run(&mut conn).await.unwrap();
+    assert_eq!(applied.len(), 2);
+    let balance: i64 = query_scalar("SELECT balance FROM accounts WHERE id = 1")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(balance, 100);
+}
+
 #[quarry::test(migrations = "tests/migrations", fixtures("users.sql"))]
 async fn migrations_and_fixtures_combine(mut conn: Connection) {
     let n: i64 =

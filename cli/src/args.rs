@@ -13,6 +13,7 @@ commit the directory. Run it again whenever queries or the schema change;
 
 USAGE:
     cargo pgprepare [OPTIONS] [-- <cargo check arguments>]
+    cargo pgprepare migrate add|run|revert|info ...   (see `migrate --help`)
 
 OPTIONS:
     --check                 Write nothing; exit 1 and list every file that is
@@ -23,8 +24,13 @@ OPTIONS:
     --database-url <URL>    The database to describe against (default:
                             $DATABASE_URL).
     --temp-server           Start a throwaway PostgreSQL (from the installed
-                            binaries), apply the --schema files, prepare against
-                            it, and stop it: no database to install or run.
+                            binaries), apply the --migrations and --schema
+                            files, prepare against it, and stop it: no
+                            database to install or run.
+    --migrations <DIR>      With --temp-server: apply this migrations folder
+                            with the Migrator production runs (version order,
+                            a transaction each; see `migrate --help`), before
+                            any --schema file. Repeatable.
     --schema <PATH>         With --temp-server: a .sql file, or a directory whose
                             *.sql files are applied in name order. Repeatable.
     -h, --help              This text.
@@ -35,7 +41,7 @@ queries behind features).
 
 EXAMPLES:
     cargo pgprepare                                   # against $DATABASE_URL
-    cargo pgprepare --check --temp-server --schema migrations/   # in CI
+    cargo pgprepare --check --temp-server --migrations migrations/   # in CI
     cargo pgprepare --workspace -- --all-targets --all-features
 
 EXIT STATUS:
@@ -52,6 +58,7 @@ pub(crate) struct Options {
     pub(crate) database_url: Option<String>,
     pub(crate) temp_server: bool,
     pub(crate) schema: Vec<PathBuf>,
+    pub(crate) migrations: Vec<PathBuf>,
     pub(crate) cargo_args: Vec<String>,
 }
 
@@ -84,6 +91,7 @@ pub(crate) fn parse(argv: &[String]) -> Result<Parsed, String> {
             "--temp-server" => o.temp_server = true,
             "--database-url" => o.database_url = Some(value("--database-url")?),
             "--schema" => o.schema.push(PathBuf::from(value("--schema")?)),
+            "--migrations" => o.migrations.push(PathBuf::from(value("--migrations")?)),
             "--" => {
                 o.cargo_args = it.cloned().collect();
                 break;
@@ -91,14 +99,20 @@ pub(crate) fn parse(argv: &[String]) -> Result<Parsed, String> {
             other => return Err(format!("unknown option `{other}`")),
         }
     }
-    if !o.schema.is_empty() && !o.temp_server {
+    if (!o.schema.is_empty() || !o.migrations.is_empty()) && !o.temp_server {
         return Err(
-            "--schema is for --temp-server (the schema of a database you give is already there)"
+            "--schema and --migrations are for --temp-server (the schema of a \
+                    database you give is already there; migrate it with `cargo pgprepare \
+                    migrate run`)"
                 .into(),
         );
     }
-    if o.temp_server && o.schema.is_empty() {
-        return Err("--temp-server needs --schema <file-or-dir> to create the tables".into());
+    if o.temp_server && o.schema.is_empty() && o.migrations.is_empty() {
+        return Err(
+            "--temp-server needs --migrations <dir> or --schema <file-or-dir> to create the \
+             tables"
+                .into(),
+        );
     }
     if o.temp_server && o.database_url.is_some() {
         return Err("give either --temp-server or --database-url, not both".into());

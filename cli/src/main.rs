@@ -1,4 +1,5 @@
-//! `cargo pgprepare`: writes and checks the offline query cache in `.pgprepare/`.
+//! `cargo pgprepare`: writes and checks the offline query cache in `.pgprepare/`, and
+//! (`cargo pgprepare migrate ...`) creates, applies and reverts migrations.
 //!
 //! The macros do the describing; this tool only runs `cargo check` with the
 //! environment that makes them write what they described into a scratch
@@ -7,6 +8,7 @@
 
 mod args;
 mod cache;
+mod migrate;
 mod prepare;
 mod server;
 
@@ -17,6 +19,9 @@ fn main() -> ExitCode {
     let mut argv: Vec<String> = std::env::args().skip(1).collect();
     if argv.first().map(String::as_str) == Some("pgprepare") {
         argv.remove(0);
+    }
+    if argv.first().map(String::as_str) == Some("migrate") {
+        return migrate::main(&argv[1..]);
     }
     let options = match args::parse(&argv) {
         Ok(args::Parsed::Help) => {

@@ -21,7 +21,7 @@ pub(crate) fn run(o: &Options) -> Result<Outcome> {
     let cache_dir = root.join(".pgprepare");
 
     let server = if o.temp_server {
-        Some(crate::server::start(&o.schema)?)
+        Some(crate::server::start(&o.migrations, &o.schema)?)
     } else {
         None
     };

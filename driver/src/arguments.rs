@@ -83,6 +83,17 @@ impl Arguments {
         self.values[at..at + 4].copy_from_slice(&len.to_be_bytes());
     }
 
+    /// Makes the query fail with `message` when it runs (for a `QueryBuilder` piece that
+    /// cannot be written as SQL); the first such failure wins.
+    pub(crate) fn fail(&mut self, message: String) {
+        if self.error.is_none() {
+            self.error = Some(Unencodable {
+                message,
+                cause: None,
+            });
+        }
+    }
+
     /// Makes room for `params` more values taking `bytes` encoded bytes in all.
     pub(crate) fn reserve(&mut self, params: usize, bytes: usize) {
         self.types.reserve(params);

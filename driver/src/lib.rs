@@ -16,7 +16,7 @@
 //! Applications depend on the `quarry` crate, which re-exports this one. The guides are
 //! the module docs: [connecting](config), [queries](mod@query), [pools](pool),
 //! [transactions](transaction), [COPY](copy), [LISTEN/NOTIFY](listen),
-//! [cursors](cursor), [errors](error), [types], and [deployment]
+//! [cursors](cursor), [migrations](migrate), [errors](error), [types], and [deployment]
 //! (PgBouncer, replicas, failover).
 
 #![deny(missing_docs)]
@@ -34,6 +34,7 @@ mod failure;
 #[doc(hidden)]
 pub mod internals;
 mod listening;
+mod migrating;
 mod pipeline;
 mod pooling;
 mod portal;
@@ -43,6 +44,7 @@ mod portal;
 mod protocol;
 mod querying;
 mod row;
+mod sql_builder;
 mod statement;
 #[cfg(all(feature = "temp-server", unix))]
 mod test_server;
@@ -70,6 +72,7 @@ pub mod config {
 #[doc = include_str!("../docs/queries.md")]
 pub mod query {
     pub use crate::querying::{IntoSql, quote_identifier};
+    pub use crate::sql_builder::{Identifier, Literal, Separated};
 }
 
 #[doc = include_str!("../docs/pool.md")]
@@ -94,6 +97,14 @@ pub mod cursor {}
 #[doc = include_str!("../docs/errors.md")]
 pub mod error {
     pub use crate::failure::{BoxError, ErrorPosition, Severity};
+}
+
+#[doc = include_str!("../docs/migrations.md")]
+pub mod migrate {
+    pub use crate::migrating::{
+        Applied, DEFAULT_LOCK_TIMEOUT, LOCK_KEY, MIGRATIONS_TABLE, Migration, MigrationInfo,
+        MigrationStatus, Migrator, SQLX_MIGRATIONS_TABLE,
+    };
 }
 
 #[doc = include_str!("../docs/deployment.md")]
@@ -121,6 +132,7 @@ pub use querying::{
     Arguments, AssertSqlSafe, Query, QueryAs, QueryScalar, RowStream, query, query_as, query_scalar,
 };
 pub use row::{Column, ColumnIndex, Columns, FromRecord, Row};
+pub use sql_builder::QueryBuilder;
 pub use statement::Statement;
 #[cfg(all(feature = "temp-server", unix))]
 pub use test_server::TempServer;
@@ -157,11 +169,20 @@ pub use user_type::{CompositeField, UserType, UserTypeShape};
 /// ```compile_fail
 /// use quarry_driver::error::Error;
 /// ```
+/// ```compile_fail
+/// use quarry_driver::query::QueryBuilder;
+/// ```
+/// ```compile_fail
+/// use quarry_driver::Migrator; // the migration types live in their guide, `migrate`
+/// ```
 /// ```
 /// // ... while the root and the guides' own types are where the docs say.
 /// use quarry_driver::config::SslMode;
 /// use quarry_driver::error::Severity;
 /// use quarry_driver::pool::Reset;
+/// use quarry_driver::migrate::Migrator;
+/// use quarry_driver::query::{Identifier, Literal};
+/// use quarry_driver::QueryBuilder;
 /// use quarry_driver::{ConnectOptions, Cursor, Error, Listener, PoolOptions, Query, Transaction};
 /// ```
 #[cfg(doctest)]

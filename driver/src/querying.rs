@@ -168,7 +168,7 @@ impl Query {
         self
     }
 
-    /// Uses these values for the parameters.
+    /// Uses these values for the parameters, replacing any bound before.
     pub fn bind_all(mut self, args: Arguments) -> Self {
         self.args = args;
         self
@@ -284,6 +284,12 @@ where
         self
     }
 
+    /// Uses these values for the parameters (see [`Query::bind_all`]).
+    pub fn bind_all(mut self, args: Arguments) -> Self {
+        self.inner = self.inner.bind_all(args);
+        self
+    }
+
     /// See [`Query::timeout`].
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.inner = self.inner.timeout(timeout);
@@ -378,6 +384,12 @@ where
     /// Binds the next parameter.
     pub fn bind<V: Encode>(mut self, value: V) -> Self {
         self.inner = self.inner.bind(value);
+        self
+    }
+
+    /// Uses these values for the parameters (see [`Query::bind_all`]).
+    pub fn bind_all(mut self, args: Arguments) -> Self {
+        self.inner = self.inner.bind_all(args);
         self
     }
 

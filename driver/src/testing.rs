@@ -22,7 +22,6 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -33,6 +32,7 @@ use sha2::{Digest, Sha256};
 use crate::connection::Connection;
 use crate::conninfo::ConnectOptions;
 use crate::failure::{Error, Result};
+use crate::migrating::Migrator;
 use crate::querying::quote_identifier;
 use crate::test_server::TempServer;
 
@@ -290,49 +290,58 @@ fn runtime(flavor: Flavor) -> std::result::Result<tokio::runtime::Runtime, Strin
 
 // --- Templates -------------------------------------------------------------------------
 
-/// One SQL script to apply to a template.
+/// One SQL script to apply to a template (or, for a migration, to hash into its name).
 struct Script {
     origin: String,
     sql: String,
 }
 
-/// The scripts of `spec`: migrations in file-name order, then fixtures in the order given.
-fn scripts(spec: &TestSpec) -> std::result::Result<Vec<Script>, String> {
-    let mut out = Vec::new();
-    if let Some(dir) = spec.migrations {
-        for path in migration_files(Path::new(dir))? {
-            let sql = std::fs::read_to_string(&path)
-                .map_err(|e| format!("cannot read migration {}: {e}", path.display()))?;
-            out.push(Script {
-                origin: format!("migration {}", path.display()),
-                sql,
-            });
-        }
-    }
-    for f in spec.fixtures {
-        out.push(Script {
-            origin: format!("fixture {}", f.name),
-            sql: f.sql.to_owned(),
-        });
-    }
-    Ok(out)
+/// What a template is built from: the migrations (applied by the same [`Migrator`] an
+/// application runs), then the fixtures. `scripts` holds both, for the template's name.
+struct Plan {
+    migrator: Option<Migrator>,
+    fixtures: Vec<Script>,
+    scripts: Vec<Script>,
 }
 
-/// The `*.sql` files directly in `dir`, sorted by name.
-fn migration_files(dir: &Path) -> std::result::Result<Vec<PathBuf>, String> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| format!("cannot read migrations directory {}: {e}", dir.display()))?;
-    let mut files = Vec::new();
-    for entry in entries {
-        let path = entry
-            .map_err(|e| format!("cannot read migrations directory {}: {e}", dir.display()))?
-            .path();
-        if path.extension().is_some_and(|x| x == "sql") && path.is_file() {
-            files.push(path);
+/// The plan of `spec`: its migrations in version order, then fixtures in the order given.
+fn plan(spec: &TestSpec) -> std::result::Result<Plan, String> {
+    let mut scripts = Vec::new();
+    let migrator = match spec.migrations {
+        Some(dir) => {
+            let migrator = Migrator::new(dir).map_err(|e| e.display_chain().to_string())?;
+            for m in migrator.migrations() {
+                let mut sql = m.sql().to_owned();
+                if let Some((down, down_sql)) = m.down() {
+                    sql.push_str(down);
+                    sql.push_str(down_sql);
+                }
+                scripts.push(Script {
+                    origin: format!("migration {}", m.file()),
+                    sql,
+                });
+            }
+            Some(migrator)
         }
-    }
-    files.sort();
-    Ok(files)
+        None => None,
+    };
+    let fixtures: Vec<Script> = spec
+        .fixtures
+        .iter()
+        .map(|f| Script {
+            origin: format!("fixture {}", f.name),
+            sql: f.sql.to_owned(),
+        })
+        .collect();
+    scripts.extend(fixtures.iter().map(|f| Script {
+        origin: f.origin.clone(),
+        sql: f.sql.clone(),
+    }));
+    Ok(Plan {
+        migrator,
+        fixtures,
+        scripts,
+    })
 }
 
 /// The template's name: a hash of every script's origin and text.
@@ -354,8 +363,8 @@ fn template_name(scripts: &[Script]) -> String {
 fn template(server: &Server, spec: &TestSpec) -> std::result::Result<String, String> {
     type Cell = Arc<OnceLock<std::result::Result<String, String>>>;
     static TEMPLATES: OnceLock<Mutex<HashMap<String, Cell>>> = OnceLock::new();
-    let scripts = scripts(spec)?;
-    let name = template_name(&scripts);
+    let plan = plan(spec)?;
+    let name = template_name(&plan.scripts);
     let cell = {
         let mut map = TEMPLATES
             .get_or_init(Default::default)
@@ -368,7 +377,7 @@ fn template(server: &Server, spec: &TestSpec) -> std::result::Result<String, Str
     cell.get_or_init(|| {
         let runtime = runtime(Flavor::CurrentThread)?;
         runtime
-            .block_on(build_template(server, &name, &scripts))
+            .block_on(build_template(server, &name, &plan))
             .map(|()| name.clone())
             .map_err(|e| {
                 format!(
@@ -383,7 +392,7 @@ fn template(server: &Server, spec: &TestSpec) -> std::result::Result<String, Str
 /// Builds template `name` unless it exists. An advisory lock makes concurrent test
 /// processes on one server wait for each other; the template appears under its name
 /// only when complete (built under another name, then renamed).
-async fn build_template(server: &Server, name: &str, scripts: &[Script]) -> Result<()> {
+async fn build_template(server: &Server, name: &str, plan: &Plan) -> Result<()> {
     let mut admin = Connection::connect_with(&server.options).await?;
     let lock_key = i64::from_be_bytes(
         Sha256::digest(name.as_bytes())[..8]
@@ -399,7 +408,7 @@ async fn build_template(server: &Server, name: &str, scripts: &[Script]) -> Resu
         let building = format!("{name}_build");
         drop_database(&mut admin, &building).await?;
         create_database(&mut admin, &building, None).await?;
-        let filled = fill(server, &building, scripts).await;
+        let filled = fill(server, &building, plan).await;
         if let Err(e) = filled {
             // Leave nothing half-built behind (the next attempt would drop it anyway).
             let _ = drop_database(&mut admin, &building).await;
@@ -411,10 +420,13 @@ async fn build_template(server: &Server, name: &str, scripts: &[Script]) -> Resu
     Ok(())
 }
 
-/// Applies the scripts to database `name`.
-async fn fill(server: &Server, name: &str, scripts: &[Script]) -> Result<()> {
+/// Applies the migrations, then the fixtures, to database `name`.
+async fn fill(server: &Server, name: &str, plan: &Plan) -> Result<()> {
     let mut conn = Connection::connect_with(&server.options.clone().dbname(name)).await?;
-    for script in scripts {
+    if let Some(migrator) = &plan.migrator {
+        migrator.run(&mut conn).await?;
+    }
+    for script in &plan.fixtures {
         conn.batch_execute(&script.sql)
             .await
             .map_err(|e| e.context(format!("in {}", script.origin)))?;
@@ -526,23 +538,35 @@ mod tests {
     }
 
     #[test]
-    fn migrations_apply_in_name_order() {
+    fn migrations_are_read_by_the_migrator() {
         let dir = std::env::temp_dir().join(format!("quarry-migrations-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         for name in ["002_b.sql", "001_a.sql", "notes.txt", "010_c.sql"] {
             std::fs::write(dir.join(name), "").unwrap();
         }
-        let files = migration_files(&dir).unwrap();
-        let names: Vec<_> = files
-            .iter()
-            .map(|p| p.file_name().unwrap().to_str().unwrap())
+        let dir_str: &'static str = Box::leak(dir.to_string_lossy().into_owned().into_boxed_str());
+        let spec = TestSpec {
+            name: "t",
+            migrations: Some(dir_str),
+            fixtures: &[],
+            flavor: Flavor::CurrentThread,
+        };
+        let names: Vec<String> = plan(&spec)
+            .unwrap()
+            .scripts
+            .into_iter()
+            .map(|s| s.origin)
             .collect();
-        assert_eq!(names, ["001_a.sql", "002_b.sql", "010_c.sql"]);
-        std::fs::remove_dir_all(&dir).unwrap();
-        assert!(
-            migration_files(&dir)
-                .unwrap_err()
-                .contains("cannot read migrations directory")
+        assert_eq!(
+            names,
+            [
+                "migration 001_a.sql",
+                "migration 002_b.sql",
+                "migration 010_c.sql"
+            ]
         );
+        std::fs::remove_dir_all(&dir).unwrap();
+        let e = plan(&spec).err().unwrap();
+        assert!(e.contains("cannot read the migrations folder"), "{e}");
     }
 }

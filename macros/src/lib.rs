@@ -6,6 +6,7 @@
 use proc_macro::TokenStream;
 
 mod derive;
+mod migrate;
 mod query;
 mod test_attr;
 
@@ -30,6 +31,12 @@ pub fn derive_copy_row(input: proc_macro::TokenStream) -> proc_macro::TokenStrea
 pub fn derive_pg_type(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     derive::expand(derive::pg_type::derive(&input))
+}
+
+/// Embeds a folder of migrations at compile time; see `quarry::migrate!`.
+#[proc_macro]
+pub fn migrate(input: TokenStream) -> TokenStream {
+    migrate::expand(input.into()).into()
 }
 
 /// An async test with a fresh database: `#[quarry::test]`; see `quarry::testing`.

@@ -1,0 +1,4 @@
+// A folder that is not there is a compile error naming it, not a panic at run time.
+fn main() {
+    let _ = quarry::migrate!("no/such/dir");
+}
