@@ -397,3 +397,93 @@ async fn catalog_vectors() {
         .unwrap_err();
     assert_eq!(e.kind(), quarry::ErrorKind::Encode, "{e}");
 }
+
+/// The standard library's own types: `SystemTime` <-> `timestamptz`, `Duration` <->
+/// `interval`, shared and borrowed text and bytes, and `()` for an empty record (issue 21).
+#[tokio::test]
+async fn standard_library_types() {
+    use std::borrow::Cow;
+    use std::rc::Rc;
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    let mut conn = connect().await;
+    let mut f = Failures::new("std types");
+    for (t, text) in [
+        (UNIX_EPOCH, "1970-01-01 00:00:00+00"),
+        (
+            UNIX_EPOCH + Duration::from_millis(1_500),
+            "1970-01-01 00:00:01.5+00",
+        ),
+        (
+            UNIX_EPOCH - Duration::from_micros(1),
+            "1969-12-31 23:59:59.999999+00",
+        ),
+        (
+            UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+            "2023-11-14 22:13:20+00",
+        ),
+    ] {
+        f.push(round_trip(&mut conn, "timestamptz", &t, text).await);
+    }
+    for (d, text) in [
+        (Duration::ZERO, "00:00:00"),
+        (Duration::from_secs(3_723), "01:02:03"),
+        (Duration::from_micros(1), "00:00:00.000001"),
+        (Duration::from_secs(100 * 3_600), "100:00:00"),
+    ] {
+        f.push(round_trip(&mut conn, "interval", &d, text).await);
+    }
+    f.push(round_trip(&mut conn, "text", &Arc::<str>::from("héllo"), "héllo").await);
+    f.push(
+        round_trip(
+            &mut conn,
+            "bytea",
+            &Arc::<[u8]>::from(&[1u8, 2][..]),
+            "\\x0102",
+        )
+        .await,
+    );
+    f.finish();
+
+    // Read-only or borrowed spellings, in both formats.
+    for simple in [false, true] {
+        let sql = "SELECT 'a b'::text, '\\x0a0b'::bytea, ROW()";
+        let row = if simple {
+            simple_row(&mut conn, sql).await.unwrap()
+        } else {
+            quarry::query(sql).fetch_one(&mut conn).await.unwrap()
+        };
+        assert_eq!(&*row.get::<Rc<str>, _>(0), "a b");
+        assert_eq!(&*row.get::<Rc<[u8]>, _>(1), [10, 11]);
+        assert_eq!(row.get::<Cow<'_, [u8]>, _>(1).as_ref(), [10, 11]);
+        row.get::<(), _>(2);
+    }
+    // A Duration is never negative, nor has months or days; SystemTime has no infinity.
+    for sql in [
+        "SELECT interval '-1 second'",
+        "SELECT interval '1 day'",
+        "SELECT interval '1 mon'",
+    ] {
+        let err = quarry::query_scalar::<Duration>(sql)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("Duration") || err.to_string().contains("fixed duration"),
+            "{sql}: {err}"
+        );
+    }
+    let err = quarry::query_scalar::<SystemTime>("SELECT 'infinity'::timestamptz")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("infinite"), "{err}");
+    // `()` is the empty record only.
+    assert!(
+        quarry::query_scalar::<()>("SELECT ROW(1)")
+            .fetch_one(&mut conn)
+            .await
+            .is_err()
+    );
+}

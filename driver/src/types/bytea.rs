@@ -1,4 +1,5 @@
-//! Bytes: `Vec<u8>`, `&[u8]`, `Box<[u8]>`, `bytes::Bytes` and `[u8; N]` <-> `bytea`.
+//! Bytes: `Vec<u8>`, `&[u8]`, `Box<[u8]>`, `Arc<[u8]>`, `Rc<[u8]>`, `Cow<[u8]>`,
+//! `bytes::Bytes` and `[u8; N]` <-> `bytea`.
 //!
 //! Binary format is the bytes themselves; `&[u8]` borrows them from the row.
 //! Text format is `\x` and hex digits (PostgreSQL's default `bytea_output`) or
@@ -166,6 +167,43 @@ owned_bytes!(
 impl<'r> Decode<'r> for Box<[u8]> {
     fn decode(value: ValueRef<'r>) -> Result<Self, DecodeError> {
         decode_bytes::<Box<[u8]>>(&value).map(|cow| cow.into_owned().into_boxed_slice())
+    }
+}
+
+impl<'r> Decode<'r> for std::sync::Arc<[u8]> {
+    fn decode(value: ValueRef<'r>) -> Result<Self, DecodeError> {
+        decode_bytes::<std::sync::Arc<[u8]>>(&value).map(|cow| std::sync::Arc::from(cow.as_ref()))
+    }
+}
+
+impl<'r> Decode<'r> for std::rc::Rc<[u8]> {
+    fn decode(value: ValueRef<'r>) -> Result<Self, DecodeError> {
+        decode_bytes::<std::rc::Rc<[u8]>>(&value).map(|cow| std::rc::Rc::from(cow.as_ref()))
+    }
+}
+
+impl Type for std::borrow::Cow<'_, [u8]> {
+    fn type_ref() -> TypeRef {
+        TypeRef::Oid(Oid::BYTEA)
+    }
+}
+
+impl Encode for std::borrow::Cow<'_, [u8]> {
+    fn encode(&self, buf: &mut EncodeBuf) -> Result<IsNull, EncodeError> {
+        encode_bytes(self, buf)
+    }
+    fn param_type(&self) -> TypeRef {
+        TypeRef::Oid(Oid::BYTEA)
+    }
+    fn size_hint(&self) -> usize {
+        self.len()
+    }
+}
+
+/// Borrowed from the row in binary format; owned when text format must be unescaped.
+impl<'r> Decode<'r> for std::borrow::Cow<'r, [u8]> {
+    fn decode(value: ValueRef<'r>) -> Result<Self, DecodeError> {
+        decode_bytes::<std::borrow::Cow<'_, [u8]>>(&value)
     }
 }
 

@@ -47,8 +47,8 @@
 //! | `rust_decimal::Decimal` | `numeric` | `rust_decimal` |
 //! | `bigdecimal::BigDecimal` | `numeric` | `bigdecimal` |
 //! | [`Money`] | `money` | |
-//! | `String`, `&str`, `Box<str>`, `Cow<str>`, `char` | `text`; reads `varchar`, `bpchar` (with its padding), `name`, `unknown`, and `citext` once the connection knows the column's type name (see below) | |
-//! | `Vec<u8>`, `&[u8]`, `Box<[u8]>`, `bytes::Bytes`, `[u8; N]` | `bytea` | |
+//! | `String`, `&str`, `Box<str>`, `Arc<str>`, `Rc<str>` (read), `Cow<str>`, `char` | `text`; reads `varchar`, `bpchar` (with its padding), `name`, `unknown`, and `citext` once the connection knows the column's type name (see below) | |
+//! | `Vec<u8>`, `&[u8]`, `Box<[u8]>`, `Arc<[u8]>`, `Rc<[u8]>` (read), `Cow<[u8]>`, `bytes::Bytes`, `[u8; N]` | `bytea` | |
 //! | `uuid::Uuid` | `uuid` | `uuid` (default) |
 //! | `serde_json::Value`, `&RawValue`, `Box<RawValue>`, [`Json<T>`](Json) | `jsonb`; reads `json` | `json` (default) |
 //! | [`Date`] | `date` (with `±infinity`) | |
@@ -57,6 +57,8 @@
 //! | [`Timestamp`] | `timestamp` (with `±infinity`) | |
 //! | [`TimestampTz`] | `timestamptz` (with `±infinity`) | |
 //! | [`Interval`] | `interval` (with PostgreSQL 17's `±infinity`) | |
+//! | `std::time::SystemTime` | `timestamptz` (an instant: not `timestamp`) | |
+//! | `std::time::Duration` | `interval` (months and days must be 0, never negative) | |
 //! | `chrono::NaiveDate` / `NaiveTime` / `NaiveDateTime` | `date` / `time` / `timestamp` | `chrono` |
 //! | `chrono::DateTime<Utc>`, `DateTime<FixedOffset>` | `timestamptz` | `chrono` |
 //! | `chrono::TimeDelta` | `interval` (months and days must be 0) | `chrono` |
@@ -85,7 +87,7 @@
 //! | [`Array<T>`] (up to 6 dimensions, lower bounds kept) | `T[]` | always |
 //! | [`Range<T>`] (`T`: [`RangeSubtype`]: `i32`, `i64`, [`Numeric`], [`Date`], [`Timestamp`], [`TimestampTz`] and the feature types for the same columns) | `int4range`, `int8range`, `numrange`, `daterange`, `tsrange`, `tstzrange` | always |
 //! | [`MultiRange<T>`] | `int4multirange`, ... (PostgreSQL 14+) | always |
-//! | tuples `(A,)` .. `(A, ..., P)` (read only) | `record`, composite types, and arrays of them into `Vec` | always |
+//! | tuples `(A,)` .. `(A, ..., P)`, and `()` for `ROW()` (read only) | `record`, composite types, and arrays of them into `Vec` | always |
 //! | [`CompositeEncoder`], [`CompositeDecoder`] (for `#[derive(PgType)]` composites) | composite types | always |
 //! | [`PgValue`] | any type (raw bytes, type, format) | always |
 //! | `std::net::IpAddr` (host addresses) | `inet`, `cidr` | always |
@@ -707,29 +709,39 @@ impl<T: Encode + ?Sized> Encode for &T {
     }
 }
 
-impl<T: Type + ?Sized> Type for Box<T> {
-    fn type_ref() -> TypeRef {
-        T::type_ref()
-    }
-    fn compatible(ty: &TypeInfo) -> bool {
-        T::compatible(ty)
-    }
-    fn array_type_ref() -> TypeRef {
-        T::array_type_ref()
-    }
+/// `Box<T>`, `Arc<T>` and `Rc<T>` are sent and checked as `T` is.
+macro_rules! pointer_like {
+    ($($ptr:ident),*) => {$(
+        impl<T: Type + ?Sized> Type for $ptr<T> {
+            fn type_ref() -> TypeRef {
+                T::type_ref()
+            }
+            fn compatible(ty: &TypeInfo) -> bool {
+                T::compatible(ty)
+            }
+            fn array_type_ref() -> TypeRef {
+                T::array_type_ref()
+            }
+        }
+
+        impl<T: Encode + ?Sized> Encode for $ptr<T> {
+            fn encode(&self, buf: &mut EncodeBuf) -> Result<IsNull, EncodeError> {
+                (**self).encode(buf)
+            }
+            fn param_type(&self) -> TypeRef {
+                (**self).param_type()
+            }
+            fn size_hint(&self) -> usize {
+                (**self).size_hint()
+            }
+        }
+    )*};
 }
 
-impl<T: Encode + ?Sized> Encode for Box<T> {
-    fn encode(&self, buf: &mut EncodeBuf) -> Result<IsNull, EncodeError> {
-        (**self).encode(buf)
-    }
-    fn param_type(&self) -> TypeRef {
-        (**self).param_type()
-    }
-    fn size_hint(&self) -> usize {
-        (**self).size_hint()
-    }
-}
+use std::rc::Rc;
+use std::sync::Arc;
+
+pointer_like!(Box, Arc, Rc);
 
 #[cfg(test)]
 mod tests {

@@ -331,6 +331,32 @@ macro_rules! tuple_impls {
     )+};
 }
 
+/// `()` reads an empty record (`SELECT ROW()`).
+impl Type for () {
+    fn type_ref() -> TypeRef {
+        TypeRef::Oid(Oid::RECORD)
+    }
+    fn compatible(ty: &TypeInfo) -> bool {
+        record_compatible(ty)
+    }
+}
+
+impl<'r> Decode<'r> for () {
+    fn decode(value: ValueRef<'r>) -> Result<Self, DecodeError> {
+        let text = value.format() == Format::Text;
+        let mut record = CompositeDecoder::new(value)?;
+        if text && record.field_count() == 1 {
+            // `record_out` prints an empty record and a one-field NULL one alike: `()`.
+            if record.read::<Option<String>>()?.is_some() {
+                return Err(DecodeError::new("record has 1 field but () has 0"));
+            }
+        } else {
+            record.expect_fields(0, "()")?;
+        }
+        record.finish()
+    }
+}
+
 tuple_impls! {
     (1; A)
     (2; A, B)

@@ -1,4 +1,4 @@
-//! Text: `String`, `&str`, `Box<str>`, `Cow<str>` and `char` <-> `text`.
+//! Text: `String`, `&str`, `Box<str>`, `Arc<str>`, `Rc<str>`, `Cow<str>` and `char` <-> `text`.
 //!
 //! They are sent as `text` and read `text`, `varchar`, `bpchar` (`char(n)`,
 //! with its padding), `name`, `unknown` and the `citext` extension type (by
@@ -115,6 +115,18 @@ impl<'r> Decode<'r> for String {
 impl<'r> Decode<'r> for Box<str> {
     fn decode(value: ValueRef<'r>) -> Result<Self, DecodeError> {
         decode_str::<Box<str>>(&value).map(Box::from)
+    }
+}
+
+impl<'r> Decode<'r> for std::sync::Arc<str> {
+    fn decode(value: ValueRef<'r>) -> Result<Self, DecodeError> {
+        decode_str::<std::sync::Arc<str>>(&value).map(std::sync::Arc::from)
+    }
+}
+
+impl<'r> Decode<'r> for std::rc::Rc<str> {
+    fn decode(value: ValueRef<'r>) -> Result<Self, DecodeError> {
+        decode_str::<std::rc::Rc<str>>(&value).map(std::rc::Rc::from)
     }
 }
 

@@ -73,7 +73,6 @@ fn small(v: i64) -> u8 {
 
 /// Rounds nanoseconds to the nearest microsecond, ties to even, as PostgreSQL
 /// rounds fractional seconds in its text input.
-#[cfg(any(feature = "chrono", feature = "time", test))]
 pub(super) fn nanos_to_micros(nanos: i128) -> i128 {
     let (q, r) = (nanos.div_euclid(1000), nanos.rem_euclid(1000));
     if r > 500 || (r == 500 && q % 2 != 0) {

@@ -34,6 +34,7 @@ mod time_of_day;
 mod timestamp;
 #[cfg(feature = "chrono")]
 mod with_chrono;
+mod with_std;
 #[cfg(feature = "time")]
 mod with_time;
 
