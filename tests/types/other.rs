@@ -487,3 +487,46 @@ async fn standard_library_types() {
             .is_err()
     );
 }
+
+/// `xid`, `xid8` and `tid` (issue 21), and a real row's `ctid` and `xmin`.
+#[tokio::test]
+async fn transaction_and_tuple_ids() {
+    use quarry::types::{Tid, Xid, Xid8};
+
+    let mut conn = connect().await;
+    let mut f = Failures::new("xid, xid8, tid");
+    for (v, text) in [(Xid(0), "0"), (Xid(7), "7"), (Xid(u32::MAX), "4294967295")] {
+        f.push(round_trip(&mut conn, "xid", &v, text).await);
+    }
+    for (v, text) in [(Xid8(3), "3"), (Xid8(u64::MAX), "18446744073709551615")] {
+        f.push(round_trip(&mut conn, "xid8", &v, text).await);
+    }
+    for (v, text) in [
+        (
+            Tid {
+                block: 0,
+                offset: 1,
+            },
+            "(0,1)",
+        ),
+        (
+            Tid {
+                block: u32::MAX,
+                offset: u16::MAX,
+            },
+            "(4294967295,65535)",
+        ),
+    ] {
+        f.push(round_trip(&mut conn, "tid", &v, text).await);
+    }
+    f.finish();
+    let (ctid, xmin, current): (Tid, Xid, Xid8) = quarry::query_as(
+        "SELECT ctid, xmin, pg_current_xact_id() FROM (VALUES (1)) v(x), pg_class \
+         WHERE relname = 'pg_class' LIMIT 1",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert!(ctid.offset >= 1, "{ctid}");
+    assert!(xmin.0 >= 1 && current.0 >= 1, "{xmin} {current}");
+}

@@ -100,6 +100,7 @@
 //! | `HashMap<String, Option<String>>`, `BTreeMap<String, Option<String>>` | `hstore` (extension) | always |
 //! | [`Ltree`], [`Lquery`], [`Ltxtquery`] | `ltree`, `lquery`, `ltxtquery` (extension) | always |
 //! | [`PgLsn`] | `pg_lsn` | always |
+//! | [`Xid`], [`Xid8`], [`Tid`] | `xid`, `xid8` (PostgreSQL 13+), `tid` (`ctid`) | always |
 //! | [`Oid`], [`OidVector`], [`Int2Vector`] | `oid`, `oidvector`, `int2vector` | always |
 //!
 //! Container elements (array elements, range bounds, record fields) are
@@ -177,6 +178,7 @@ mod record;
 #[cfg(test)]
 mod test_elements;
 mod tsearch;
+mod txid;
 mod value;
 mod vector;
 mod xml;
@@ -190,6 +192,7 @@ pub use net::{IpNetwork, MacAddr, MacAddr8};
 pub use range::{MultiRange, Range, RangeSubtype};
 pub use record::{CompositeDecoder, CompositeEncoder};
 pub use tsearch::{TsQuery, TsVector};
+pub use txid::{Tid, Xid, Xid8};
 pub use value::{InvalidValue, PgValue};
 pub use vector::{Int2Vector, OidVector};
 pub use xml::Xml;
