@@ -29,6 +29,11 @@ fn unique(prefix: &str) -> String {
 }
 
 /// A fresh database; its connect options.
+/// Advisory locks held in this test's own database (tests run in parallel, each in a
+/// database of its own, and several take the migration lock at the same time).
+const ADVISORY_LOCKS_HERE: &str = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' \
+     AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+
 async fn database(prefix: &str) -> ConnectOptions {
     let name = unique(prefix);
     let mut admin = Connection::connect(&server().url()).await.unwrap();
@@ -112,7 +117,7 @@ async fn racing_runs_apply_each_migration_once() {
     assert_eq!(logged, vec![1, 2, 3, 4, 5, 6]);
     assert_eq!(history(&mut conn).await, vec![1, 2, 3, 4, 5, 6]);
     // No session kept the lock.
-    let held: i64 = query_scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+    let held: i64 = query_scalar(ADVISORY_LOCKS_HERE)
         .fetch_one(&mut conn)
         .await
         .unwrap();
@@ -186,7 +191,7 @@ async fn a_failing_migration_leaves_nothing_and_the_next_run_retries_it() {
     );
     assert_eq!(history(&mut conn).await, vec![1]);
     // The connection is usable and holds no lock.
-    let held: i64 = query_scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+    let held: i64 = query_scalar(ADVISORY_LOCKS_HERE)
         .fetch_one(&mut conn)
         .await
         .unwrap();
