@@ -216,6 +216,14 @@ mod send_sync {
             conn.batch_execute("SELECT 1").await?;
             conn.pipeline().run().await?;
             let _ = Connection::connect("postgres://x").await?;
+            // Options are taken borrowed or owned alike, everywhere (issue 20).
+            let opts = ConnectOptions::default();
+            let _ = Connection::connect_with(&opts).await?;
+            let _ = Pool::connect_with(&opts).await?;
+            let _ = PoolOptions::new().connect_lazy_with(&opts)?;
+            let _ = Listener::connect_with(&opts).await?;
+            let _ = Pool::connect_with(opts.clone()).await?;
+            let _ = Connection::connect_with(opts).await?;
             let _: i64 = generic(&mut conn).await?;
             let mut rows = query("SELECT 1").fetch(&mut conn);
             futures_util::StreamExt::next(&mut rows).await;

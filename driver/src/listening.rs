@@ -74,7 +74,10 @@ impl Listener {
     }
 
     /// Connects a listener with these options (kept for reconnecting).
-    pub async fn connect_with(options: &ConnectOptions) -> Result<Listener> {
+    pub async fn connect_with(
+        options: impl std::borrow::Borrow<ConnectOptions>,
+    ) -> Result<Listener> {
+        let options = options.borrow();
         let conn = Connection::connect_with(options).await?;
         let mut l = Listener::from_connection(conn);
         l.options = Some(options.clone());

@@ -35,8 +35,11 @@ impl Connection {
         Connection::connect_with(&options).await
     }
 
-    /// Opens a connection with these options, trying each host in turn.
-    pub async fn connect_with(options: &ConnectOptions) -> Result<Connection> {
+    /// Opens a connection with these options (borrowed or owned), trying each host in turn.
+    pub async fn connect_with(
+        options: impl std::borrow::Borrow<ConnectOptions>,
+    ) -> Result<Connection> {
+        let options = options.borrow();
         connect(options).await
     }
 }

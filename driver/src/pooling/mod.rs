@@ -1,6 +1,7 @@
 //! The pool: its shared state, the connections it hands out and their maintenance. The
 //! guide, and the public home of the hook types, is the public `pool` module.
 
+use std::borrow::Borrow;
 use std::fmt;
 use std::future::Future;
 use std::pin::pin;
@@ -79,8 +80,10 @@ impl Pool {
         PoolOptions::new().connect(url).await
     }
 
-    /// Opens a pool with default [`PoolOptions`] and these connect options.
-    pub async fn connect_with(options: ConnectOptions) -> Result<Pool> {
+    /// Opens a pool with default [`PoolOptions`] and these connect options (borrowed or
+    /// owned, as everywhere options are taken: `Pool::connect_with(&opts)` and
+    /// `Pool::connect_with(opts)` both work).
+    pub async fn connect_with(options: impl Borrow<ConnectOptions>) -> Result<Pool> {
         PoolOptions::new().connect_with(options).await
     }
 
@@ -91,7 +94,7 @@ impl Pool {
 
     /// A pool with default [`PoolOptions`] and these connect options that opens no
     /// connection until first used.
-    pub fn connect_lazy_with(options: ConnectOptions) -> Result<Pool> {
+    pub fn connect_lazy_with(options: impl Borrow<ConnectOptions>) -> Result<Pool> {
         PoolOptions::new().connect_lazy_with(options)
     }
 
@@ -262,11 +265,11 @@ impl PoolOptions {
         self.connect_with(ConnectOptions::parse(url)?).await
     }
 
-    /// Opens the pool with these connect options, with `min_connections` connections (at
-    /// least one, which checks the settings).
-    pub async fn connect_with(self, options: ConnectOptions) -> Result<Pool> {
+    /// Opens the pool with these connect options (borrowed or owned), with
+    /// `min_connections` connections (at least one, which checks the settings).
+    pub async fn connect_with(self, options: impl Borrow<ConnectOptions>) -> Result<Pool> {
         // Maintenance starts after these, or it would race them to open min_connections.
-        let pool = self.build(options)?;
+        let pool = self.build(options.borrow().clone())?;
         pool.0.maintenance_started.store(true, Ordering::Relaxed);
         let n = pool.0.options.min_connections.max(1);
         let mut opened = Vec::with_capacity(n);
@@ -287,8 +290,8 @@ impl PoolOptions {
 
     /// A pool with these connect options that opens no connection until first used
     /// (`min_connections` are opened in the background once a tokio runtime runs it).
-    pub fn connect_lazy_with(self, options: ConnectOptions) -> Result<Pool> {
-        let pool = self.build(options)?;
+    pub fn connect_lazy_with(self, options: impl Borrow<ConnectOptions>) -> Result<Pool> {
+        let pool = self.build(options.borrow().clone())?;
         pool.0.ensure_maintenance();
         Ok(pool)
     }
