@@ -356,28 +356,7 @@ impl Migrator {
             if history.rows.iter().any(|r| r.version == m.version) {
                 continue;
             }
-            let applied = if self.dry_run {
-                Applied {
-                    version: m.version,
-                    description: m.description.clone(),
-                    file: m.file.clone(),
-                    elapsed: Duration::ZERO,
-                    dry_run: true,
-                }
-            } else {
-                apply(conn, table, m).await?
-            };
-            tracing::info!(
-                version = applied.version,
-                file = %applied.file,
-                elapsed_ms = applied.elapsed.as_millis(),
-                dry_run = applied.dry_run,
-                "applied migration"
-            );
-            if let Some(p) = &self.progress {
-                p(&applied);
-            }
-            done.push(applied);
+            done.push(self.step(conn, table, m, Direction::Up).await?);
         }
         Ok(done)
     }
@@ -441,40 +420,13 @@ impl Migrator {
                     "cannot revert migration {v}: no file has that version"
                 )));
             };
-            if m.down.is_none() {
-                return Err(Error::config(format!(
-                    "cannot revert migration {}: it has no .down.sql file (only a \
-                     <version>_<description>.up.sql/.down.sql pair can be reverted)",
-                    m.file
-                )));
-            }
+            // Every one must have its .down.sql before any runs.
+            file_of(m, Direction::Down)?;
             plan.push(m);
         }
         let mut done = Vec::new();
         for m in plan {
-            let (file, _) = m.down.as_ref().expect("checked above");
-            let applied = if self.dry_run {
-                Applied {
-                    version: m.version,
-                    description: m.description.clone(),
-                    file: file.clone(),
-                    elapsed: Duration::ZERO,
-                    dry_run: true,
-                }
-            } else {
-                undo(conn, table, m).await?
-            };
-            tracing::info!(
-                version = applied.version,
-                file = %applied.file,
-                elapsed_ms = applied.elapsed.as_millis(),
-                dry_run = applied.dry_run,
-                "reverted migration"
-            );
-            if let Some(p) = &self.progress {
-                p(&applied);
-            }
-            done.push(applied);
+            done.push(self.step(conn, table, m, Direction::Down).await?);
         }
         Ok(done)
     }
@@ -817,48 +769,87 @@ fn failed(file: &str, sql: &str, e: Error) -> Error {
         .context(format!("migration {file} failed"))
 }
 
-async fn apply(conn: &mut Connection, table: &Table, m: &Migration) -> Result<Applied> {
-    let started = Instant::now();
-    if m.no_transaction {
-        run_statements(conn, &m.file, &m.sql).await?;
-        table.record(conn, m, started.elapsed()).await?;
-    } else {
-        conn.batch_execute("BEGIN").await?;
-        let result = async {
-            conn.batch_execute(&m.sql)
-                .await
-                .map_err(|e| failed(&m.file, &m.sql, e))?;
-            table.record(conn, m, started.elapsed()).await?;
-            conn.batch_execute("COMMIT").await
-        }
-        .await;
-        if result.is_err() {
-            rollback(conn).await;
-        }
-        result?;
-    }
-    Ok(Applied {
-        version: m.version,
-        description: m.description.clone(),
-        file: m.file.clone(),
-        elapsed: started.elapsed(),
-        dry_run: false,
-    })
+/// Which way a migration runs: its file, or its `.down.sql`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Direction {
+    Up,
+    Down,
 }
 
-async fn undo(conn: &mut Connection, table: &Table, m: &Migration) -> Result<Applied> {
-    let (file, sql) = m.down.as_ref().expect("checked by the caller");
+impl Migrator {
+    /// Runs `m` one way (or, in a dry run, only says it would), logs it and reports it
+    /// to the progress callback.
+    async fn step(
+        &self,
+        conn: &mut Connection,
+        table: &Table,
+        m: &Migration,
+        direction: Direction,
+    ) -> Result<Applied> {
+        let applied = if self.dry_run {
+            Applied {
+                version: m.version,
+                description: m.description.clone(),
+                file: file_of(m, direction)?.0.to_owned(),
+                elapsed: Duration::ZERO,
+                dry_run: true,
+            }
+        } else {
+            run_file(conn, table, m, direction).await?
+        };
+        tracing::info!(
+            version = applied.version,
+            file = %applied.file,
+            elapsed_ms = applied.elapsed.as_millis(),
+            dry_run = applied.dry_run,
+            "{} migration",
+            if direction == Direction::Up { "applied" } else { "reverted" }
+        );
+        if let Some(p) = &self.progress {
+            p(&applied);
+        }
+        Ok(applied)
+    }
+}
+
+/// The file and SQL that run `m` in `direction`, and whether it opts out of the
+/// transaction.
+fn file_of(m: &Migration, direction: Direction) -> Result<(&str, &str, bool)> {
+    match (direction, &m.down) {
+        (Direction::Up, _) => Ok((&m.file, &m.sql, m.no_transaction)),
+        (Direction::Down, Some((file, sql))) => Ok((file, sql, has_no_tx_marker(sql))),
+        (Direction::Down, None) => Err(Error::config(format!(
+            "cannot revert migration {}: it has no .down.sql file (only a \
+             <version>_<description>.up.sql/.down.sql pair can be reverted)",
+            m.file
+        ))),
+    }
+}
+
+/// Runs `m`'s file (or its `.down.sql`) and records (or forgets) it in the history: in
+/// one transaction, unless the file opts out.
+async fn run_file(
+    conn: &mut Connection,
+    table: &Table,
+    m: &Migration,
+    direction: Direction,
+) -> Result<Applied> {
+    let (file, sql, no_transaction) = file_of(m, direction)?;
     let started = Instant::now();
-    if has_no_tx_marker(sql) {
+    let book = async |conn: &mut Connection, elapsed: Duration| match direction {
+        Direction::Up => table.record(conn, m, elapsed).await,
+        Direction::Down => table.forget(conn, m.version).await,
+    };
+    if no_transaction {
         run_statements(conn, file, sql).await?;
-        table.forget(conn, m.version).await?;
+        book(conn, started.elapsed()).await?;
     } else {
         conn.batch_execute("BEGIN").await?;
         let result = async {
             conn.batch_execute(sql)
                 .await
                 .map_err(|e| failed(file, sql, e))?;
-            table.forget(conn, m.version).await?;
+            book(conn, started.elapsed()).await?;
             conn.batch_execute("COMMIT").await
         }
         .await;
@@ -870,7 +861,7 @@ async fn undo(conn: &mut Connection, table: &Table, m: &Migration) -> Result<App
     Ok(Applied {
         version: m.version,
         description: m.description.clone(),
-        file: file.clone(),
+        file: file.to_owned(),
         elapsed: started.elapsed(),
         dry_run: false,
     })
