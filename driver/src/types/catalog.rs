@@ -116,7 +116,7 @@ impl TypeInfo {
         };
         TypeInfo {
             oid,
-            name: name.filter(|_| !TypeInfo::from_oid(oid).is_builtin()),
+            name,
             catalog: self.catalog.clone(),
         }
     }
