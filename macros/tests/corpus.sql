@@ -51,6 +51,16 @@ CREATE FUNCTION books_of(author integer)
     LANGUAGE sql STABLE
     AS 'SELECT title, summary FROM books WHERE author_id = author';
 
+-- A set-returning SQL function is inlined into the calling query, sublinks and all:
+-- before PostgreSQL 17 its `IN (subquery)` prints as a bare `(SubPlan n)`.
+CREATE FUNCTION bio_counted()
+    RETURNS TABLE (m boolean)
+    LANGUAGE sql STABLE
+    AS 'SELECT a.bio IN (SELECT count(*)::text FROM books b WHERE b.author_id = a.id) FROM authors a';
+
+-- The same through a view that calls it.
+CREATE VIEW bio_counted_view AS SELECT m FROM bio_counted();
+
 CREATE FUNCTION maybe_upper(t text) RETURNS text
     LANGUAGE sql IMMUTABLE
     AS 'SELECT CASE WHEN t = ''x'' THEN NULL ELSE upper(t) END';

@@ -70,8 +70,9 @@ struct Functions {
     /// Names that may mean a function outside `pg_catalog`, or a non-strict built-in
     /// where the rules assume a strict one.
     untrusted: std::collections::HashSet<String>,
-    /// Views whose definition holds an `IN`/`ANY`/`ALL` sublink (PostgreSQL < 17 only).
-    quantified_views: Vec<String>,
+    /// Views and SQL functions whose definition holds an `IN`/`ANY`/`ALL` sublink,
+    /// or names another that does (PostgreSQL < 17 only).
+    quantified_names: Vec<String>,
 }
 
 enum State {
@@ -304,8 +305,8 @@ async fn describe_on(mut s: Parts<'_>, sql: &str) -> Result<QueryData, DescribeE
                     DescribeError::Other("the function catalog was not loaded".into())
                 })?;
                 let mut aliases = Aliases::read(sql);
-                if !functions.quantified_views.is_empty()
-                    && aliases.mentions(&functions.quantified_views)
+                if !functions.quantified_names.is_empty()
+                    && aliases.mentions(&functions.quantified_names)
                 {
                     aliases.quantified_sublinks = true;
                 }
@@ -605,6 +606,83 @@ async fn load_tables(
     Ok(())
 }
 
+/// The names among `defs` (name, definition) whose definition holds a sublink that
+/// PostgreSQL 16 and older print as a bare `(SubPlan n)` though it is not a scalar
+/// subquery (see `Aliases::quantified_sublinks`), directly or by naming another
+/// such view or function.
+fn quantified_definitions(defs: &[(String, String)]) -> Vec<String> {
+    let mut found: Vec<bool> = defs
+        .iter()
+        .map(|(_, def)| Aliases::read(&strip_dollar_quotes(def)).quantified_sublinks)
+        .collect();
+    // Each pass adds at least one name or stops, so at most `defs.len()` passes.
+    for _ in 0..defs.len() {
+        let names: Vec<String> = defs
+            .iter()
+            .zip(&found)
+            .filter(|(_, f)| **f)
+            .map(|((n, _), _)| n.to_ascii_lowercase())
+            .collect();
+        let mut grew = false;
+        for (i, (_, def)) in defs.iter().enumerate() {
+            if !found[i] && names.iter().any(|n| mentions_word(def, n)) {
+                found[i] = true;
+                grew = true;
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    defs.iter()
+        .zip(found)
+        .filter(|(_, f)| *f)
+        .map(|((n, _), _)| n.clone())
+        .collect()
+}
+
+/// A function's definition with its dollar-quoted body opened up, so the body is read
+/// as SQL rather than as one string literal. Over-reading is safe here: it can only
+/// find more sublinks, never fewer.
+fn strip_dollar_quotes(def: &str) -> String {
+    let mut out = String::with_capacity(def.len());
+    let mut rest = def;
+    while let Some(start) = rest.find('$') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        match after.find('$') {
+            // A tag is empty or an identifier; `$1` is a parameter.
+            Some(end)
+                if !after.starts_with(|c: char| c.is_ascii_digit())
+                    && after[..end]
+                        .bytes()
+                        .all(|b| b == b'_' || b.is_ascii_alphanumeric()) =>
+            {
+                out.push(' ');
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push('$');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether `text` names `word` (lower case) as a whole identifier, ignoring case.
+fn mentions_word(text: &str, word: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    let ident = |b: u8| b == b'_' || b == b'$' || b.is_ascii_alphanumeric();
+    let bytes = lower.as_bytes();
+    lower.match_indices(word).any(|(at, _)| {
+        let before = at.checked_sub(1).map(|i| bytes[i]);
+        let after = bytes.get(at + word.len()).copied();
+        !before.is_some_and(ident) && !after.is_some_and(ident)
+    })
+}
+
 /// Which function names the nullability rules may trust, and (before
 /// PostgreSQL 17, where `IN (subquery)` prints like a scalar subquery) which
 /// views hold such sublinks. Loaded once per session.
@@ -635,25 +713,69 @@ async fn load_functions(s: &mut Parts<'_>, major: u32) -> Result<(), DescribeErr
         let name: String = row.try_get(0).map_err(other)?;
         untrusted.insert(name);
     }
-    let mut quantified_views = Vec::new();
+    let mut quantified_names = Vec::new();
     if major < 17 {
+        // Views and SQL functions (a set-returning one is inlined into the caller, its
+        // sublinks with it), with whether their own text holds such a sublink. One that
+        // only names another such view or function holds it too, so the set is closed
+        // over mentions.
         let rows = quarry_driver::query(
-            "SELECT c.relname::text FROM pg_catalog.pg_class c \
+            "SELECT c.relname::text, pg_catalog.pg_get_viewdef(c.oid) FROM pg_catalog.pg_class c \
              WHERE c.relkind = 'v' \
              AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace) \
-             AND pg_catalog.pg_get_viewdef(c.oid) ~* '(\\m(in|any|all|some)\\M|\\)\\s*[^\\s\\w(),]+|\\mrow)\\s*\\(+\\s*(select|values|with|table)\\M'",
+             UNION ALL \
+             SELECT p.proname::text, pg_catalog.pg_get_functiondef(p.oid) FROM pg_catalog.pg_proc p \
+             WHERE p.prokind = 'f' AND p.prolang = (SELECT oid FROM pg_catalog.pg_language WHERE lanname = 'sql') \
+             AND p.pronamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)",
         )
         .fetch_all(&mut *s.conn)
         .await
         .map_err(other)?;
+        let mut defs = Vec::with_capacity(rows.len());
         for row in rows {
             let name: String = row.try_get(0).map_err(other)?;
-            quantified_views.push(name);
+            let def: Option<String> = row.try_get(1).map_err(other)?;
+            defs.push((name, def.unwrap_or_default()));
         }
+        quantified_names = quantified_definitions(&defs);
     }
     *s.functions = Some(Functions {
         untrusted,
-        quantified_views,
+        quantified_names,
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantified_definitions_close_over_mentions() {
+        let defs = vec![
+            (
+                "f".to_string(),
+                "CREATE FUNCTION public.f() RETURNS TABLE(m boolean) LANGUAGE sql \
+                 AS $function$SELECT x IN (SELECT 1) FROM t$function$"
+                    .to_string(),
+            ),
+            ("v".to_string(), " SELECT f.m FROM f() f(m);".to_string()),
+            ("w".to_string(), " SELECT v.m FROM v;".to_string()),
+            // Names that merely contain another name do not count.
+            ("u".to_string(), " SELECT ff.m, v_1 FROM ff;".to_string()),
+            (
+                "g".to_string(),
+                "CREATE FUNCTION public.g() RETURNS integer LANGUAGE sql \
+                 AS $body$SELECT (SELECT 1)$body$"
+                    .to_string(),
+            ),
+        ];
+        assert_eq!(quantified_definitions(&defs), ["f", "v", "w"]);
+    }
+
+    #[test]
+    fn dollar_quotes_open_up_but_parameters_stay() {
+        assert_eq!(strip_dollar_quotes("AS $f$SELECT $1$f$"), "AS  SELECT $1 ");
+        assert_eq!(strip_dollar_quotes("a $$ b $$"), "a   b  ");
+    }
 }

@@ -297,6 +297,13 @@ const TABLE: &[(&str, &str)] = &[
          FROM authors a",
         "?",
     ),
+    // ... also when the sublink comes from an inlined SQL function, or a view over one.
+    ("SELECT m FROM bio_counted()", "?"),
+    ("SELECT m FROM bio_counted_view", "?"),
+    (
+        "SELECT f.m FROM authors a JOIN bio_counted() f ON true",
+        "?",
+    ),
     // Row comparisons are decided field by field.
     (
         "SELECT ROW(a.bio, a.id) < ROW('m', 0), ROW(a.name, a.id) < ROW('m', 0) FROM authors a",
