@@ -88,7 +88,7 @@ where
     T::Error: fmt::Display,
 {
     T::try_from(value).map_err(|e| {
-        let name = row.columns().get(index).map_or("?", |c| c.name());
+        let name = row.columns().get(index).map_or("?", |c| c.error_name());
         Error::decode(format!(
             "column \"{name}\": cannot convert {} into {}: {e}",
             crate::types::short_type_name::<S>(),
@@ -108,7 +108,7 @@ pub fn json<'r, T: serde::Deserialize<'r>>(row: &'r Row, index: usize) -> Result
     let raw = row.try_get_raw(index)?;
     if raw.is_null() {
         return T::deserialize(serde_json::Value::Null).map_err(|_| {
-            let name = row.columns().get(index).map_or("?", |c| c.name());
+            let name = row.columns().get(index).map_or("?", |c| c.error_name());
             Error::decode(format!(
                 "column \"{name}\" is NULL; use Option<{}>",
                 crate::types::short_type_name::<T>()

@@ -46,6 +46,13 @@ impl Column {
         &self.name
     }
 
+    /// The name errors call the column by: the name without a `query!` override
+    /// (`"big: i32"`, `"id!"`, `"tags[?]"` are the columns `big`, `id` and `tags` of
+    /// the user's Rust code).
+    pub(crate) fn error_name(&self) -> &str {
+        override_base(&self.name)
+    }
+
     /// The column's type.
     pub fn type_info(&self) -> &TypeInfo {
         &self.type_info
@@ -359,6 +366,24 @@ impl Row {
     }
 }
 
+/// `name` without the override syntax of the query macros (`!`, `?`, `[!]`, `[?]`,
+/// `: Type`), when it has one after a non-empty name; otherwise `name` itself.
+fn override_base(name: &str) -> &str {
+    let left = match name.split_once(':') {
+        Some((l, _)) => l.trim_end(),
+        None => name,
+    };
+    let left = left
+        .strip_suffix("[!]")
+        .or_else(|| left.strip_suffix("[?]"))
+        .unwrap_or(left);
+    let left = left
+        .strip_suffix('!')
+        .or_else(|| left.strip_suffix('?'))
+        .unwrap_or(left);
+    if left.is_empty() { name } else { left }
+}
+
 fn mismatch<T: ?Sized>(column: &Column) -> Error {
     let hint = match rust_type_for(column.type_info.oid()) {
         Some(rust) => format!(" (use {rust})"),
@@ -366,7 +391,7 @@ fn mismatch<T: ?Sized>(column: &Column) -> Error {
     };
     Error::decode(format!(
         "column \"{}\" is {}; cannot decode into {}{hint}",
-        column.name,
+        column.error_name(),
         column.type_info,
         short_type_name::<T>()
     ))
@@ -375,7 +400,7 @@ fn mismatch<T: ?Sized>(column: &Column) -> Error {
 fn null_error<T: ?Sized>(column: &Column) -> Error {
     Error::decode(format!(
         "column \"{}\" is NULL; use Option<{}>",
-        column.name,
+        column.error_name(),
         short_type_name::<T>()
     ))
 }
@@ -403,7 +428,7 @@ fn rust_type_for(oid: Oid) -> Option<&'static str> {
 }
 
 fn decode_error(column: &Column, e: &crate::types::DecodeError) -> Error {
-    Error::decode(format!("column \"{}\": {e}", column.name))
+    Error::decode(format!("column \"{}\": {e}", column.error_name()))
 }
 
 impl fmt::Debug for Row {

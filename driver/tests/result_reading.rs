@@ -140,3 +140,49 @@ async fn an_empty_result_and_a_failing_statement() {
     drop(rows);
     assert_usable(&mut conn).await;
 }
+
+/// Errors call a column by the name the user's Rust code knows: without the query
+/// macros' override syntax (`"big: i32"` is the field `big`).
+#[tokio::test]
+async fn errors_name_a_column_without_its_override() {
+    let mut conn = connect().await;
+    let row = query(
+        "SELECT NULL::int4 AS \"big: i32\", 7::int8 AS \"n!\", NULL::int4 AS \"tags[?]\", \
+         NULL::int4 AS \"!\", 'x'::text AS \"plain\"",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .expect("the query runs");
+    let message = |i: usize| match row.try_get::<i32, _>(i) {
+        Ok(v) => panic!("column {i} read as {v}"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        message(0).contains("column \"big\" is NULL"),
+        "{}",
+        message(0)
+    );
+    assert!(
+        message(1).contains("column \"n\" is int8"),
+        "{}",
+        message(1)
+    );
+    assert!(
+        message(2).contains("column \"tags\" is NULL"),
+        "{}",
+        message(2)
+    );
+    // A name that is nothing but override syntax is shown as it is.
+    assert!(
+        message(3).contains("column \"!\" is NULL"),
+        "{}",
+        message(3)
+    );
+    assert!(
+        message(4).contains("column \"plain\" is text"),
+        "{}",
+        message(4)
+    );
+    // Looking a column up by name still uses the server's name.
+    assert!(row.try_get::<Option<i32>, _>("big: i32").is_ok());
+}
