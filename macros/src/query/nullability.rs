@@ -87,6 +87,10 @@ struct Node<'p> {
     strategy: Option<&'p str>,
     grouping_sets: bool,
     filtered: bool,
+    /// A `SetOp` for `INTERSECT [ALL]`: a row comes out only if an equal one (NULL
+    /// equal to NULL) is on both sides, so a column has a property when either side
+    /// proves it.
+    intersect: bool,
     output: Option<Vec<&'p str>>,
     children: Vec<Node<'p>>,
 }
@@ -126,6 +130,8 @@ impl<'p> Node<'p> {
             strategy: s("Strategy"),
             grouping_sets: v.get("Grouping Sets").is_some() || s("Strategy") == Some("Mixed"),
             filtered: v.get("Filter").is_some() || v.get("One-Time Filter").is_some(),
+            intersect: s("Node Type") == Some("SetOp")
+                && s("Command").is_some_and(|c| c.starts_with("Intersect")),
             output,
             children,
         })
@@ -290,6 +296,9 @@ impl<'a, 'p> Analysis<'a, 'p> {
         if depth > MAX_DEPTH {
             return false;
         }
+        if node.intersect && self.either_side(node, i, prop, depth) {
+            return true;
+        }
         match &node.output {
             Some(out) => match out.get(i) {
                 Some(text) => {
@@ -333,6 +342,23 @@ impl<'a, 'p> Analysis<'a, 'p> {
             }
             None => false,
         }
+    }
+
+    /// Column `i` of an `INTERSECT`: whether either side proves `prop`. The sides are
+    /// the members of the one `Append` below it (PostgreSQL < 18, which adds a flag
+    /// column) or its two inputs (18+); either way column `i` is each side's column `i`.
+    fn either_side(&self, node: &Node<'p>, i: usize, prop: Prop, depth: u32) -> bool {
+        let inputs: Vec<&Node<'p>> = node.inputs().collect();
+        let sides: Vec<&Node<'p>> = match inputs.as_slice() {
+            [append] if append.is_append() => append.inputs().collect(),
+            [_, _] => inputs,
+            _ => return false,
+        };
+        sides.len() == 2
+            && sides.iter().any(|side| {
+                side.effective_output().is_some_and(|o| i < o.len())
+                    && self.output(side, i, prop, depth + 1)
+            })
     }
 
     /// Whether expression `text`, evaluated at `node`, certainly has `prop`.

@@ -229,6 +229,20 @@ const TABLE: &[(&str, &str)] = &[
         "SELECT email FROM users EXCEPT SELECT note FROM orders",
         "?",
     ),
+    // INTERSECT keeps a row only if an equal one is on both sides (NULL equal to NULL):
+    // one side that is never NULL proves the column, whichever side the plan reads.
+    (
+        "SELECT email FROM users INTERSECT SELECT name FROM users",
+        "N",
+    ),
+    (
+        "SELECT name FROM users INTERSECT ALL SELECT email FROM users",
+        "N",
+    ),
+    (
+        "SELECT email FROM users INTERSECT SELECT note FROM orders",
+        "?",
+    ),
     ("SELECT id, name FROM users UNION ALL SELECT 1, NULL", "N?"),
     // --- VALUES, functions ---
     ("SELECT g FROM generate_series(1, 3) g", "N"),
