@@ -15,8 +15,9 @@ pub(crate) struct Aliases {
     /// Alias (or CTE name) -> column names in order; `None` inside: a column
     /// whose name could not be worked out. `None` for the whole entry: unknown.
     names: HashMap<String, Option<Vec<Option<String>>>>,
-    /// Aliases given a column list of their own somewhere (`FROM cte AS t(a, b)`).
-    renamed: HashSet<String>,
+    /// Aliases given a column list of their own somewhere (`FROM cte AS t(a, b)`), with
+    /// the list when it is the only one the alias is given and could be read.
+    renamed: HashMap<String, Option<Vec<String>>>,
     /// Whether the text may hold an `IN`/`ANY`/`ALL`/`SOME`/row-comparison sublink.
     pub(crate) quantified_sublinks: bool,
     /// Every identifier in the text.
@@ -86,7 +87,15 @@ impl Aliases {
                 && let Some(alias) = toks[i - 1].ident()
                 && (toks[i - 2].is_word("as") || toks[i - 2].ident().is_some_and(|w| !keyword(&w)))
             {
-                out.renamed.insert(alias);
+                let list = ident_list(&toks, i).0;
+                out.renamed
+                    .entry(alias)
+                    .and_modify(|old| {
+                        if *old != list {
+                            *old = None;
+                        }
+                    })
+                    .or_insert(list);
             }
             i += 1;
         }
@@ -125,7 +134,27 @@ impl Aliases {
 
     /// Whether `alias` is given a column list of its own somewhere.
     pub(crate) fn renamed(&self, alias: &str) -> bool {
-        self.renamed.contains(alias)
+        self.renamed.contains_key(alias)
+    }
+
+    /// The position of column `column` in the column list `alias` is given (`FROM cte
+    /// AS alias(a, b)` names the first columns of `cte` in order), when certain: the
+    /// alias has that one list, names `column` once, and is not renamed in the plan.
+    pub(crate) fn renamed_position(
+        &self,
+        alias: &str,
+        column: &str,
+        plan_aliases: &[&str],
+    ) -> Option<usize> {
+        if renamed_copy(alias, plan_aliases) || self.names.contains_key(alias) {
+            return None;
+        }
+        let list = self.renamed.get(alias)?.as_ref()?;
+        let mut found = list.iter().enumerate().filter(|(_, c)| *c == column);
+        match (found.next(), found.next()) {
+            (Some((i, _)), None) => Some(i),
+            _ => None,
+        }
     }
 
     /// The position of column `column` of the subquery or CTE called `alias`,
@@ -137,15 +166,7 @@ impl Aliases {
         column: &str,
         plan_aliases: &[&str],
     ) -> Option<usize> {
-        if self.renamed.contains(alias) {
-            return None;
-        }
-        let renamed_copy = plan_aliases.iter().any(|a| {
-            a.strip_prefix(alias)
-                .and_then(|rest| rest.strip_prefix('_'))
-                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-        });
-        if renamed_copy {
+        if self.renamed.contains_key(alias) || renamed_copy(alias, plan_aliases) {
             return None;
         }
         let cols = self.names.get(alias)?.as_ref()?;
@@ -163,6 +184,16 @@ impl Aliases {
         }
         found
     }
+}
+
+/// Whether the plan shows a copy of `alias` that PostgreSQL had to make unique (`s_1`):
+/// then `alias` may mean either.
+fn renamed_copy(alias: &str, plan_aliases: &[&str]) -> bool {
+    plan_aliases.iter().any(|a| {
+        a.strip_prefix(alias)
+            .and_then(|rest| rest.strip_prefix('_'))
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    })
 }
 
 /// An explicit column list overrides the first names of the query's own.
@@ -683,6 +714,23 @@ fn quantified(toks: &[Tok]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn renamed_columns_by_position() {
+        let a = Aliases::read("WITH s AS (SELECT a, b FROM x) SELECT t.b, t.a FROM s AS t(b, a)");
+        assert_eq!(a.renamed_position("t", "b", &[]), Some(0));
+        assert_eq!(a.renamed_position("t", "a", &[]), Some(1));
+        assert_eq!(a.renamed_position("t", "c", &[]), None);
+        // A copy in the plan, a second list, or a list with a name twice: unknown.
+        assert_eq!(a.renamed_position("t", "b", &["t", "t_1"]), None);
+        let a = Aliases::read("SELECT 1 FROM s AS t(a, b), (SELECT 1 FROM r AS t(b, a)) q");
+        assert_eq!(a.renamed_position("t", "a", &[]), None);
+        let a = Aliases::read("SELECT 1 FROM s AS t(a, a)");
+        assert_eq!(a.renamed_position("t", "a", &[]), None);
+        // An alias that also names a subquery is not followed through a list.
+        let a = Aliases::read("SELECT 1 FROM s AS t(a), (SELECT 1 AS a) t");
+        assert_eq!(a.renamed_position("t", "a", &[]), None);
+    }
 
     #[test]
     fn cte_and_subquery_columns_by_position() {

@@ -697,14 +697,21 @@ impl<'a, 'p> Analysis<'a, 'p> {
                 let (Some(cte), Some(alias)) = (node.cte_name, node.alias) else {
                     return false;
                 };
-                // `FROM cte AS t(a, b)` renames the CTE's columns.
-                if alias != cte && self.context.aliases.renamed(alias) {
+                let Some(source) = self.subplans.get(&format!("CTE {cte}")) else {
                     return false;
+                };
+                // `FROM cte AS t(a, b)` renames the CTE's first columns, in order.
+                if alias != cte && self.context.aliases.renamed(alias) {
+                    return match self
+                        .context
+                        .aliases
+                        .renamed_position(alias, name, &self.aliases)
+                    {
+                        Some(i) => self.output(source, i, prop, depth + 1),
+                        None => false,
+                    };
                 }
-                match self.subplans.get(&format!("CTE {cte}")) {
-                    Some(source) => self.positional(source, cte, name, prop, depth),
-                    None => false,
-                }
+                self.positional(source, cte, name, prop, depth)
             }
             "Function Scan" if alias_matches(node) => {
                 matches!(

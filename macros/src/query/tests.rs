@@ -208,6 +208,21 @@ const TABLE: &[(&str, &str)] = &[
         "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 5) SELECT n FROM r",
         "?",
     ),
+    // `FROM cte AS t(a, b)` names the CTE's first columns in order, whatever their names.
+    (
+        "WITH s AS MATERIALIZED (SELECT id, email FROM users) SELECT t.x, t.y FROM s AS t(x, y)",
+        "N?",
+    ),
+    (
+        "WITH s AS MATERIALIZED (SELECT email, id FROM users) \
+         SELECT t.id, t.email FROM s AS t(id, email)",
+        "?N",
+    ),
+    // A column past the list keeps the CTE's name (conservative).
+    (
+        "WITH s AS MATERIALIZED (SELECT email, id FROM users) SELECT t.x, t.id FROM s AS t(x)",
+        "??",
+    ),
     // --- views ---
     ("SELECT id, name, email FROM active_users", "NN?"),
     ("SELECT id, name, total, n FROM user_totals", "NN?N"),
