@@ -1098,6 +1098,181 @@ async fn writes_resume_after_failover() {
     );
 }
 
+// --- R11: crash durability ------------------------------------------------------------------
+
+/// What happened to each write of the crash test, by the driver's own account.
+#[derive(Default)]
+struct Outcomes {
+    /// Acknowledged: the call returned `Ok`.
+    acked: Vec<i32>,
+    /// `is_outcome_unknown()`: may or may not have committed.
+    unknown: Vec<i32>,
+    /// Any other error: the driver says it did not commit.
+    failed: Vec<(i32, String)>,
+}
+
+/// R11: writers commit rows with ids of their own (autocommit INSERTs, and two-row
+/// transactions) through a pool while the server is killed (`pg_ctl restart -m
+/// immediate`: no shutdown checkpoint, recovery from the WAL) again and again. Every
+/// write the driver acknowledged is there afterwards, none it reported as failed is,
+/// and the ones it reported as unknown are counted both ways. TempServer runs with
+/// `fsync=off`, which a process crash (not an OS crash) does not lose.
+#[tokio::test]
+async fn acknowledged_writes_survive_immediate_restarts() {
+    let _timing = support::timing_shared().await;
+    let server = std::sync::Arc::new(quarry::TempServer::start().expect("start a server"));
+    let t = unique("crash");
+    server
+        .run_sql(&format!("CREATE TABLE {t} (id int PRIMARY KEY)"))
+        .unwrap();
+    let opts = options_for(&server, roles::SUPERUSER, SslMode::Disable)
+        .connect_timeout(Duration::from_secs(2));
+    let pool = quarry::PoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(Duration::from_secs(2))
+        .connect_with(opts.clone())
+        .await
+        .unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let outcomes = std::sync::Arc::new(std::sync::Mutex::new(Outcomes::default()));
+    let mut writers = Vec::new();
+    for task in 0..4i32 {
+        let (pool, stop, outcomes, t) = (pool.clone(), stop.clone(), outcomes.clone(), t.clone());
+        writers.push(tokio::spawn(async move {
+            let insert = AssertSqlSafe(format!("INSERT INTO {t} VALUES ($1)"));
+            let mut next = task * 1_000_000;
+            // Bounded: at most 200,000 writes per task.
+            for round in 0..200_000 {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                let ids = if round % 4 == 3 {
+                    vec![next, next + 1]
+                } else {
+                    vec![next]
+                };
+                next += ids.len() as i32;
+                let r: quarry::Result<()> = if ids.len() == 1 {
+                    query(insert.clone())
+                        .bind(ids[0])
+                        .execute(&pool)
+                        .await
+                        .map(drop)
+                } else {
+                    async {
+                        let mut tx = pool.begin().await?;
+                        for &id in &ids {
+                            query(insert.clone()).bind(id).execute(&mut tx).await?;
+                        }
+                        tx.commit().await
+                    }
+                    .await
+                };
+                let failed = {
+                    let mut o = outcomes.lock().unwrap();
+                    match r {
+                        Ok(()) => o.acked.extend(&ids),
+                        Err(e) if e.is_outcome_unknown() => o.unknown.extend(&ids),
+                        Err(e) => {
+                            let why = e.display_chain().to_string();
+                            o.failed.extend(ids.iter().map(|&id| (id, why.clone())));
+                        }
+                    }
+                    o.failed.last().is_some_and(|(id, _)| ids.contains(id))
+                };
+                if failed {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        }));
+    }
+    // Crashes at pseudo-random moments (a fixed seed, so a failure can be replayed).
+    let mut seed: u64 = 0x5eed_0011;
+    let crashes = 6;
+    for _ in 0..crashes {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let wait = 150 + (seed >> 33) % 300;
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        let s = server.clone();
+        tokio::task::spawn_blocking(move || s.restart_immediate())
+            .await
+            .unwrap()
+            .expect("restart the server");
+    }
+    // Writes resume after the last crash: bounded wait for one more acknowledgement.
+    let after_last = outcomes.lock().unwrap().acked.len();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while outcomes.lock().unwrap().acked.len() == after_last {
+        assert!(
+            Instant::now() < deadline,
+            "no write acknowledged within 10 s of the last restart"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for w in writers {
+        w.await.unwrap();
+    }
+    let o = std::mem::take(&mut *outcomes.lock().unwrap());
+    let mut conn = Connection::connect_with(&opts).await.unwrap();
+    let present = |ids: Vec<i32>| {
+        query_scalar::<i64>(AssertSqlSafe(format!(
+            "SELECT count(*) FROM {t} WHERE id = ANY($1)"
+        )))
+        .bind(ids)
+    };
+    let acked_present = present(o.acked.clone()).fetch_one(&mut conn).await.unwrap();
+    let failed_ids: Vec<i32> = o.failed.iter().map(|(id, _)| *id).collect();
+    let failed_present = present(failed_ids.clone())
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let unknown_present = present(o.unknown.clone())
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let total: i64 = query_scalar(AssertSqlSafe(format!("SELECT count(*) FROM {t}")))
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    eprintln!(
+        "crash durability: {crashes} immediate restarts; {} writes acknowledged ({acked_present} \
+         present), {} failed ({failed_present} present), {} unknown ({unknown_present} \
+         committed, {} not); {total} rows in all; first failure: {:?}",
+        o.acked.len(),
+        failed_ids.len(),
+        o.unknown.len(),
+        o.unknown.len() as i64 - unknown_present,
+        o.failed.first().map(|(_, why)| why),
+    );
+    assert!(o.acked.len() > 100, "too few writes to mean anything");
+    assert_eq!(
+        acked_present,
+        o.acked.len() as i64,
+        "acknowledged writes are missing"
+    );
+    if failed_present > 0 {
+        let mut committed = Vec::new();
+        for (id, why) in &o.failed {
+            if present(vec![*id]).fetch_one(&mut conn).await.unwrap() > 0 {
+                committed.push(format!("{id}: {why}"));
+            }
+        }
+        panic!(
+            "{failed_present} writes reported as failed were committed:\n{}",
+            committed.join("\n")
+        );
+    }
+    // Nothing but what the writers sent.
+    assert_eq!(
+        total,
+        acked_present + unknown_present,
+        "rows nobody wrote, or counted twice"
+    );
+}
+
 // --- R16 (part): an expired server certificate ---------------------------------------------
 
 /// A server whose certificate (signed by the trusted CA) expired long ago: `verify-ca`
