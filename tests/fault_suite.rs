@@ -1298,3 +1298,74 @@ async fn an_expired_server_certificate_is_refused() {
     let mut conn = Connection::connect_with(&opts).await.unwrap();
     query("SELECT 1").execute(&mut conn).await.unwrap();
 }
+
+// --- R16 (part): a revoked server certificate ---------------------------------------------
+
+/// Certificate revocation lists (`sslcrl`, `sslcrldir`): when the chain is verified, a
+/// server certificate its CA's CRL revokes is refused, as is one no CRL covers when CRLs
+/// are given, and an expired CRL proves nothing; a CRL that revokes something else lets
+/// the connection through. A CRL source that cannot be read, or a directory without a
+/// CRL, is an error rather than a check that silently does not happen. Without
+/// verification (`require` and no root certificate) no CRL is read.
+#[tokio::test]
+async fn a_revoked_server_certificate_is_refused() {
+    let _timing = support::timing_shared().await;
+    let s = server();
+    let dir = std::env::temp_dir().join(unique("crl-dir"));
+    let empty_dir = std::env::temp_dir().join(unique("crl-empty-dir"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&empty_dir).unwrap();
+    std::fs::copy(s.crl_path("revoked"), dir.join("ca.crl")).unwrap();
+    // A file that is no CRL is skipped in a directory, as OpenSSL skips it.
+    std::fs::write(dir.join("README"), "not a CRL").unwrap();
+    let refused = |opts: ConnectOptions, expect: &'static str| async move {
+        let e = Connection::connect_with(&opts).await.unwrap_err();
+        let text = e.display_chain().to_string();
+        assert!(text.contains(expect), "expected \"{expect}\": {text}");
+        eprintln!("revocation: {text}");
+        e
+    };
+    for mode in [SslMode::VerifyCa, SslMode::VerifyFull] {
+        let base = || options_for(s, roles::SUPERUSER, mode);
+        let e = refused(base().ssl_crl(s.crl_path("revoked")), "revoked").await;
+        assert_eq!(e.kind(), ErrorKind::Tls);
+        refused(base().ssl_crl_dir(&dir), "revoked").await;
+        refused(base().ssl_crl(s.crl_path("expired")), "has expired").await;
+        refused(base().ssl_crl_dir(&empty_dir), "holds no PEM").await;
+        refused(
+            base().ssl_crl(dir.join("missing.crl")),
+            "cannot read sslcrl",
+        )
+        .await;
+        let mut conn = Connection::connect_with(&base().ssl_crl(s.crl_path("empty")))
+            .await
+            .unwrap();
+        assert!(conn.is_tls());
+        query("SELECT 1").execute(&mut conn).await.unwrap();
+        // The conninfo keywords mean the same.
+        let url = format!(
+            "host={} port={} user={} dbname=postgres sslmode={} sslrootcert={} sslcrl={}",
+            s.host(),
+            s.port(),
+            roles::SUPERUSER.name,
+            if mode == SslMode::VerifyCa {
+                "verify-ca"
+            } else {
+                "verify-full"
+            },
+            s.ca_cert_path().display(),
+            s.crl_path("revoked").display()
+        );
+        let e = Connection::connect(&url).await.unwrap_err();
+        assert!(e.display_chain().to_string().contains("revoked"), "{e}");
+    }
+    let mut conn = Connection::connect_with(
+        &options_for(s, roles::SUPERUSER, SslMode::Require).ssl_crl(s.crl_path("revoked")),
+    )
+    .await
+    .unwrap();
+    assert!(conn.is_tls());
+    query("SELECT 1").execute(&mut conn).await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&empty_dir).unwrap();
+}

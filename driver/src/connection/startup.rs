@@ -6,6 +6,7 @@
 //! when the server says no) follow libpq.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -280,6 +281,11 @@ fn tls_params(options: &ConnectOptions, ep: &Endpoint) -> Result<TlsParams> {
         min_version: options.get_ssl_min_protocol_version(),
         max_version: options.get_ssl_max_protocol_version(),
         sni: options.get_ssl_sni(),
+        crls: tls::Crls {
+            file: options.get_ssl_crl().map(Path::to_path_buf),
+            dir: options.get_ssl_crl_dir().map(Path::to_path_buf),
+            default_file: home_file("root.crl"),
+        },
     })?;
     let name = match &ep.host {
         Host::Tcp(name) => name.clone(),

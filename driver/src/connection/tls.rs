@@ -9,7 +9,9 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::pki_types::{
+    CertificateDer, CertificateRevocationListDer, PrivateKeyDer, ServerName, UnixTime,
+};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -67,6 +69,82 @@ pub(crate) struct TlsSettings {
     pub(crate) max_version: Option<TlsVersion>,
     /// `sslsni`: send the host name in the handshake (host names only, never addresses).
     pub(crate) sni: bool,
+    /// Where certificate revocation lists come from (used when the chain is verified).
+    pub(crate) crls: Crls,
+}
+
+/// Where certificate revocation lists come from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Crls {
+    /// `sslcrl`: a PEM file of CRLs; it must be readable and hold at least one.
+    pub(crate) file: Option<PathBuf>,
+    /// `sslcrldir`: a directory whose files holding PEM CRLs are all used; it must hold
+    /// at least one.
+    pub(crate) dir: Option<PathBuf>,
+    /// libpq's default `~/.postgresql/root.crl`, used when it exists and neither of the
+    /// others is set.
+    pub(crate) default_file: Option<PathBuf>,
+}
+
+impl Crls {
+    /// The CRLs to check against, or none when none are configured. A configured source
+    /// that yields nothing is an error: the revocation check it asks for would not happen.
+    fn load(&self) -> Result<Vec<CertificateRevocationListDer<'static>>> {
+        let mut crls = Vec::new();
+        if let Some(path) = &self.file {
+            let found = read_crls(path, "sslcrl")?;
+            if found.is_empty() {
+                return Err(Error::tls(format!(
+                    "sslcrl file {} holds no PEM certificate revocation list",
+                    path.display()
+                )));
+            }
+            crls.extend(found);
+        }
+        if let Some(dir) = &self.dir {
+            let entries = std::fs::read_dir(dir)
+                .map_err(|e| Error::tls(format!("cannot read sslcrldir {}: {e}", dir.display())))?;
+            let mut paths = Vec::new();
+            for entry in entries {
+                let entry = entry.map_err(|e| {
+                    Error::tls(format!("cannot read sslcrldir {}: {e}", dir.display()))
+                })?;
+                if entry
+                    .file_type()
+                    .is_ok_and(|t| t.is_file() || t.is_symlink())
+                {
+                    paths.push(entry.path());
+                }
+            }
+            paths.sort();
+            let before = crls.len();
+            for path in paths {
+                crls.extend(read_crls(&path, "sslcrldir")?);
+            }
+            if crls.len() == before {
+                return Err(Error::tls(format!(
+                    "sslcrldir {} holds no PEM certificate revocation list, so the revocation \
+                     check it asks for cannot happen",
+                    dir.display()
+                )));
+            }
+        }
+        if self.file.is_none()
+            && self.dir.is_none()
+            && let Some(path) = &self.default_file
+        {
+            crls.extend(read_crls(path, "default CRL (~/.postgresql/root.crl)")?);
+        }
+        Ok(crls)
+    }
+}
+
+/// The PEM CRLs in `path` (none if it holds other PEM sections only).
+fn read_crls(path: &Path, what: &str) -> Result<Vec<CertificateRevocationListDer<'static>>> {
+    let iter = CertificateRevocationListDer::pem_file_iter(path)
+        .map_err(|e| Error::tls(format!("cannot read {what} file {}: {e}", path.display())))?;
+    iter.collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::tls(format!("cannot parse {what} file {}: {e}", path.display())))
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -148,15 +226,24 @@ pub(crate) fn client_config(settings: &TlsSettings) -> Result<ClientConfig> {
                 ));
             }
             let roots = Arc::new(roots);
-            let webpki =
-                WebPkiServerVerifier::builder_with_provider(roots.clone(), provider.clone())
-                    .build()
-                    .map_err(|e| Error::tls(format!("TLS setup failed: {e}")))?;
+            let crls = settings.crls.load()?;
+            let checks_revocation = !crls.is_empty();
+            let mut webpki =
+                WebPkiServerVerifier::builder_with_provider(roots.clone(), provider.clone());
+            if checks_revocation {
+                // As OpenSSL with libpq's CRL_CHECK | CRL_CHECK_ALL: every certificate of
+                // the chain needs its issuer's CRL, and an expired CRL is no proof.
+                webpki = webpki.with_crls(crls).enforce_revocation_expiration();
+            }
+            let webpki = webpki
+                .build()
+                .map_err(|e| Error::tls(format!("TLS setup failed: {e}")))?;
             Arc::new(Verified {
                 webpki,
                 roots,
                 provider: provider.clone(),
                 check_host: settings.verify == Verify::Full,
+                checks_revocation,
             })
         }
     };
@@ -322,6 +409,8 @@ struct Verified {
     roots: Arc<RootCertStore>,
     provider: Arc<rustls::crypto::CryptoProvider>,
     check_host: bool,
+    /// Whether CRLs were given (webpki checks them; v1 certificates cannot be checked).
+    checks_revocation: bool,
 }
 
 impl ServerCertVerifier for Verified {
@@ -348,6 +437,12 @@ impl ServerCertVerifier for Verified {
                 )) => {}
                 Err(e) => return Err(e),
             }
+        } else if self.checks_revocation {
+            return Err(refusal(
+                "the server certificate is X.509 v1, whose revocation Quarry cannot check \
+                 against sslcrl/sslcrldir; use a v3 certificate or no CRL"
+                    .to_owned(),
+            ));
         } else {
             self.verify_v1(&parsed, now)?;
         }
@@ -558,6 +653,17 @@ fn describe(e: &rustls::Error) -> String {
             C::NotValidYet | C::NotValidYetContext { .. } => {
                 "the server certificate is not valid yet".to_owned()
             }
+            C::Revoked => "a certificate of the server's chain has been revoked (sslcrl, \
+                 sslcrldir)"
+                .to_owned(),
+            C::UnknownRevocationStatus => "no certificate revocation list in sslcrl/sslcrldir \
+                 covers a certificate of the server's chain (its issuer's CRL is needed)"
+                .to_owned(),
+            C::ExpiredRevocationList | C::ExpiredRevocationListContext { .. } => {
+                "a certificate revocation list in sslcrl/sslcrldir has expired (its next \
+                 update is past)"
+                    .to_owned()
+            }
             other => format!("the server certificate was refused: {other:?}"),
         },
         rustls::Error::AlertReceived(alert) => format!(
@@ -592,6 +698,7 @@ mod tests {
             roots,
             provider,
             check_host,
+            checks_revocation: false,
         }
     }
 

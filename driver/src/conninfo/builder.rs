@@ -224,6 +224,24 @@ impl ConnectOptions {
         self
     }
 
+    /// A PEM file of certificate revocation lists (`sslcrl`). When the server's
+    /// certificate is verified, every certificate of its chain must be covered by a CRL
+    /// of its issuer and not be revoked. Unlike libpq, a file that cannot be read is an
+    /// error, not a check silently skipped.
+    #[must_use]
+    pub fn ssl_crl(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ssl_crl = Some(path.into());
+        self
+    }
+
+    /// A directory of PEM certificate revocation lists (`sslcrldir`): every file in it
+    /// holding a CRL is used (libpq reads only files named by OpenSSL's subject hash).
+    #[must_use]
+    pub fn ssl_crl_dir(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ssl_crl_dir = Some(path.into());
+        self
+    }
+
     /// The client certificate (PEM) for certificate authentication.
     #[must_use]
     pub fn ssl_cert(mut self, path: impl Into<PathBuf>) -> Self {

@@ -40,6 +40,8 @@ impl fmt::Debug for ConnectOptions {
             .field("ssl_mode_explicit", &self.ssl_mode_explicit)
             .field("ssl_negotiation", &self.ssl_negotiation)
             .field("ssl_root_cert", &self.ssl_root_cert)
+            .field("ssl_crl", &self.ssl_crl)
+            .field("ssl_crl_dir", &self.ssl_crl_dir)
             .field("ssl_cert", &self.ssl_cert)
             .field("ssl_key", &self.ssl_key)
             .field("ssl_password", &self.ssl_password)
@@ -191,6 +193,12 @@ impl ConnectOptions {
             Some(SslRootCert::System) => put("sslrootcert", "system"),
             Some(SslRootCert::File(path)) => put("sslrootcert", &path.to_string_lossy()),
             None => {}
+        }
+        if let Some(path) = &self.ssl_crl {
+            put("sslcrl", &path.to_string_lossy());
+        }
+        if let Some(path) = &self.ssl_crl_dir {
+            put("sslcrldir", &path.to_string_lossy());
         }
         if let Some(path) = &self.ssl_cert {
             put("sslcert", &path.to_string_lossy());

@@ -149,6 +149,16 @@ impl ConnectOptions {
         self.ssl_root_cert.as_ref()
     }
 
+    /// The certificate revocation list file (`sslcrl`), if set.
+    pub fn get_ssl_crl(&self) -> Option<&Path> {
+        self.ssl_crl.as_deref()
+    }
+
+    /// The certificate revocation list directory (`sslcrldir`), if set.
+    pub fn get_ssl_crl_dir(&self) -> Option<&Path> {
+        self.ssl_crl_dir.as_deref()
+    }
+
     /// The client certificate file.
     pub fn get_ssl_cert(&self) -> Option<&Path> {
         self.ssl_cert.as_deref()

@@ -8,8 +8,9 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, RevocationReason,
+    RevokedCertParams, SanType, SerialNumber,
 };
 
 use crate::failure::{Error, Result};
@@ -30,6 +31,52 @@ pub(super) struct TlsMaterial {
     pub(super) client_cert: String,
     /// The client's private key (PKCS#8).
     pub(super) client_key: String,
+    /// Certificate revocation lists the CA signed (PEM).
+    pub(super) crls: Crls,
+}
+
+/// CRLs of the test CA, for revocation tests.
+pub(super) struct Crls {
+    /// Revokes the server certificate; current (2020-2100).
+    pub(super) revoking_server: String,
+    /// Revokes nothing; current.
+    pub(super) empty: String,
+    /// Revokes nothing, but its next update was due in 2001.
+    pub(super) expired: String,
+}
+
+/// The server certificate's serial number (the revoking CRL lists it).
+const SERVER_SERIAL: u64 = 0x5e7e_0001;
+
+fn crls(
+    ca: &Issuer<'static, KeyPair>,
+    server_serial: u64,
+) -> std::result::Result<Crls, rcgen::Error> {
+    let crl = |revoked: Vec<u64>, from: (i32, u8), to: (i32, u8)| {
+        CertificateRevocationListParams {
+            this_update: rcgen::date_time_ymd(from.0, from.1, 1),
+            next_update: rcgen::date_time_ymd(to.0, to.1, 1),
+            crl_number: SerialNumber::from(1u64),
+            issuing_distribution_point: None,
+            revoked_certs: revoked
+                .into_iter()
+                .map(|serial| RevokedCertParams {
+                    serial_number: SerialNumber::from(serial),
+                    revocation_time: rcgen::date_time_ymd(2020, 1, 1),
+                    reason_code: Some(RevocationReason::KeyCompromise),
+                    invalidity_date: None,
+                })
+                .collect(),
+            key_identifier_method: KeyIdMethod::Sha256,
+        }
+        .signed_by(ca)?
+        .pem()
+    };
+    Ok(Crls {
+        revoking_server: crl(vec![server_serial], (2020, 1), (2100, 1))?,
+        empty: crl(Vec::new(), (2020, 1), (2100, 1))?,
+        expired: crl(Vec::new(), (2000, 1), (2001, 1))?,
+    })
 }
 
 /// Which kind of server and client certificates a [`TempServer`](super::TempServer)
@@ -87,6 +134,7 @@ fn generate(
             server_key: server_key.serialize_pem(),
             client_cert: v1::certificate(3, roles::CERT.name, &client_key, ca.key(), v1::VALIDITY)?,
             client_key: client_key.serialize_pem(),
+            crls: crls(&ca, 2)?,
         });
     }
 
@@ -105,6 +153,7 @@ fn generate(
     server.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     server.use_authority_key_identifier_extension = true;
+    server.serial_number = Some(SerialNumber::from(SERVER_SERIAL));
     if expired {
         server.not_before = rcgen::date_time_ymd(2000, 1, 1);
         server.not_after = rcgen::date_time_ymd(2001, 1, 1);
@@ -126,6 +175,7 @@ fn generate(
         server_key: server_key.serialize_pem(),
         client_cert: client_cert.pem(),
         client_key: client_key.serialize_pem(),
+        crls: crls(&ca, SERVER_SERIAL)?,
     })
 }
 

@@ -87,6 +87,11 @@ impl Layout {
         self.client.join("client.crt")
     }
 
+    /// `crl/revoked.crl`, `crl/empty.crl`, `crl/expired.crl` (see `certs::Crls`).
+    pub(super) fn crl(&self, name: &str) -> PathBuf {
+        self.client.join("crl").join(format!("{name}.crl"))
+    }
+
     pub(super) fn client_key(&self) -> PathBuf {
         self.client.join("client.key")
     }
@@ -173,6 +178,18 @@ pub(super) fn write_tls(layout: &Layout, tls: &TlsMaterial, run_as: &RunAs) -> R
         0o644,
     )?;
     process::write_file(&layout.client_cert(), tls.client_cert.as_bytes(), 0o644)?;
+    let crl_dir = layout.crl("x");
+    if let Some(dir) = crl_dir.parent() {
+        fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("could not create {}", dir.display()), e))?;
+    }
+    for (name, pem) in [
+        ("revoked", &tls.crls.revoking_server),
+        ("empty", &tls.crls.empty),
+        ("expired", &tls.crls.expired),
+    ] {
+        process::write_file(&layout.crl(name), pem.as_bytes(), 0o644)?;
+    }
     process::write_file(&layout.client_key(), tls.client_key.as_bytes(), 0o600)
 }
 

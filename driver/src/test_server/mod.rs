@@ -276,7 +276,14 @@ impl TempServer {
             ),
             (primary.layout.client_cert(), self.layout.client_cert()),
             (primary.layout.client_key(), self.layout.client_key()),
+            (primary.layout.crl("revoked"), self.layout.crl("revoked")),
+            (primary.layout.crl("empty"), self.layout.crl("empty")),
+            (primary.layout.crl("expired"), self.layout.crl("expired")),
         ] {
+            if let Some(dir) = to.parent() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| Error::io(format!("could not create {}", dir.display()), e))?;
+            }
             std::fs::copy(&from, &to)
                 .map_err(|e| Error::io(format!("could not copy {}", from.display()), e))?;
         }
@@ -500,6 +507,14 @@ impl TempServer {
     /// The CA certificate (PEM) that signed the server and client certificates.
     pub fn ca_cert_path(&self) -> PathBuf {
         self.layout.ca_cert()
+    }
+
+    /// A certificate revocation list (PEM) of the CA in [`TempServer::ca_cert_path`]:
+    /// `"revoked"` revokes the server certificate, `"empty"` revokes nothing, `"expired"`
+    /// revokes nothing but was due for renewal in 2001. Each is alone in its directory's
+    /// file, so `sslcrldir` can be tested with a copy.
+    pub fn crl_path(&self, which: &str) -> PathBuf {
+        self.layout.crl(which)
     }
 
     /// A CA certificate (PEM) that signed nothing here: trusting only it must fail.

@@ -225,8 +225,7 @@ fn enumerated_keywords_reject_unknown_values() {
 fn unsupported_features_are_refused_not_ignored() {
     for input in [
         "gssencmode=require",
-        "sslcrl=/crl.pem",
-        "sslcrldir=/crl",
+        "sslcertmode=require",
         "requirepeer=postgres",
         "ssl_min_protocol_version=TLSv1.1",
     ] {

@@ -321,7 +321,11 @@ fn uri_extras() {
             Ok("host='h' statement_cache_capacity='0' (inet)"),
         ),
         // Refused libpq keywords and typos.
-        ("postgresql://h?sslcrl=/crl.pem", Err("revocation")),
+        (
+            "postgresql://h?sslcrl=/crl.pem&sslcrldir=/crl",
+            Ok("host='h' sslcrl='/crl.pem' sslcrldir='/crl' (inet)"),
+        ),
+        ("postgresql://h?sslcertmode=require", Err("sslcertmode")),
         (
             "postgresql://h?sslmdoe=require",
             Err("did you mean \"sslmode\""),
