@@ -1147,11 +1147,12 @@ async fn acknowledged_writes_survive_immediate_restarts() {
                     break;
                 }
                 let ids = if round % 4 == 3 {
-                    vec![next, next + 1]
+                    next += 2;
+                    vec![next - 2, next - 1]
                 } else {
-                    vec![next]
+                    next += 1;
+                    vec![next - 1]
                 };
-                next += ids.len() as i32;
                 let r: quarry::Result<()> = if ids.len() == 1 {
                     query(insert.clone())
                         .bind(ids[0])
@@ -1237,6 +1238,7 @@ async fn acknowledged_writes_survive_immediate_restarts() {
         .fetch_one(&mut conn)
         .await
         .unwrap();
+    let len = |v: &[i32]| i64::try_from(v.len()).unwrap();
     eprintln!(
         "crash durability: {crashes} immediate restarts; {} writes acknowledged ({acked_present} \
          present), {} failed ({failed_present} present), {} unknown ({unknown_present} \
@@ -1244,13 +1246,13 @@ async fn acknowledged_writes_survive_immediate_restarts() {
         o.acked.len(),
         failed_ids.len(),
         o.unknown.len(),
-        o.unknown.len() as i64 - unknown_present,
+        len(&o.unknown) - unknown_present,
         o.failed.first().map(|(_, why)| why),
     );
     assert!(o.acked.len() > 100, "too few writes to mean anything");
     assert_eq!(
         acked_present,
-        o.acked.len() as i64,
+        len(&o.acked),
         "acknowledged writes are missing"
     );
     if failed_present > 0 {
