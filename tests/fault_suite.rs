@@ -987,10 +987,22 @@ async fn a_notice_and_notification_storm_during_a_large_result() {
 // --- R12: failover under write load -------------------------------------------------------
 
 /// R12 (part): a pool over `[primary, standby]` with `target_session_attrs=read-write`
-/// writes in a loop; the primary stops and the standby is promoted. Writes resume within
-/// 3 s of the promotion, and no acknowledged row is lost on the new primary.
+/// writes in a loop; the primary stops cleanly and the standby is promoted. Writes resume
+/// within 3 s of the promotion, and no acknowledged row is lost on the new primary.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_resume_after_failover() {
+    failover(false).await;
+}
+
+/// R12 (part): the same with the primary killed (`pg_ctl stop -m immediate`) while its
+/// standby is synchronous (`synchronous_standby_names = '*'`): a commit is acknowledged
+/// only once the standby has it, so no acknowledged row is lost however the primary dies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_resume_after_a_crash_with_a_synchronous_standby() {
+    failover(true).await;
+}
+
+async fn failover(crash: bool) {
     let _timing = support::timing_shared().await;
     use quarry::config::TargetSessionAttrs;
     let primary = std::sync::Arc::new(
@@ -1000,6 +1012,26 @@ async fn writes_resume_after_failover() {
             .expect("start the primary"),
     );
     let standby = std::sync::Arc::new(primary.start_standby().expect("start the standby"));
+    if crash {
+        primary
+            .run_sql("ALTER SYSTEM SET synchronous_standby_names = '*'")
+            .unwrap();
+        primary.reload().unwrap();
+        // Bounded: 10 s for the standby to be the synchronous one.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while primary
+            .run_sql("SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'")
+            .unwrap()
+            .trim()
+            != "1"
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the standby never became synchronous"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
     let t = unique("failover");
     primary
         .run_sql(&format!("CREATE TABLE {t} (id int PRIMARY KEY)"))
@@ -1047,7 +1079,11 @@ async fn writes_resume_after_failover() {
     assert!(before > 0, "no write before the failover");
     let (p, s) = (primary.clone(), standby.clone());
     let promoted_at = tokio::task::spawn_blocking(move || {
-        p.stop().expect("stop the primary");
+        if crash {
+            p.stop_immediate().expect("kill the primary");
+        } else {
+            p.stop().expect("stop the primary");
+        }
         s.promote().expect("promote the standby");
         Instant::now()
     })
@@ -1074,17 +1110,22 @@ async fn writes_resume_after_failover() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let (failures, first_error) = writer.await.unwrap();
-    // Every acknowledged row is on the new primary (the stop was clean: the standby had
-    // everything the primary acknowledged).
+    // Every acknowledged row is on the new primary (a clean stop sends the standby
+    // everything first; a synchronous standby had each row before it was acknowledged).
     let ids: Vec<i32> = acked.lock().unwrap().iter().map(|&(id, _)| id).collect();
     let list = ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",");
     let present = standby
         .run_sql(&format!("SELECT count(*) FROM {t} WHERE id IN ({list})"))
         .unwrap();
     eprintln!(
-        "failover: {} writes acknowledged ({before} before the stop), {failures} failed \
+        "failover ({}): {} writes acknowledged ({before} before the stop), {failures} failed \
          during the switch (first: {first_error:?}), first write {resumed:?} after the \
          promotion; {present} of them on the new primary",
+        if crash {
+            "immediate stop, synchronous standby"
+        } else {
+            "clean stop"
+        },
         ids.len()
     );
     assert_eq!(

@@ -539,6 +539,14 @@ impl TempServer {
         self.stop_locked(&mut state, "fast")
     }
 
+    /// Stops the server like a crash (`pg_ctl stop -m immediate`: no shutdown checkpoint,
+    /// sessions cut without a goodbye) and waits until the postmaster is gone. A standby
+    /// has only what it had received by then.
+    pub fn stop_immediate(&self) -> Result<()> {
+        let mut state = self.lock();
+        self.stop_locked(&mut state, "immediate")
+    }
+
     fn stop_locked(&self, state: &mut State, mode: &str) -> Result<()> {
         let Some(pid) = self.postmaster_pid() else {
             state.running = false;
