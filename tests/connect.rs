@@ -728,7 +728,7 @@ async fn target_session_attrs_picks_the_right_server_in_either_order() {
     ] {
         let opts = options_for(only, roles::TRUST, SslMode::Disable).target_session_attrs(attrs);
         let err = Connection::connect_with(&opts).await.unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Config, "{attrs}: {err}");
+        assert_eq!(err.kind(), ErrorKind::ServerRole, "{attrs}: {err}");
         assert!(err.to_string().contains("target_session_attrs"), "{err}");
     }
     // prefer-standby takes the primary when no standby is listed.

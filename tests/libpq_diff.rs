@@ -237,7 +237,7 @@ fn class_of(e: &Error) -> String {
         ErrorKind::Io => "io",
         ErrorKind::Timeout => "timeout",
         ErrorKind::Authentication => "auth",
-        ErrorKind::Config if text.contains("target_session_attrs=") => "tsa",
+        ErrorKind::ServerRole => "tsa",
         ErrorKind::Config => "config",
         other => return format!("{other:?}"),
     }

@@ -155,7 +155,10 @@ async fn connect(options: &ConnectOptions) -> Result<Connection> {
                             let _ = conn.close().await;
                             failures.push((
                                 label,
-                                Error::config(format!("{mismatch} (target_session_attrs={want})")),
+                                Error::new(
+                                    ErrorKind::ServerRole,
+                                    format!("{mismatch} (target_session_attrs={want})"),
+                                ),
                             ));
                         }
                         Err(e) => {

@@ -52,6 +52,10 @@ pub enum ErrorKind {
     /// committed. Retrying blindly may apply it twice; check first. The failure itself
     /// is the [`source`](StdError::source). See [`Error::is_outcome_unknown`].
     OutcomeUnknown,
+    /// The servers reached are up but not of the kind `target_session_attrs` asks for
+    /// (read-write, a primary, a standby, ...). Unlike [`ErrorKind::Config`] this is
+    /// usually passing: during a failover, retry.
+    ServerRole,
 }
 
 impl ErrorKind {
@@ -71,6 +75,7 @@ impl ErrorKind {
             ErrorKind::RowNotFound => "no rows returned by a query that expected a row",
             ErrorKind::Unsupported => "not supported",
             ErrorKind::OutcomeUnknown => "outcome unknown",
+            ErrorKind::ServerRole => "no server of the wanted role",
         }
     }
 }
