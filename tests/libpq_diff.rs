@@ -231,7 +231,6 @@ fn class_of(e: &Error) -> String {
     if let Some(code) = e.code() {
         return code.code().to_owned();
     }
-    let text = e.display_chain().to_string();
     match e.kind() {
         ErrorKind::Tls => "tls",
         ErrorKind::Io => "io",
