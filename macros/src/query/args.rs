@@ -89,6 +89,9 @@ pub(crate) fn generate(
                             note = "bind a value of a Rust type that maps to it, write `value as Type` to bind it as another type, or `value as _` to skip the check"
                         )]
                         trait #name {}
+                        // Not shown in errors: the message above says it all, without
+                        // the internal traits behind it.
+                        #[diagnostic::do_not_recommend]
                         impl<T: ?::core::marker::Sized + #bound> #name for T {}
                         fn check<T: ?::core::marker::Sized + #name>(_: &T) {}
                         check(#arg_var);

@@ -374,6 +374,8 @@ pub(crate) fn generate(g: Generate<'_>) -> syn::Result<TokenStream> {
                                 note = "a column that may be NULL needs an `Option<_>` field; or override the column in the SQL: `AS \"name!\"` (not null), `AS \"name: Type\"`"
                             )]
                             trait Column {}
+                            // Not shown in errors: the message above says it all.
+                            #[diagnostic::do_not_recommend]
                             impl<F: ::quarry::__private::Reads<#ty, ()>> Column for F {}
                             trait Field {
                                 type F;
