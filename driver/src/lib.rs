@@ -16,8 +16,8 @@
 //! Applications depend on the `quarry` crate, which re-exports this one. The guides are
 //! the module docs: [connecting](config), [queries](mod@query), [pools](pool),
 //! [transactions](transaction), [COPY](copy), [LISTEN/NOTIFY](listen),
-//! [cursors](cursor), [migrations](migrate), [errors](error), [types], and [deployment]
-//! (PgBouncer, replicas, failover).
+//! [cursors](cursor), [migrations](migrate), [errors](error), [types], [logical
+//! replication](replication), and [deployment] (PgBouncer, replicas, failover).
 
 #![deny(missing_docs)]
 
@@ -43,6 +43,7 @@ mod portal;
 #[cfg_attr(not(feature = "__internals"), allow(unreachable_pub))]
 mod protocol;
 mod querying;
+mod replicating;
 mod row;
 mod sql_builder;
 mod statement;
@@ -64,8 +65,8 @@ pub mod config {
         ChannelBinding, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CACHEABLE_STATEMENT_LEN,
         DEFAULT_MAX_MESSAGE_LEN, DEFAULT_PORT, DEFAULT_SCRAM_MAX_ITERATIONS, DEFAULT_SOCKET_DIRS,
         DEFAULT_STATEMENT_CACHE_CAPACITY, Endpoint, Host, LoadBalanceHosts, PasswordCallback,
-        PasswordFuture, PasswordSource, ProtocolVersion, Secret, SslMode, SslNegotiation,
-        SslRootCert, TargetSessionAttrs, TlsVersion,
+        PasswordFuture, PasswordSource, ProtocolVersion, Replication, Secret, SslMode,
+        SslNegotiation, SslRootCert, TargetSessionAttrs, TlsVersion,
     };
 }
 
@@ -104,6 +105,17 @@ pub mod migrate {
     pub use crate::migrating::{
         Applied, DEFAULT_LOCK_TIMEOUT, LOCK_KEY, MIGRATIONS_TABLE, Migration, MigrationInfo,
         MigrationStatus, Migrator, SQLX_MIGRATIONS_TABLE,
+    };
+}
+
+#[doc = include_str!("../docs/replication.md")]
+pub mod replication {
+    pub use crate::replicating::{
+        Begin, Commit, CreatedSlot, Delete, Insert, LogicalEvent, LogicalMessage, LogicalOptions,
+        Message, OldTuple, Origin, OriginFilter, Relation, RelationColumn, ReplicaIdentity,
+        ReplicationConnection, ReplicationStream, SlotOptions, SlotSnapshot, SlotStatus,
+        StreamAbort, StreamCommit, StreamStart, Streaming, SystemIdentity, Truncate, Tuple,
+        TypeMessage, Update,
     };
 }
 
