@@ -245,3 +245,316 @@ async fn inserts_updates_deletes_truncates_and_messages_in_text_and_binary() {
         );
     }
 }
+
+#[tokio::test]
+async fn values_read_alike_in_text_and_binary() {
+    let mut conn = connect().await;
+    let t = unique("types");
+    published(
+        &mut conn,
+        &t,
+        "id int8 PRIMARY KEY, b bool, f float8, n numeric, ts timestamptz, u uuid, \
+         j jsonb, a int4[], by bytea, l pg_lsn",
+    )
+    .await;
+    let mut streams = vec![
+        stream(&t, LogicalOptions::new([&t])).await,
+        stream(&t, LogicalOptions::new([&t]).binary(true)).await,
+    ];
+    conn.batch_execute(&format!(
+        "INSERT INTO {t} VALUES (9000000000, true, 1.5, 12345.678, \
+         '2024-02-29 12:34:56.789+00', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', \
+         '{{\"k\": [1, 2]}}', '{{1,NULL,3}}', '\\x00ff', '16/B374D848')"
+    ))
+    .await
+    .unwrap();
+    let mut seen = Vec::new();
+    for s in &mut streams {
+        let tx = transaction(s).await;
+        let LogicalMessage::Insert(i) = &tx[1].message else {
+            panic!("{tx:?}")
+        };
+        let r = &i.new;
+        seen.push((
+            r.try_get::<i64, _>("id").unwrap(),
+            r.try_get::<bool, _>("b").unwrap(),
+            r.try_get::<f64, _>("f").unwrap(),
+            r.try_get::<quarry::types::Numeric, _>("n").unwrap().to_string(),
+            r.try_get::<uuid::Uuid, _>("u").unwrap(),
+            r.try_get::<serde_json::Value, _>("j").unwrap(),
+            r.try_get::<Vec<Option<i32>>, _>("a").unwrap(),
+            r.try_get::<Vec<u8>, _>("by").unwrap(),
+            r.try_get::<PgLsn, _>("l").unwrap(),
+        ));
+        let format = r.columns()[0].format();
+        assert_eq!(
+            format,
+            if seen.len() == 1 {
+                quarry::types::Format::Text
+            } else {
+                quarry::types::Format::Binary
+            }
+        );
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[0].0, 9_000_000_000);
+    assert_eq!(seen[0].3, "12345.678");
+    assert_eq!(seen[0].6, [Some(1), None, Some(3)]);
+    assert_eq!(seen[0].8, "16/B374D848".parse().unwrap());
+}
+
+/// An incompressible text of `n` bytes, so the server stores it out of line (TOAST).
+fn big_text_sql(n: usize) -> String {
+    format!(
+        "(SELECT string_agg(md5(i::text), '') FROM generate_series(1, {}) AS i)",
+        n / 32
+    )
+}
+
+#[tokio::test]
+async fn unchanged_toast_values_are_never_read_as_null() {
+    let mut conn = connect().await;
+    let t = unique("toast");
+    published(&mut conn, &t, "id int PRIMARY KEY, name text, big text").await;
+    let mut s = stream(&t, LogicalOptions::new([&t])).await;
+    conn.batch_execute(&format!(
+        "INSERT INTO {t} VALUES (1, 'a', {big}), (2, 'b', NULL)",
+        big = big_text_sql(100_000)
+    ))
+    .await
+    .unwrap();
+    conn.batch_execute(&format!("UPDATE {t} SET name = 'changed'"))
+        .await
+        .unwrap();
+    let tx = transaction(&mut s).await;
+    let LogicalMessage::Insert(i) = &tx[1].message else {
+        panic!("{tx:?}")
+    };
+    assert_eq!(i.new.try_get::<String, _>("big").unwrap().len(), 100_000);
+
+    let tx = transaction(&mut s).await;
+    let updates: Vec<_> = tx
+        .iter()
+        .filter_map(|e| match &e.message {
+            LogicalMessage::Update(u) => Some(u),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(updates.len(), 2);
+    // Row 1: its large value was left alone, so the server did not send it.
+    let new = &updates[0].new;
+    assert_eq!(new.try_get::<String, _>("name").unwrap(), "changed");
+    assert!(new.is_unchanged("big").unwrap());
+    let err = new.try_get::<Option<String>, _>("big").unwrap_err();
+    assert!(err.to_string().contains("unchanged TOASTed value"), "{err}");
+    #[derive(FromRecord, Debug)]
+    #[allow(dead_code)]
+    struct Full {
+        id: i32,
+        name: String,
+        big: Option<String>,
+    }
+    let err = new.read::<Full>().unwrap_err();
+    assert!(err.to_string().contains("did not send columns big"), "{err}");
+    // A struct without the column reads fine.
+    assert_eq!(
+        new.read::<Item>().unwrap(),
+        Item {
+            id: 1,
+            name: Some("changed".into())
+        }
+    );
+    // Row 2: a real NULL, sent as one.
+    let new = &updates[1].new;
+    assert!(!new.is_unchanged("big").unwrap());
+    assert_eq!(new.try_get::<Option<String>, _>("big").unwrap(), None);
+}
+
+#[tokio::test]
+async fn replica_identity_default_full_and_index() {
+    let mut conn = connect().await;
+    let t = unique("ident");
+    published(
+        &mut conn,
+        &t,
+        "id int PRIMARY KEY, code text NOT NULL, name text",
+    )
+    .await;
+    conn.batch_execute(&format!(
+        "CREATE UNIQUE INDEX {t}_code ON {t} (code); INSERT INTO {t} VALUES (1, 'c1', 'n1')"
+    ))
+    .await
+    .unwrap();
+    let mut s = stream(&t, LogicalOptions::new([&t])).await;
+
+    // FULL: the whole old row on update and delete.
+    conn.batch_execute(&format!("ALTER TABLE {t} REPLICA IDENTITY FULL"))
+        .await
+        .unwrap();
+    conn.batch_execute(&format!("UPDATE {t} SET name = 'n2'"))
+        .await
+        .unwrap();
+    let tx = transaction(&mut s).await;
+    let LogicalMessage::Update(u) = &tx[1].message else {
+        panic!("{tx:?}")
+    };
+    assert_eq!(u.relation.replica_identity, ReplicaIdentity::Full);
+    let Some(OldTuple::Row(old)) = &u.old else {
+        panic!("{u:?}")
+    };
+    assert_eq!(
+        old.read::<(i32, String, String)>().unwrap(),
+        (1, "c1".into(), "n1".into())
+    );
+
+    // USING INDEX: the index's columns as the key.
+    conn.batch_execute(&format!(
+        "ALTER TABLE {t} REPLICA IDENTITY USING INDEX {t}_code"
+    ))
+    .await
+    .unwrap();
+    conn.batch_execute(&format!("UPDATE {t} SET code = 'c2'"))
+        .await
+        .unwrap();
+    let tx = transaction(&mut s).await;
+    let LogicalMessage::Update(u) = &tx[1].message else {
+        panic!("{tx:?}")
+    };
+    assert_eq!(u.relation.replica_identity, ReplicaIdentity::Index);
+    assert!(u.relation.columns[1].is_key && !u.relation.columns[0].is_key);
+    let Some(OldTuple::Key(old)) = &u.old else {
+        panic!("{u:?}")
+    };
+    assert_eq!(old.try_get::<String, _>("code").unwrap(), "c1");
+    assert!(old.try_get::<Option<i32>, _>("id").is_err());
+
+    // DEFAULT again: a delete carries the primary key.
+    conn.batch_execute(&format!("ALTER TABLE {t} REPLICA IDENTITY DEFAULT"))
+        .await
+        .unwrap();
+    conn.batch_execute(&format!("DELETE FROM {t}")).await.unwrap();
+    let tx = transaction(&mut s).await;
+    let LogicalMessage::Delete(d) = &tx[1].message else {
+        panic!("{tx:?}")
+    };
+    assert_eq!(d.relation.replica_identity, ReplicaIdentity::Default);
+    let OldTuple::Key(old) = &d.old else {
+        panic!("{d:?}")
+    };
+    assert_eq!(old.try_get::<i32, _>("id").unwrap(), 1);
+    assert!(old.try_get::<Option<String>, _>("code").is_err());
+}
+
+#[tokio::test]
+async fn large_transactions_are_streamed_committed_and_aborted() {
+    let mut conn = connect().await;
+    let t = unique("streamed");
+    published(&mut conn, &t, "id int PRIMARY KEY, pad text").await;
+    let mut s = stream(&t, LogicalOptions::new([&t]).streaming(Streaming::On)).await;
+    // Larger than logical_decoding_work_mem (64kB): streamed while in progress. A
+    // subtransaction rolled back inside it is aborted on its own.
+    conn.batch_execute(&format!(
+        "BEGIN;
+         INSERT INTO {t} SELECT i, repeat('x', 100) FROM generate_series(1, 3000) AS i;
+         SAVEPOINT s;
+         INSERT INTO {t} SELECT i, repeat('y', 100) FROM generate_series(3001, 6000) AS i;
+         ROLLBACK TO SAVEPOINT s;
+         INSERT INTO {t} SELECT i, repeat('z', 100) FROM generate_series(6001, 7000) AS i;
+         COMMIT;
+         BEGIN;
+         INSERT INTO {t} SELECT i, repeat('x', 100) FROM generate_series(10001, 13000) AS i;
+         ROLLBACK;
+         INSERT INTO {t} VALUES (0, 'after')"
+    ))
+    .await
+    .unwrap();
+    let mut inserted: BTreeSet<i32> = BTreeSet::new();
+    let mut starts = 0;
+    let mut stops = 0;
+    let mut sub_aborts = Vec::new();
+    let mut xid = None;
+    let mut streamed_xids = BTreeSet::new();
+    loop {
+        let e = next(&mut s).await;
+        match e.message {
+            LogicalMessage::StreamStart(st) => {
+                starts += 1;
+                streamed_xids.insert(st.xid);
+            }
+            LogicalMessage::StreamStop => stops += 1,
+            LogicalMessage::Insert(i) => {
+                let id = i.new.try_get::<i32, _>("id").unwrap();
+                if id == 0 {
+                    assert!(i.xid.is_none());
+                    break;
+                }
+                assert!(i.xid.is_some(), "a streamed change carries its xid");
+                xid.get_or_insert(i.xid);
+                inserted.insert(id);
+            }
+            LogicalMessage::StreamAbort(a) => sub_aborts.push(a),
+            LogicalMessage::StreamCommit(c) => {
+                assert!(c.end_lsn >= c.commit_lsn);
+                assert_eq!(e.lsn, c.end_lsn);
+                assert!(streamed_xids.contains(&c.xid));
+            }
+            _ => {}
+        }
+    }
+    assert!(starts >= 2 && starts == stops, "{starts} starts, {stops} stops");
+    // A subtransaction abort (subxid differs) and the whole second transaction's.
+    assert!(
+        sub_aborts.iter().any(|a| a.xid != a.subxid),
+        "{sub_aborts:?}"
+    );
+    assert!(
+        sub_aborts.iter().any(|a| a.xid == a.subxid),
+        "{sub_aborts:?}"
+    );
+    assert!(sub_aborts.iter().all(|a| a.abort_lsn.is_none()));
+    // Streamed changes include the rolled-back ones (the consumer drops them on the
+    // abort); the committed ones are all there.
+    for id in (1..=3000).chain(6001..=7000) {
+        assert!(inserted.contains(&id), "row {id} missing");
+    }
+}
+
+#[tokio::test]
+async fn parallel_streaming_reports_abort_positions_on_16_and_later() {
+    let mut repl = replication().await;
+    if repl.server_version().major() < 16 {
+        // Refused before anything is sent, with the reason.
+        let slot = unique("par");
+        repl.create_logical_slot(&slot, &SlotOptions::new().temporary(true))
+            .await
+            .unwrap();
+        let err = repl
+            .start_logical(
+                &slot,
+                PgLsn(0),
+                &LogicalOptions::new(["p"]).streaming(Streaming::Parallel),
+            )
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("parallel streaming"), "{err}");
+        return;
+    }
+    drop(repl);
+    let mut conn = connect().await;
+    let t = unique("parallel");
+    published(&mut conn, &t, "id int PRIMARY KEY, pad text").await;
+    let mut s = stream(&t, LogicalOptions::new([&t]).streaming(Streaming::Parallel)).await;
+    conn.batch_execute(&format!(
+        "BEGIN;
+         INSERT INTO {t} SELECT i, repeat('x', 100) FROM generate_series(1, 3000) AS i;
+         ROLLBACK"
+    ))
+    .await
+    .unwrap();
+    loop {
+        if let LogicalMessage::StreamAbort(a) = next(&mut s).await.message {
+            assert!(a.abort_lsn.is_some() && a.abort_time.is_some(), "{a:?}");
+            break;
+        }
+    }
+}
