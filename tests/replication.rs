@@ -558,3 +558,272 @@ async fn parallel_streaming_reports_abort_positions_on_16_and_later() {
         }
     }
 }
+
+#[tokio::test]
+async fn type_and_origin_messages() {
+    let mut conn = connect().await;
+    let t = unique("typed");
+    let mood = unique("mood");
+    conn.batch_execute(&format!("CREATE TYPE {mood} AS ENUM ('happy', 'sad')"))
+        .await
+        .unwrap();
+    published(&mut conn, &t, &format!("id int PRIMARY KEY, m {mood}")).await;
+    let mut s = stream(&t, LogicalOptions::new([&t])).await;
+    let origin = unique("origin");
+    conn.batch_execute(&format!(
+        "SELECT pg_replication_origin_create('{origin}');
+         SELECT pg_replication_origin_session_setup('{origin}')"
+    ))
+    .await
+    .unwrap();
+    conn.batch_execute(&format!(
+        "BEGIN;
+         SELECT pg_replication_origin_xact_setup('0/AB', now());
+         INSERT INTO {t} VALUES (1, 'sad');
+         COMMIT"
+    ))
+    .await
+    .unwrap();
+    conn.batch_execute("SELECT pg_replication_origin_session_reset()")
+        .await
+        .unwrap();
+    let mut saw_type = false;
+    let mut saw_origin = false;
+    loop {
+        match next(&mut s).await.message {
+            LogicalMessage::Type(ty) => {
+                assert_eq!(ty.name, mood);
+                assert_eq!(ty.namespace, "public");
+                saw_type = true;
+            }
+            LogicalMessage::Origin(o) => {
+                assert_eq!(o.name, origin);
+                assert_eq!(o.commit_lsn, PgLsn(0xAB));
+                saw_origin = true;
+            }
+            LogicalMessage::Insert(i) => {
+                // The Type message named the column's type.
+                assert_eq!(i.new.try_get::<i32, _>("id").unwrap(), 1);
+                assert_eq!(i.new.columns()[1].type_info().to_string(), mood);
+            }
+            LogicalMessage::Commit(_) => break,
+            _ => {}
+        }
+    }
+    assert!(saw_type && saw_origin, "type {saw_type}, origin {saw_origin}");
+}
+
+/// A permanent slot and its publication over table `t`.
+async fn permanent_slot(t: &str) -> String {
+    let slot = unique("durable");
+    let mut repl = replication().await;
+    repl.create_logical_slot(&slot, &SlotOptions::new())
+        .await
+        .unwrap();
+    repl.close().await.unwrap();
+    let _ = t;
+    slot
+}
+
+async fn resume(slot: &str, t: &str) -> ReplicationStream {
+    // The previous walsender may still be exiting: the slot is busy until it has.
+    for _ in 0..100 {
+        let repl = replication().await;
+        match repl
+            .start_logical(slot, PgLsn(0), &LogicalOptions::new([t]))
+            .await
+        {
+            Ok(s) => return s,
+            Err(e) if e.code().map(|c| c.code()) == Some("55006") => {
+                tokio::time::sleep(Duration::from_millis(50)).await
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    panic!("the slot stayed busy for 5 s");
+}
+
+async fn drop_slot(slot: &str) {
+    let mut repl = replication().await;
+    repl.drop_slot(slot, true).await.unwrap();
+}
+
+/// The ids the inserts of the next transaction carry.
+async fn inserted_ids(s: &mut ReplicationStream) -> (Vec<i32>, PgLsn) {
+    let tx = transaction(s).await;
+    let ids = tx
+        .iter()
+        .filter_map(|e| match &e.message {
+            LogicalMessage::Insert(i) => Some(i.new.try_get::<i32, _>("id").unwrap()),
+            _ => None,
+        })
+        .collect();
+    (ids, tx.last().unwrap().lsn)
+}
+
+#[tokio::test]
+async fn a_consumer_dropped_before_acknowledging_gets_the_changes_again() {
+    let mut conn = connect().await;
+    let t = unique("atleastonce");
+    published(&mut conn, &t, "id int PRIMARY KEY").await;
+    let slot = permanent_slot(&t).await;
+    for i in 1..=3 {
+        conn.batch_execute(&format!("INSERT INTO {t} VALUES ({i})"))
+            .await
+            .unwrap();
+    }
+
+    let mut s = resume(&slot, &t).await;
+    let (ids, commit) = inserted_ids(&mut s).await;
+    assert_eq!(ids, [1]);
+    s.ack(commit);
+    s.send_status().await.unwrap();
+    // Received, not acknowledged: the consumer "crashes".
+    assert_eq!(inserted_ids(&mut s).await.0, [2]);
+    drop(s);
+
+    let mut s = resume(&slot, &t).await;
+    assert_eq!(inserted_ids(&mut s).await.0, [2], "2 must come again, 1 must not");
+    let (ids, commit) = inserted_ids(&mut s).await;
+    assert_eq!(ids, [3]);
+    s.ack(commit);
+    // `stop` reports the acknowledgement and hands the session back.
+    let mut repl = s.stop().await.unwrap();
+    let status = repl.slot_status(&slot).await.unwrap().unwrap();
+    assert!(status.confirmed_flush_lsn.unwrap() >= commit);
+    repl.close().await.unwrap();
+    drop_slot(&slot).await;
+}
+
+#[tokio::test]
+async fn resumes_after_the_walsender_is_terminated() {
+    let mut conn = connect().await;
+    let t = unique("terminated");
+    published(&mut conn, &t, "id int PRIMARY KEY").await;
+    let slot = permanent_slot(&t).await;
+    conn.batch_execute(&format!("INSERT INTO {t} VALUES (1)"))
+        .await
+        .unwrap();
+    let mut s = resume(&slot, &t).await;
+    let (ids, commit) = inserted_ids(&mut s).await;
+    assert_eq!(ids, [1]);
+    s.ack(commit);
+    s.send_status().await.unwrap();
+    conn.batch_execute(&format!("INSERT INTO {t} VALUES (2)"))
+        .await
+        .unwrap();
+    // Kill the walsender (like a failover or an admin would).
+    conn.batch_execute(&format!(
+        "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots \
+         WHERE slot_name = '{slot}'"
+    ))
+    .await
+    .unwrap();
+    // The stream reports the loss (after any message already in flight)...
+    let mut err = None;
+    for _ in 0..100 {
+        match tokio::time::timeout(Duration::from_secs(20), s.next())
+            .await
+            .expect("the stream neither failed nor delivered within 20 s")
+        {
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("the stream ended cleanly"),
+            Err(e) => {
+                err = Some(e);
+                break;
+            }
+        }
+    }
+    let err = err.expect("the stream never failed");
+    assert!(
+        err.is_connection_fatal(),
+        "{err}: a lost walsender is a connection error"
+    );
+    // ... and a new session resumes after the last acknowledgement.
+    let mut s = resume(&slot, &t).await;
+    assert_eq!(inserted_ids(&mut s).await.0, [2]);
+    drop(s);
+    drop_slot(&slot).await;
+}
+
+#[tokio::test]
+async fn an_exported_snapshot_and_the_stream_meet_without_gap_or_repeat() {
+    let mut conn = connect().await;
+    let t = unique("snapshot");
+    published(&mut conn, &t, "id int PRIMARY KEY").await;
+    // A writer inserting one row per transaction the whole time.
+    let writer_url = server().url();
+    let table = t.clone();
+    let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let writer = tokio::spawn(async move {
+        let mut w = Connection::connect(&writer_url).await.unwrap();
+        let mut n = 0;
+        for i in 1..=100_000 {
+            if stop_rx.try_recv().is_ok() {
+                break;
+            }
+            w.batch_execute(&format!("INSERT INTO {table} VALUES ({i})"))
+                .await
+                .unwrap();
+            n = i;
+        }
+        n
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let mut repl = replication().await;
+    let slot = unique("snap");
+    let created = repl
+        .create_logical_slot(
+            &slot,
+            &SlotOptions::new()
+                .temporary(true)
+                .snapshot(SlotSnapshot::Export),
+        )
+        .await
+        .unwrap();
+    // The initial copy, exactly as of the slot's consistent point.
+    let mut copy = connect().await;
+    copy.batch_execute(&format!(
+        "BEGIN ISOLATION LEVEL REPEATABLE READ; SET TRANSACTION SNAPSHOT '{}'",
+        created.snapshot_name.unwrap()
+    ))
+    .await
+    .unwrap();
+    let rows = copy
+        .simple_query(&format!("SELECT id FROM {t}"))
+        .await
+        .unwrap();
+    copy.batch_execute("COMMIT").await.unwrap();
+    let mut seen: Vec<i32> = rows
+        .iter()
+        .map(|r| r.try_get::<i32, _>(0).unwrap())
+        .collect();
+    let in_snapshot = seen.len();
+
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop_tx.send(()).unwrap();
+    let written = writer.await.unwrap();
+    conn.batch_execute(&format!("INSERT INTO {t} VALUES (-1)"))
+        .await
+        .unwrap();
+    let mut s = repl
+        .start_logical(&slot, created.consistent_point, &LogicalOptions::new([&t]))
+        .await
+        .unwrap();
+    loop {
+        let (ids, _) = inserted_ids(&mut s).await;
+        if ids == [-1] {
+            break;
+        }
+        seen.extend(ids);
+    }
+    let unique_ids: BTreeSet<i32> = seen.iter().copied().collect();
+    assert_eq!(unique_ids.len(), seen.len(), "a row arrived twice");
+    assert_eq!(
+        unique_ids,
+        (1..=written).collect::<BTreeSet<_>>(),
+        "rows lost ({in_snapshot} in the snapshot, {written} written)"
+    );
+    assert!(in_snapshot > 0 && in_snapshot < written as usize);
+}

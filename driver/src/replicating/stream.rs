@@ -303,12 +303,16 @@ impl ReplicationStream {
                 id,
                 namespace,
                 name,
-            } => LogicalMessage::Type(TypeMessage {
+            } => {
+                // Relations that follow name their columns' type by it.
+                self.conn.note_type_name(id, namespace, name);
+                LogicalMessage::Type(TypeMessage {
                 xid,
                 id,
-                namespace: namespace.to_owned(),
-                name: name.to_owned(),
-            }),
+                    namespace: namespace.to_owned(),
+                    name: name.to_owned(),
+                })
+            }
             W::Insert { xid, relation, new } => {
                 let (relation, new) = self.tuple(relation, &new, body, false)?;
                 LogicalMessage::Insert(Insert { xid, relation, new })
