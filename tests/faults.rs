@@ -998,6 +998,8 @@ mod fuzz_on_stable {
     stable_fuzz!(
         backend_message,
         data_row,
+        replication_message,
+        pgoutput,
         connect_options,
         certificate,
         decode_bool,

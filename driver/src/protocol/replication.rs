@@ -105,7 +105,7 @@ pub struct StandbyStatus {
 }
 
 /// Appends a CopyData holding a standby status update (`r`).
-pub(crate) fn standby_status_update(buf: &mut Vec<u8>, status: &StandbyStatus) -> Result<()> {
+pub fn standby_status_update(buf: &mut Vec<u8>, status: &StandbyStatus) -> Result<()> {
     frame(buf, Some(b'd'), |buf| {
         buf.push(STANDBY_STATUS_UPDATE);
         buf.extend_from_slice(&status.write.to_be_bytes());
@@ -134,7 +134,7 @@ pub struct HotStandbyFeedback {
 
 /// Appends a CopyData holding hot standby feedback (`h`).
 #[cfg_attr(not(feature = "__internals"), allow(dead_code))] // physical tooling; see docs
-pub(crate) fn hot_standby_feedback(buf: &mut Vec<u8>, f: &HotStandbyFeedback) -> Result<()> {
+pub fn hot_standby_feedback(buf: &mut Vec<u8>, f: &HotStandbyFeedback) -> Result<()> {
     frame(buf, Some(b'd'), |buf| {
         buf.push(HOT_STANDBY_FEEDBACK);
         buf.extend_from_slice(&f.client_time.to_be_bytes());
