@@ -643,6 +643,24 @@ async fn resume(slot: &str, t: &str) -> ReplicationStream {
     panic!("the slot stayed busy for 5 s");
 }
 
+/// Waits (bounded) until the slot's confirmed position reaches `lsn`.
+async fn confirmed(conn: &mut Connection, slot: &str, lsn: PgLsn) {
+    for _ in 0..200 {
+        let at: Option<String> = quarry::query_scalar(
+            "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1",
+        )
+        .bind(slot)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        if at.is_some_and(|at| at.parse::<PgLsn>().unwrap() >= lsn) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("slot {slot} did not confirm {lsn} within 5 s");
+}
+
 async fn drop_slot(slot: &str) {
     let mut repl = replication().await;
     repl.drop_slot(slot, true).await.unwrap();
@@ -678,6 +696,7 @@ async fn a_consumer_dropped_before_acknowledging_gets_the_changes_again() {
     assert_eq!(ids, [1]);
     s.ack(commit);
     s.send_status().await.unwrap();
+    confirmed(&mut conn, &slot, commit).await;
     // Received, not acknowledged: the consumer "crashes".
     assert_eq!(inserted_ids(&mut s).await.0, [2]);
     drop(s);
@@ -709,6 +728,9 @@ async fn resumes_after_the_walsender_is_terminated() {
     assert_eq!(ids, [1]);
     s.ack(commit);
     s.send_status().await.unwrap();
+    // The walsender reads the update on its own time: wait until the slot shows it, or
+    // the kill below may come first (then 1 comes again: at-least-once, but not this test).
+    confirmed(&mut conn, &slot, commit).await;
     conn.batch_execute(&format!("INSERT INTO {t} VALUES (2)"))
         .await
         .unwrap();
@@ -739,6 +761,8 @@ async fn resumes_after_the_walsender_is_terminated() {
         err.is_connection_fatal(),
         "{err}: a lost walsender is a connection error"
     );
+    // Not "outcome unknown": nothing is in doubt, the slot says where it stands.
+    assert_ne!(err.kind(), quarry::ErrorKind::OutcomeUnknown, "{err}");
     // ... and a new session resumes after the last acknowledgement.
     let mut s = resume(&slot, &t).await;
     assert_eq!(inserted_ids(&mut s).await.0, [2]);
@@ -826,4 +850,55 @@ async fn an_exported_snapshot_and_the_stream_meet_without_gap_or_repeat() {
         "rows lost ({in_snapshot} in the snapshot, {written} written)"
     );
     assert!(in_snapshot > 0 && in_snapshot < written as usize);
+}
+
+#[tokio::test]
+async fn answers_the_servers_keepalives_and_confirms_an_idle_slot() {
+    let mut conn = connect().await;
+    let t = unique("idle");
+    published(&mut conn, &t, "id int PRIMARY KEY").await;
+    // A walsender that drops a client silent for 1 s, and asks for replies at 0.5 s.
+    let options = quarry::ConnectOptions::parse(&server().url())
+        .unwrap()
+        .options("-c wal_sender_timeout=1s");
+    let mut repl = ReplicationConnection::connect_with(&options).await.unwrap();
+    let slot = unique("idle");
+    repl.create_logical_slot(&slot, &SlotOptions::new().temporary(true))
+        .await
+        .unwrap();
+    let mut s = repl
+        .start_logical(
+            &slot,
+            PgLsn(0),
+            // Longer than the server's timeout: only the answers to its requests keep
+            // the stream alive.
+            &LogicalOptions::new([&t]).status_interval(Duration::from_secs(60)),
+        )
+        .await
+        .unwrap();
+    conn.batch_execute(&format!("INSERT INTO {t} VALUES (1)"))
+        .await
+        .unwrap();
+    let (ids, commit) = inserted_ids(&mut s).await;
+    assert_eq!(ids, [1]);
+    s.ack(commit);
+    // WAL the slot has no interest in (another table): once everything handed out is
+    // acknowledged, the keepalives' position is confirmed too, or an idle slot would
+    // keep the server's WAL forever.
+    conn.batch_execute("CREATE TEMP TABLE other AS SELECT 1 AS x")
+        .await
+        .unwrap();
+    let target: String = quarry::query_scalar("SELECT pg_current_wal_lsn()::text")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let target: PgLsn = target.parse().unwrap();
+    // 3 s of pulling with nothing to deliver: 3 times the server's timeout.
+    let quiet = tokio::time::timeout(Duration::from_secs(3), s.next()).await;
+    assert!(quiet.is_err(), "nothing was published: {quiet:?}");
+    assert!(s.acked() >= target, "{} < {target}", s.acked());
+    s.send_status().await.unwrap();
+    let mut repl = s.stop().await.unwrap();
+    let status = repl.slot_status(&slot).await.unwrap().unwrap();
+    assert!(status.confirmed_flush_lsn.unwrap() >= target);
 }

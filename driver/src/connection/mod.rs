@@ -635,7 +635,10 @@ impl Connection {
     pub(crate) fn note<T>(&mut self, r: Result<T>) -> Result<T> {
         match r {
             Err(e) if e.is_connection_fatal() && !self.is_closed() => {
+                // (A replication stream's START_REPLICATION is answered already; losing
+                // the stream leaves nothing in doubt: the slot says where it stands.)
                 let e = if matches!(e.kind(), ErrorKind::Io | ErrorKind::Closed)
+                    && !matches!(self.phase, Phase::CopyBoth)
                     && self.pending.sent_unanswered(self.io.written)
                 {
                     Error::outcome_unknown(e)
