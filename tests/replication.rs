@@ -4,6 +4,10 @@
 //! transactions, at-least-once delivery across a dropped consumer and a killed walsender,
 //! and an exported snapshot meeting the stream with no row lost or repeated.
 
+#[path = "support/proxy.rs"]
+#[allow(dead_code)]
+mod proxy;
+
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -901,4 +905,130 @@ async fn answers_the_servers_keepalives_and_confirms_an_idle_slot() {
     let mut repl = s.stop().await.unwrap();
     let status = repl.slot_status(&slot).await.unwrap().unwrap();
     assert!(status.confirmed_flush_lsn.unwrap() >= target);
+}
+
+/// A proxy in front of the server, and options (no TLS, so it sees the protocol's bytes)
+/// that go through it.
+async fn through_proxy() -> (proxy::Proxy, quarry::ConnectOptions) {
+    let s = server();
+    let p = proxy::Proxy::start(format!("{}:{}", s.host(), s.port()).parse().unwrap()).await;
+    let options = quarry::ConnectOptions::parse(&s.url())
+        .unwrap()
+        .port(p.addr.port())
+        .ssl_mode(quarry::config::SslMode::Disable);
+    (p, options)
+}
+
+#[tokio::test]
+async fn a_stream_read_one_byte_at_a_time() {
+    let mut conn = connect().await;
+    let t = unique("onebyte");
+    published(&mut conn, &t, "id int PRIMARY KEY, v text").await;
+    let (p, options) = through_proxy().await;
+    p.set(proxy::Fault::OneByte);
+    let mut repl = ReplicationConnection::connect_with(&options).await.unwrap();
+    let slot = unique("onebyte");
+    repl.create_logical_slot(&slot, &SlotOptions::new().temporary(true))
+        .await
+        .unwrap();
+    let mut s = repl
+        .start_logical(&slot, PgLsn(0), &LogicalOptions::new([&t]).binary(true))
+        .await
+        .unwrap();
+    for i in 1..=3 {
+        conn.batch_execute(&format!("INSERT INTO {t} VALUES ({i}, repeat('v', {i} * 300))"))
+            .await
+            .unwrap();
+    }
+    for i in 1..=3 {
+        let tx = transaction(&mut s).await;
+        let LogicalMessage::Insert(ins) = &tx[1].message else {
+            panic!("{tx:?}")
+        };
+        assert_eq!(ins.new.try_get::<i32, _>("id").unwrap(), i);
+        assert_eq!(
+            ins.new.try_get::<String, _>("v").unwrap(),
+            "v".repeat(300 * usize::try_from(i).unwrap())
+        );
+        s.ack(tx.last().unwrap().lsn);
+        s.send_status().await.unwrap();
+    }
+    assert!(p.forwarded(proxy::Dir::ToClient) > 0);
+}
+
+#[tokio::test]
+async fn a_stream_cut_anywhere_fails_cleanly_and_resumes_without_loss() {
+    let mut conn = connect().await;
+    let t = unique("cut");
+    published(&mut conn, &t, "id int PRIMARY KEY").await;
+    for (n, after) in [0u64, 1, 5, 26, 60, 150, 300, 600, 1200].into_iter().enumerate() {
+        let slot = permanent_slot(&t).await;
+        let base = i32::try_from(n).unwrap() * 10;
+        for i in 1..=3 {
+            conn.batch_execute(&format!("INSERT INTO {t} VALUES ({})", base + i))
+                .await
+                .unwrap();
+        }
+        let (p, options) = through_proxy().await;
+        let repl = ReplicationConnection::connect_with(&options).await.unwrap();
+        let mut s = repl
+            .start_logical(&slot, PgLsn(0), &LogicalOptions::new([&t]))
+            .await
+            .unwrap();
+        p.set(proxy::Fault::Cut {
+            dir: proxy::Dir::ToClient,
+            after,
+            reset: n % 2 == 0,
+        });
+        // Read through the proxy until the cut, acknowledging each transaction.
+        let mut acked_ids = Vec::new();
+        let mut pending = Vec::new();
+        let failed = loop {
+            let e = match tokio::time::timeout(Duration::from_secs(20), s.next())
+                .await
+                .expect("neither an event nor an error within 20 s")
+            {
+                Ok(Some(e)) => e,
+                Ok(None) => panic!("the stream ended cleanly"),
+                Err(e) => break e,
+            };
+            match e.message {
+                LogicalMessage::Insert(i) => pending.push(i.new.try_get::<i32, _>("id").unwrap()),
+                LogicalMessage::Commit(_) => {
+                    s.ack(e.lsn);
+                    acked_ids.append(&mut pending);
+                    if acked_ids.len() == 3 {
+                        // Everything arrived before the cut: make it cut now.
+                        p.set(proxy::Fault::Cut {
+                            dir: proxy::Dir::ToServer,
+                            after: 0,
+                            reset: true,
+                        });
+                        s.send_status().await.ok();
+                    }
+                }
+                _ => {}
+            }
+        };
+        assert!(failed.is_connection_fatal(), "cut after {after}: {failed}");
+        // Whatever is next on the broken stream is an error too, never a message.
+        assert!(s.next().await.is_err());
+        drop(s);
+        // Resume directly: every id not acknowledged (and maybe some that were) again.
+        let mut s = resume(&slot, &t).await;
+        let mut again = Vec::new();
+        while again.last() != Some(&(base + 3)) {
+            let (ids, commit) = inserted_ids(&mut s).await;
+            again.extend(ids);
+            s.ack(commit);
+        }
+        let all: BTreeSet<i32> = acked_ids.iter().chain(&again).copied().collect();
+        assert_eq!(
+            all,
+            (base + 1..=base + 3).collect::<BTreeSet<_>>(),
+            "cut after {after}: acknowledged {acked_ids:?}, then {again:?}"
+        );
+        s.stop().await.unwrap().close().await.unwrap();
+        drop_slot(&slot).await;
+    }
 }
