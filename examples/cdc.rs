@@ -163,10 +163,16 @@ async fn main() -> quarry::Result<()> {
         stream.ack(event.lsn);
         if changes % 100 == 0 && changes > reported {
             reported = changes;
-            eprint!("\rstreamed {changes} changes, acknowledged up to {}", stream.acked());
+            eprint!(
+                "\rstreamed {changes} changes, acknowledged up to {}",
+                stream.acked()
+            );
         }
     }
-    eprintln!("\rstreamed {changes} changes, acknowledged up to {}", stream.acked());
+    eprintln!(
+        "\rstreamed {changes} changes, acknowledged up to {}",
+        stream.acked()
+    );
     stream.stop().await?.close().await?;
     let written = writer
         .await
@@ -175,9 +181,10 @@ async fn main() -> quarry::Result<()> {
     if self_test {
         // What the snapshot plus the stream rebuilt must be the table itself, and no
         // insert may have arrived twice.
-        let table: Vec<Order> = quarry::query_as("SELECT id, item, qty FROM cdc_orders ORDER BY id")
-            .fetch_all(&mut conn)
-            .await?;
+        let table: Vec<Order> =
+            quarry::query_as("SELECT id, item, qty FROM cdc_orders ORDER BY id")
+                .fetch_all(&mut conn)
+                .await?;
         let rebuilt: Vec<Order> = state.into_values().collect();
         if !inserted_twice.is_empty() || rebuilt != table {
             eprintln!(

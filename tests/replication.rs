@@ -5,7 +5,7 @@
 //! and an exported snapshot meeting the stream with no row lost or repeated.
 
 #[path = "support/proxy.rs"]
-#[allow(dead_code)]
+#[allow(dead_code, unreachable_pub)]
 mod proxy;
 
 use std::collections::BTreeSet;
@@ -13,9 +13,10 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use quarry::replication::PhysicalEvent;
 use quarry::replication::{
-    LogicalEvent, LogicalMessage, LogicalOptions, OldTuple, ReplicaIdentity,
-    ReplicationConnection, ReplicationStream, SlotOptions, SlotSnapshot, Streaming,
+    LogicalEvent, LogicalMessage, LogicalOptions, OldTuple, ReplicaIdentity, ReplicationConnection,
+    ReplicationStream, SlotOptions, SlotSnapshot, Streaming,
 };
 use quarry::types::PgLsn;
 use quarry::{Connection, FromRecord, TempServer};
@@ -50,7 +51,9 @@ async fn connect() -> Connection {
 }
 
 async fn replication() -> ReplicationConnection {
-    ReplicationConnection::connect(&server().url()).await.unwrap()
+    ReplicationConnection::connect(&server().url())
+        .await
+        .unwrap()
 }
 
 /// The next event within 20 s (a hang must fail the test, not stall it).
@@ -143,11 +146,7 @@ async fn inserts_updates_deletes_truncates_and_messages_in_text_and_binary() {
         let mut conn = connect().await;
         let t = unique("kinds");
         published(&mut conn, &t, "id int PRIMARY KEY, name text").await;
-        let mut s = stream(
-            &t,
-            LogicalOptions::new([&t]).binary(binary).messages(true),
-        )
-        .await;
+        let mut s = stream(&t, LogicalOptions::new([&t]).binary(binary).messages(true)).await;
         // One transaction each (a multi-statement simple query would be one).
         for sql in [
             format!("INSERT INTO {t} VALUES (1, 'one'), (2, NULL)"),
@@ -239,7 +238,10 @@ async fn inserts_updates_deletes_truncates_and_messages_in_text_and_binary() {
         while seen.len() < 2 {
             if let LogicalMessage::Message(m) = next(&mut s).await.message {
                 assert_eq!(m.prefix, "quarry");
-                seen.push((m.transactional, String::from_utf8(m.content.to_vec()).unwrap()));
+                seen.push((
+                    m.transactional,
+                    String::from_utf8(m.content.to_vec()).unwrap(),
+                ));
             }
         }
         seen.sort();
@@ -283,7 +285,9 @@ async fn values_read_alike_in_text_and_binary() {
             r.try_get::<i64, _>("id").unwrap(),
             r.try_get::<bool, _>("b").unwrap(),
             r.try_get::<f64, _>("f").unwrap(),
-            r.try_get::<quarry::types::Numeric, _>("n").unwrap().to_string(),
+            r.try_get::<quarry::types::Numeric, _>("n")
+                .unwrap()
+                .to_string(),
             r.try_get::<uuid::Uuid, _>("u").unwrap(),
             r.try_get::<serde_json::Value, _>("j").unwrap(),
             r.try_get::<Vec<Option<i32>>, _>("a").unwrap(),
@@ -359,7 +363,10 @@ async fn unchanged_toast_values_are_never_read_as_null() {
         big: Option<String>,
     }
     let err = new.read::<Full>().unwrap_err();
-    assert!(err.to_string().contains("did not send columns big"), "{err}");
+    assert!(
+        err.to_string().contains("did not send columns big"),
+        "{err}"
+    );
     // A struct without the column reads fine.
     assert_eq!(
         new.read::<Item>().unwrap(),
@@ -436,7 +443,9 @@ async fn replica_identity_default_full_and_index() {
     conn.batch_execute(&format!("ALTER TABLE {t} REPLICA IDENTITY DEFAULT"))
         .await
         .unwrap();
-    conn.batch_execute(&format!("DELETE FROM {t}")).await.unwrap();
+    conn.batch_execute(&format!("DELETE FROM {t}"))
+        .await
+        .unwrap();
     let tx = transaction(&mut s).await;
     let LogicalMessage::Delete(d) = &tx[1].message else {
         panic!("{tx:?}")
@@ -505,7 +514,10 @@ async fn large_transactions_are_streamed_committed_and_aborted() {
             _ => {}
         }
     }
-    assert!(starts >= 2 && starts == stops, "{starts} starts, {stops} stops");
+    assert!(
+        starts >= 2 && starts == stops,
+        "{starts} starts, {stops} stops"
+    );
     // A subtransaction abort (subxid differs) and the whole second transaction's.
     assert!(
         sub_aborts.iter().any(|a| a.xid != a.subxid),
@@ -614,7 +626,10 @@ async fn type_and_origin_messages() {
             _ => {}
         }
     }
-    assert!(saw_type && saw_origin, "type {saw_type}, origin {saw_origin}");
+    assert!(
+        saw_type && saw_origin,
+        "type {saw_type}, origin {saw_origin}"
+    );
 }
 
 /// A permanent slot and its publication over table `t`.
@@ -706,7 +721,11 @@ async fn a_consumer_dropped_before_acknowledging_gets_the_changes_again() {
     drop(s);
 
     let mut s = resume(&slot, &t).await;
-    assert_eq!(inserted_ids(&mut s).await.0, [2], "2 must come again, 1 must not");
+    assert_eq!(
+        inserted_ids(&mut s).await.0,
+        [2],
+        "2 must come again, 1 must not"
+    );
     let (ids, commit) = inserted_ids(&mut s).await;
     assert_eq!(ids, [3]);
     s.ack(commit);
@@ -853,7 +872,7 @@ async fn an_exported_snapshot_and_the_stream_meet_without_gap_or_repeat() {
         (1..=written).collect::<BTreeSet<_>>(),
         "rows lost ({in_snapshot} in the snapshot, {written} written)"
     );
-    assert!(in_snapshot > 0 && in_snapshot < written as usize);
+    assert!(in_snapshot > 0 && in_snapshot < usize::try_from(written).unwrap());
 }
 
 #[tokio::test]
@@ -936,9 +955,11 @@ async fn a_stream_read_one_byte_at_a_time() {
         .await
         .unwrap();
     for i in 1..=3 {
-        conn.batch_execute(&format!("INSERT INTO {t} VALUES ({i}, repeat('v', {i} * 300))"))
-            .await
-            .unwrap();
+        conn.batch_execute(&format!(
+            "INSERT INTO {t} VALUES ({i}, repeat('v', {i} * 300))"
+        ))
+        .await
+        .unwrap();
     }
     for i in 1..=3 {
         let tx = transaction(&mut s).await;
@@ -961,7 +982,10 @@ async fn a_stream_cut_anywhere_fails_cleanly_and_resumes_without_loss() {
     let mut conn = connect().await;
     let t = unique("cut");
     published(&mut conn, &t, "id int PRIMARY KEY").await;
-    for (n, after) in [0u64, 1, 5, 26, 60, 150, 300, 600, 1200].into_iter().enumerate() {
+    for (n, after) in [0u64, 1, 5, 26, 60, 150, 300, 600, 1200]
+        .into_iter()
+        .enumerate()
+    {
         let slot = permanent_slot(&t).await;
         let base = i32::try_from(n).unwrap() * 10;
         for i in 1..=3 {
@@ -1031,4 +1055,120 @@ async fn a_stream_cut_anywhere_fails_cleanly_and_resumes_without_loss() {
         s.stop().await.unwrap().close().await.unwrap();
         drop_slot(&slot).await;
     }
+}
+
+async fn physical(server: &TempServer) -> ReplicationConnection {
+    let options = quarry::ConnectOptions::parse(&server.url())
+        .unwrap()
+        .replication(quarry::config::Replication::Physical);
+    ReplicationConnection::connect_with(&options).await.unwrap()
+}
+
+#[tokio::test]
+async fn physical_wal_through_a_slot() {
+    let mut repl = physical(server()).await;
+    let id = repl.identify_system().await.unwrap();
+    assert_eq!(id.dbname, None);
+    let slot = unique("phys");
+    repl.create_physical_slot(&slot, true).await.unwrap();
+    if repl.server_version().major() >= 15 {
+        let (kind, restart, tli) = repl.read_slot(&slot).await.unwrap().unwrap();
+        assert_eq!((kind.as_str(), tli), ("physical", id.timeline));
+        assert!(restart > PgLsn(0));
+    }
+    let mut s = repl
+        .start_physical(Some(&slot), id.xlog_pos, Some(id.timeline))
+        .await
+        .unwrap();
+    let mut conn = connect().await;
+    let t = unique("walgen");
+    conn.batch_execute(&format!(
+        "CREATE TABLE {t} AS SELECT generate_series(1, 1000) AS i"
+    ))
+    .await
+    .unwrap();
+    let target: String = quarry::query_scalar("SELECT pg_current_wal_flush_lsn()::text")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let target: PgLsn = target.parse().unwrap();
+    let mut at = id.xlog_pos;
+    while at < target {
+        let event = tokio::time::timeout(Duration::from_secs(20), s.next())
+            .await
+            .expect("no WAL within 20 s")
+            .unwrap()
+            .unwrap();
+        let PhysicalEvent::WalData {
+            wal_start, data, ..
+        } = event
+        else {
+            panic!("{event:?}")
+        };
+        // Contiguous from the start position.
+        assert_eq!(wal_start, at);
+        at = PgLsn(at.0 + u64::try_from(data.len()).unwrap());
+        s.ack(at);
+    }
+    s.send_status().await.unwrap();
+    let mut repl = s.stop().await.unwrap();
+    repl.identify_system().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_promoted_standby_ends_the_timeline_it_streamed() {
+    let standby = server().start_standby().unwrap();
+    let mut repl = physical(&standby).await;
+    let id = repl.identify_system().await.unwrap();
+    let s = repl
+        .start_physical(None, id.xlog_pos, Some(id.timeline))
+        .await;
+    let mut s = s.unwrap();
+    standby.promote().unwrap();
+    let mut end = None;
+    for _ in 0..100_000 {
+        match tokio::time::timeout(Duration::from_secs(30), s.next())
+            .await
+            .expect("no timeline end within 30 s")
+            .unwrap()
+        {
+            Some(PhysicalEvent::TimelineEnd {
+                next_timeline,
+                next_start,
+            }) => {
+                end = Some((next_timeline, next_start));
+                break;
+            }
+            Some(_) => {}
+            None => break,
+        }
+    }
+    let (next_timeline, next_start) = end.expect("the stream ended without a timeline end");
+    assert_eq!(next_timeline, id.timeline + 1);
+    assert!(next_start >= id.xlog_pos);
+    assert!(s.next().await.unwrap().is_none());
+    // The session is back in sync: the new timeline's history is readable.
+    let mut repl = s.stop().await.unwrap();
+    let (name, history) = repl.timeline_history(next_timeline).await.unwrap();
+    assert!(name.ends_with(".history"), "{name}");
+    assert!(!history.is_empty());
+}
+
+#[tokio::test]
+async fn publication_names_are_quoted_exactly() {
+    let mut conn = connect().await;
+    let t = unique("quoted");
+    let publication = format!("Odd \"{t}\", 'q'");
+    conn.batch_execute(&format!(
+        "CREATE TABLE {t} (id int PRIMARY KEY); \
+         CREATE PUBLICATION \"{}\" FOR TABLE {t}",
+        publication.replace('"', "\"\"")
+    ))
+    .await
+    .unwrap();
+    let mut s = stream(&t, LogicalOptions::new([&publication])).await;
+    conn.batch_execute(&format!("INSERT INTO {t} VALUES (7)"))
+        .await
+        .unwrap();
+    assert_eq!(inserted_ids(&mut s).await.0, [7]);
 }

@@ -112,10 +112,10 @@ pub mod migrate {
 pub mod replication {
     pub use crate::replicating::{
         Begin, Commit, CreatedSlot, Delete, Insert, LogicalEvent, LogicalMessage, LogicalOptions,
-        Message, OldTuple, Origin, OriginFilter, Relation, RelationColumn, ReplicaIdentity,
-        ReplicationConnection, ReplicationStream, SlotOptions, SlotSnapshot, SlotStatus,
-        StreamAbort, StreamCommit, StreamStart, Streaming, SystemIdentity, Truncate, Tuple,
-        TypeMessage, Update,
+        Message, OldTuple, Origin, OriginFilter, PhysicalEvent, PhysicalStream, Relation,
+        RelationColumn, ReplicaIdentity, ReplicationConnection, ReplicationStream, SlotOptions,
+        SlotSnapshot, SlotStatus, StreamAbort, StreamCommit, StreamStart, Streaming,
+        SystemIdentity, Truncate, Tuple, TypeMessage, Update,
     };
 }
 

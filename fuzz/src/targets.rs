@@ -162,7 +162,10 @@ fn check_pgoutput(data: &[u8], in_stream: bool) {
         _ => {}
     }
     // A message accepted once is accepted again, the same.
-    assert_eq!(LogicalMessage::parse(data, in_stream).ok().as_ref(), Some(&message));
+    assert_eq!(
+        LogicalMessage::parse(data, in_stream).ok().as_ref(),
+        Some(&message)
+    );
 }
 
 // --- Certificates ----------------------------------------------------------------------

@@ -414,7 +414,8 @@ impl Connection {
 
     /// Whether an abandoned operation left responses still to be read.
     pub fn has_pending_work(&self) -> bool {
-        !self.pending.is_idle() || matches!(self.phase, Phase::CopyIn | Phase::Batch | Phase::CopyBoth)
+        !self.pending.is_idle()
+            || matches!(self.phase, Phase::CopyIn | Phase::Batch | Phase::CopyBoth)
     }
 
     /// Sets the callback for notices. The default logs them as `tracing` events.

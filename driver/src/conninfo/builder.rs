@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use super::{
     ChannelBinding, ConnectOptions, Host, LoadBalanceHosts, PasswordCallback, PasswordSource,
-    Replication,
-    ProtocolVersion, Secret, SslMode, SslNegotiation, SslRootCert, TargetSessionAttrs, TlsVersion,
+    ProtocolVersion, Replication, Secret, SslMode, SslNegotiation, SslRootCert, TargetSessionAttrs,
+    TlsVersion,
 };
 use crate::Error;
 

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use super::{
     ChannelBinding, ConnectOptions, Host, LoadBalanceHosts, PasswordSource, ProtocolVersion,
-    Replication,
-    Secret, SslMode, SslNegotiation, SslRootCert, TargetSessionAttrs, TlsVersion, env, keyword,
+    Replication, Secret, SslMode, SslNegotiation, SslRootCert, TargetSessionAttrs, TlsVersion, env,
+    keyword,
 };
 use crate::Error;
 

@@ -62,6 +62,9 @@ pub struct RelationColumn<'a> {
 }
 
 /// A decoded pgoutput message, borrowing its strings from the message bytes.
+// Parsed, converted and dropped at once, one at a time: boxing the tuples would cost an
+// allocation per row for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LogicalMessage<'a> {
     /// `B`.
@@ -520,7 +523,10 @@ mod tests {
         }
         let mut long = bytes.to_vec();
         long.push(0);
-        assert!(LogicalMessage::parse(&long, in_stream).is_err(), "trailing byte accepted");
+        assert!(
+            LogicalMessage::parse(&long, in_stream).is_err(),
+            "trailing byte accepted"
+        );
     }
 
     #[test]
@@ -727,7 +733,11 @@ mod tests {
         let c = B::tag(b'c').u32(9).u8(0).u64(1).u64(2).u64(3).0;
         assert!(matches!(
             LogicalMessage::parse(&c, false).unwrap(),
-            LogicalMessage::StreamCommit { xid: 9, end_lsn: 2, .. }
+            LogicalMessage::StreamCommit {
+                xid: 9,
+                end_lsn: 2,
+                ..
+            }
         ));
         every_truncation_fails(&c, false);
         let a = B::tag(b'A').u32(9).u32(10).0;
@@ -769,7 +779,10 @@ mod tests {
         assert!(LogicalMessage::parse(&i, false).is_err());
         for tag in [b'P', b'K', b'b', b'r', b'p', 0, 0xff] {
             let err = LogicalMessage::parse(&[tag, 0, 0, 0, 0], false).unwrap_err();
-            assert!(err.to_string().contains("unknown pgoutput message"), "{err}");
+            assert!(
+                err.to_string().contains("unknown pgoutput message"),
+                "{err}"
+            );
         }
         assert!(LogicalMessage::parse(b"", false).is_err());
     }

@@ -224,7 +224,10 @@ mod tests {
             assert!(ReplicationMessage::parse(&b[..n]).is_err(), "{n}");
         }
         let err = ReplicationMessage::parse(b"z").unwrap_err();
-        assert!(err.to_string().contains("unknown replication message 'z'"), "{err}");
+        assert!(
+            err.to_string().contains("unknown replication message 'z'"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -283,7 +283,10 @@ pub(crate) enum Presence {
 /// column outside the key in an old key tuple) is never read as NULL: reading it is an
 /// error, and [`Tuple::is_unchanged`] / [`Tuple::is_sent`] tell them apart beforehand.
 #[derive(Clone)]
-pub struct Tuple {
+pub struct Tuple(Box<TupleInner>);
+
+#[derive(Clone)]
+struct TupleInner {
     /// Every column; values not sent are NULL here and must not be read through it.
     row: Row,
     /// The columns that were sent, when some were not (what `read` hands to FromRecord).
@@ -296,8 +299,8 @@ impl std::fmt::Debug for Tuple {
         // Values may be personal data: show the column names and what was sent, as the
         // row's Debug shows values, only for columns sent.
         let mut d = f.debug_map();
-        for (i, c) in self.row.columns().iter().enumerate() {
-            match self.presence[i] {
+        for (i, c) in self.0.row.columns().iter().enumerate() {
+            match self.0.presence[i] {
                 Presence::Sent => d.entry(&c.name(), &"<sent>"),
                 Presence::Unchanged => d.entry(&c.name(), &"<unchanged TOAST>"),
                 Presence::NotInKey => d.entry(&c.name(), &"<not in key>"),
@@ -329,39 +332,39 @@ impl Tuple {
                 ranges,
             )?)
         };
-        Ok(Tuple {
+        Ok(Tuple(Box::new(TupleInner {
             row,
             sent_only,
             presence,
-        })
+        })))
     }
 
     /// The columns (all of the table's published columns, sent or not).
     pub fn columns(&self) -> &Columns {
-        self.row.columns()
+        self.0.row.columns()
     }
 
     /// The number of columns.
     pub fn len(&self) -> usize {
-        self.row.len()
+        self.0.row.len()
     }
 
     /// Whether there are no columns.
     pub fn is_empty(&self) -> bool {
-        self.row.is_empty()
+        self.0.row.is_empty()
     }
 
     /// Whether the column's value is an unchanged TOASTed value the server did not send
     /// (an Update that left a large value alone). Not the same as NULL.
     pub fn is_unchanged<I: ColumnIndex>(&self, index: I) -> Result<bool> {
-        let i = index.index(self.row.columns())?;
-        Ok(self.presence[i] == Presence::Unchanged)
+        let i = index.index(self.0.row.columns())?;
+        Ok(self.0.presence[i] == Presence::Unchanged)
     }
 
     /// Whether the column's value was sent (a value or NULL).
     pub fn is_sent<I: ColumnIndex>(&self, index: I) -> Result<bool> {
-        let i = index.index(self.row.columns())?;
-        Ok(self.presence[i] == Presence::Sent)
+        let i = index.index(self.0.row.columns())?;
+        Ok(self.0.presence[i] == Presence::Sent)
     }
 
     /// Decodes a column, checking that its type fits `T`. A value that was not sent is an
@@ -371,22 +374,23 @@ impl Tuple {
         T: Decode<'r> + Type,
         I: ColumnIndex,
     {
-        let i = index.index(self.row.columns())?;
+        let i = index.index(self.0.row.columns())?;
         self.check_sent(i)?;
-        self.row.try_get(i)
+        self.0.row.try_get(i)
     }
 
     /// Reads the sent columns into `T` (a `#[derive(FromRecord)]` struct or a tuple). A
     /// field whose column was not sent fails with an error naming it.
     pub fn read<'r, T: FromRecord<'r>>(&'r self) -> Result<T> {
-        match &self.sent_only {
-            None => T::from_record(&self.row),
+        match &self.0.sent_only {
+            None => T::from_record(&self.0.row),
             Some(row) => T::from_record(row).map_err(|e| {
                 let missing: Vec<&str> = self
+                    .0
                     .row
                     .columns()
                     .iter()
-                    .zip(&self.presence)
+                    .zip(&self.0.presence)
                     .filter(|(_, p)| **p != Presence::Sent)
                     .map(|(c, _)| c.name())
                     .collect();
@@ -401,8 +405,8 @@ impl Tuple {
     }
 
     fn check_sent(&self, i: usize) -> Result<()> {
-        let name = self.row.columns()[i].name();
-        match self.presence[i] {
+        let name = self.0.row.columns()[i].name();
+        match self.0.presence[i] {
             Presence::Sent => Ok(()),
             Presence::Unchanged => Err(Error::decode(format!(
                 "column \"{name}\" holds an unchanged TOASTed value that the server did not \

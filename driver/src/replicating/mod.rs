@@ -4,6 +4,7 @@
 //! `protocol/pgoutput.rs`, the CopyBoth phase in `connection/replication.rs`.
 
 mod message;
+mod physical;
 mod stream;
 
 use std::borrow::Borrow;
@@ -20,6 +21,7 @@ pub use message::{
     RelationColumn, ReplicaIdentity, StreamAbort, StreamCommit, StreamStart, Truncate, Tuple,
     TypeMessage, Update,
 };
+pub use physical::{PhysicalEvent, PhysicalStream};
 pub use stream::{LogicalEvent, ReplicationStream};
 
 /// A replication session (`replication=database`): the replication commands, SQL through
@@ -400,12 +402,7 @@ impl ReplicationConnection {
 }
 
 /// The START_REPLICATION command for these options on a server of `major` version.
-fn start_command(
-    slot: &str,
-    start: PgLsn,
-    options: &LogicalOptions,
-    major: u32,
-) -> Result<String> {
+fn start_command(slot: &str, start: PgLsn, options: &LogicalOptions, major: u32) -> Result<String> {
     let newest = match major {
         16.. => 4,
         15 => 3,
@@ -552,11 +549,23 @@ mod tests {
         assert_eq!(
             sql,
             "START_REPLICATION SLOT s LOGICAL 1/10 (proto_version '4', publication_names \
-             '\"pub\",\"Odd \"\"one\"\", ''q'''\")"
+             '\"pub\",\"Odd \"\"one\"\", ''q''\"')"
         );
-        assert!(start_command("s", PgLsn(0), &o, 15).unwrap().contains("'3'"));
-        assert!(start_command("s", PgLsn(0), &o, 14).unwrap().contains("'2'"));
-        assert!(start_command("s", PgLsn(0), &o, 13).unwrap().contains("'1'"));
+        assert!(
+            start_command("s", PgLsn(0), &o, 15)
+                .unwrap()
+                .contains("'3'")
+        );
+        assert!(
+            start_command("s", PgLsn(0), &o, 14)
+                .unwrap()
+                .contains("'2'")
+        );
+        assert!(
+            start_command("s", PgLsn(0), &o, 13)
+                .unwrap()
+                .contains("'1'")
+        );
     }
 
     #[test]
@@ -568,7 +577,9 @@ mod tests {
                 .unwrap()
                 .contains("streaming 'parallel'")
         );
-        let o = LogicalOptions::new(["p"]).streaming(Streaming::On).proto_version(1);
+        let o = LogicalOptions::new(["p"])
+            .streaming(Streaming::On)
+            .proto_version(1);
         assert!(start_command("s", PgLsn(0), &o, 16).is_err());
         let o = LogicalOptions::new(["p"]).proto_version(5);
         assert!(start_command("s", PgLsn(0), &o, 18).is_err());

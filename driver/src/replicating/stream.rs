@@ -9,11 +9,12 @@ use bytes::Bytes;
 use smallvec::SmallVec;
 
 use super::message::{
-    Begin, Commit, Delete, Insert, LogicalMessage, Message, OldTuple, Origin, Presence,
-    Relation, RelationColumn, ReplicaIdentity, StreamAbort, StreamCommit, StreamStart, Truncate,
-    Tuple, TypeMessage, Update,
+    Begin, Commit, Delete, Insert, LogicalMessage, Message, OldTuple, Origin, Presence, Relation,
+    RelationColumn, ReplicaIdentity, StreamAbort, StreamCommit, StreamStart, Truncate, Tuple,
+    TypeMessage, Update,
 };
 use super::{LogicalOptions, ReplicationConnection};
+use crate::Connection;
 use crate::connection::CopyBothIncoming;
 use crate::failure::{Error, Result};
 use crate::protocol::pgoutput::{self, TupleValue};
@@ -22,7 +23,6 @@ use crate::protocol::replication::{
 };
 use crate::row::{Column, Columns, Row};
 use crate::types::{Format, Oid, PgLsn};
-use crate::Connection;
 
 /// The most tables a stream keeps descriptions of. A database has far fewer published
 /// tables; a server that describes more is misbehaving, and each would be kept.
@@ -307,8 +307,8 @@ impl ReplicationStream {
                 // Relations that follow name their columns' type by it.
                 self.conn.note_type_name(id, namespace, name);
                 LogicalMessage::Type(TypeMessage {
-                xid,
-                id,
+                    xid,
+                    id,
                     namespace: namespace.to_owned(),
                     name: name.to_owned(),
                 })
@@ -368,7 +368,9 @@ impl ReplicationStream {
             }),
             W::StreamStart { xid, first_segment } => {
                 if self.in_stream_block {
-                    return Err(Error::protocol("pgoutput Stream Start inside a stream block"));
+                    return Err(Error::protocol(
+                        "pgoutput Stream Start inside a stream block",
+                    ));
                 }
                 if !self.open_streams.contains(&xid) && self.open_streams.len() >= MAX_OPEN_STREAMS
                 {
@@ -382,7 +384,9 @@ impl ReplicationStream {
             }
             W::StreamStop => {
                 if !self.in_stream_block {
-                    return Err(Error::protocol("pgoutput Stream Stop outside a stream block"));
+                    return Err(Error::protocol(
+                        "pgoutput Stream Stop outside a stream block",
+                    ));
                 }
                 self.in_stream_block = false;
                 LogicalMessage::StreamStop
