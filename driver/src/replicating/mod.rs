@@ -274,8 +274,7 @@ impl ReplicationConnection {
         let row = one_row(&rows, "IDENTIFY_SYSTEM")?;
         Ok(SystemIdentity {
             system_id: row.try_get::<String, _>(0)?,
-            timeline: u32::try_from(row.try_get::<i32, _>(1)?)
-                .map_err(|_| Error::protocol("IDENTIFY_SYSTEM reported a negative timeline"))?,
+            timeline: timeline(row, 1, "IDENTIFY_SYSTEM")?,
             xlog_pos: lsn(row.try_get::<&str, _>(2)?)?,
             dbname: row.try_get::<Option<String>, _>(3)?,
         })
@@ -347,9 +346,7 @@ impl ReplicationConnection {
             Some(s) => lsn(s)?,
             None => PgLsn(0),
         };
-        let timeline = row.try_get::<Option<i64>, _>(2)?.unwrap_or(0);
-        let timeline = u32::try_from(timeline)
-            .map_err(|_| Error::protocol("READ_REPLICATION_SLOT reported a bad timeline"))?;
+        let timeline = timeline(row, 2, "READ_REPLICATION_SLOT")?;
         Ok(Some((kind, restart, timeline)))
     }
 
@@ -531,6 +528,19 @@ fn one_row<'a>(rows: &'a [Row], command: &str) -> Result<&'a Row> {
             rows.len()
         ))),
     }
+}
+
+/// A timeline column: `int4` or `int8` depending on the server version (IDENTIFY_SYSTEM's
+/// became `int8` in PostgreSQL 16), read from its text form; NULL is 0.
+fn timeline(row: &Row, i: usize, command: &str) -> Result<u32> {
+    let raw = row.try_get_raw(i)?;
+    let Some(bytes) = raw.bytes() else {
+        return Ok(0);
+    };
+    std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|s| s.parse::<u32>().ok())
+        .ok_or_else(|| Error::protocol(format!("{command} reported an invalid timeline")))
 }
 
 fn lsn(s: &str) -> Result<PgLsn> {

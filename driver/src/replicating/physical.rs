@@ -8,7 +8,7 @@ use bytes::Bytes;
 use super::{ReplicationConnection, check_slot_name, lsn};
 use crate::Connection;
 use crate::connection::CopyBothIncoming;
-use crate::failure::{Error, Result};
+use crate::failure::Result;
 use crate::protocol::replication::{
     ReplicationMessage, StandbyStatus, now_micros, standby_status_update,
 };
@@ -103,8 +103,14 @@ impl ReplicationConnection {
             .await?;
         let row = super::one_row(&rows, "TIMELINE_HISTORY")?;
         let name = row.try_get::<String, _>(0)?;
-        let content = row.try_get::<&str, _>(1)?;
-        Ok((name, Bytes::copy_from_slice(content.as_bytes())))
+        // `text` before PostgreSQL 16 (or so), `bytea` after: the raw text form either way
+        // (bytea's is hex-escaped).
+        let raw = row.try_get_raw(1)?;
+        let content = match row.try_get::<Vec<u8>, _>(1) {
+            Ok(bytes) => bytes,
+            Err(_) => raw.bytes().unwrap_or_default().to_vec(),
+        };
+        Ok((name, Bytes::from(content)))
     }
 
     /// `CREATE_REPLICATION_SLOT name [TEMPORARY] PHYSICAL RESERVE_WAL`: a physical slot
@@ -145,10 +151,7 @@ impl PhysicalStream {
                     let Some(row) = rows.first() else {
                         return Ok(None);
                     };
-                    let next = row.try_get::<i64, _>(0)?;
-                    let next_timeline = u32::try_from(next).map_err(|_| {
-                        Error::protocol(format!("the server named timeline {next} next"))
-                    })?;
+                    let next_timeline = super::timeline(row, 0, "the end of a timeline")?;
                     let next_start = lsn(row.try_get::<&str, _>(1)?)?;
                     return Ok(Some(PhysicalEvent::TimelineEnd {
                         next_timeline,
