@@ -216,6 +216,10 @@ mod send_sync {
         is_send_sync::<Statement>();
         is_send_sync::<CancelToken>();
         is_send_sync::<ConnectOptions>();
+        is_send_sync::<replication::ReplicationConnection>();
+        is_send_sync::<replication::ReplicationStream>();
+        is_send_sync::<replication::PhysicalStream>();
+        is_send_sync::<replication::LogicalEvent>();
     }
 
     #[allow(dead_code)]
@@ -237,6 +241,16 @@ mod send_sync {
             let _ = Pool::connect_with(opts.clone()).await?;
             let _ = Connection::connect_with(opts).await?;
             let _: i64 = generic(&mut conn).await?;
+            let repl = replication::ReplicationConnection::connect("postgres://x").await?;
+            let mut stream = repl
+                .start_logical(
+                    "s",
+                    types::PgLsn(0),
+                    &replication::LogicalOptions::new(["p"]),
+                )
+                .await?;
+            stream.next().await?;
+            stream.send_status().await?;
             let mut rows = query("SELECT 1").fetch(&mut conn);
             futures_util::StreamExt::next(&mut rows).await;
             Ok::<(), Error>(())
