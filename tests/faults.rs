@@ -929,6 +929,183 @@ async fn connecting_is_one_round_trip() {
 
 // --- Decoder fuzz targets on stable ------------------------------------------------------
 
+// --- Replication streams -----------------------------------------------------------------
+
+/// A CopyData of the replication sub-protocol: XLogData at `lsn` holding `data`.
+fn xlog_data(lsn: u64, data: &[u8]) -> Vec<u8> {
+    let mut body = vec![b'w'];
+    body.extend_from_slice(&lsn.to_be_bytes());
+    body.extend_from_slice(&lsn.to_be_bytes());
+    body.extend_from_slice(&0i64.to_be_bytes());
+    body.extend_from_slice(data);
+    fake::msg(b'd', &body)
+}
+
+/// A pgoutput Relation for table 16384 with one `int4` column `id`.
+fn relation() -> Vec<u8> {
+    let mut m = vec![b'R'];
+    m.extend_from_slice(&16384u32.to_be_bytes());
+    m.extend_from_slice(b"public\0t\0d");
+    m.extend_from_slice(&1i16.to_be_bytes());
+    m.push(1);
+    m.extend_from_slice(b"id\0");
+    m.extend_from_slice(&23u32.to_be_bytes());
+    m.extend_from_slice(&(-1i32).to_be_bytes());
+    m
+}
+
+/// An Insert into table 16384 with these text values.
+fn insert(values: &[&str]) -> Vec<u8> {
+    let mut m = vec![b'I'];
+    m.extend_from_slice(&16384u32.to_be_bytes());
+    m.push(b'N');
+    m.extend_from_slice(&i16::try_from(values.len()).unwrap().to_be_bytes());
+    for v in values {
+        m.push(b't');
+        m.extend_from_slice(&i32::try_from(v.len()).unwrap().to_be_bytes());
+        m.extend_from_slice(v.as_bytes());
+    }
+    m
+}
+
+/// A replication session on a fake server that answers START_REPLICATION with
+/// CopyBothResponse and then `stream` (whole messages), and the stream.
+async fn fake_stream(stream: Vec<u8>) -> (FakeServer, quarry::replication::ReplicationStream) {
+    let mut copy_both = fake::msg(b'W', &[0, 0, 0]);
+    copy_both.extend(stream);
+    let server = FakeServer::start(vec![
+        Step::ReadUntagged,
+        Step::Send(fake::startup_ok()),
+        Step::ReadUntil(b'Q'),
+        Step::Send(copy_both),
+    ])
+    .await;
+    let repl = quarry::replication::ReplicationConnection::connect_with(server.options())
+        .await
+        .expect("startup");
+    let s = repl
+        .start_logical(
+            "s",
+            quarry::types::PgLsn(0),
+            &quarry::replication::LogicalOptions::new(["p"]),
+        )
+        .await
+        .expect("START_REPLICATION");
+    (server, s)
+}
+
+/// Hostile or inconsistent replication streams are protocol errors (never a panic, never
+/// a message made up), after which the stream refuses further use.
+#[tokio::test]
+async fn hostile_replication_streams_are_refused() {
+    let begin = {
+        let mut m = vec![b'B'];
+        m.extend_from_slice(&[0; 20]);
+        m
+    };
+    let truncated_relation = relation()[..12].to_vec();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "unknown kind",
+            fake::msg(b'd', b"z"),
+            "unknown replication message",
+        ),
+        ("short XLogData", fake::msg(b'd', b"w\0\0"), "truncated"),
+        (
+            "unknown pgoutput",
+            xlog_data(1, b"Q"),
+            "unknown pgoutput message",
+        ),
+        (
+            "truncated Relation",
+            xlog_data(1, &truncated_relation),
+            "pgoutput Relation",
+        ),
+        (
+            "undescribed table",
+            xlog_data(1, &insert(&["1"])),
+            "before describing it",
+        ),
+        (
+            "too many values",
+            [
+                xlog_data(1, &relation()),
+                xlog_data(2, &insert(&["1", "2"])),
+            ]
+            .concat(),
+            "1 columns",
+        ),
+        (
+            "commit without begin",
+            xlog_data(1, &[b'C'; 26]),
+            "outside a transaction",
+        ),
+        (
+            "begin inside a transaction",
+            [xlog_data(1, &begin), xlog_data(2, &begin)].concat(),
+            "inside a transaction",
+        ),
+        (
+            "stream stop outside a block",
+            xlog_data(1, b"E"),
+            "outside a stream block",
+        ),
+    ];
+    for (name, bytes, expected) in cases {
+        let (_server, mut s) = fake_stream(bytes).await;
+        let err = loop {
+            match tokio::time::timeout(Duration::from_secs(10), s.next())
+                .await
+                .expect("the stream must fail instead of hanging")
+            {
+                Ok(Some(_)) => continue,
+                Ok(None) => panic!("{name}: the stream ended"),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(err.kind(), ErrorKind::Protocol, "{name}: {err}");
+        assert!(err.to_string().contains(expected), "{name}: {err}");
+        let again = s.next().await.unwrap_err();
+        assert_eq!(again.kind(), ErrorKind::Closed, "{name}: {again}");
+    }
+}
+
+/// A keepalive asking for a reply is answered at once with a standby status update that
+/// reports the start position as flushed, nothing more.
+#[tokio::test]
+async fn a_keepalive_asking_for_a_reply_is_answered() {
+    let mut keepalive = vec![b'k'];
+    keepalive.extend_from_slice(&0x500u64.to_be_bytes());
+    keepalive.extend_from_slice(&0i64.to_be_bytes());
+    keepalive.push(1);
+    // Then a Begin, so that `next` returns.
+    let mut begin = vec![b'B'];
+    begin.extend_from_slice(&[0; 20]);
+    let (server, mut s) =
+        fake_stream([fake::msg(b'd', &keepalive), xlog_data(0x600, &begin)].concat()).await;
+    let e = s.next().await.unwrap().unwrap();
+    assert_eq!(e.lsn, quarry::types::PgLsn(0x600));
+    drop(s);
+    let t = server.transcript().await;
+    let status: Vec<&fake::Sent> = t
+        .messages
+        .iter()
+        .filter(|m| m.tag == Some(b'd') && m.body.first() == Some(&b'r'))
+        .collect();
+    assert_eq!(status.len(), 1, "{t:?}");
+    let body = &status[0].body;
+    assert_eq!(body.len(), 34);
+    // write, flush, apply: the keepalive's position between transactions, with nothing
+    // handed out yet, is confirmed.
+    for at in [1, 9, 17] {
+        assert_eq!(
+            u64::from_be_bytes(body[at..at + 8].try_into().unwrap()),
+            0x500
+        );
+    }
+    assert_eq!(body[33], 0, "no reply requested");
+}
+
 mod fuzz_on_stable {
     use super::fuzz_targets as targets;
     use proptest::prelude::*;
@@ -998,6 +1175,8 @@ mod fuzz_on_stable {
     stable_fuzz!(
         backend_message,
         data_row,
+        replication_message,
+        pgoutput,
         connect_options,
         certificate,
         decode_bool,

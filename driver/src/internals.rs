@@ -20,6 +20,18 @@ pub fn certificate_version_and_host_match(der: &[u8], host: &str) -> Option<(u8,
     crate::connection::certificate_version_and_host_match(der, host)
 }
 
+/// The replication sub-protocol inside CopyData and pgoutput's messages (the fuzz
+/// targets `replication_message` and `pgoutput`).
+pub mod replication {
+    pub use crate::protocol::pgoutput::{
+        LogicalMessage, OldTuple, RelationColumn, TupleData, TupleValue,
+    };
+    pub use crate::protocol::replication::{
+        HotStandbyFeedback, ReplicationMessage, StandbyStatus, hot_standby_feedback,
+        standby_status_update,
+    };
+}
+
 /// The frontend encoders the benches time (Bind and Execute).
 pub mod frontend {
     pub use crate::protocol::frontend::{Formats, bind, bind_value, execute};

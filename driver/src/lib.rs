@@ -16,8 +16,8 @@
 //! Applications depend on the `quarry` crate, which re-exports this one. The guides are
 //! the module docs: [connecting](config), [queries](mod@query), [pools](pool),
 //! [transactions](transaction), [COPY](copy), [LISTEN/NOTIFY](listen),
-//! [cursors](cursor), [migrations](migrate), [errors](error), [types], and [deployment]
-//! (PgBouncer, replicas, failover).
+//! [cursors](cursor), [migrations](migrate), [errors](error), [types], [logical
+//! replication](replication), and [deployment] (PgBouncer, replicas, failover).
 
 #![deny(missing_docs)]
 
@@ -43,6 +43,7 @@ mod portal;
 #[cfg_attr(not(feature = "__internals"), allow(unreachable_pub))]
 mod protocol;
 mod querying;
+mod replicating;
 mod row;
 mod sql_builder;
 mod statement;
@@ -64,8 +65,8 @@ pub mod config {
         ChannelBinding, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CACHEABLE_STATEMENT_LEN,
         DEFAULT_MAX_MESSAGE_LEN, DEFAULT_PORT, DEFAULT_SCRAM_MAX_ITERATIONS, DEFAULT_SOCKET_DIRS,
         DEFAULT_STATEMENT_CACHE_CAPACITY, Endpoint, Host, LoadBalanceHosts, PasswordCallback,
-        PasswordFuture, PasswordSource, ProtocolVersion, Secret, SslMode, SslNegotiation,
-        SslRootCert, TargetSessionAttrs, TlsVersion,
+        PasswordFuture, PasswordSource, ProtocolVersion, Replication, Secret, SslMode,
+        SslNegotiation, SslRootCert, TargetSessionAttrs, TlsVersion,
     };
 }
 
@@ -104,6 +105,17 @@ pub mod migrate {
     pub use crate::migrating::{
         Applied, DEFAULT_LOCK_TIMEOUT, LOCK_KEY, MIGRATIONS_TABLE, Migration, MigrationInfo,
         MigrationStatus, Migrator, SQLX_MIGRATIONS_TABLE,
+    };
+}
+
+#[doc = include_str!("../docs/replication.md")]
+pub mod replication {
+    pub use crate::replicating::{
+        Begin, Commit, CreatedSlot, Delete, Insert, LogicalEvent, LogicalMessage, LogicalOptions,
+        Message, OldTuple, Origin, OriginFilter, PhysicalEvent, PhysicalStream, Relation,
+        RelationColumn, ReplicaIdentity, ReplicationConnection, ReplicationStream, SlotOptions,
+        SlotSnapshot, SlotStatus, StreamAbort, StreamCommit, StreamStart, Streaming,
+        SystemIdentity, Truncate, Tuple, TypeMessage, Update,
     };
 }
 
@@ -204,6 +216,10 @@ mod send_sync {
         is_send_sync::<Statement>();
         is_send_sync::<CancelToken>();
         is_send_sync::<ConnectOptions>();
+        is_send_sync::<replication::ReplicationConnection>();
+        is_send_sync::<replication::ReplicationStream>();
+        is_send_sync::<replication::PhysicalStream>();
+        is_send_sync::<replication::LogicalEvent>();
     }
 
     #[allow(dead_code)]
@@ -225,6 +241,16 @@ mod send_sync {
             let _ = Pool::connect_with(opts.clone()).await?;
             let _ = Connection::connect_with(opts).await?;
             let _: i64 = generic(&mut conn).await?;
+            let repl = replication::ReplicationConnection::connect("postgres://x").await?;
+            let mut stream = repl
+                .start_logical(
+                    "s",
+                    types::PgLsn(0),
+                    &replication::LogicalOptions::new(["p"]),
+                )
+                .await?;
+            stream.next().await?;
+            stream.send_status().await?;
             let mut rows = query("SELECT 1").fetch(&mut conn);
             futures_util::StreamExt::next(&mut rows).await;
             Ok::<(), Error>(())

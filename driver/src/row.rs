@@ -274,6 +274,54 @@ impl Row {
         })
     }
 
+    /// A row over values at `ranges` of `body` (`None`: NULL), which need not be a
+    /// DataRow: a logical replication tuple is read in place this way. Fails unless
+    /// there is one range per column and every range lies inside `body`.
+    pub(crate) fn from_ranges(
+        columns: Arc<Columns>,
+        body: Bytes,
+        ranges: impl IntoIterator<Item = Option<Range<usize>>>,
+    ) -> Result<Row> {
+        let mut out = Ranges::new();
+        for r in ranges {
+            out.push(match r {
+                None => None,
+                Some(r) if r.start <= r.end && r.end <= body.len() => {
+                    let start = u32::try_from(r.start)
+                        .map_err(|_| Error::protocol("a row larger than 4 GiB"))?;
+                    let end = u32::try_from(r.end)
+                        .map_err(|_| Error::protocol("a row larger than 4 GiB"))?;
+                    Some(start..end)
+                }
+                Some(_) => return Err(Error::protocol("a value lies outside its message")),
+            });
+        }
+        if out.len() != columns.len() {
+            return Err(Error::protocol(format!(
+                "a row has {} values but {} columns",
+                out.len(),
+                columns.len()
+            )));
+        }
+        Ok(Row {
+            columns,
+            body,
+            ranges: out,
+        })
+    }
+
+    /// The bytes the values lie in.
+    pub(crate) fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// Where value `i` lies in [`Row::body`] (`None`: NULL). `i` must be a column index.
+    pub(crate) fn value_range(&self, i: usize) -> Option<Range<usize>> {
+        self.ranges[i]
+            .as_ref()
+            .map(|r| r.start as usize..r.end as usize)
+    }
+
     /// The same values under `columns` (the same shape, better-named types).
     pub(crate) fn with_columns(self, columns: Arc<Columns>) -> Row {
         debug_assert_eq!(columns.len(), self.columns.len());

@@ -109,6 +109,65 @@ fn check_data_row(body: &[u8]) {
     }
 }
 
+// --- Replication ------------------------------------------------------------------------
+
+/// The content of one CopyData of a replication stream: XLogData or a keepalive. The data
+/// of an XLogData is a pgoutput message, decoded as the stream would (in and out of a
+/// stream block).
+pub fn replication_message(data: &[u8]) {
+    use quarry_driver::internals::replication::ReplicationMessage;
+    match ReplicationMessage::parse(data) {
+        Ok(ReplicationMessage::XLogData { data: inner, .. }) => {
+            assert!(data.ends_with(inner) && data.len() == inner.len() + 25);
+            check_pgoutput(inner, false);
+            check_pgoutput(inner, true);
+        }
+        Ok(ReplicationMessage::PrimaryKeepalive { .. }) => assert_eq!(data.len(), 18),
+        Err(_) => {}
+    }
+}
+
+/// One pgoutput message; the first byte says whether a stream block is open.
+pub fn pgoutput(data: &[u8]) {
+    let Some((&first, rest)) = data.split_first() else {
+        return;
+    };
+    check_pgoutput(rest, first % 2 == 1);
+}
+
+fn check_pgoutput(data: &[u8], in_stream: bool) {
+    use quarry_driver::internals::replication::{LogicalMessage, OldTuple, TupleData, TupleValue};
+    let Ok(message) = LogicalMessage::parse(data, in_stream) else {
+        return;
+    };
+    // Every value range lies inside the message.
+    let check = |t: &TupleData| {
+        for v in &t.values {
+            if let TupleValue::Text(r) | TupleValue::Binary(r) = v {
+                assert!(r.start <= r.end && r.end <= data.len());
+            }
+        }
+    };
+    let old = |o: &OldTuple| match o {
+        OldTuple::Key(t) | OldTuple::Row(t) => check(t),
+    };
+    match &message {
+        LogicalMessage::Insert { new, .. } => check(new),
+        LogicalMessage::Update { old: o, new, .. } => {
+            o.iter().for_each(old);
+            check(new);
+        }
+        LogicalMessage::Delete { old: o, .. } => old(o),
+        LogicalMessage::Message { content, .. } => assert!(content.len() < data.len()),
+        _ => {}
+    }
+    // A message accepted once is accepted again, the same.
+    assert_eq!(
+        LogicalMessage::parse(data, in_stream).ok().as_ref(),
+        Some(&message)
+    );
+}
+
 // --- Certificates ----------------------------------------------------------------------
 
 /// A server certificate read as the TLS verifiers read it (the DER walk that webpki does

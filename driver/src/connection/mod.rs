@@ -40,6 +40,7 @@ mod idle;
 mod observe;
 mod pending;
 mod recv;
+mod replication;
 mod simple;
 mod startup;
 pub(crate) mod stream;
@@ -61,6 +62,7 @@ pub(crate) use observe::Watch;
 pub use observe::{QueryLog, QueryLogger};
 use pending::Pending;
 pub(crate) use recv::{CommandTag, Incoming};
+pub(crate) use replication::CopyBothIncoming;
 pub(crate) use stream::Framed;
 pub(crate) use type_registry::TypeRegistry;
 
@@ -280,6 +282,9 @@ enum Phase {
     Ready,
     /// A COPY FROM STDIN is open: the server waits for data (or CopyDone, CopyFail).
     CopyIn,
+    /// A replication stream (`START_REPLICATION`) is open: CopyData flows both ways until
+    /// one side sends CopyDone. Nothing else may be sent meanwhile.
+    CopyBoth,
     /// `execute_many` streams a batch whose Sync is not written yet: part of it may have
     /// reached the server. See [`Connection::abandon_batch`].
     Batch,
@@ -409,7 +414,8 @@ impl Connection {
 
     /// Whether an abandoned operation left responses still to be read.
     pub fn has_pending_work(&self) -> bool {
-        !self.pending.is_idle() || matches!(self.phase, Phase::CopyIn | Phase::Batch)
+        !self.pending.is_idle()
+            || matches!(self.phase, Phase::CopyIn | Phase::Batch | Phase::CopyBoth)
     }
 
     /// Sets the callback for notices. The default logs them as `tracing` events.
@@ -630,7 +636,10 @@ impl Connection {
     pub(crate) fn note<T>(&mut self, r: Result<T>) -> Result<T> {
         match r {
             Err(e) if e.is_connection_fatal() && !self.is_closed() => {
+                // (A replication stream's START_REPLICATION is answered already; losing
+                // the stream leaves nothing in doubt: the slot says where it stands.)
                 let e = if matches!(e.kind(), ErrorKind::Io | ErrorKind::Closed)
+                    && !matches!(self.phase, Phase::CopyBoth)
                     && self.pending.sent_unanswered(self.io.written)
                 {
                     Error::outcome_unknown(e)
@@ -677,6 +686,16 @@ impl Connection {
     }
 
     async fn resync(&mut self) -> Result<()> {
+        if matches!(self.phase, Phase::CopyBoth) {
+            // The server streams until it reads our CopyDone, and may never stop: a
+            // stream left open cannot be drained into sync. Give the session up.
+            let why = "a replication stream was left open (end it with \
+                       ReplicationStream::stop to reuse the connection)";
+            self.mark_broken(why);
+            return Err(Error::closed(format!(
+                "the connection can no longer be used: {why}"
+            )));
+        }
         self.abandon_batch();
         let written = self.io.written;
         self.pending

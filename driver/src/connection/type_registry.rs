@@ -138,6 +138,27 @@ impl Connection {
     /// so that types matched by name (`citext` into `String`, a `#[derive(PgType)]`) can
     /// check them and decoders can read what is nested in their values (a
     /// `positive_int[]` as `Vec<i32>`). Once per type per connection.
+    /// Records a user type's name that the server told us without being asked (a
+    /// pgoutput Type message, during replication when no query can be sent), unless the
+    /// catalog knows it already (then it knows more: a domain's base, an array's element).
+    pub(crate) fn note_type_name(&mut self, oid: Oid, namespace: &str, name: &str) {
+        if oid.0 < FIRST_USER_OID || self.types.catalog.contains(oid) {
+            return;
+        }
+        let name = match namespace {
+            "" | "public" | "pg_catalog" => name.to_owned(),
+            ns => format!("{ns}.{name}"),
+        };
+        self.types.catalog.insert(
+            oid,
+            KnownType {
+                name: name.into_boxed_str(),
+                base: None,
+                element: None,
+            },
+        );
+    }
+
     pub(crate) async fn name_user_types(&mut self, oids: &[Oid]) -> Result<()> {
         let missing: Vec<String> = oids
             .iter()

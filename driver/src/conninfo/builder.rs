@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use super::{
     ChannelBinding, ConnectOptions, Host, LoadBalanceHosts, PasswordCallback, PasswordSource,
-    ProtocolVersion, Secret, SslMode, SslNegotiation, SslRootCert, TargetSessionAttrs, TlsVersion,
+    ProtocolVersion, Replication, Secret, SslMode, SslNegotiation, SslRootCert, TargetSessionAttrs,
+    TlsVersion,
 };
 use crate::Error;
 
@@ -310,6 +311,14 @@ impl ConnectOptions {
     #[must_use]
     pub fn target_session_attrs(mut self, attrs: TargetSessionAttrs) -> Self {
         self.target_session_attrs = attrs;
+        self
+    }
+
+    /// Whether the session is a replication connection (`replication=database` for
+    /// logical replication; see the [replication guide](crate::replication)).
+    #[must_use]
+    pub fn replication(mut self, mode: Replication) -> Self {
+        self.replication = mode;
         self
     }
 

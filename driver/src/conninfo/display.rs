@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::{
     ChannelBinding, ConnectOptions, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CACHEABLE_STATEMENT_LEN,
     DEFAULT_MAX_MESSAGE_LEN, DEFAULT_SCRAM_MAX_ITERATIONS, DEFAULT_STATEMENT_CACHE_CAPACITY, Host,
-    LoadBalanceHosts, PasswordSource, ProtocolVersion, SslNegotiation, SslRootCert,
+    LoadBalanceHosts, PasswordSource, ProtocolVersion, Replication, SslNegotiation, SslRootCert,
     TargetSessionAttrs, TlsVersion,
 };
 
@@ -51,6 +51,7 @@ impl fmt::Debug for ConnectOptions {
             .field("channel_binding", &self.channel_binding)
             .field("require_auth", &self.require_auth)
             .field("target_session_attrs", &self.target_session_attrs)
+            .field("replication", &self.replication)
             .field("load_balance_hosts", &self.load_balance_hosts)
             .field("min_protocol_version", &self.min_protocol_version)
             .field("max_protocol_version", &self.get_max_protocol_version())
@@ -226,6 +227,9 @@ impl ConnectOptions {
         }
         if self.target_session_attrs != TargetSessionAttrs::Any {
             put("target_session_attrs", self.target_session_attrs.as_str());
+        }
+        if self.replication != Replication::Off {
+            put("replication", self.replication.as_str());
         }
         if self.load_balance_hosts != LoadBalanceHosts::Disable {
             put("load_balance_hosts", self.load_balance_hosts.as_str());

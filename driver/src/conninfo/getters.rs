@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use super::{
     ChannelBinding, ConnectOptions, Host, LoadBalanceHosts, PasswordSource, ProtocolVersion,
-    Secret, SslMode, SslNegotiation, SslRootCert, TargetSessionAttrs, TlsVersion, env, keyword,
+    Replication, Secret, SslMode, SslNegotiation, SslRootCert, TargetSessionAttrs, TlsVersion, env,
+    keyword,
 };
 use crate::Error;
 
@@ -202,6 +203,11 @@ impl ConnectOptions {
     /// Which kind of server is accepted.
     pub fn get_target_session_attrs(&self) -> TargetSessionAttrs {
         self.target_session_attrs
+    }
+
+    /// Whether the session is a replication connection.
+    pub fn get_replication(&self) -> Replication {
+        self.replication
     }
 
     /// Whether hosts are shuffled.

@@ -50,6 +50,7 @@ pub(crate) enum Keyword {
     RequireAuth,
     TargetSessionAttrs,
     LoadBalanceHosts,
+    Replication,
     MinProtocolVersion,
     MaxProtocolVersion,
     GssEncMode,
@@ -141,6 +142,7 @@ pub(crate) const KEYWORDS: &[(Keyword, &str, Option<&str>)] = &[
         "load_balance_hosts",
         Some("PGLOADBALANCEHOSTS"),
     ),
+    (Keyword::Replication, "replication", None),
     (
         Keyword::MinProtocolVersion,
         "min_protocol_version",
@@ -183,11 +185,6 @@ pub(crate) const UNSUPPORTED: &[(&str, Option<&str>, &str)] = &[
         "checking the server process's user over a Unix socket is not supported",
     ),
     ("sslkeylogfile", None, "TLS key logging is not supported"),
-    (
-        "replication",
-        None,
-        "replication connections are not supported",
-    ),
     (
         "krbsrvname",
         None,
@@ -374,6 +371,7 @@ pub(crate) fn apply(opts: &mut ConnectOptions, kw: Keyword, value: &str) -> Resu
         Keyword::RequireAuth => opts.require_auth = text(),
         Keyword::TargetSessionAttrs => opts.target_session_attrs = value.parse()?,
         Keyword::LoadBalanceHosts => opts.load_balance_hosts = value.parse()?,
+        Keyword::Replication => opts.replication = value.parse()?,
         Keyword::MinProtocolVersion => {
             opts.min_protocol_version = ProtocolVersion::parse(name, value)?;
         }

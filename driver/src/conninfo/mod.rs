@@ -25,8 +25,8 @@ mod tests;
 
 pub use host::{DEFAULT_PORT, DEFAULT_SOCKET_DIRS, Endpoint, Host};
 pub use modes::{
-    ChannelBinding, LoadBalanceHosts, ProtocolVersion, SslMode, SslNegotiation, SslRootCert,
-    TargetSessionAttrs, TlsVersion,
+    ChannelBinding, LoadBalanceHosts, ProtocolVersion, Replication, SslMode, SslNegotiation,
+    SslRootCert, TargetSessionAttrs, TlsVersion,
 };
 pub use secret::{PasswordCallback, PasswordFuture, PasswordSource, Secret};
 
@@ -93,6 +93,7 @@ pub struct ConnectOptions {
     require_auth: Option<String>,
     target_session_attrs: TargetSessionAttrs,
     load_balance_hosts: LoadBalanceHosts,
+    replication: Replication,
     min_protocol_version: ProtocolVersion,
     max_protocol_version: Option<ProtocolVersion>,
     statement_cache_capacity: usize,
@@ -160,6 +161,7 @@ impl ConnectOptions {
             require_auth: None,
             target_session_attrs: TargetSessionAttrs::Any,
             load_balance_hosts: LoadBalanceHosts::Disable,
+            replication: Replication::Off,
             min_protocol_version: ProtocolVersion::V3_0,
             max_protocol_version: None,
             statement_cache_capacity: DEFAULT_STATEMENT_CACHE_CAPACITY,
@@ -402,6 +404,12 @@ impl ConnectOptions {
         params.push(("client_encoding".to_owned(), "UTF8".to_owned()));
         if let Some(options) = &self.options {
             params.push(("options".to_owned(), options.clone()));
+        }
+        if self.replication != Replication::Off {
+            params.push((
+                "replication".to_owned(),
+                self.replication.as_str().to_owned(),
+            ));
         }
         for (name, value) in &self.server_settings {
             match params

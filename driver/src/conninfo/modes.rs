@@ -150,6 +150,62 @@ keyword_enum! {
     }
 }
 
+/// Whether the session is a replication connection (`replication`), with libpq's
+/// spellings.
+///
+/// A replication session speaks the replication commands (`IDENTIFY_SYSTEM`,
+/// `CREATE_REPLICATION_SLOT`, `START_REPLICATION`, ...) through the simple query protocol
+/// only; the [replication guide](crate::replication) builds on it. The user needs the
+/// `REPLICATION` attribute and a `replication` line in `pg_hba.conf` (for `Physical`;
+/// `Database` is matched against the database name like any connection).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Replication {
+    /// An ordinary session (`false`, `off`, `no`, `0`; the default).
+    #[default]
+    Off,
+    /// A physical replication session (`true`, `on`, `yes`, `1`): WAL of the whole cluster.
+    Physical,
+    /// A logical replication session connected to the database (`database`): replication
+    /// commands and SQL (simple protocol only).
+    Database,
+}
+
+impl Replication {
+    /// Every accepted spelling.
+    pub const VALUES: &'static [&'static str] = &[
+        "database", "true", "on", "yes", "1", "false", "off", "no", "0",
+    ];
+
+    /// The value sent in the `replication` startup parameter (`None` for an ordinary
+    /// session, which sends none).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Replication::Off => "false",
+            Replication::Physical => "true",
+            Replication::Database => "database",
+        }
+    }
+}
+
+impl FromStr for Replication {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s.to_ascii_lowercase().as_str() {
+            "database" => Ok(Replication::Database),
+            "true" | "on" | "yes" | "1" => Ok(Replication::Physical),
+            "false" | "off" | "no" | "0" => Ok(Replication::Off),
+            _ => Err(invalid_value("replication", s, Self::VALUES)),
+        }
+    }
+}
+
+impl fmt::Display for Replication {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 keyword_enum! {
     /// The order in which hosts are tried (`load_balance_hosts`).
     LoadBalanceHosts, "load_balance_hosts" {

@@ -8,6 +8,8 @@
 
 pub(crate) mod backend;
 pub(crate) mod frontend;
+pub(crate) mod pgoutput;
 pub(crate) mod reader;
+pub(crate) mod replication;
 
 pub use backend::TransactionStatus;

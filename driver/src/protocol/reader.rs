@@ -71,6 +71,16 @@ impl<'a> Reader<'a> {
         Ok(u32::from_be_bytes(self.array()?))
     }
 
+    /// A big-endian `u64` (an LSN).
+    pub(crate) fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_be_bytes(self.array()?))
+    }
+
+    /// A big-endian `i64` (a timestamp in microseconds since 2000-01-01).
+    pub(crate) fn i64(&mut self) -> Result<i64> {
+        Ok(i64::from_be_bytes(self.array()?))
+    }
+
     /// A count field (`i16` on the wire) that must not be negative.
     pub(crate) fn count16(&mut self, of: &str) -> Result<usize> {
         let n = self.i16()?;
