@@ -297,6 +297,9 @@ impl<'a> Engine<'a> {
                 continue;
             }
             if let Some(f) = self.write(job) {
+                if self.in_flight.is_empty() {
+                    self.slot.progressed();
+                }
                 self.in_flight.push_back(f);
             }
         }
@@ -408,6 +411,7 @@ impl<'a> Engine<'a> {
                     }
                 }
                 Incoming::Ready(_) => {
+                    self.slot.progressed();
                     let f = self.in_flight.pop_front().expect("matched front_mut above");
                     self.complete(f);
                 }

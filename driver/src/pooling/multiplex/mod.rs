@@ -81,9 +81,45 @@ pub(crate) struct Slot {
     /// The backend's process ID, for the pool's status.
     pid: i32,
     mux: Arc<MuxRoom>,
+    /// When the connection last made progress (a response group ended, or a query was
+    /// written to it while nothing was in flight), in microseconds since [`epoch`].
+    progress: AtomicU64,
+}
+
+/// How long a shared connection with queries in flight may go without finishing one
+/// before the router counts it as stalled (a slow query at its head) and prefers others.
+/// In microseconds (2 ms).
+const STALLED_AFTER_MICROS: u64 = 2_000;
+
+/// The start of the clock [`Slot::progress`] counts on.
+fn epoch() -> Instant {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+fn micros_since_epoch(at: Instant) -> u64 {
+    u64::try_from(at.saturating_duration_since(epoch()).as_micros()).unwrap_or(u64::MAX)
 }
 
 impl Slot {
+    /// Records progress now.
+    fn progressed(&self) {
+        self.progress
+            .store(micros_since_epoch(Instant::now()), Ordering::Release);
+    }
+
+    /// How the router weighs it at `now`. Stalled: it has queries in flight and has
+    /// finished none for a while, so a slow query holds up what is pipelined behind it.
+    fn weight(&self, now: u64) -> Weight {
+        let load = self.load.load(Ordering::Acquire);
+        Weight {
+            accepting: self.accepting.load(Ordering::Acquire),
+            stalled: load > 0
+                && now.saturating_sub(self.progress.load(Ordering::Acquire)) > STALLED_AFTER_MICROS,
+            load,
+        }
+    }
+
     /// A query routed here was answered (or withdrawn).
     fn finish_one(&self) {
         self.load.fetch_sub(1, Ordering::AcqRel);
@@ -137,6 +173,56 @@ impl Multiplexer {
                 in_flight: s.load.load(Ordering::Acquire),
             })
             .collect()
+    }
+}
+
+/// One shared connection as the router weighs it.
+#[derive(Clone, Copy, Debug)]
+struct Weight {
+    accepting: bool,
+    stalled: bool,
+    load: usize,
+}
+
+/// Where one query goes.
+#[derive(Debug, PartialEq, Eq)]
+enum Decision {
+    /// The shared connection at this index.
+    Use(usize),
+    /// A new shared connection.
+    Open,
+    /// Wait for room.
+    Wait,
+}
+
+/// The routing rule, pure: an idle shared connection first; else a new one while there
+/// are fewer than `max_slots` (shared ones and `opening`) and the pool has one to spare
+/// (`spare`; the first needs none: it waits in the pool's queue); else the least loaded
+/// with room (fewer than `depth` in flight), preferring ones not stalled; else wait.
+fn decide(
+    slots: &[Weight],
+    opening: usize,
+    max_slots: usize,
+    depth: usize,
+    spare: impl FnOnce() -> bool,
+) -> Decision {
+    let best = slots
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| w.accepting && w.load < depth)
+        .min_by_key(|(_, w)| (w.stalled, w.load));
+    if let Some((i, w)) = best
+        && w.load == 0
+    {
+        return Decision::Use(i);
+    }
+    let total = slots.len() + opening;
+    if total < max_slots && (total == 0 || spare()) {
+        return Decision::Open;
+    }
+    match best {
+        Some((i, _)) => Decision::Use(i),
+        None => Decision::Wait,
     }
 }
 
@@ -270,32 +356,23 @@ impl Shared {
             notified.as_mut().enable();
             let route = {
                 let mut m = self.mux.lock();
-                let best = m
-                    .slots
-                    .iter()
-                    .filter(|s| s.accepting.load(Ordering::Acquire))
-                    .min_by_key(|s| s.load.load(Ordering::Acquire))
-                    .cloned();
-                let total = m.slots.len() + m.opening;
-                let load = best.as_ref().map(|s| s.load.load(Ordering::Acquire));
-                let route = match (best, load) {
-                    (Some(s), Some(0)) => Route::Use(s),
-                    (best, load) => {
-                        if total < max_slots && (total == 0 || self.has_spare(m.opening)) {
-                            m.opening += 1;
-                            Route::Open
-                        } else {
-                            match (best, load) {
-                                (Some(s), Some(l)) if l < depth => Route::Use(s),
-                                _ => Route::Wait,
-                            }
-                        }
+                let now = micros_since_epoch(Instant::now());
+                let weights: Vec<Weight> = m.slots.iter().map(|s| s.weight(now)).collect();
+                let opening = m.opening;
+                match decide(&weights, opening, max_slots, depth, || {
+                    self.has_spare(opening)
+                }) {
+                    Decision::Use(i) => {
+                        let s = m.slots[i].clone();
+                        s.load.fetch_add(1, Ordering::AcqRel);
+                        Route::Use(s)
                     }
-                };
-                if let Route::Use(s) = &route {
-                    s.load.fetch_add(1, Ordering::AcqRel);
+                    Decision::Open => {
+                        m.opening += 1;
+                        Route::Open
+                    }
+                    Decision::Wait => Route::Wait,
                 }
-                route
             };
             match route {
                 Route::Use(s) => return Ok(s),
@@ -339,6 +416,7 @@ impl Shared {
             accepting: AtomicBool::new(true),
             pid: conn.backend_pid(),
             mux: self.mux.wake.clone(),
+            progress: AtomicU64::new(micros_since_epoch(Instant::now())),
         });
         {
             let mut m = self.mux.lock();
@@ -389,4 +467,61 @@ async fn drive(
     slot.accepting.store(false, Ordering::Release);
     drop(conn);
     shared.mux.wake.room.notify_waiters();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Decision, Weight, decide};
+
+    fn w(load: usize) -> Weight {
+        Weight {
+            accepting: true,
+            stalled: false,
+            load,
+        }
+    }
+
+    #[test]
+    fn an_idle_shared_connection_comes_first() {
+        let slots = [w(3), w(0), w(1)];
+        assert_eq!(decide(&slots, 0, 8, 8, || true), Decision::Use(1));
+    }
+
+    #[test]
+    fn a_new_one_opens_while_the_pool_has_one_to_spare() {
+        let slots = [w(3), w(1)];
+        assert_eq!(decide(&slots, 0, 8, 8, || true), Decision::Open);
+        // Not past max_connections, counting those being opened.
+        assert_eq!(decide(&slots, 6, 8, 8, || true), Decision::Use(1));
+        // Not while the pool has none to spare: pipeline instead.
+        assert_eq!(decide(&slots, 0, 8, 8, || false), Decision::Use(1));
+        // The first one needs none: it waits in the pool's queue.
+        assert_eq!(decide(&[], 0, 8, 8, || false), Decision::Open);
+        assert_eq!(decide(&[], 1, 1, 8, || true), Decision::Wait);
+    }
+
+    #[test]
+    fn depth_is_bounded_and_then_queries_wait() {
+        let slots = [w(8), w(8)];
+        assert_eq!(decide(&slots, 0, 2, 8, || true), Decision::Wait);
+        let slots = [w(8), w(7)];
+        assert_eq!(decide(&slots, 0, 2, 8, || true), Decision::Use(1));
+    }
+
+    #[test]
+    fn stalled_and_non_accepting_connections_are_avoided() {
+        let stalled = Weight {
+            stalled: true,
+            ..w(1)
+        };
+        let closed = Weight {
+            accepting: false,
+            ..w(0)
+        };
+        assert_eq!(decide(&[stalled, w(4)], 0, 2, 8, || true), Decision::Use(1));
+        // A stalled one is still used when it is the only one with room.
+        assert_eq!(decide(&[stalled, w(8)], 0, 2, 8, || true), Decision::Use(0));
+        assert_eq!(decide(&[closed, w(2)], 0, 2, 8, || true), Decision::Use(1));
+        assert_eq!(decide(&[closed], 0, 1, 8, || true), Decision::Wait);
+    }
 }
