@@ -31,6 +31,14 @@ pub trait Executor<'c>: Send + Sized {
     /// The connection to run on: at once for a borrowed connection, after waiting for
     /// one from a pool.
     fn acquire(self) -> Acquire<'c>;
+
+    /// The pool, when this executor is `&Pool`: a query that may share a connection
+    /// (`PoolOptions::share_connections`) is sent to one of its shared connections instead
+    /// of taking a connection of its own.
+    #[doc(hidden)]
+    fn pool(&self) -> Option<crate::Pool> {
+        None
+    }
 }
 
 impl<'c> Executor<'c> for &'c mut Connection {

@@ -78,7 +78,9 @@ pub mod query {
 
 #[doc = include_str!("../docs/pool.md")]
 pub mod pool {
-    pub use crate::pooling::{DEFAULT_RESET_QUERY, PoolConnectionMetadata, Reset};
+    pub use crate::pooling::{
+        DEFAULT_RESET_QUERY, PoolConnectionMetadata, Reset, SharedConnection,
+    };
 }
 
 #[doc = include_str!("../docs/transactions.md")]

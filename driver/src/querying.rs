@@ -91,6 +91,8 @@ pub struct Query {
     args: Arguments,
     persistent: bool,
     timeout: Option<Duration>,
+    /// Never on a shared connection (see `Query::exclusive`).
+    exclusive: bool,
 }
 
 impl fmt::Debug for Query {
@@ -132,6 +134,7 @@ pub fn query(sql: impl IntoSql) -> Query {
         args: Arguments::new(),
         persistent: true,
         timeout: None,
+        exclusive: false,
     }
 }
 
@@ -159,6 +162,7 @@ impl Query {
             args: Arguments::new(),
             persistent: true,
             timeout: None,
+            exclusive: false,
         }
     }
 
@@ -191,9 +195,23 @@ impl Query {
         self
     }
 
+    /// Runs the query on a connection of its own even on a pool that shares connections
+    /// ([`PoolOptions::share_connections`](crate::PoolOptions::share_connections)): for a
+    /// query known to be slow, which would hold up the queries pipelined behind it, or
+    /// one that changes the session in a way its text does not show (a function that runs
+    /// `SET`). No effect elsewhere.
+    pub fn exclusive(mut self) -> Self {
+        self.exclusive = true;
+        self
+    }
+
     /// The SQL text.
     pub fn sql(&self) -> &str {
         &self.sql
+    }
+
+    pub(crate) fn is_exclusive(&self) -> bool {
+        self.exclusive
     }
 
     pub(crate) fn timeout_setting(&self) -> Option<Duration> {
@@ -222,11 +240,8 @@ impl Query {
         self,
         executor: E,
     ) -> impl Future<Output = Result<u64>> + Send + 'c {
-        let acquire = executor.acquire();
-        async move {
-            let mut conn = acquire.await?;
-            conn.run_collect(&self, |_| Ok(())).await
-        }
+        let target = Target::of(&self, executor);
+        async move { target.run(self, |_| Ok(())).await }
     }
 
     /// Runs the query and returns all rows.
@@ -234,7 +249,8 @@ impl Query {
         self,
         executor: E,
     ) -> impl Future<Output = Result<Vec<Row>>> + Send + 'c {
-        collect(self, executor.acquire(), Ok)
+        let target = Target::of(&self, executor);
+        collect(self, target, Ok)
     }
 
     /// Runs the query and returns its first row; an error if there is none.
@@ -242,7 +258,8 @@ impl Query {
         self,
         executor: E,
     ) -> impl Future<Output = Result<Row>> + Send + 'c {
-        let first = first(self, executor.acquire(), Ok);
+        let target = Target::of(&self, executor);
+        let first = first(self, target, Ok);
         async move { first.await?.ok_or_else(row_not_found) }
     }
 
@@ -251,7 +268,8 @@ impl Query {
         self,
         executor: E,
     ) -> impl Future<Output = Result<Option<Row>>> + Send + 'c {
-        first(self, executor.acquire(), Ok)
+        let target = Target::of(&self, executor);
+        first(self, target, Ok)
     }
 
     /// Runs the query and streams its rows as they arrive; memory stays flat for any
@@ -296,6 +314,12 @@ where
         self
     }
 
+    /// See [`Query::exclusive`].
+    pub fn exclusive(mut self) -> Self {
+        self.inner = self.inner.exclusive();
+        self
+    }
+
     /// See [`Query::persistent`].
     pub fn persistent(mut self, persistent: bool) -> Self {
         self.inner = self.inner.persistent(persistent);
@@ -319,7 +343,8 @@ where
     where
         T: 'c,
     {
-        collect(self.inner, executor.acquire(), |row| T::from_record(&row))
+        let target = Target::of(&self.inner, executor);
+        collect(self.inner, target, |row| T::from_record(&row))
     }
 
     /// Runs the query; returns the first row as `T`, an error if there is none.
@@ -330,7 +355,8 @@ where
     where
         T: 'c,
     {
-        let first = first(self.inner, executor.acquire(), |row| T::from_record(&row));
+        let target = Target::of(&self.inner, executor);
+        let first = first(self.inner, target, |row| T::from_record(&row));
         async move { first.await?.ok_or_else(row_not_found) }
     }
 
@@ -342,7 +368,8 @@ where
     where
         T: 'c,
     {
-        first(self.inner, executor.acquire(), |row| T::from_record(&row))
+        let target = Target::of(&self.inner, executor);
+        first(self.inner, target, |row| T::from_record(&row))
     }
 
     /// Streams the rows as `T`.
@@ -399,6 +426,12 @@ where
         self
     }
 
+    /// See [`Query::exclusive`].
+    pub fn exclusive(mut self) -> Self {
+        self.inner = self.inner.exclusive();
+        self
+    }
+
     /// Runs the query for its effect and returns the rows it affected (or returned),
     /// without decoding any value.
     pub fn execute<'c, E: Executor<'c>>(
@@ -416,7 +449,8 @@ where
     where
         T: 'c,
     {
-        collect(self.inner, executor.acquire(), |row| scalar(&row))
+        let target = Target::of(&self.inner, executor);
+        collect(self.inner, target, |row| scalar(&row))
     }
 
     /// Runs the query; returns the value of the first row, an error if there is none.
@@ -427,7 +461,8 @@ where
     where
         T: 'c,
     {
-        let first = first(self.inner, executor.acquire(), |row| scalar(&row));
+        let target = Target::of(&self.inner, executor);
+        let first = first(self.inner, target, |row| scalar(&row));
         async move { first.await?.ok_or_else(row_not_found) }
     }
 
@@ -439,7 +474,8 @@ where
     where
         T: 'c,
     {
-        first(self.inner, executor.acquire(), |row| scalar(&row))
+        let target = Target::of(&self.inner, executor);
+        first(self.inner, target, |row| scalar(&row))
     }
 
     /// Streams the values.
@@ -458,38 +494,90 @@ fn row_not_found() -> Error {
     )
 }
 
-/// Runs `query` on the acquired connection, mapping every row.
+/// Where a query runs: a connection of its own (borrowed, or taken from a pool for the
+/// query), or a pool's shared connection.
+enum Target<'c> {
+    Own(Acquire<'c>),
+    Shared(crate::Pool),
+}
+
+impl<'c> Target<'c> {
+    /// Decides, before the query's future starts, where `query` runs on `executor`.
+    fn of<E: Executor<'c>>(query: &Query, executor: E) -> Target<'c> {
+        match executor.pool() {
+            Some(pool) if pool.0.shares(query) => Target::Shared(pool),
+            _ => Target::Own(executor.acquire()),
+        }
+    }
+
+    /// Runs `query`, passing each row to `on_row` (after its first error, rows are
+    /// dropped); returns the rows affected.
+    async fn run(self, query: Query, mut on_row: impl FnMut(Row) -> Result<()>) -> Result<u64> {
+        let query = match self {
+            Target::Own(acquire) => {
+                let mut conn = acquire.await?;
+                return conn.run_collect(&query, on_row).await;
+            }
+            Target::Shared(pool) => {
+                query.check_args()?;
+                match pool.0.run_shared(query).await? {
+                    crate::pooling::SharedOutcome::Ran(output) => {
+                        let output = output?;
+                        let mut first_error = None;
+                        for row in output.rows {
+                            if let Err(e) = on_row(row) {
+                                first_error = Some(e);
+                                break;
+                            }
+                        }
+                        return match first_error {
+                            Some(e) => Err(e),
+                            None => Ok(output.rows_affected),
+                        };
+                    }
+                    // Not sent: it needs a connection of its own after all.
+                    crate::pooling::SharedOutcome::NotRun(query) => (query, pool),
+                }
+            }
+        };
+        let (query, pool) = query;
+        let mut conn = pool.acquire().await?;
+        conn.run_collect(&query, on_row).await
+    }
+}
+
+/// Runs `query` where `target` says, mapping every row.
 async fn collect<T>(
     query: Query,
-    acquire: Acquire<'_>,
+    target: Target<'_>,
     map: impl Fn(Row) -> Result<T> + Send + Sync,
 ) -> Result<Vec<T>> {
-    let mut conn = acquire.await?;
     let mut out = Vec::new();
-    conn.run_collect(&query, |row| {
-        out.push(map(row)?);
-        Ok(())
-    })
-    .await?;
+    target
+        .run(query, |row| {
+            out.push(map(row)?);
+            Ok(())
+        })
+        .await?;
     Ok(out)
 }
 
-/// Runs `query` on the acquired connection, mapping the first row (the rest are read
-/// and dropped so the connection stays in sync).
+/// Runs `query` where `target` says, mapping the first row (the rest are read and
+/// dropped so the connection stays in sync).
 async fn first<T>(
     query: Query,
-    acquire: Acquire<'_>,
+    target: Target<'_>,
     map: impl Fn(Row) -> Result<T> + Send + Sync,
 ) -> Result<Option<T>> {
-    let mut conn = acquire.await?;
     let mut first = None;
-    conn.run_collect(&query, |row| {
-        if first.is_none() {
-            first = Some(map(row)?);
-        }
-        Ok(())
-    })
-    .await?;
+    target
+        .run(query, |row| {
+            if first.is_none() {
+                first = Some(map(row)?);
+            }
+            Ok(())
+        })
+        .await?;
     Ok(first)
 }
 

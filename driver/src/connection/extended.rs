@@ -264,6 +264,40 @@ impl Connection {
         }
     }
 
+    /// [`Connection::write_request`] for a connection whose earlier requests may still be
+    /// in flight (a pool's shared connection, see `pooling/multiplex`): the statements
+    /// other in-flight requests parsed are unconfirmed only because their descriptions
+    /// have not arrived yet, so they are not closed (that would close a statement a moment
+    /// before its description files it in the cache). Nothing is ever abandoned half-read
+    /// on such a connection: its driver reads every response. The Closes of evicted
+    /// statements still go first, after every request that may bind them.
+    pub(crate) fn write_pipelined_request(
+        &mut self,
+        plan: &Plan,
+        body: impl FnOnce(&mut Vec<u8>) -> Result<u32>,
+    ) -> Result<()> {
+        let buf = &mut self.io.write_buf;
+        let start = buf.len();
+        let encoded = (|| {
+            for name in &self.closes {
+                frontend::close(buf, Target::Statement, name)?;
+            }
+            body(buf)
+        })();
+        match encoded {
+            Ok(syncs) => {
+                self.closes.clear();
+                self.parse_sent(plan);
+                self.queue_request(syncs);
+                Ok(())
+            }
+            Err(e) => {
+                self.io.write_buf.truncate(start);
+                Err(e)
+            }
+        }
+    }
+
     /// Records that `plan`'s Parse is on its way: until its description is read, the
     /// statement is unconfirmed, and closed by the next request if nobody reads it.
     pub(crate) fn parse_sent(&mut self, plan: &Plan) {

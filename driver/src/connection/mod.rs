@@ -772,6 +772,45 @@ impl Connection {
         Ok(())
     }
 
+    /// Drives the socket of a connection with requests in flight (a pool's shared
+    /// connection): sends what the write buffer holds and reads what the server answered,
+    /// as far as the socket allows now. Ready when something moved (bytes read, or the
+    /// write buffer sent); pending, with `cx` registered, when nothing could.
+    pub(crate) fn poll_exchange(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<()>> {
+        use std::task::Poll;
+        let mut moved = false;
+        if !self.io.write_buf.is_empty() {
+            match self.io.poll_flush_some(cx) {
+                Poll::Ready(Ok(())) => {
+                    self.pending.flushed();
+                    moved = true;
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => {}
+            }
+        }
+        if self.pending.owed() > 0 {
+            match self.io.poll_read_some(cx) {
+                Poll::Ready(Ok(_)) => moved = true,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => {}
+            }
+        }
+        if moved {
+            Poll::Ready(Ok(()))
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// Whether bytes of written requests wait to be sent.
+    pub(crate) fn has_unsent(&self) -> bool {
+        !self.io.write_buf.is_empty()
+    }
+
     /// Sends what is queued as far as the socket takes it right now, without waiting: a
     /// cleanup queued from `Drop` (a transaction's ROLLBACK) then reaches the server at
     /// once instead of at the connection's next use, so an abandoned transaction does not

@@ -19,10 +19,13 @@ use crate::failure::{Error, ErrorKind, Result};
 
 mod connection;
 mod maintenance;
+mod multiplex;
 mod options;
 mod state;
 
 pub use connection::PoolConnection;
+pub(crate) use multiplex::Outcome as SharedOutcome;
+pub use multiplex::SharedConnection;
 pub use options::{DEFAULT_RESET_QUERY, PoolConnectionMetadata, PoolOptions, Reset};
 pub use state::PoolStatus;
 
@@ -62,6 +65,8 @@ pub(crate) struct Shared {
     pub(crate) check_role: bool,
     /// The cancel keys of the open connections (for `terminate`).
     cancel_keys: Arc<Mutex<CancelKeys>>,
+    /// The connections lent to queries that share them (`share_connections`).
+    mux: multiplex::Multiplexer,
 }
 
 impl fmt::Debug for Pool {
@@ -151,6 +156,13 @@ impl Pool {
     /// The gauges and counters: size, idle, in use, waiters, totals.
     pub fn status(&self) -> PoolStatus {
         self.0.lock().status()
+    }
+
+    /// The connections shared by queries now (see
+    /// [`PoolOptions::share_connections`]), each with its queries in flight. They count as
+    /// in use in [`status`](Pool::status).
+    pub fn shared_connections(&self) -> Vec<SharedConnection> {
+        self.0.mux.snapshot()
     }
 
     /// Connections the pool holds (idle, in use, or being opened) (asyncpg `get_size`).
@@ -314,6 +326,7 @@ impl PoolOptions {
             maintenance_started: AtomicBool::new(false),
             check_role,
             cancel_keys: Arc::default(),
+            mux: multiplex::Multiplexer::default(),
         });
         Ok(Pool(shared))
     }
@@ -779,6 +792,10 @@ pub(crate) fn jitter() -> f64 {
 }
 
 impl<'c> Executor<'c> for &Pool {
+    fn pool(&self) -> Option<Pool> {
+        Some(Pool::clone(self))
+    }
+
     fn acquire(self) -> Acquire<'c> {
         let acquiring = Pool::acquire(self);
         Acquire::pending(async move {

@@ -8,6 +8,9 @@ use crate::connection::Connection;
 use crate::failure::Result;
 use crate::tx::BoxFuture;
 
+/// The default of [`PoolOptions::max_in_flight`].
+pub(crate) const DEFAULT_MAX_IN_FLIGHT: usize = 8;
+
 /// What a hook learns about the pooled connection it is called for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -82,6 +85,9 @@ pub struct PoolOptions {
     pub(crate) after_connect: Option<AfterConnect>,
     pub(crate) before_acquire: Option<Check>,
     pub(crate) after_release: Option<Check>,
+    pub(crate) share_connections: bool,
+    pub(crate) max_in_flight: usize,
+    pub(crate) exclusive_timeout: Option<Duration>,
 }
 
 impl Default for PoolOptions {
@@ -106,6 +112,9 @@ impl fmt::Debug for PoolOptions {
             .field("after_connect", &self.after_connect.is_some())
             .field("before_acquire", &self.before_acquire.is_some())
             .field("after_release", &self.after_release.is_some())
+            .field("share_connections", &self.share_connections)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("exclusive_timeout", &self.exclusive_timeout)
             .finish()
     }
 }
@@ -129,7 +138,36 @@ impl PoolOptions {
             after_connect: None,
             before_acquire: None,
             after_release: None,
+            share_connections: false,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            exclusive_timeout: Some(Duration::from_secs(1)),
         }
+    }
+
+    /// Whether queries run on `&pool` outside a transaction may share a connection with
+    /// other tasks' queries, pipelined (each with its own Sync, so one query's error
+    /// touches only its own caller). Default off. See
+    /// [Shared connections](crate::pool#shared-connections) for which queries share and
+    /// which keep a connection to themselves.
+    pub fn share_connections(mut self, share: bool) -> Self {
+        self.share_connections = share;
+        self
+    }
+
+    /// With [`share_connections`](PoolOptions::share_connections), the most queries in
+    /// flight on one shared connection. Default 8; at least 1.
+    pub fn max_in_flight(mut self, n: usize) -> Self {
+        self.max_in_flight = n;
+        self
+    }
+
+    /// With [`share_connections`](PoolOptions::share_connections), a query whose own
+    /// [`timeout`](crate::Query::timeout) is longer than this takes a connection of its
+    /// own: it is expected to be slow, and would hold up the queries pipelined behind it.
+    /// Default 1 s; `None`: a timeout never decides.
+    pub fn exclusive_timeout(mut self, limit: impl Into<Option<Duration>>) -> Self {
+        self.exclusive_timeout = limit.into();
+        self
     }
 
     /// The most connections the pool opens (asyncpg `max_size`). Default 10; at least 1.
@@ -310,6 +348,9 @@ impl PoolOptions {
                 "min_connections ({}) is more than max_connections ({})",
                 self.min_connections, self.max_connections
             )));
+        }
+        if self.max_in_flight == 0 {
+            return Err(Error::config("max_in_flight must be at least 1"));
         }
         if self.max_queries == Some(0) {
             return Err(Error::config(
