@@ -375,7 +375,10 @@ fn well_formed_spans(body: &[u8], expected: usize) -> Option<Spans> {
     if usize::try_from(i16::from_be_bytes(*count)).ok()? != expected {
         return None;
     }
-    let mut spans = Spans::with_capacity(expected);
+    let mut spans = Spans::new();
+    if expected > spans.inline_size() {
+        spans.reserve_exact(expected);
+    }
     let mut start: u32 = 2;
     for _ in 0..expected {
         let (len, tail) = rest.split_first_chunk::<4>()?;
