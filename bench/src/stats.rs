@@ -87,7 +87,10 @@ mod tests {
     #[test]
     fn latency_percentiles_by_nearest_rank() {
         let l = Latency::of("x", (1..=100).rev().collect()).unwrap();
-        assert_eq!((l.n, l.p50_us, l.p99_us, l.max_us), (100, 50.0, 99.0, 100.0));
+        assert_eq!(
+            (l.n, l.p50_us, l.p99_us, l.max_us),
+            (100, 50.0, 99.0, 100.0)
+        );
         let l = Latency::of("x", vec![7]).unwrap();
         assert_eq!((l.p50_us, l.p99_us, l.max_us), (7.0, 7.0, 7.0));
         assert!(Latency::of("x", Vec::new()).is_none());
