@@ -30,7 +30,11 @@ pub(crate) fn draw(
     runtime: &str,
 ) -> Result<(), BoxError> {
     let mut groups = Vec::new();
-    for line in lines.iter().filter(|l| l.runtime == runtime) {
+    // W2h is about latency, not throughput: it has its own table.
+    for line in lines
+        .iter()
+        .filter(|l| l.runtime == runtime && l.workload != crate::workload::Workload::W2h)
+    {
         let best = line
             .drivers
             .iter()

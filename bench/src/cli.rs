@@ -5,11 +5,13 @@ use std::path::PathBuf;
 use crate::workload::{Driver, Flavor, Workload};
 
 pub(crate) const USAGE: &str = "\
-usage: quarry-bench [all | w1 .. w8]... [options]
+usage: quarry-bench [all | w1 .. w9 | w2h]... [options]
        quarry-bench connect [--runs N]
 
 Runs each workload for Quarry, tokio-postgres and sqlx in the same run, drivers
 interleaved, and prints throughput (median, min-max) with the ratio Quarry / best peer.
+W2h (W2 with 1 query in 100 taking 50 ms) and W9 (a service mix) also report latencies;
+W2 and W2h also run tokio-postgres with 8 clients shared by the tasks (no pool).
 `connect` times opening and closing a connection instead (and libpq's, by pgbench -C).
 
 options:

@@ -81,7 +81,7 @@ async fn per_connection(driver: Driver, url: &str) -> Result<Duration, BoxError>
                 total += start.elapsed();
                 conn.close().await?;
             }
-            Driver::TokioPostgres => {
+            Driver::TokioPostgres | Driver::TokioPostgresShared => {
                 let (client, connection) =
                     tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
                 total += start.elapsed();

@@ -8,6 +8,69 @@ pub(crate) const ACCOUNTS: u32 = 1_000_000;
 /// W1-W3: pgbench's own `-S` query.
 pub(crate) const POINT_SELECT: &str = "SELECT abalance FROM pgbench_accounts WHERE aid = $1";
 
+/// W2h: the slow query, one in every [`W2H_SLOW_EVERY`] (50 ms on the server).
+pub(crate) const W2H_SLOW: &str = "SELECT pg_sleep(0.05)::text";
+
+/// W2h: one query in this many is the slow one.
+pub(crate) const W2H_SLOW_EVERY: u64 = 100;
+
+/// W9: 20 consecutive accounts, into [`W9Row`].
+pub(crate) const W9_RANGE: &str =
+    "SELECT aid, bid, abalance, filler FROM pgbench_accounts WHERE aid BETWEEN $1 AND $1 + 19";
+
+/// W9's transaction: pgbench's TPC-B-like account update and history insert.
+pub(crate) const W9_UPDATE: &str =
+    "UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2";
+pub(crate) const W9_INSERT: &str = "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) \
+     VALUES ($1, $2, $3, $4, CURRENT_TIMESTAMP)";
+
+/// The rows W9's range select returns.
+pub(crate) const W9_RANGE_ROWS: usize = 20;
+
+/// W9's keys for one iteration, all derived from one point-select key.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct W9Keys {
+    pub(crate) aid: i32,
+    pub(crate) range_start: i32,
+    pub(crate) delta: i32,
+    pub(crate) bid: i32,
+    pub(crate) tid: i32,
+}
+
+impl W9Keys {
+    pub(crate) fn new(aid: i32) -> W9Keys {
+        // pgbench -s 10: 100,000 accounts and 10 tellers per branch.
+        W9Keys {
+            aid,
+            range_start: (aid.wrapping_mul(7).rem_euclid(ACCOUNTS_I32 - 20)) + 1,
+            delta: aid % 1000 - 500,
+            bid: (aid - 1) / 100_000 + 1,
+            tid: (aid - 1) / 10_000 + 1,
+        }
+    }
+}
+
+const ACCOUNTS_I32: i32 = 1_000_000;
+
+/// W9's range-select row, decoded by position like W4's.
+#[derive(Debug, Clone)]
+pub(crate) struct W9Row {
+    pub(crate) aid: i32,
+    pub(crate) bid: i32,
+    pub(crate) abalance: i32,
+    pub(crate) filler: String,
+}
+
+impl W9Row {
+    /// Something that depends on every field.
+    pub(crate) fn checksum(&self) -> i64 {
+        i64::from(self.aid)
+            + i64::from(self.bid)
+            + i64::from(self.abalance)
+            + i64::try_from(self.filler.len()).unwrap_or(0)
+    }
+}
+
 /// W4: six columns of common types. `LIMIT $1` lets the warm-up prepare the very
 /// statement that is timed.
 pub(crate) const W4_SELECT: &str = "SELECT a, b, c, d, e, f FROM bench_w4 LIMIT $1";

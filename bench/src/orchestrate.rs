@@ -11,6 +11,7 @@ use crate::instructions;
 use crate::reference::References;
 use crate::report;
 use crate::server::Server;
+use crate::stats::Latency;
 use crate::w8;
 use crate::worker::WorkerReport;
 use crate::workload::{Driver, Flavor, Workload};
@@ -34,6 +35,9 @@ pub(crate) struct Sample {
     pub(crate) unavailable: Option<String>,
     /// The measurement failed.
     pub(crate) error: Option<String>,
+    /// Latencies the workload timed (W2h, W9).
+    #[serde(default)]
+    pub(crate) latency: Option<Latency>,
 }
 
 impl Sample {
@@ -155,38 +159,65 @@ fn rounds(
             }
             if let Some(refs) = refs {
                 before(server, w)?;
-                match refs.measure(server, w, count, flavor) {
-                    Ok(Some(r)) => {
-                        let rate = r.ops as f64 / r.secs;
-                        eprintln!(
-                            "   {w} {:<15} {:>12} {}  ({})",
-                            "reference",
-                            report::si(rate),
-                            w.unit(),
-                            r.name
-                        );
-                        samples.push(Sample {
-                            runtime: flavor.name().to_owned(),
-                            workload: w,
-                            subject: r.name.to_owned(),
-                            reference: true,
-                            round,
-                            ops: r.ops,
-                            secs: r.secs,
-                            rate,
-                            peak_rss_kb: None,
-                            method: None,
-                            unavailable: None,
-                            error: None,
-                        });
+                for r in refs.measure(server, w, count, flavor) {
+                    match r {
+                        Ok(r) => {
+                            let rate = r.ops as f64 / r.secs;
+                            eprintln!(
+                                "   {w} {:<15} {:>12} {}  ({})",
+                                "reference",
+                                report::si(rate),
+                                w.unit(),
+                                r.name
+                            );
+                            samples.push(Sample {
+                                runtime: flavor.name().to_owned(),
+                                workload: w,
+                                subject: r.name.to_owned(),
+                                reference: true,
+                                round,
+                                ops: r.ops,
+                                secs: r.secs,
+                                rate,
+                                peak_rss_kb: None,
+                                method: None,
+                                unavailable: None,
+                                error: None,
+                                latency: None,
+                            });
+                        }
+                        Err(e) => eprintln!("   {w} reference FAILED: {e}"),
                     }
-                    Ok(None) => {}
-                    Err(e) => eprintln!("   {w} reference FAILED: {e}"),
+                }
+                // Reference rows run by a worker (a peer used another way).
+                for &driver in reference_drivers(w) {
+                    before(server, w)?;
+                    let mut sample = run_worker(server, w, driver, flavor, count, round);
+                    sample.reference = true;
+                    match &sample.error {
+                        Some(e) => eprintln!("   {w} {driver:<15} FAILED: {e}"),
+                        None => eprintln!(
+                            "   {w} {:<15} {:>12} {}  ({driver})",
+                            "reference",
+                            report::si(sample.rate),
+                            w.unit(),
+                        ),
+                    }
+                    samples.push(sample);
                 }
             }
         }
     }
     Ok(())
+}
+
+/// The reference rows of `w` that a worker measures: tokio-postgres's clients shared
+/// without a pool (issue 18), next to the pools of W2 and W2h.
+fn reference_drivers(w: Workload) -> &'static [Driver] {
+    match w {
+        Workload::W2 | Workload::W2h => &[Driver::TokioPostgresShared],
+        _ => &[],
+    }
 }
 
 /// Resets what a workload writes to, outside the clock.
@@ -198,6 +229,12 @@ fn before(server: &Server, w: Workload) -> Result<(), BoxError> {
         }
         Workload::W6 => {
             server.psql("TRUNCATE bench_w6")?;
+            server.psql("CHECKPOINT")?;
+        }
+        Workload::W9 => {
+            // Each run inserts a history row and updates an account per iteration.
+            server.psql("TRUNCATE pgbench_history")?;
+            server.psql("VACUUM pgbench_accounts")?;
             server.psql("CHECKPOINT")?;
         }
         _ => {}
@@ -252,6 +289,7 @@ fn run_worker(
         method: None,
         unavailable: None,
         error: None,
+        latency: None,
     };
     let output = worker_command(server, w, driver, flavor, count).and_then(|mut c| {
         c.stdout(Stdio::piped())
@@ -283,6 +321,7 @@ fn run_worker(
             sample.peak_rss_kb = r.peak_rss_kb;
             sample.method = r.method;
             sample.unavailable = r.unavailable;
+            sample.latency = r.latency;
         }
         _ => {
             let stderr = String::from_utf8_lossy(&output.stderr);

@@ -10,7 +10,7 @@ use crate::BoxError;
 use crate::cli::RunOptions;
 use crate::orchestrate::{RunData, Sample};
 use crate::server::Server;
-use crate::stats::{Summary, summarize};
+use crate::stats::{Latency, Summary, summarize};
 use crate::workload::{Driver, Workload};
 
 /// Peak RSS limit of W7 (20 MiB).
@@ -195,8 +195,34 @@ pub(crate) struct Line {
     pub(crate) ratio_to_reference: Option<f64>,
     /// Max peak RSS over the rounds, per driver (KiB).
     pub(crate) peak_rss_kb: Vec<(Driver, u64)>,
+    /// The references after the first (W2: pgbench's pipelines, tokio-postgres's
+    /// shared clients), each with Quarry's median rate over it.
+    #[serde(default)]
+    pub(crate) more_refs: Vec<(String, Summary, Option<f64>)>,
+    /// Median over the rounds of each subject's p50 and p99 latency (W2h, W9), µs.
+    #[serde(default)]
+    pub(crate) latency: Vec<LatencyCell>,
     pub(crate) met: String,
 }
+
+/// One subject's latencies in one line: the median over the rounds of its p50 and p99.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct LatencyCell {
+    pub(crate) subject: String,
+    pub(crate) what: String,
+    pub(crate) p50_us: f64,
+    pub(crate) p99: Summary,
+}
+
+/// Issue 18's targets for W2 against its extra reference rows: (subject, minimum of
+/// Quarry's rate over its rate).
+const W2_REFERENCE_TARGETS: &[(&str, f64)] = &[
+    ("tokio-postgres-shared", 1.5),
+    ("pgbench -c 8, pipelines of 8 point selects", 0.5),
+];
+
+/// W2's target against deadpool (tokio-postgres's pool) in issue 18.
+const W2_DEADPOOL_TARGET: f64 = 2.0;
 
 fn cell(samples: &[&Sample], runtime: &str, w: Workload, d: Driver) -> Cell {
     let mine: Vec<&&Sample> = samples
@@ -235,14 +261,34 @@ pub(crate) fn lines(data: &RunData) -> Vec<Line> {
                 .iter()
                 .map(|&d| (d, cell(&samples, runtime, w, d)))
                 .collect();
-            let reference = {
-                let refs: Vec<&&Sample> = samples
+            // References in the order they were measured; the first is the table's.
+            let mut ref_subjects: Vec<&str> = Vec::new();
+            for s in samples
+                .iter()
+                .filter(|s| s.reference && &s.runtime == runtime && s.workload == w)
+            {
+                if !ref_subjects.contains(&s.subject.as_str()) {
+                    ref_subjects.push(&s.subject);
+                }
+            }
+            let ref_summary = |subject: &str| {
+                let rates: Vec<f64> = samples
                     .iter()
-                    .filter(|s| s.reference && &s.runtime == runtime && s.workload == w)
+                    .filter(|s| {
+                        s.reference
+                            && &s.runtime == runtime
+                            && s.workload == w
+                            && s.subject == subject
+                            && s.is_valid()
+                    })
+                    .map(|s| s.rate)
                     .collect();
-                let rates: Vec<f64> = refs.iter().map(|s| s.rate).collect();
-                summarize(&rates).map(|s| (refs[0].subject.clone(), s))
+                summarize(&rates).map(|s| (subject.to_owned(), s))
             };
+            let mut refs = ref_subjects.iter().filter_map(|r| ref_summary(r));
+            let reference = refs.next();
+            let more: Vec<(String, Summary)> = refs.collect();
+            let latency = latency_cells(&samples, runtime, w);
             let best_peer = drivers
                 .iter()
                 .filter(|(d, _)| *d != Driver::Quarry)
@@ -273,6 +319,13 @@ pub(crate) fn lines(data: &RunData) -> Vec<Line> {
                         .map(|kb| (d, kb))
                 })
                 .collect();
+            let more_refs = more
+                .into_iter()
+                .map(|(name, s)| {
+                    let r = quarry.map(|q| q / s.median);
+                    (name, s, r)
+                })
+                .collect();
             let mut line = Line {
                 runtime: runtime.clone(),
                 workload: w,
@@ -282,6 +335,8 @@ pub(crate) fn lines(data: &RunData) -> Vec<Line> {
                 ratio,
                 ratio_to_reference,
                 peak_rss_kb,
+                more_refs,
+                latency,
                 met: String::new(),
             };
             line.met = verdict(&line);
@@ -289,6 +344,71 @@ pub(crate) fn lines(data: &RunData) -> Vec<Line> {
         }
     }
     out
+}
+
+/// Each subject's latencies in `w` (drivers first, then the reference rows).
+fn latency_cells(samples: &[&Sample], runtime: &str, w: Workload) -> Vec<LatencyCell> {
+    let mut subjects: Vec<(&str, &str)> = Vec::new();
+    for s in samples
+        .iter()
+        .filter(|s| s.runtime == runtime && s.workload == w && s.is_valid())
+    {
+        if let Some(l) = &s.latency
+            && !subjects.iter().any(|(n, _)| *n == s.subject)
+        {
+            subjects.push((&s.subject, &l.what));
+        }
+    }
+    subjects.sort_by_key(|(n, _)| {
+        Driver::ALL
+            .iter()
+            .position(|d| d.name() == *n)
+            .unwrap_or(Driver::ALL.len())
+    });
+    subjects
+        .into_iter()
+        .filter_map(|(subject, what)| {
+            let of = |f: fn(&Latency) -> f64| -> Vec<f64> {
+                samples
+                    .iter()
+                    .filter(|s| {
+                        s.runtime == runtime
+                            && s.workload == w
+                            && s.subject == subject
+                            && s.is_valid()
+                    })
+                    .filter_map(|s| s.latency.as_ref().map(f))
+                    .collect()
+            };
+            let p50 = summarize(&of(|l| l.p50_us))?;
+            let p99 = summarize(&of(|l| l.p99_us))?;
+            Some(LatencyCell {
+                subject: subject.to_owned(),
+                what: what.to_owned(),
+                p50_us: p50.median,
+                p99,
+            })
+        })
+        .collect()
+}
+
+/// Quarry's median p99 and the lowest median p99 of the other pools (not the reference
+/// rows) in a line's latencies.
+fn p99s(line: &Line) -> (Option<f64>, Option<f64>) {
+    let quarry = line
+        .latency
+        .iter()
+        .find(|c| c.subject == Driver::Quarry.name())
+        .map(|c| c.p99.median);
+    let peers = line
+        .latency
+        .iter()
+        .filter(|c| {
+            c.subject != Driver::Quarry.name() && Driver::ALL.iter().any(|d| d.name() == c.subject)
+        })
+        .map(|c| c.p99.median)
+        .reduce(f64::min);
+    (quarry, peers)
 }
 
 fn verdict(line: &Line) -> String {
@@ -305,6 +425,37 @@ fn verdict(line: &Line) -> String {
     let mut misses = Vec::new();
     if ratio < w.target_ratio() {
         misses.push(format!("ratio {ratio:.2}"));
+    }
+    if matches!(w, Workload::W2h | Workload::W9) {
+        // W2h: the fast queries' p99; W9: the transactions' p99; against the checkout
+        // pools of the same run.
+        match p99s(line) {
+            (Some(q), Some(p)) if q > p => {
+                misses.push(format!("p99 {} vs {}", micros_text(q), micros_text(p)))
+            }
+            (Some(_), Some(_)) => {}
+            _ => misses.push("latency not measured".to_owned()),
+        }
+    }
+    if w == Workload::W2 {
+        // Issue 18: against deadpool and the extra reference rows.
+        if let Some(d) = line
+            .drivers
+            .iter()
+            .find(|(d, _)| *d == Driver::TokioPostgres)
+            .and_then(|(_, c)| c.median())
+            && let Some(q) = line.drivers[0].1.median()
+            && q / d < W2_DEADPOOL_TARGET
+        {
+            misses.push(format!("{:.2} x deadpool", q / d));
+        }
+        for (name, min) in W2_REFERENCE_TARGETS {
+            if let Some((_, _, Some(r))) = line.more_refs.iter().find(|(n, _, _)| n == name)
+                && r < min
+            {
+                misses.push(format!("{r:.2} x {name}"));
+            }
+        }
     }
     match w {
         Workload::W1 => match line.ratio_to_reference {
@@ -330,6 +481,61 @@ fn verdict(line: &Line) -> String {
         "yes".to_owned()
     } else {
         format!("no ({})", misses.join(", "))
+    }
+}
+
+/// `850 µs`, `12.3 ms`.
+fn micros_text(us: f64) -> String {
+    if us >= 1000.0 {
+        format!("{:.1} ms", us / 1000.0)
+    } else {
+        format!("{us:.0} µs")
+    }
+}
+
+/// The reference rows beyond the first, and the latencies, as Markdown.
+fn extra_tables(t: &mut String, lines: &[&Line]) {
+    let more: Vec<&&Line> = lines.iter().filter(|l| !l.more_refs.is_empty()).collect();
+    if !more.is_empty() {
+        t.push_str("More reference rows (Quarry / it: Quarry's median over the reference's):\n\n| id | reference | rate | Quarry / it | target |\n|---|---|---|---|---|\n");
+        for line in more {
+            for (name, s, r) in &line.more_refs {
+                let target = W2_REFERENCE_TARGETS
+                    .iter()
+                    .find(|(n, _)| line.workload == Workload::W2 && n == name)
+                    .map_or("–".to_owned(), |(_, m)| format!(">= {m}"));
+                let _ = writeln!(
+                    t,
+                    "| {} | {name} | {} ({}–{}) | {} | {target} |",
+                    line.workload.id(),
+                    si(s.median),
+                    si(s.min),
+                    si(s.max),
+                    r.map_or("–".to_owned(), |r| format!("**{r:.2}**")),
+                );
+            }
+        }
+        t.push('\n');
+    }
+    let timed: Vec<&&Line> = lines.iter().filter(|l| !l.latency.is_empty()).collect();
+    if !timed.is_empty() {
+        t.push_str("Latencies (median over the rounds of each round's p50 and p99; p99 min–max; lower is better):\n\n| id | timed | subject | p50 | p99 |\n|---|---|---|---|---|\n");
+        for line in timed {
+            for c in &line.latency {
+                let _ = writeln!(
+                    t,
+                    "| {} | {} | {} | {} | {} ({}–{}) |",
+                    line.workload.id(),
+                    c.what,
+                    c.subject,
+                    micros_text(c.p50_us),
+                    micros_text(c.p99.median),
+                    micros_text(c.p99.min),
+                    micros_text(c.p99.max),
+                );
+            }
+        }
+        t.push('\n');
     }
 }
 
@@ -373,6 +579,8 @@ pub(crate) fn table(data: &RunData, lines: &[Line]) -> String {
             let _ = writeln!(t, "{}", crate::w8::table_line(w8));
         }
         t.push('\n');
+        let mine: Vec<&Line> = lines.iter().filter(|l| &l.runtime == runtime).collect();
+        extra_tables(&mut t, &mine);
         // Peak RSS where memory is part of the story.
         let rss: Vec<&Line> = lines
             .iter()

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::BoxError;
 use crate::cli::WorkerArgs;
 use crate::peers;
+use crate::stats::Latency;
 use crate::workload::Driver;
 
 /// What a child reports.
@@ -22,6 +23,9 @@ pub(crate) struct WorkerReport {
     pub(crate) unavailable: Option<String>,
     /// How the driver did it, when it matters (for example which of its APIs).
     pub(crate) method: Option<String>,
+    /// Latencies the workload times (W2h: the fast queries; W9: the transactions).
+    #[serde(default)]
+    pub(crate) latency: Option<Latency>,
 }
 
 /// What a driver's workload function returns.
@@ -31,6 +35,13 @@ pub(crate) enum Outcome {
         ops: u64,
         elapsed: Duration,
         method: Option<&'static str>,
+    },
+    /// Work done in `elapsed`, with the latencies of the operations the workload times.
+    Timed {
+        ops: u64,
+        elapsed: Duration,
+        method: &'static str,
+        latency: Option<Latency>,
     },
     /// The driver cannot do this yet (every driver can today; kept so that a new
     /// workload can be wired before a driver supports it).
@@ -45,6 +56,7 @@ pub(crate) fn main(args: &WorkerArgs) -> Result<(), BoxError> {
             Driver::Quarry => peers::quarry::run(args).await,
             Driver::TokioPostgres => peers::tokio_pg::run(args).await,
             Driver::Sqlx => peers::sqlx::run(args).await,
+            Driver::TokioPostgresShared => peers::tokio_pg::run_shared(args).await,
         }
     })?;
     drop(rt);
@@ -59,6 +71,20 @@ pub(crate) fn main(args: &WorkerArgs) -> Result<(), BoxError> {
             peak_rss_kb: crate::fixtures::peak_rss_kb(),
             unavailable: None,
             method: method.map(str::to_owned),
+            latency: None,
+        },
+        Outcome::Timed {
+            ops,
+            elapsed,
+            method,
+            latency,
+        } => WorkerReport {
+            ops,
+            secs: elapsed.as_secs_f64(),
+            peak_rss_kb: crate::fixtures::peak_rss_kb(),
+            unavailable: None,
+            method: Some(method.to_owned()),
+            latency,
         },
         Outcome::Unavailable(why) => WorkerReport {
             ops: 0,
@@ -66,6 +92,7 @@ pub(crate) fn main(args: &WorkerArgs) -> Result<(), BoxError> {
             peak_rss_kb: None,
             unavailable: Some(why.to_owned()),
             method: None,
+            latency: None,
         },
     };
     println!("{}", serde_json::to_string(&report)?);

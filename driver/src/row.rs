@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -190,17 +189,24 @@ mod sealed {
 }
 
 impl ColumnIndex for usize {
+    #[inline]
     fn index(&self, columns: &Columns) -> Result<usize> {
         if *self < columns.len() {
             Ok(*self)
         } else {
-            Err(Error::decode(format!(
-                "no column {self} in row: it has {} columns ({})",
-                columns.len(),
-                columns.names()
-            )))
+            Err(no_such_position(*self, columns))
         }
     }
+}
+
+#[cold]
+#[inline(never)]
+fn no_such_position(i: usize, columns: &Columns) -> Error {
+    Error::decode(format!(
+        "no column {i} in row: it has {} columns ({})",
+        columns.len(),
+        columns.names()
+    ))
 }
 
 impl ColumnIndex for str {
@@ -221,13 +227,23 @@ impl ColumnIndex for String {
 }
 
 impl<T: ColumnIndex + ?Sized> ColumnIndex for &T {
+    #[inline]
     fn index(&self, columns: &Columns) -> Result<usize> {
         (**self).index(columns)
     }
 }
 
-/// Where each value lies in a DataRow body; `NULL` values have no range.
-type Ranges = smallvec::SmallVec<[Option<Range<u32>>; 8]>;
+/// Where one value lies in a DataRow body: the offset of its first byte and its length;
+/// a negative length is `NULL` (as on the wire). Eight bytes, where an
+/// `Option<Range<u32>>` takes twelve.
+#[derive(Clone, Copy)]
+struct Span {
+    start: u32,
+    len: i32,
+}
+
+/// The spans of a row's values; rows of up to eight columns keep them inline.
+type Spans = smallvec::SmallVec<[Span; 8]>;
 
 /// One row of a result.
 ///
@@ -237,40 +253,18 @@ type Ranges = smallvec::SmallVec<[Option<Range<u32>>; 8]>;
 pub struct Row {
     columns: Arc<Columns>,
     body: Bytes,
-    ranges: Ranges,
+    spans: Spans,
 }
 
 impl Row {
     /// Builds a row from a DataRow body, checking that it matches `columns`.
+    #[inline]
     pub(crate) fn new(columns: Arc<Columns>, body: Bytes) -> Result<Row> {
-        let mut ranges = Ranges::new();
-        let mut r = Reader::new(&body, "DataRow");
-        let n = r.count16("field")?;
-        if n != columns.len() {
-            return Err(Error::protocol(format!(
-                "DataRow has {n} values but the result has {} columns",
-                columns.len()
-            )));
-        }
-        for _ in 0..n {
-            let start = body.len() - r.remaining() + 4;
-            let value = r.value()?;
-            ranges.push(match value {
-                None => None,
-                Some(v) => {
-                    let start = u32::try_from(start)
-                        .map_err(|_| Error::protocol("DataRow larger than 4 GiB"))?;
-                    let len = u32::try_from(v.len())
-                        .map_err(|_| Error::protocol("DataRow larger than 4 GiB"))?;
-                    Some(start..start + len)
-                }
-            });
-        }
-        r.finish()?;
+        let spans = spans(&body, columns.len())?;
         Ok(Row {
             columns,
             body,
-            ranges,
+            spans,
         })
     }
 
@@ -280,18 +274,18 @@ impl Row {
     pub(crate) fn from_ranges(
         columns: Arc<Columns>,
         body: Bytes,
-        ranges: impl IntoIterator<Item = Option<Range<usize>>>,
+        ranges: impl IntoIterator<Item = Option<std::ops::Range<usize>>>,
     ) -> Result<Row> {
-        let mut out = Ranges::new();
+        let mut out = Spans::new();
         for r in ranges {
             out.push(match r {
-                None => None,
+                None => Span { start: 0, len: -1 },
                 Some(r) if r.start <= r.end && r.end <= body.len() => {
                     let start = u32::try_from(r.start)
                         .map_err(|_| Error::protocol("a row larger than 4 GiB"))?;
-                    let end = u32::try_from(r.end)
-                        .map_err(|_| Error::protocol("a row larger than 4 GiB"))?;
-                    Some(start..end)
+                    let len = i32::try_from(r.end - r.start)
+                        .map_err(|_| Error::protocol("a value larger than 2 GiB"))?;
+                    Span { start, len }
                 }
                 Some(_) => return Err(Error::protocol("a value lies outside its message")),
             });
@@ -306,7 +300,7 @@ impl Row {
         Ok(Row {
             columns,
             body,
-            ranges: out,
+            spans: out,
         })
     }
 
@@ -316,10 +310,11 @@ impl Row {
     }
 
     /// Where value `i` lies in [`Row::body`] (`None`: NULL). `i` must be a column index.
-    pub(crate) fn value_range(&self, i: usize) -> Option<Range<usize>> {
-        self.ranges[i]
-            .as_ref()
-            .map(|r| r.start as usize..r.end as usize)
+    pub(crate) fn value_range(&self, i: usize) -> Option<std::ops::Range<usize>> {
+        let span = self.spans[i];
+        usize::try_from(span.len)
+            .ok()
+            .map(|len| span.start as usize..span.start as usize + len)
     }
 
     /// The same values under `columns` (the same shape, better-named types).
@@ -335,12 +330,12 @@ impl Row {
 
     /// The number of columns.
     pub fn len(&self) -> usize {
-        self.ranges.len()
+        self.spans.len()
     }
 
     /// Whether the row has no columns.
     pub fn is_empty(&self) -> bool {
-        self.ranges.is_empty()
+        self.spans.is_empty()
     }
 
     /// The raw value of a column.
@@ -349,16 +344,20 @@ impl Row {
         Ok(self.raw(i))
     }
 
+    #[inline]
     fn raw(&self, i: usize) -> ValueRef<'_> {
         let column = &self.columns.list[i];
-        let bytes = self.ranges[i].as_ref().map(|r| {
-            // Ranges were computed from this body in `new`.
-            &self.body[r.start as usize..r.end as usize]
+        let span = self.spans[i];
+        // Spans were computed from this body in `new`: they lie inside it.
+        let bytes = usize::try_from(span.len).ok().map(|len| {
+            let start = span.start as usize;
+            &self.body[start..start + len]
         });
         ValueRef::new(bytes, column.format, &column.type_info)
     }
 
     /// Decodes a column, checking that its type fits `T`.
+    #[inline]
     pub fn try_get<'r, T, I>(&'r self, index: I) -> Result<T>
     where
         T: Decode<'r> + crate::types::Type,
@@ -370,17 +369,14 @@ impl Row {
             return Err(mismatch::<T>(column));
         }
         let value = self.raw(i);
-        T::decode(value).map_err(|e| {
-            if value.is_null() {
-                // Only a type that cannot hold NULL fails on one.
-                null_error::<T>(column)
-            } else {
-                decode_error(column, &e)
-            }
-        })
+        match T::decode(value) {
+            Ok(v) => Ok(v),
+            Err(e) => Err(decode_failure::<T>(column, value.is_null(), &e)),
+        }
     }
 
     /// Decodes a column without checking its type (the macros checked it at compile time).
+    #[inline]
     pub fn try_get_unchecked<'r, T, I>(&'r self, index: I) -> Result<T>
     where
         T: Decode<'r>,
@@ -388,14 +384,14 @@ impl Row {
     {
         let i = index.index(&self.columns)?;
         let value = self.raw(i);
-        let column = &self.columns.list[i];
-        T::decode(value).map_err(|e| {
-            if value.is_null() {
-                null_error::<T>(column)
-            } else {
-                decode_error(column, &e)
-            }
-        })
+        match T::decode(value) {
+            Ok(v) => Ok(v),
+            Err(e) => Err(decode_failure::<T>(
+                &self.columns.list[i],
+                value.is_null(),
+                &e,
+            )),
+        }
     }
 
     /// Decodes a column, panicking with the error message if it cannot.
@@ -432,6 +428,91 @@ fn override_base(name: &str) -> &str {
     if left.is_empty() { name } else { left }
 }
 
+/// The spans of the values of a DataRow `body` that must hold `expected` values.
+///
+/// Every length is checked against the bytes there, so the spans lie inside `body`.
+#[inline]
+fn spans(body: &[u8], expected: usize) -> Result<Spans> {
+    match well_formed_spans(body, expected) {
+        Some(spans) => Ok(spans),
+        None => checked_spans(body, expected),
+    }
+}
+
+/// The spans of a well-formed DataRow body, or `None` if anything is wrong with it
+/// (then [`checked_spans`] says what).
+#[inline]
+fn well_formed_spans(body: &[u8], expected: usize) -> Option<Spans> {
+    // Offsets are kept as u32: a larger row is refused.
+    u32::try_from(body.len()).ok()?;
+    let (count, mut rest) = body.split_first_chunk::<2>()?;
+    if usize::try_from(i16::from_be_bytes(*count)).ok()? != expected {
+        return None;
+    }
+    let mut spans = Spans::new();
+    if expected > spans.inline_size() {
+        spans.reserve_exact(expected);
+    }
+    let mut start: u32 = 2;
+    for _ in 0..expected {
+        let (len, tail) = rest.split_first_chunk::<4>()?;
+        let len = i32::from_be_bytes(*len);
+        // `start` stays within the body, which is under 4 GiB.
+        start += 4;
+        if len >= 0 {
+            let (_, after) = tail.split_at_checked(len.unsigned_abs() as usize)?;
+            rest = after;
+            spans.push(Span { start, len });
+            start += len.unsigned_abs();
+        } else if len == -1 {
+            rest = tail;
+            spans.push(Span { start, len });
+        } else {
+            return None;
+        }
+    }
+    rest.is_empty().then_some(spans)
+}
+
+/// The spans of a DataRow body read field by field, with an error saying what is wrong
+/// with a malformed one.
+#[cold]
+#[inline(never)]
+fn checked_spans(body: &[u8], expected: usize) -> Result<Spans> {
+    if u32::try_from(body.len()).is_err() {
+        return Err(Error::protocol("DataRow larger than 4 GiB"));
+    }
+    let mut r = Reader::new(body, "DataRow");
+    let n = r.count16("field")?;
+    if n != expected {
+        return Err(field_count_mismatch(n, expected));
+    }
+    let mut spans = Spans::with_capacity(n);
+    for _ in 0..n {
+        // The body is under 4 GiB (checked above), so offsets and lengths fit.
+        #[allow(clippy::cast_possible_truncation)]
+        let start = (body.len() - r.remaining() + 4) as u32;
+        #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+        let len = match r.value()? {
+            None => -1,
+            Some(v) => v.len() as i32,
+        };
+        spans.push(Span { start, len });
+    }
+    r.finish()?;
+    Ok(spans)
+}
+
+#[cold]
+#[inline(never)]
+fn field_count_mismatch(n: usize, columns: usize) -> Error {
+    Error::protocol(format!(
+        "DataRow has {n} values but the result has {columns} columns"
+    ))
+}
+
+#[cold]
+#[inline(never)]
 fn mismatch<T: ?Sized>(column: &Column) -> Error {
     let hint = match rust_type_for(column.type_info.oid()) {
         Some(rust) => format!(" (use {rust})"),
@@ -443,6 +524,19 @@ fn mismatch<T: ?Sized>(column: &Column) -> Error {
         column.type_info,
         short_type_name::<T>()
     ))
+}
+
+/// The error of a value that did not decode: a NULL where `T` cannot hold one, or
+/// what the decoder said.
+#[cold]
+#[inline(never)]
+fn decode_failure<T: ?Sized>(column: &Column, null: bool, e: &crate::types::DecodeError) -> Error {
+    if null {
+        // Only a type that cannot hold NULL fails on one.
+        null_error::<T>(column)
+    } else {
+        decode_error(column, e)
+    }
 }
 
 fn null_error<T: ?Sized>(column: &Column) -> Error {
@@ -548,3 +642,145 @@ tuple_from_record!(13; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L
 tuple_from_record!(14; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13);
 tuple_from_record!(15; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14);
 tuple_from_record!(16; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14, P 15);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::Oid;
+
+    fn columns(n: usize) -> Arc<Columns> {
+        let list = (0..n)
+            .map(|i| {
+                Column::new(
+                    &format!("c{i}"),
+                    TypeInfo::from_oid(Oid::INT4),
+                    Oid(0),
+                    0,
+                    -1,
+                    Format::Binary,
+                )
+            })
+            .collect();
+        Arc::new(Columns::new(list))
+    }
+
+    /// A DataRow body: the field count, then each value (`None` is NULL).
+    fn body(values: &[Option<&[u8]>]) -> Vec<u8> {
+        let mut b = i16::try_from(values.len()).unwrap().to_be_bytes().to_vec();
+        for v in values {
+            match v {
+                None => b.extend_from_slice(&(-1i32).to_be_bytes()),
+                Some(v) => {
+                    b.extend_from_slice(&i32::try_from(v.len()).unwrap().to_be_bytes());
+                    b.extend_from_slice(v);
+                }
+            }
+        }
+        b
+    }
+
+    fn values(row: &Row) -> Vec<Option<Vec<u8>>> {
+        (0..row.len())
+            .map(|i| row.raw(i).bytes().map(<[u8]>::to_vec))
+            .collect()
+    }
+
+    #[test]
+    fn rows_give_back_their_values_and_nulls() {
+        let shapes: [&[Option<&[u8]>]; 5] = [
+            &[],
+            &[Some(b"abc")],
+            &[None, Some(b""), Some(b"\x00\x00\x00\x07")],
+            &[Some(&b"x"[..]); 8],
+            &[
+                Some(b"y"),
+                None,
+                Some(b"zz"),
+                None,
+                None,
+                Some(b"w"),
+                None,
+                None,
+                Some(b"last"),
+            ],
+        ];
+        for shape in shapes {
+            let row = Row::new(columns(shape.len()), Bytes::from(body(shape))).unwrap();
+            let want: Vec<Option<Vec<u8>>> = shape.iter().map(|v| v.map(<[u8]>::to_vec)).collect();
+            assert_eq!(values(&row), want);
+        }
+    }
+
+    /// The quick parse of a DataRow and the field-by-field one agree on every body,
+    /// well-formed or not: both accept the same bodies with the same spans, and every
+    /// body the quick parse refuses gets the field-by-field error.
+    #[test]
+    fn the_quick_and_the_checked_parse_agree_on_every_cut_and_corruption() {
+        let good = body(&[Some(b"\x00\x00\x00\x01"), None, Some(b""), Some(b"hello")]);
+        let mut bodies = vec![good.clone()];
+        // Every truncation, every extension, every single byte flipped to 0x80 and 0xff.
+        for cut in 0..good.len() {
+            bodies.push(good[..cut].to_vec());
+        }
+        bodies.push([good.as_slice(), b"\x00"].concat());
+        for i in 0..good.len() {
+            for byte in [0x80, 0xff, 0x00] {
+                let mut b = good.clone();
+                b[i] = byte;
+                bodies.push(b);
+            }
+        }
+        for b in &bodies {
+            for expected in [3, 4, 5] {
+                let quick = well_formed_spans(b, expected);
+                let checked = checked_spans(b, expected);
+                match (&quick, &checked) {
+                    (Some(q), Ok(c)) => {
+                        let q: Vec<(u32, i32)> = q.iter().map(|s| (s.start, s.len)).collect();
+                        let c: Vec<(u32, i32)> = c.iter().map(|s| (s.start, s.len)).collect();
+                        assert_eq!(q, c, "{b:?}");
+                    }
+                    (None, Err(e)) => {
+                        assert_eq!(e.kind(), crate::ErrorKind::Protocol, "{b:?}");
+                        assert!(e.to_string().contains("DataRow"), "{e}");
+                    }
+                    _ => panic!("the parses disagree on {b:?} ({expected} columns)"),
+                }
+                // What a caller sees is the checked outcome either way.
+                let row = Row::new(columns(expected), Bytes::from(b.clone()));
+                assert_eq!(row.is_ok(), checked.is_ok(), "{b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn malformed_rows_say_what_is_wrong() {
+        let cases: [(Vec<u8>, usize, &str); 5] = [
+            (
+                body(&[Some(b"ab")]),
+                2,
+                "DataRow has 1 values but the result has 2 columns",
+            ),
+            (b"\xff\xff".to_vec(), 1, "negative field count"),
+            (
+                b"\x00\x01\xff\xff\xff\xfe".to_vec(),
+                1,
+                "negative value length (-2)",
+            ),
+            (
+                b"\x00\x01\x00\x00\x00\x05ab".to_vec(),
+                1,
+                "truncated: expected 5 more bytes, 2 left",
+            ),
+            (
+                [body(&[Some(b"ab")]), b"z".to_vec()].concat(),
+                1,
+                "1 unexpected trailing bytes",
+            ),
+        ];
+        for (b, n, want) in cases {
+            let err = Row::new(columns(n), Bytes::from(b)).unwrap_err();
+            assert!(err.to_string().contains(want), "{err} (wanted {want:?})");
+        }
+    }
+}

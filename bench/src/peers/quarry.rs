@@ -11,13 +11,17 @@ use quarry_driver::{
     Connection, FromRecord, Pool, PoolOptions, Row, query, query_as, query_scalar,
 };
 
-use super::{W2_POOL, W2_TASKS, W3_DEPTH, WARMUP_QUERIES, share, usize_of};
+use super::{
+    LATENCY_WARMUP, Step, W2_POOL, W2_TASKS, W3_DEPTH, WARMUP_QUERIES, in_tasks, share, usize_of,
+    w2h_is_slow,
+};
 use crate::BoxError;
 use crate::cli::WorkerArgs;
 use crate::fixtures::{
-    Aids, POINT_SELECT, W4_SELECT, W4Row, W5_COPY, W5Row, W6_INSERT, W7_SELECT, W7Row, w5_rows,
-    w6_rows,
+    Aids, POINT_SELECT, W2H_SLOW, W4_SELECT, W4Row, W5_COPY, W5Row, W6_INSERT, W7_SELECT, W7Row,
+    W9_INSERT, W9_RANGE, W9_RANGE_ROWS, W9_UPDATE, W9Keys, W9Row, w5_rows, w6_rows,
 };
+use crate::stats::{Latency, micros};
 use crate::worker::Outcome;
 use crate::workload::Workload;
 
@@ -30,6 +34,17 @@ impl<'r> FromRecord<'r> for W4Row {
             d: row.try_get(3)?,
             e: row.try_get(4)?,
             f: row.try_get(5)?,
+        })
+    }
+}
+
+impl<'r> FromRecord<'r> for W9Row {
+    fn from_record(row: &'r Row) -> quarry_driver::Result<Self> {
+        Ok(W9Row {
+            aid: row.try_get(0)?,
+            bid: row.try_get(1)?,
+            abalance: row.try_get(2)?,
+            filler: row.try_get(3)?,
         })
     }
 }
@@ -47,12 +62,14 @@ pub(crate) async fn run(args: &WorkerArgs) -> Result<Outcome, BoxError> {
     match args.workload {
         Workload::W1 => w1(args).await,
         Workload::W2 => w2(args).await,
+        Workload::W2h => w2h(args).await,
         Workload::W3 => w3(args).await,
         Workload::W4 => w4(args).await,
         Workload::W5 => w5(args).await,
         Workload::W6 => w6(args).await,
         Workload::W7 => w7(args).await,
         Workload::W8 => Err("W8 is measured by builds, not by a worker".into()),
+        Workload::W9 => w9(args).await,
     }
 }
 
@@ -127,6 +144,96 @@ async fn w2(args: &WorkerArgs) -> Result<Outcome, BoxError> {
         ops: args.count,
         elapsed,
         method: Some("Pool (8 connections), query_scalar(..).fetch_one(&pool)"),
+    })
+}
+
+/// The pool of W2h and W9: W2's, a plain `&pool` user.
+async fn pool(args: &WorkerArgs) -> Result<Pool, BoxError> {
+    Ok(PoolOptions::new()
+        .max_connections(W2_POOL)
+        .min_connections(W2_POOL)
+        .connect(&args.url)
+        .await?)
+}
+
+/// W2h's query `k`: the slow one, or a point select timed from the call to its row.
+async fn w2h_query(pool: Pool, task: u64, k: u64, aid: i32) -> Step {
+    if w2h_is_slow(task, k) {
+        let v: String = query_scalar(W2H_SLOW).fetch_one(&pool).await?;
+        return Ok((i64::try_from(v.len())?, None));
+    }
+    let start = Instant::now();
+    let v: i32 = query_scalar(POINT_SELECT)
+        .bind(aid)
+        .fetch_one(&pool)
+        .await?;
+    Ok((i64::from(v), Some(micros(start.elapsed()))))
+}
+
+async fn w2h(args: &WorkerArgs) -> Result<Outcome, BoxError> {
+    let pool = pool(args).await?;
+    let (mut sum, _) = in_tasks(LATENCY_WARMUP, 1000, &pool, w2h_query).await?;
+    let start = Instant::now();
+    let (s, latencies) = in_tasks(args.count, 1, &pool, w2h_query).await?;
+    let elapsed = start.elapsed();
+    sum = sum.wrapping_add(s);
+    black_box(sum);
+    Ok(Outcome::Timed {
+        ops: args.count,
+        elapsed,
+        method: "Pool (8 connections), query_scalar(..).fetch_one(&pool); the slow one too",
+        latency: Latency::of("fast point selects", latencies),
+    })
+}
+
+/// One W9 iteration: a point select, 20 rows into structs, and a timed transaction.
+async fn w9_iteration(pool: Pool, _task: u64, _k: u64, aid: i32) -> Step {
+    let keys = W9Keys::new(aid);
+    let v: i32 = query_scalar(POINT_SELECT)
+        .bind(keys.aid)
+        .fetch_one(&pool)
+        .await?;
+    let rows = query_as::<W9Row>(W9_RANGE)
+        .bind(keys.range_start)
+        .fetch_all(&pool)
+        .await?;
+    if rows.len() != W9_RANGE_ROWS {
+        return Err(format!("W9's range select returned {} rows", rows.len()).into());
+    }
+    let start = Instant::now();
+    let mut tx = pool.begin().await?;
+    query(W9_UPDATE)
+        .bind(keys.delta)
+        .bind(keys.aid)
+        .execute(&mut tx)
+        .await?;
+    query(W9_INSERT)
+        .bind(keys.tid)
+        .bind(keys.bid)
+        .bind(keys.aid)
+        .bind(keys.delta)
+        .execute(&mut tx)
+        .await?;
+    tx.commit().await?;
+    let latency = micros(start.elapsed());
+    let sum = rows.iter().map(W9Row::checksum).sum::<i64>() + i64::from(v);
+    Ok((sum, Some(latency)))
+}
+
+async fn w9(args: &WorkerArgs) -> Result<Outcome, BoxError> {
+    let pool = pool(args).await?;
+    let (mut sum, _) = in_tasks(LATENCY_WARMUP, 1000, &pool, w9_iteration).await?;
+    let start = Instant::now();
+    let (s, latencies) = in_tasks(args.count, 1, &pool, w9_iteration).await?;
+    let elapsed = start.elapsed();
+    sum = sum.wrapping_add(s);
+    black_box(sum);
+    Ok(Outcome::Timed {
+        ops: args.count,
+        elapsed,
+        method: "Pool (8 connections): query_scalar / query_as::<W9Row>(..).fetch_all(&pool), \
+                 pool.begin() + 2 execute(&mut tx) + commit",
+        latency: Latency::of("transactions", latencies),
     })
 }
 

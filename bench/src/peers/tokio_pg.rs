@@ -3,6 +3,7 @@
 //! by polling futures concurrently, `query_raw` to stream, `BinaryCopyInWriter`.
 
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::{StreamExt, TryStreamExt, pin_mut};
@@ -10,12 +11,17 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
-use super::{W2_POOL, W2_TASKS, W3_DEPTH, WARMUP_QUERIES, share, usize_of};
+use super::{
+    LATENCY_WARMUP, Step, W2_POOL, W2_TASKS, W3_DEPTH, WARMUP_QUERIES, in_tasks, share, usize_of,
+    w2h_is_slow,
+};
 use crate::BoxError;
 use crate::cli::WorkerArgs;
 use crate::fixtures::{
-    Aids, POINT_SELECT, W4_SELECT, W4Row, W5_COPY, W6_INSERT, W7_SELECT, W7Row, w5_rows, w6_rows,
+    Aids, POINT_SELECT, W2H_SLOW, W4_SELECT, W4Row, W5_COPY, W6_INSERT, W7_SELECT, W7Row,
+    W9_INSERT, W9_RANGE, W9_RANGE_ROWS, W9_UPDATE, W9Keys, W9Row, w5_rows, w6_rows,
 };
+use crate::stats::{Latency, micros};
 use crate::worker::Outcome;
 use crate::workload::Workload;
 
@@ -30,6 +36,15 @@ fn w4_row(row: &Row) -> Result<W4Row, tokio_postgres::Error> {
     })
 }
 
+fn w9_row(row: &Row) -> Result<W9Row, tokio_postgres::Error> {
+    Ok(W9Row {
+        aid: row.try_get(0)?,
+        bid: row.try_get(1)?,
+        abalance: row.try_get(2)?,
+        filler: row.try_get(3)?,
+    })
+}
+
 fn w7_row(row: &Row) -> Result<W7Row, tokio_postgres::Error> {
     Ok(W7Row {
         a: row.try_get(0)?,
@@ -41,12 +56,23 @@ pub(crate) async fn run(args: &WorkerArgs) -> Result<Outcome, BoxError> {
     match args.workload {
         Workload::W1 => w1(args).await,
         Workload::W2 => w2(args).await,
+        Workload::W2h => w2h(args).await,
         Workload::W3 => w3(args).await,
         Workload::W4 => w4(args).await,
         Workload::W5 => w5(args).await,
         Workload::W6 => w6(args).await,
         Workload::W7 => w7(args).await,
         Workload::W8 => Err("W8 is measured by builds, not by a worker".into()),
+        Workload::W9 => w9(args).await,
+    }
+}
+
+/// tokio-postgres with 8 clients shared by the 64 tasks, no pool (W2 and W2h only).
+pub(crate) async fn run_shared(args: &WorkerArgs) -> Result<Outcome, BoxError> {
+    match args.workload {
+        Workload::W2 => w2_shared(args).await,
+        Workload::W2h => w2h_shared(args).await,
+        w => Err(format!("{w} has no shared-clients variant").into()),
     }
 }
 
@@ -142,6 +168,207 @@ async fn w2(args: &WorkerArgs) -> Result<Outcome, BoxError> {
         method: Some(
             "deadpool-postgres (Fast recycling), get() + prepare_cached + query_one per query",
         ),
+    })
+}
+
+/// deadpool-postgres as W2 has it.
+fn deadpool(args: &WorkerArgs) -> Result<deadpool_postgres::Pool, BoxError> {
+    let config: tokio_postgres::Config = args.url.parse()?;
+    let manager = deadpool_postgres::Manager::from_config(
+        config,
+        NoTls,
+        deadpool_postgres::ManagerConfig {
+            recycling_method: deadpool_postgres::RecyclingMethod::Fast,
+        },
+    );
+    Ok(deadpool_postgres::Pool::builder(manager)
+        .max_size(W2_POOL)
+        .build()?)
+}
+
+async fn w2h_query(pool: deadpool_postgres::Pool, task: u64, k: u64, aid: i32) -> Step {
+    if w2h_is_slow(task, k) {
+        let client = pool.get().await?;
+        let stmt = client.prepare_cached(W2H_SLOW).await?;
+        let v: String = client.query_one(&stmt, &[]).await?.try_get(0)?;
+        return Ok((i64::try_from(v.len())?, None));
+    }
+    let start = Instant::now();
+    let client = pool.get().await?;
+    let stmt = client.prepare_cached(POINT_SELECT).await?;
+    let v: i32 = client.query_one(&stmt, &[&aid]).await?.try_get(0)?;
+    drop(client);
+    Ok((i64::from(v), Some(micros(start.elapsed()))))
+}
+
+async fn w2h(args: &WorkerArgs) -> Result<Outcome, BoxError> {
+    let pool = deadpool(args)?;
+    let (mut sum, _) = in_tasks(LATENCY_WARMUP, 1000, &pool, w2h_query).await?;
+    let start = Instant::now();
+    let (s, latencies) = in_tasks(args.count, 1, &pool, w2h_query).await?;
+    let elapsed = start.elapsed();
+    sum = sum.wrapping_add(s);
+    black_box(sum);
+    Ok(Outcome::Timed {
+        ops: args.count,
+        elapsed,
+        method: "deadpool-postgres (Fast recycling), get() + prepare_cached + query_one per query",
+        latency: Latency::of("fast point selects", latencies),
+    })
+}
+
+async fn w9_iteration(pool: deadpool_postgres::Pool, _task: u64, _k: u64, aid: i32) -> Step {
+    let keys = W9Keys::new(aid);
+    let v: i32 = {
+        let client = pool.get().await?;
+        let stmt = client.prepare_cached(POINT_SELECT).await?;
+        client.query_one(&stmt, &[&keys.aid]).await?.try_get(0)?
+    };
+    let rows = {
+        let client = pool.get().await?;
+        let stmt = client.prepare_cached(W9_RANGE).await?;
+        let params: [&(dyn ToSql + Sync); 1] = [&keys.range_start];
+        let stream = client.query_raw(&stmt, params).await?;
+        pin_mut!(stream);
+        let mut rows = Vec::new();
+        while let Some(row) = stream.try_next().await? {
+            rows.push(w9_row(&row)?);
+        }
+        rows
+    };
+    if rows.len() != W9_RANGE_ROWS {
+        return Err(format!("W9's range select returned {} rows", rows.len()).into());
+    }
+    let start = Instant::now();
+    {
+        let mut client = pool.get().await?;
+        let tx = client.transaction().await?;
+        let update = tx.prepare_cached(W9_UPDATE).await?;
+        tx.execute(&update, &[&keys.delta, &keys.aid]).await?;
+        let insert = tx.prepare_cached(W9_INSERT).await?;
+        tx.execute(&insert, &[&keys.tid, &keys.bid, &keys.aid, &keys.delta])
+            .await?;
+        tx.commit().await?;
+    }
+    let latency = micros(start.elapsed());
+    let sum = rows.iter().map(W9Row::checksum).sum::<i64>() + i64::from(v);
+    Ok((sum, Some(latency)))
+}
+
+async fn w9(args: &WorkerArgs) -> Result<Outcome, BoxError> {
+    let pool = deadpool(args)?;
+    let (mut sum, _) = in_tasks(LATENCY_WARMUP, 1000, &pool, w9_iteration).await?;
+    let start = Instant::now();
+    let (s, latencies) = in_tasks(args.count, 1, &pool, w9_iteration).await?;
+    let elapsed = start.elapsed();
+    sum = sum.wrapping_add(s);
+    black_box(sum);
+    Ok(Outcome::Timed {
+        ops: args.count,
+        elapsed,
+        method: "deadpool-postgres (Fast recycling): a get() per statement with prepare_cached, \
+                 query_one / query_raw into Vec<W9Row>; get() + transaction() + 2 execute + commit",
+        latency: Latency::of("transactions", latencies),
+    })
+}
+
+/// [`W2_POOL`] clients, each with the point select (and W2h's slow query) prepared.
+async fn shared_clients(
+    args: &WorkerArgs,
+) -> Result<Arc<Vec<(Client, Statement, Statement)>>, BoxError> {
+    let mut clients = Vec::with_capacity(W2_POOL);
+    for _ in 0..W2_POOL {
+        let client = connect(args).await?;
+        let point = client.prepare(POINT_SELECT).await?;
+        let slow = client.prepare(W2H_SLOW).await?;
+        clients.push((client, point, slow));
+    }
+    Ok(Arc::new(clients))
+}
+
+/// The client task `t` uses: tasks are dealt round the clients.
+fn client_of(
+    clients: &[(Client, Statement, Statement)],
+    t: u64,
+) -> &(Client, Statement, Statement) {
+    &clients[usize_of(t) % clients.len()]
+}
+
+async fn w2_shared(args: &WorkerArgs) -> Result<Outcome, BoxError> {
+    let clients = shared_clients(args).await?;
+    let round = |total: u64, seed: u64| {
+        let tasks: Vec<_> = (0..W2_TASKS)
+            .map(|t| {
+                let clients = clients.clone();
+                let n = share(total, W2_TASKS, t);
+                tokio::spawn(async move {
+                    let (client, stmt, _) = client_of(&clients, t);
+                    let mut sum = 0i64;
+                    for aid in Aids::new(seed + t).take(usize_of(n)) {
+                        sum += i64::from(
+                            client
+                                .query_one(stmt, &[&aid])
+                                .await?
+                                .try_get::<_, i32>(0)?,
+                        );
+                    }
+                    Ok::<i64, BoxError>(sum)
+                })
+            })
+            .collect();
+        async move {
+            let mut sum = 0i64;
+            for t in tasks {
+                sum += t.await??;
+            }
+            Ok::<i64, BoxError>(sum)
+        }
+    };
+    let mut sum = round(W2_TASKS * 20, 1000).await?;
+    let start = Instant::now();
+    sum += round(args.count, 1).await?;
+    let elapsed = start.elapsed();
+    black_box(sum);
+    Ok(Outcome::Done {
+        ops: args.count,
+        elapsed,
+        method: Some(
+            "8 tokio-postgres clients shared by the 64 tasks (task t uses client t % 8), \
+             no pool: each client pipelines its tasks' query_one calls",
+        ),
+    })
+}
+
+async fn w2h_shared_query(
+    clients: Arc<Vec<(Client, Statement, Statement)>>,
+    task: u64,
+    k: u64,
+    aid: i32,
+) -> Step {
+    let (client, point, slow) = client_of(&clients, task);
+    if w2h_is_slow(task, k) {
+        let v: String = client.query_one(slow, &[]).await?.try_get(0)?;
+        return Ok((i64::try_from(v.len())?, None));
+    }
+    let start = Instant::now();
+    let v: i32 = client.query_one(point, &[&aid]).await?.try_get(0)?;
+    Ok((i64::from(v), Some(micros(start.elapsed()))))
+}
+
+async fn w2h_shared(args: &WorkerArgs) -> Result<Outcome, BoxError> {
+    let clients = shared_clients(args).await?;
+    let (mut sum, _) = in_tasks(LATENCY_WARMUP, 1000, &clients, w2h_shared_query).await?;
+    let start = Instant::now();
+    let (s, latencies) = in_tasks(args.count, 1, &clients, w2h_shared_query).await?;
+    let elapsed = start.elapsed();
+    sum = sum.wrapping_add(s);
+    black_box(sum);
+    Ok(Outcome::Timed {
+        ops: args.count,
+        elapsed,
+        method: "8 tokio-postgres clients shared by the 64 tasks (task t uses client t % 8), \
+                 no pool",
+        latency: Latency::of("fast point selects", latencies),
     })
 }
 

@@ -17,10 +17,13 @@ pub(crate) struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     /// A reader over `bytes`, which hold (part of) a `what` message.
+    #[inline]
     pub(crate) fn new(bytes: &'a [u8], what: &'static str) -> Reader<'a> {
         Reader { bytes, what }
     }
 
+    #[cold]
+    #[inline(never)]
     fn short(&self, wanted: usize) -> Error {
         Error::protocol(format!(
             "{} message is truncated: expected {wanted} more bytes, {} left",
@@ -30,11 +33,13 @@ impl<'a> Reader<'a> {
     }
 
     /// Bytes not yet read.
+    #[inline]
     pub(crate) fn remaining(&self) -> usize {
         self.bytes.len()
     }
 
     /// The next `n` bytes.
+    #[inline]
     pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         if n > self.bytes.len() {
             return Err(self.short(n));
@@ -44,6 +49,7 @@ impl<'a> Reader<'a> {
         Ok(head)
     }
 
+    #[inline]
     fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
         let bytes = self.take(N)?;
         let mut out = [0u8; N];
@@ -52,21 +58,25 @@ impl<'a> Reader<'a> {
     }
 
     /// One byte.
+    #[inline]
     pub(crate) fn u8(&mut self) -> Result<u8> {
         Ok(self.array::<1>()?[0])
     }
 
     /// A big-endian `i16`.
+    #[inline]
     pub(crate) fn i16(&mut self) -> Result<i16> {
         Ok(i16::from_be_bytes(self.array()?))
     }
 
     /// A big-endian `i32`.
+    #[inline]
     pub(crate) fn i32(&mut self) -> Result<i32> {
         Ok(i32::from_be_bytes(self.array()?))
     }
 
     /// A big-endian `u32`.
+    #[inline]
     pub(crate) fn u32(&mut self) -> Result<u32> {
         Ok(u32::from_be_bytes(self.array()?))
     }
@@ -82,29 +92,32 @@ impl<'a> Reader<'a> {
     }
 
     /// A count field (`i16` on the wire) that must not be negative.
+    #[inline]
     pub(crate) fn count16(&mut self, of: &str) -> Result<usize> {
         let n = self.i16()?;
-        usize::try_from(n).map_err(|_| {
-            Error::protocol(format!(
-                "{} message has a negative {of} count ({n})",
-                self.what
-            ))
-        })
+        match usize::try_from(n) {
+            Ok(n) => Ok(n),
+            Err(_) => Err(self.negative(&format!("{of} count"), i32::from(n))),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn negative(&self, what: &str, n: i32) -> Error {
+        Error::protocol(format!("{} message has a negative {what} ({n})", self.what))
     }
 
     /// A length-prefixed value: `i32` length then bytes; `-1` is NULL (`None`).
+    #[inline]
     pub(crate) fn value(&mut self) -> Result<Option<&'a [u8]>> {
         let len = self.i32()?;
         if len == -1 {
             return Ok(None);
         }
-        let len = usize::try_from(len).map_err(|_| {
-            Error::protocol(format!(
-                "{} message has a negative value length ({len})",
-                self.what
-            ))
-        })?;
-        self.take(len).map(Some)
+        match usize::try_from(len) {
+            Ok(len) => self.take(len).map(Some),
+            Err(_) => Err(self.negative("value length", len)),
+        }
     }
 
     /// A NUL-terminated byte string (without the NUL).
@@ -133,21 +146,29 @@ impl<'a> Reader<'a> {
     }
 
     /// Every byte not yet read.
+    #[inline]
     pub(crate) fn rest(&mut self) -> &'a [u8] {
         std::mem::take(&mut self.bytes)
     }
 
     /// Ends the read: any byte left over is an error.
+    #[inline]
     pub(crate) fn finish(self) -> Result<()> {
         if self.bytes.is_empty() {
             Ok(())
         } else {
-            Err(Error::protocol(format!(
-                "{} message has {} unexpected trailing bytes",
-                self.what,
-                self.bytes.len()
-            )))
+            Err(self.trailing())
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn trailing(&self) -> Error {
+        Error::protocol(format!(
+            "{} message has {} unexpected trailing bytes",
+            self.what,
+            self.bytes.len()
+        ))
     }
 }
 

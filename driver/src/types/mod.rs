@@ -292,6 +292,7 @@ impl TypeInfo {
     }
 
     /// The type's OID.
+    #[inline]
     pub fn oid(&self) -> Oid {
         self.oid
     }
@@ -495,6 +496,7 @@ impl DecodeError {
     }
 
     /// The value was NULL but the target type cannot hold NULL.
+    #[cold]
     pub fn unexpected_null<T: ?Sized>() -> DecodeError {
         DecodeError(Cow::Owned(format!(
             "value is NULL; use Option<{}>",
@@ -559,7 +561,17 @@ pub trait Type {
 }
 
 /// Whether a column of type `ty` matches `expected` (the default rule of [`Type::compatible`]).
+#[inline]
 pub fn type_ref_accepts(expected: TypeRef, ty: &TypeInfo) -> bool {
+    match expected {
+        TypeRef::Oid(oid) => ty.oid() == oid,
+        TypeRef::Unspecified => true,
+        named => named_type_accepts(named, ty),
+    }
+}
+
+/// [`type_ref_accepts`] for the types known by name.
+fn named_type_accepts(expected: TypeRef, ty: &TypeInfo) -> bool {
     match expected {
         TypeRef::Oid(oid) => ty.oid() == oid,
         TypeRef::Unspecified => true,
@@ -607,31 +619,37 @@ pub struct ValueRef<'r> {
 
 impl<'r> ValueRef<'r> {
     /// A value (`None` is NULL) in `format`, of type `ty`.
+    #[inline]
     pub fn new(bytes: Option<&'r [u8]>, format: Format, ty: &'r TypeInfo) -> ValueRef<'r> {
         ValueRef { bytes, format, ty }
     }
 
     /// The raw bytes, or `None` for NULL.
+    #[inline]
     pub fn bytes(&self) -> Option<&'r [u8]> {
         self.bytes
     }
 
     /// The raw bytes, or an "is NULL" error naming `T`.
+    #[inline]
     pub fn non_null<T: ?Sized>(&self) -> Result<&'r [u8], DecodeError> {
         self.bytes.ok_or_else(DecodeError::unexpected_null::<T>)
     }
 
     /// Whether the value is NULL.
+    #[inline]
     pub fn is_null(&self) -> bool {
         self.bytes.is_none()
     }
 
     /// The format the value is in.
+    #[inline]
     pub fn format(&self) -> Format {
         self.format
     }
 
     /// The value's type.
+    #[inline]
     pub fn type_info(&self) -> &'r TypeInfo {
         self.ty
     }
