@@ -3,7 +3,9 @@
 
 use quarry::types::{Date, Interval, Money, Numeric, Oid, Time, TimeTz, Timestamp, TimestampTz};
 
-use crate::support::{Failures, connect, round_trip, round_trip_by, round_trip_parsed, simple_row};
+use crate::support::{
+    Failures, chain, connect, round_trip, round_trip_by, round_trip_parsed, simple_row,
+};
 
 #[tokio::test]
 async fn bool_and_integers() {
@@ -503,25 +505,122 @@ async fn interval_extremes_mean_infinity_only_from_postgresql_17() {
         }
         check_extreme(major, &sql, got, Interval::INFINITY);
     }
+    // The bits themselves, sent raw (`Interval`'s encoder refuses them before 17: see
+    // below); the minimum has no text form PostgreSQL reads back before 17.
+    for (want, what) in [
+        (Interval::INFINITY, "all maximum"),
+        (Interval::NEG_INFINITY, "all minimum"),
+    ] {
+        let mut bits = want.micros().to_be_bytes().to_vec();
+        bits.extend_from_slice(&want.days().to_be_bytes());
+        bits.extend_from_slice(&want.months().to_be_bytes());
+        let got = quarry::query_scalar::<Interval>("SELECT $1::interval")
+            .bind(quarry::types::PgValue::binary(Oid::INTERVAL, bits))
+            .fetch_one(&mut conn)
+            .await
+            .map_err(|e| e.to_string());
+        check_extreme(major, &format!("SELECT $1 ({what})"), got, want);
+    }
+}
+
+/// Sending `Interval::INFINITY` or `NEG_INFINITY` to a server before PostgreSQL 17 would
+/// store a finite interval (those bits are one there): every way a value goes out (a
+/// query, an array, a pipeline, a binary COPY) refuses it, naming the server's version.
+/// From 17 on the server stores infinity.
+#[tokio::test]
+async fn infinite_intervals_are_refused_by_servers_before_17() {
+    let mut conn = connect().await;
+    let major = conn.server_version().major();
+    let check = |what: &str, got: Result<String, quarry::Error>, want: &str| match got {
+        Ok(text) if major >= 17 => assert_eq!(text, want, "{what}"),
+        Err(e) if major < 17 => {
+            let all = chain(&e);
+            assert!(
+                all.contains("PostgreSQL 17") && all.contains(&format!("PostgreSQL {major})")),
+                "{what}: {all}"
+            );
+        }
+        other => panic!("PostgreSQL {major}, {what}: {other:?}"),
+    };
+    for (v, text) in [
+        (Interval::INFINITY, "infinity"),
+        (Interval::NEG_INFINITY, "-infinity"),
+    ] {
+        let got = quarry::query_scalar::<String>("SELECT $1::interval::text")
+            .bind(v)
+            .fetch_one(&mut conn)
+            .await;
+        if major < 17 {
+            // The error names the finite interval the server would have stored: its own
+            // text of the same bits, sent raw.
+            let mut bits = v.micros().to_be_bytes().to_vec();
+            bits.extend_from_slice(&v.days().to_be_bytes());
+            bits.extend_from_slice(&v.months().to_be_bytes());
+            let stored: String = quarry::query_scalar("SELECT $1::interval::text")
+                .bind(quarry::types::PgValue::binary(Oid::INTERVAL, bits))
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            let e = got.as_ref().map(|_| ()).expect_err("refused before 17");
+            assert!(chain(e).contains(&format!("`{stored}`")), "{}", chain(e));
+        }
+        check("a parameter", got, text);
+        let got = quarry::query_scalar::<String>("SELECT $1::interval[]::text")
+            .bind(vec![Some(Interval::ZERO), None, Some(v)])
+            .fetch_one(&mut conn)
+            .await;
+        check(
+            "an array element",
+            got,
+            &format!("{{00:00:00,NULL,{text}}}"),
+        );
+        let mut pipeline = conn.pipeline();
+        pipeline.push(quarry::query("SELECT $1::interval::text").bind(v));
+        let got = pipeline.run().await.map(|r| {
+            let [row] = r[0].rows.as_slice() else {
+                panic!("one row expected")
+            };
+            row.get::<String, _>(0)
+        });
+        check("a pipeline", got, text);
+    }
+    // A finite interval next to the extremes still goes.
+    let near = Interval::new(i32::MAX, i32::MAX, i64::MAX - 1);
     let got = quarry::query_scalar::<Interval>("SELECT $1::interval")
-        .bind(Interval::INFINITY)
+        .bind(near)
         .fetch_one(&mut conn)
         .await
-        .map_err(|e| e.to_string());
-    check_extreme(major, "SELECT $1 (all maximum)", got, Interval::INFINITY);
-    // The minimum has no text form PostgreSQL reads back before 17; send the bits and get
-    // them back in binary.
-    let got = quarry::query_scalar::<Interval>("SELECT $1::interval")
-        .bind(Interval::NEG_INFINITY)
-        .fetch_one(&mut conn)
+        .unwrap();
+    assert_eq!(got, near);
+
+    // A binary COPY: the row is refused before it is sent, the COPY goes on.
+    quarry::query("CREATE TEMP TABLE copied_intervals (i interval)")
+        .execute(&mut conn)
         .await
-        .map_err(|e| e.to_string());
-    check_extreme(
-        major,
-        "SELECT $1 (all minimum)",
-        got,
-        Interval::NEG_INFINITY,
-    );
+        .unwrap();
+    let mut copy = conn
+        .copy_in::<(Interval,)>("COPY copied_intervals (i) FROM STDIN BINARY")
+        .await
+        .unwrap();
+    copy.write((Interval::ZERO,)).await.unwrap();
+    let refused = copy.write((Interval::INFINITY,)).await;
+    let rows = copy.finish().await.unwrap();
+    let texts: Vec<String> =
+        quarry::query_scalar("SELECT i::text FROM copied_intervals ORDER BY i")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    match refused {
+        Err(e) if major < 17 => {
+            assert!(chain(&e).contains("PostgreSQL 17"), "{}", chain(&e));
+            assert_eq!((rows, texts), (1, vec!["00:00:00".to_owned()]));
+        }
+        Ok(()) if major >= 17 => {
+            assert_eq!(rows, 2);
+            assert_eq!(texts, ["00:00:00", "infinity"]);
+        }
+        other => panic!("PostgreSQL {major}, COPY: {other:?}"),
+    }
 }
 
 fn check_extreme(major: u32, sql: &str, got: Result<Interval, String>, want: Interval) {

@@ -4,6 +4,7 @@
 //! the first time a value of `#[derive(PgType)]` type is bound, the connection
 //! asks the catalog for it and remembers the answer.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::Connection;
@@ -243,6 +244,31 @@ impl Connection {
                     .ok_or_else(|| Error::encode(format!("type \"{n}\" could not be resolved")))
             })
             .collect()
+    }
+
+    /// The encoded values as a Bind (or COPY) carries them to this server: refused when a
+    /// value needs a newer server than this one (see [`Connection::check_server_needs`]),
+    /// with every user-type placeholder OID filled in (a copy only when there is one).
+    pub(crate) fn bind_values<'v>(&self, values: &'v EncodeBuf) -> Result<Cow<'v, [u8]>> {
+        self.check_server_needs(values)?;
+        Ok(if values.patches().is_empty() {
+            Cow::Borrowed(values.as_bytes())
+        } else {
+            Cow::Owned(self.patch_oids(values)?)
+        })
+    }
+
+    /// Fails when a value in `values` means what it says only on a newer server than this
+    /// one (an infinite interval before PostgreSQL 17), rather than let it store another.
+    pub(crate) fn check_server_needs(&self, values: &EncodeBuf) -> Result<()> {
+        if values.server_needs().is_empty() {
+            return Ok(());
+        }
+        values
+            .check_server(self.server_version().major())
+            .map_err(|e| {
+                Error::encode("a bound value cannot be sent to this server").with_source(e)
+            })
     }
 
     /// A copy of the encoded values with every user-type placeholder OID filled in.

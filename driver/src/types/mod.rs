@@ -386,6 +386,19 @@ pub enum IsNull {
 pub struct EncodeBuf {
     bytes: Vec<u8>,
     patches: Vec<OidPatch>,
+    /// Values written whose bits mean what they say only from some server version on.
+    needs: Vec<ServerNeed>,
+}
+
+/// A value in an [`EncodeBuf`] that a server older than `major` would store as something
+/// else (`Interval::INFINITY` before PostgreSQL 17 is a finite interval): the connection
+/// refuses to send it there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ServerNeed {
+    /// The oldest PostgreSQL major version that reads the value as meant.
+    pub(crate) major: u32,
+    /// What the value is and what an older server would make of it.
+    pub(crate) why: Cow<'static, str>,
 }
 
 /// A placeholder OID in an [`EncodeBuf`] that the connection fills in.
@@ -434,6 +447,41 @@ impl EncodeBuf {
     /// The placeholders still to be filled in.
     pub fn patches(&self) -> &[OidPatch] {
         &self.patches
+    }
+
+    /// Records that the value just written means what it says only on PostgreSQL `major`
+    /// or later; `why` says what it is and what an older server would store instead.
+    pub(crate) fn needs_server(&mut self, major: u32, why: impl Into<Cow<'static, str>>) {
+        self.needs.push(ServerNeed {
+            major,
+            why: why.into(),
+        });
+    }
+
+    /// The recorded needs (see [`EncodeBuf::needs_server`]), oldest first.
+    pub(crate) fn server_needs(&self) -> &[ServerNeed] {
+        &self.needs
+    }
+
+    /// Drops the needs recorded after the first `len` (a row rolled back).
+    pub(crate) fn truncate_needs(&mut self, len: usize) {
+        self.needs.truncate(len);
+    }
+
+    /// Fails with the first recorded need a server of version `major` does not meet
+    /// (`major` 0: the server did not say its version, so no need is known to be met).
+    pub(crate) fn check_server(&self, major: u32) -> Result<(), EncodeError> {
+        match self.needs.iter().find(|n| major < n.major) {
+            None => Ok(()),
+            Some(need) if major == 0 => Err(EncodeError::new(format!(
+                "{} (the server did not report its version)",
+                need.why
+            ))),
+            Some(need) => Err(EncodeError::new(format!(
+                "{} (this server is PostgreSQL {major})",
+                need.why
+            ))),
+        }
     }
 
     /// The bytes written so far.
