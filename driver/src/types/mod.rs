@@ -87,6 +87,7 @@
 //! | [`Array<T>`] (up to 6 dimensions, lower bounds kept) | `T[]` | always |
 //! | [`Range<T>`] (`T`: [`RangeSubtype`]: `i32`, `i64`, [`Numeric`], [`Date`], [`Timestamp`], [`TimestampTz`] and the feature types for the same columns) | `int4range`, `int8range`, `numrange`, `daterange`, `tsrange`, `tstzrange` | always |
 //! | [`MultiRange<T>`] | `int4multirange`, ... (PostgreSQL 14+) | always |
+//! | `Range<T>`, `MultiRange<T>` of a built-in subtype | reads a user range type over that subtype or a domain over it (`CREATE TYPE r AS RANGE (subtype = positive_int)` into `Range<i32>`); sent through a [`RangeSubtype`] that names the user range type | always |
 //! | tuples `(A,)` .. `(A, ..., P)`, and `()` for `ROW()` (read only) | `record`, composite types, and arrays of them into `Vec` | always |
 //! | [`CompositeEncoder`], [`CompositeDecoder`] (for `#[derive(PgType)]` composites) | composite types | always |
 //! | [`PgValue`] | any type (raw bytes, type, format) | always |
@@ -133,7 +134,7 @@ use std::fmt;
 mod catalog;
 mod oid;
 
-pub(crate) use catalog::{Catalog, KnownType};
+pub(crate) use catalog::{Catalog, KnownType, UserRange};
 pub use oid::{BUILTIN_TYPES, BuiltinType, Oid};
 
 // Scalar families: one file (or folder) per family.
