@@ -93,9 +93,14 @@
 //! | [`PgValue`] | any type (raw bytes, type, format) | always |
 //! | `std::net::IpAddr` (host addresses) | `inet`, `cidr` | always |
 //! | [`IpNetwork`] | `inet`, `cidr` | always |
+//! | `ipnetwork::IpNetwork` | `inet` (sent; an `inet` to `cidr` cast clears host bits, so send [`IpNetwork::cidr`] to have them refused); reads `cidr` | `ipnetwork` |
+//! | `ipnet::IpNet` | `inet` (as `ipnetwork`); reads `cidr` | `ipnet` |
 //! | [`MacAddr`] / [`MacAddr8`] | `macaddr` / `macaddr8` | always |
+//! | `mac_address::MacAddress` | `macaddr` (the crate has no 8-byte address) | `mac_address` |
 //! | [`Point`], [`Line`], [`LineSegment`], [`Rect`], [`Path`], [`Polygon`], [`Circle`] | `point`, `line`, `lseg`, `box`, `path`, `polygon`, `circle` | always |
+//! | `geo_types::Point<f64>`, `Rect<f64>`, `LineString<f64>`, `Polygon<f64>` | `point`, `box`, `path` (closed: read with the first point repeated at the end; a line string that ends at its start is sent closed), `polygon` (no holes: an encode error) | `geo-types` |
 //! | [`BitString`] | `bit(n)`, `varbit` | always |
+//! | `bit_vec::BitVec` | `varbit`; reads `bit(n)` | `bit-vec` |
 //! | [`Xml`] | `xml` | always |
 //! | [`TsVector`] / [`TsQuery`] | `tsvector` / `tsquery` | always |
 //! | `HashMap<String, Option<String>>`, `BTreeMap<String, Option<String>>` | `hstore` (extension) | always |
@@ -169,6 +174,7 @@ mod bits;
 mod bounded;
 #[cfg(test)]
 mod container_golden;
+mod foreign;
 mod geo;
 mod hstore;
 mod lsn;
