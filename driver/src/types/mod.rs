@@ -107,6 +107,10 @@
 //! | [`Ltree`], [`Lquery`], [`Ltxtquery`] | `ltree`, `lquery`, `ltxtquery` (extension) | always |
 //! | [`PgLsn`] | `pg_lsn` | always |
 //! | [`Xid`], [`Xid8`], [`Tid`] | `xid`, `xid8` (PostgreSQL 13+), `tid` (`ctid`) | always |
+//! | [`Snapshot`] | `pg_snapshot` (PostgreSQL 13+); reads `txid_snapshot` | always |
+//! | [`JsonPath`] | `jsonpath` (read back in the server's spelling: `$.a` is `$."a"`) | always |
+//! | [`AclItem`] (read only, text format only: the server has no binary `aclitem`, so read it with `simple_query` or as `::text`) | `aclitem` | always |
+//! | [`Cube`] | `cube` (extension, 1.5+ for binary) | always |
 //! | [`Oid`], [`OidVector`], [`Int2Vector`] | `oid`, `oidvector`, `int2vector` | always |
 //!
 //! Container elements (array elements, range bounds, record fields) are
@@ -169,19 +173,23 @@ pub use numeric::Numeric;
 pub use value_error::ValueError;
 
 // Container and "other" families.
+mod aclitem;
 mod array;
 mod bits;
 mod bounded;
 #[cfg(test)]
 mod container_golden;
+mod cube;
 mod foreign;
 mod geo;
 mod hstore;
+mod jsonpath;
 mod lsn;
 mod ltree;
 mod net;
 mod range;
 mod record;
+mod snapshot;
 #[cfg(test)]
 mod test_elements;
 mod tsearch;
@@ -190,14 +198,18 @@ mod value;
 mod vector;
 mod xml;
 
+pub use aclitem::AclItem;
 pub use array::{Array, MAX_DIMS};
 pub use bits::BitString;
+pub use cube::Cube;
 pub use geo::{Circle, Line, LineSegment, Path, Point, Polygon, Rect};
+pub use jsonpath::JsonPath;
 pub use lsn::PgLsn;
 pub use ltree::{Lquery, Ltree, Ltxtquery};
 pub use net::{IpNetwork, MacAddr, MacAddr8};
 pub use range::{MultiRange, Range, RangeSubtype};
 pub use record::{CompositeDecoder, CompositeEncoder};
+pub use snapshot::Snapshot;
 pub use tsearch::{TsQuery, TsVector};
 pub use txid::{Tid, Xid, Xid8};
 pub use value::{InvalidValue, PgValue};

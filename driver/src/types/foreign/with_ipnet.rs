@@ -29,7 +29,6 @@ via_own_type!(ipnet::IpNet, IpNetwork);
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::types::Encode;
     use crate::types::Oid;
     use crate::types::read::testing::{bin, encode, text};
