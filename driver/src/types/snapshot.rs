@@ -1,5 +1,6 @@
-//! [`Snapshot`] <-> `pg_snapshot` (PostgreSQL 13+) and `txid_snapshot`: which transactions
-//! a snapshot sees, as `pg_current_snapshot()` returns it.
+//! [`Snapshot`] <-> `pg_snapshot` (PostgreSQL 13+), and <- `txid_snapshot` (read only: the
+//! server has no cast from `pg_snapshot` to it): which transactions a snapshot sees, as
+//! `pg_current_snapshot()` returns it.
 //!
 //! Binary format (`pg_snapshot_send`): i32 count of in-progress IDs, i64 `xmin`, i64
 //! `xmax`, then each in-progress ID as i64. Text: `xmin:xmax:xip,xip,...`. The server
