@@ -20,8 +20,18 @@ pub use quarry_driver::{query, query_as, query_scalar};
 
 #[cfg(feature = "bigdecimal")]
 pub use bigdecimal;
+#[cfg(feature = "bit-vec")]
+pub use bit_vec;
 #[cfg(feature = "chrono")]
 pub use chrono;
+#[cfg(feature = "geo-types")]
+pub use geo_types;
+#[cfg(feature = "ipnet")]
+pub use ipnet;
+#[cfg(feature = "ipnetwork")]
+pub use ipnetwork;
+#[cfg(feature = "mac_address")]
+pub use mac_address;
 #[cfg(feature = "rust_decimal")]
 pub use rust_decimal;
 #[cfg(feature = "json")]
@@ -81,6 +91,13 @@ pub mod sql {
     pub struct timestamp;
     pub struct timestamptz;
     pub struct interval;
+    pub struct inet;
+    pub struct macaddr;
+    pub struct varbit;
+    pub struct point;
+    pub struct r#box;
+    pub struct path;
+    pub struct polygon;
     /// `T[]`.
     pub struct Array<T>(PhantomData<T>);
 }
@@ -176,6 +193,29 @@ bindable!(timestamp: time::PrimitiveDateTime);
 bindable!(timestamptz: time::OffsetDateTime);
 #[cfg(feature = "time")]
 bindable!(interval: time::Duration);
+bindable!(inet: quarry_driver::types::IpNetwork);
+#[cfg(feature = "ipnetwork")]
+bindable!(inet: ipnetwork::IpNetwork);
+#[cfg(feature = "ipnet")]
+bindable!(inet: ipnet::IpNet);
+bindable!(macaddr: quarry_driver::types::MacAddr);
+#[cfg(feature = "mac_address")]
+bindable!(macaddr: mac_address::MacAddress);
+bindable!(varbit: quarry_driver::types::BitString);
+#[cfg(feature = "bit-vec")]
+bindable!(varbit: bit_vec::BitVec);
+bindable!(point: quarry_driver::types::Point);
+bindable!(r#box: quarry_driver::types::Rect);
+bindable!(path: quarry_driver::types::Path);
+bindable!(polygon: quarry_driver::types::Polygon);
+#[cfg(feature = "geo-types")]
+bindable!(point: geo_types::Point<f64>);
+#[cfg(feature = "geo-types")]
+bindable!(r#box: geo_types::Rect<f64>);
+#[cfg(feature = "geo-types")]
+bindable!(path: geo_types::LineString<f64>);
+#[cfg(feature = "geo-types")]
+bindable!(polygon: geo_types::Polygon<f64>);
 #[cfg(feature = "json")]
 bindable!(json: serde_json::Value, serde_json::value::RawValue);
 #[cfg(feature = "json")]

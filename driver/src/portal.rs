@@ -1,7 +1,6 @@
 //! Cursors: a portal opened inside a transaction and fetched from in batches. The guide
 //! is the public `cursor` module.
 
-use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
@@ -101,11 +100,7 @@ impl Connection {
         let args = q.arguments();
         let resolved = self.resolve_param_types(args).await?;
         let oids = args.oids(&resolved);
-        let values: Cow<'_, [u8]> = if args.encoded().patches().is_empty() {
-            Cow::Borrowed(args.encoded().as_bytes())
-        } else {
-            Cow::Owned(self.patch_oids(args.encoded())?)
-        };
+        let values = self.bind_values(args.encoded())?;
         let plan = self.plan_statement(sql, oids, q.prepared(), q.is_persistent());
         self.write_request([&plan], |buf| {
             plan.encode_parse(buf, sql)?;

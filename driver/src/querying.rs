@@ -934,10 +934,7 @@ impl Connection {
         let sql: &str = &q.sql;
         let resolved = self.resolve_param_types(&q.args).await?;
         let mut oids = q.args.oids(&resolved);
-        let mut values: Cow<'_, [u8]> = Cow::Borrowed(q.args.encoded().as_bytes());
-        if !q.args.encoded().patches().is_empty() {
-            values = Cow::Owned(self.patch_oids(q.args.encoded())?);
-        }
+        let values = self.bind_values(q.args.encoded())?;
         let mut retried = false;
         loop {
             // A prepared statement runs by name only on the connection that made it, while

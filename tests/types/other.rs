@@ -9,7 +9,8 @@ use quarry::types::{
 };
 
 use crate::support::{
-    Failures, connect, round_trip, round_trip_by, round_trip_parsed, same_debug, simple_row,
+    Failures, connect, needs_server, round_trip, round_trip_by, round_trip_parsed, same_debug,
+    simple_row,
 };
 
 /// JSON values are sent as `jsonb`; `jsonb` prints keys sorted, with `": "` and `", "`.
@@ -529,4 +530,161 @@ async fn transaction_and_tuple_ids() {
     .unwrap();
     assert!(ctid.offset >= 1, "{ctid}");
     assert!(xmin.0 >= 1 && current.0 >= 1, "{xmin} {current}");
+}
+
+/// `pg_snapshot` (PostgreSQL 13+) and `txid_snapshot` (read) as `Snapshot`: no running
+/// transactions, several, the largest IDs; and a live `pg_current_snapshot()`.
+#[tokio::test]
+async fn snapshots() {
+    use quarry::types::{Snapshot, Xid8};
+
+    let mut conn = connect().await;
+    let mut f = Failures::new("pg_snapshot");
+    for text in [
+        "1:1:",
+        "10:20:12,15",
+        "3:9223372036854775807:4,9223372036854775806",
+    ] {
+        f.push(round_trip_parsed::<Snapshot>(&mut conn, "pg_snapshot", text).await);
+        // `txid_snapshot` is read (there is no cast from `pg_snapshot` to send one).
+        let want: Snapshot = text.parse().unwrap();
+        let sql = format!("SELECT '{text}'::txid_snapshot");
+        for row in [
+            simple_row(&mut conn, &sql).await,
+            quarry::query(quarry::AssertSqlSafe(sql.clone()))
+                .fetch_one(&mut conn)
+                .await
+                .map_err(|e| e.to_string()),
+        ] {
+            f.push(row.and_then(|r| {
+                let got: Snapshot = r.get(0);
+                (got == want)
+                    .then_some(())
+                    .ok_or_else(|| format!("{sql}: read {got}"))
+            }));
+        }
+    }
+    f.finish();
+    let live: Snapshot = quarry::query_scalar("SELECT pg_current_snapshot()")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert!(live.xmin >= Xid8(1) && live.xmax >= live.xmin, "{live}");
+    // One the server would refuse is not sent.
+    let bad: Snapshot = "10:20:25".parse().unwrap();
+    let err = quarry::query("SELECT $1")
+        .bind(bad)
+        .execute(&mut conn)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), quarry::ErrorKind::Encode, "{err}");
+}
+
+/// `jsonpath` as `JsonPath`, in the server's own spelling (it normalizes what it stores).
+#[tokio::test]
+async fn jsonpaths() {
+    use quarry::types::JsonPath;
+
+    let mut conn = connect().await;
+    let mut f = Failures::new("jsonpath");
+    let long = format!("${}", ".\"k\"".repeat(2000));
+    for text in [
+        "$",
+        "$.\"a\"",
+        "strict $.\"a\"[*]",
+        "$.\"a\"[*]?(@ > 1)",
+        "$[0 to last]",
+        "$.\"é \\\"q\\\"\"",
+        long.as_str(),
+    ] {
+        f.push(round_trip(&mut conn, "jsonpath", &JsonPath::from(text), text).await);
+    }
+    f.finish();
+}
+
+/// `aclitem` has no binary form on the server: through the extended protocol the server
+/// refuses the column (42883); through the simple protocol it reads as `AclItem`.
+#[tokio::test]
+async fn aclitems_read_as_text() {
+    use quarry::types::AclItem;
+
+    let mut conn = connect().await;
+    let user: String = quarry::query_scalar("SELECT current_user::text")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    conn.batch_execute("CREATE TEMP TABLE acl_probe (); GRANT SELECT ON acl_probe TO PUBLIC")
+        .await
+        .unwrap();
+    let sql = "SELECT relacl, relacl[1] FROM pg_class WHERE oid = 'acl_probe'::regclass";
+    let row = simple_row(&mut conn, sql).await.unwrap();
+    let all: Vec<Option<AclItem>> = row.get(0);
+    let first: AclItem = row.get(1);
+    assert!(
+        all.contains(&Some(AclItem(format!("={}/{user}", "r"))))
+            && first.0.starts_with(&format!("{user}=")),
+        "{all:?} {first}"
+    );
+    let refused = quarry::query(sql).fetch_one(&mut conn).await.unwrap_err();
+    assert_eq!(
+        refused.code(),
+        Some(&quarry::SqlState::UndefinedFunction),
+        "{refused}"
+    );
+    // Cast to text, it goes through the extended protocol.
+    let texts: Vec<String> = quarry::query_scalar(
+        "SELECT relacl::text[] FROM pg_class WHERE oid = 'acl_probe'::regclass",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(texts.len(), all.len());
+}
+
+/// The `cube` extension as `Cube`: points, boxes, 100 dimensions, extreme coordinates.
+/// Its binary form is cube 1.5's (PostgreSQL 15+); before, the server refuses binary
+/// (42883) and the text form is read. The extension must be installed with the server
+/// (Debian: `postgresql-contrib` is part of `postgresql-15`): this fails, never skips,
+/// when it is missing.
+#[tokio::test]
+async fn cube_extension() {
+    use quarry::types::Cube;
+
+    let mut conn = connect().await;
+    let major = conn.server_version().major();
+    let available: i64 =
+        quarry::query_scalar("SELECT count(*) FROM pg_available_extensions WHERE name = 'cube'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(
+        available, 1,
+        "the cube extension is not installed for this PostgreSQL {major} server: install \
+         the server's contrib modules (Debian: postgresql-contrib)"
+    );
+    conn.batch_execute("CREATE EXTENSION IF NOT EXISTS cube")
+        .await
+        .unwrap();
+    let hundred = format!("({})", vec!["0.5"; 100].join(", "));
+    let cases = [
+        "(1, -2.5)",
+        "(0)",
+        "(1, 2),(3, 4)",
+        "(1.7976931348623157e+308, -5e-324),(0, 0)",
+        hundred.as_str(),
+    ];
+    let mut f = Failures::new("cube");
+    for text in cases {
+        let outcome = round_trip_parsed::<Cube>(&mut conn, "cube", text).await;
+        f.push(needs_server(major, 15, "42883", outcome));
+        // The text form, on every version.
+        let row = simple_row(&mut conn, &format!("SELECT '{text}'::cube")).await;
+        f.push(row.and_then(|r| {
+            let got: Cube = r.get(0);
+            (got == text.parse::<Cube>().unwrap())
+                .then_some(())
+                .ok_or_else(|| format!("{text}: text read {got:?}"))
+        }));
+    }
+    f.finish();
 }

@@ -3,7 +3,10 @@
 
 use quarry::types::{Date, Interval, Money, Numeric, Oid, Time, TimeTz, Timestamp, TimestampTz};
 
-use crate::support::{Failures, connect, round_trip, round_trip_by, round_trip_parsed, simple_row};
+use crate::support::{
+    Failures, chain, connect, needs_server, round_trip, round_trip_by, round_trip_parsed,
+    simple_row,
+};
 
 #[tokio::test]
 async fn bool_and_integers() {
@@ -33,6 +36,7 @@ async fn bool_and_integers() {
 async fn internal_char() {
     let mut conn = connect().await;
     let mut f = Failures::new("\"char\"");
+    let major = conn.server_version().major();
     for (v, text) in [
         (0i8, ""),
         (i8::try_from(b'A').unwrap(), "A"),
@@ -43,7 +47,10 @@ async fn internal_char() {
         (-1, "\\377"),
         (i8::MIN, "\\200"),
     ] {
-        f.push(round_trip(&mut conn, "\"char\"", &v, text).await);
+        let outcome = round_trip(&mut conn, "\"char\"", &v, text).await;
+        // Before 14, `"char"::text` is the raw byte, which is not UTF-8.
+        let since = if v < 0 { 14 } else { 0 };
+        f.push(needs_server(major, since, "not valid UTF-8", outcome));
     }
     f.finish();
 }
@@ -95,6 +102,9 @@ async fn floats() {
 async fn numeric() {
     let mut conn = connect().await;
     let mut f = Failures::new("numeric");
+    let major = conn.server_version().major();
+    // numeric's infinities are PostgreSQL 14's; the driver refuses to send them before.
+    let infinity_since = |text: &str| if text.contains("Infinity") { 14 } else { 0 };
     let nines = |n| "9".repeat(n);
     let extremes = [
         format!("1{}", "0".repeat(131_071)),
@@ -144,7 +154,13 @@ async fn numeric() {
         .copied()
         .chain(extremes.iter().map(String::as_str))
     {
-        f.push(round_trip_parsed::<Numeric>(&mut conn, "numeric", text).await);
+        let outcome = round_trip_parsed::<Numeric>(&mut conn, "numeric", text).await;
+        f.push(needs_server(
+            major,
+            infinity_since(text),
+            "PostgreSQL 14",
+            outcome,
+        ));
     }
     // Built from Rust numbers rather than parsed.
     for (v, text) in [
@@ -161,7 +177,13 @@ async fn numeric() {
         (Numeric::INFINITY, "Infinity"),
         (Numeric::NEG_INFINITY, "-Infinity"),
     ] {
-        f.push(round_trip(&mut conn, "numeric", &v, text).await);
+        let outcome = round_trip(&mut conn, "numeric", &v, text).await;
+        f.push(needs_server(
+            major,
+            infinity_since(text),
+            "PostgreSQL 14",
+            outcome,
+        ));
     }
     f.finish();
 }
@@ -436,6 +458,7 @@ async fn timestamps() {
 async fn interval() {
     let mut conn = connect().await;
     let mut f = Failures::new("interval");
+    let major = conn.server_version().major();
     for text in [
         "00:00:00",
         "1 year 2 mons 3 days 04:05:06.789",
@@ -469,7 +492,14 @@ async fn interval() {
             "-178956970 years -7 mons -2147483648 days -2562047788:00:54.775807",
         ),
     ] {
-        f.push(round_trip(&mut conn, "interval", &v, text).await);
+        // PostgreSQL 13 prints no interval of 2^31 hours or more (22008).
+        let since = if v.micros().unsigned_abs() > 1 << 60 {
+            14
+        } else {
+            0
+        };
+        let outcome = round_trip(&mut conn, "interval", &v, text).await;
+        f.push(needs_server(major, since, "22008", outcome));
     }
     f.finish();
 }
@@ -503,25 +533,128 @@ async fn interval_extremes_mean_infinity_only_from_postgresql_17() {
         }
         check_extreme(major, &sql, got, Interval::INFINITY);
     }
+    // The bits themselves, sent raw (`Interval`'s encoder refuses them before 17: see
+    // below); the minimum has no text form PostgreSQL reads back before 17.
+    for (want, what) in [
+        (Interval::INFINITY, "all maximum"),
+        (Interval::NEG_INFINITY, "all minimum"),
+    ] {
+        let mut bits = want.micros().to_be_bytes().to_vec();
+        bits.extend_from_slice(&want.days().to_be_bytes());
+        bits.extend_from_slice(&want.months().to_be_bytes());
+        let got = quarry::query_scalar::<Interval>("SELECT $1::interval")
+            .bind(quarry::types::PgValue::binary(Oid::INTERVAL, bits))
+            .fetch_one(&mut conn)
+            .await
+            .map_err(|e| e.to_string());
+        check_extreme(major, &format!("SELECT $1 ({what})"), got, want);
+    }
+}
+
+/// Sending `Interval::INFINITY` or `NEG_INFINITY` to a server before PostgreSQL 17 would
+/// store a finite interval (those bits are one there): every way a value goes out (a
+/// query, an array, a pipeline, a binary COPY) refuses it, naming the server's version.
+/// From 17 on the server stores infinity.
+#[tokio::test]
+async fn infinite_intervals_are_refused_by_servers_before_17() {
+    let mut conn = connect().await;
+    let major = conn.server_version().major();
+    let check = |what: &str, got: Result<String, quarry::Error>, want: &str| match got {
+        Ok(text) if major >= 17 => assert_eq!(text, want, "{what}"),
+        Err(e) if major < 17 => {
+            let all = chain(&e);
+            assert!(
+                all.contains("PostgreSQL 17") && all.contains(&format!("PostgreSQL {major})")),
+                "{what}: {all}"
+            );
+        }
+        other => panic!("PostgreSQL {major}, {what}: {other:?}"),
+    };
+    for (v, text) in [
+        (Interval::INFINITY, "infinity"),
+        (Interval::NEG_INFINITY, "-infinity"),
+    ] {
+        let got = quarry::query_scalar::<String>("SELECT $1::interval::text")
+            .bind(v)
+            .fetch_one(&mut conn)
+            .await;
+        if major < 17 {
+            // The error names the finite interval the server would have stored: its own
+            // text of the same bits, sent raw.
+            let mut bits = v.micros().to_be_bytes().to_vec();
+            bits.extend_from_slice(&v.days().to_be_bytes());
+            bits.extend_from_slice(&v.months().to_be_bytes());
+            let stored = quarry::query_scalar::<String>("SELECT $1::interval::text")
+                .bind(quarry::types::PgValue::binary(Oid::INTERVAL, bits))
+                .fetch_one(&mut conn)
+                .await;
+            let e = got.as_ref().map(|_| ()).expect_err("refused before 17");
+            match stored {
+                Ok(stored) => assert!(chain(e).contains(&format!("`{stored}`")), "{}", chain(e)),
+                // PostgreSQL 13 cannot print it (interval out of range).
+                Err(printing) if major < 14 => {
+                    assert!(chain(&printing).contains("22008"), "{}", chain(&printing))
+                }
+                Err(printing) => panic!("{}", chain(&printing)),
+            }
+        }
+        check("a parameter", got, text);
+        let got = quarry::query_scalar::<String>("SELECT $1::interval[]::text")
+            .bind(vec![Some(Interval::ZERO), None, Some(v)])
+            .fetch_one(&mut conn)
+            .await;
+        check(
+            "an array element",
+            got,
+            &format!("{{00:00:00,NULL,{text}}}"),
+        );
+        let mut pipeline = conn.pipeline();
+        pipeline.push(quarry::query("SELECT $1::interval::text").bind(v));
+        let got = pipeline.run().await.map(|r| {
+            let [row] = r[0].rows.as_slice() else {
+                panic!("one row expected")
+            };
+            row.get::<String, _>(0)
+        });
+        check("a pipeline", got, text);
+    }
+    // A finite interval next to the extremes still goes.
+    let near = Interval::new(i32::MAX, i32::MAX, i64::MAX - 1);
     let got = quarry::query_scalar::<Interval>("SELECT $1::interval")
-        .bind(Interval::INFINITY)
+        .bind(near)
         .fetch_one(&mut conn)
         .await
-        .map_err(|e| e.to_string());
-    check_extreme(major, "SELECT $1 (all maximum)", got, Interval::INFINITY);
-    // The minimum has no text form PostgreSQL reads back before 17; send the bits and get
-    // them back in binary.
-    let got = quarry::query_scalar::<Interval>("SELECT $1::interval")
-        .bind(Interval::NEG_INFINITY)
-        .fetch_one(&mut conn)
+        .unwrap();
+    assert_eq!(got, near);
+
+    // A binary COPY: the row is refused before it is sent, the COPY goes on.
+    quarry::query("CREATE TEMP TABLE copied_intervals (i interval)")
+        .execute(&mut conn)
         .await
-        .map_err(|e| e.to_string());
-    check_extreme(
-        major,
-        "SELECT $1 (all minimum)",
-        got,
-        Interval::NEG_INFINITY,
-    );
+        .unwrap();
+    let mut copy = conn
+        .copy_in::<(Interval,)>("COPY copied_intervals (i) FROM STDIN BINARY")
+        .await
+        .unwrap();
+    copy.write((Interval::ZERO,)).await.unwrap();
+    let refused = copy.write((Interval::INFINITY,)).await;
+    let rows = copy.finish().await.unwrap();
+    let texts: Vec<String> =
+        quarry::query_scalar("SELECT i::text FROM copied_intervals ORDER BY i")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    match refused {
+        Err(e) if major < 17 => {
+            assert!(chain(&e).contains("PostgreSQL 17"), "{}", chain(&e));
+            assert_eq!((rows, texts), (1, vec!["00:00:00".to_owned()]));
+        }
+        Ok(()) if major >= 17 => {
+            assert_eq!(rows, 2);
+            assert_eq!(texts, ["00:00:00", "infinity"]);
+        }
+        other => panic!("PostgreSQL {major}, COPY: {other:?}"),
+    }
 }
 
 fn check_extreme(major: u32, sql: &str, got: Result<Interval, String>, want: Interval) {

@@ -89,7 +89,10 @@ pub async fn simple_row(conn: &mut Connection, sql: &str) -> Result<Row, String>
 /// Runs `sql` with the extended protocol and binary results and returns its single row.
 pub async fn binary_row(conn: &mut Connection, q: quarry::Query) -> Result<Row, String> {
     let sql = q.sql().to_owned();
-    q.fetch_one(conn).await.map_err(|e| format!("{sql}: {e}"))
+    // The whole chain: a value the driver refuses says why in its source.
+    q.fetch_one(conn)
+        .await
+        .map_err(|e| format!("{sql}: {}", chain(&e)))
 }
 
 /// Column `i` of `row` as `T`, or a message naming the step.
@@ -294,6 +297,33 @@ where
         |a, b| same_slice(a, b, same),
     )?;
     Ok(())
+}
+
+/// The outcome of a case that needs PostgreSQL `since` or later: on such a server, the
+/// outcome itself; on an older one, `Ok` only if it failed with `refusal` in its message
+/// (a SQLSTATE, or the driver's own words), so that skipping the case can fail too.
+pub fn needs_server(
+    major: u32,
+    since: u32,
+    refusal: &str,
+    outcome: Result<(), String>,
+) -> Result<(), String> {
+    match outcome {
+        _ if major >= since => outcome,
+        Err(e) if e.contains(refusal) => Ok(()),
+        Err(e) => Err(format!(
+            "PostgreSQL {major} (before {since}) was expected to refuse with {refusal:?}: {e}"
+        )),
+        Ok(()) => Err(format!(
+            "PostgreSQL {major} (before {since}) was expected to refuse with {refusal:?}, \
+             but the case passed"
+        )),
+    }
+}
+
+/// The major version of the shared server (for `#[test]`s outside a runtime).
+pub fn server_major_now() -> u32 {
+    runtime().block_on(async { connect().await.server_version().major() })
 }
 
 /// Collects failures: a table test pushes each case's outcome and calls `finish`.

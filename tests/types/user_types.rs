@@ -6,13 +6,14 @@
 //! arrays of them.
 
 use std::collections::BTreeMap;
+use std::ops::Bound::{Excluded, Included, Unbounded};
 
 use quarry::types::{
     CompositeDecoder, CompositeEncoder, Decode, DecodeError, Encode, EncodeBuf, EncodeError,
-    IsNull, Type, TypeRef, ValueRef,
+    IsNull, MultiRange, Range, RangeSubtype, Type, TypeRef, ValueRef,
 };
 
-use crate::support::{Failures, binary_row, connect, get, round_trip, simple_row};
+use crate::support::{Failures, binary_row, connect, get, needs_server, round_trip, simple_row};
 
 #[derive(Clone, Debug, PartialEq)]
 struct Feeling(String);
@@ -245,4 +246,130 @@ async fn an_extension_type_inside_a_record() {
         .await
         .unwrap();
     assert_eq!(field, "Ab");
+}
+
+/// A value of the domain `typetests_posint` (over `int4`), for the range type over it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct PosInt(i32);
+
+impl Type for PosInt {
+    fn type_ref() -> TypeRef {
+        TypeRef::Named("typetests_posint")
+    }
+    fn compatible(ty: &quarry::types::TypeInfo) -> bool {
+        quarry::types::type_ref_accepts(Self::type_ref(), ty) || i32::compatible(ty)
+    }
+}
+
+impl Encode for PosInt {
+    fn encode(&self, buf: &mut EncodeBuf) -> Result<IsNull, EncodeError> {
+        self.0.encode(buf)
+    }
+    fn param_type(&self) -> TypeRef {
+        Self::type_ref()
+    }
+}
+
+impl<'r> Decode<'r> for PosInt {
+    fn decode(value: ValueRef<'r>) -> Result<Self, DecodeError> {
+        i32::decode(value).map(PosInt)
+    }
+}
+
+impl RangeSubtype for PosInt {
+    fn range_type() -> TypeRef {
+        TypeRef::Named("typetests_posrange")
+    }
+    fn multirange_type() -> TypeRef {
+        TypeRef::Named("typetests_posmultirange")
+    }
+}
+
+/// A user range over a domain (`CREATE TYPE r AS RANGE (subtype = positive_int)`) reads
+/// as a range of the domain's base type, `Range<i32>`, in both formats, inside arrays and
+/// records, and as a multirange (PostgreSQL 14+); a `RangeSubtype` naming the range type
+/// sends it, and the server checks the domain's constraint on each bound.
+#[tokio::test]
+async fn ranges_over_a_domain_read_as_ranges_of_its_base_type() {
+    let mut conn = connect().await;
+    let major = conn.server_version().major();
+    conn.batch_execute(
+        "DROP TYPE IF EXISTS typetests_posrange; DROP DOMAIN IF EXISTS typetests_posint; \
+         CREATE DOMAIN typetests_posint AS integer CHECK (VALUE > 0); \
+         CREATE TYPE typetests_posrange AS RANGE (subtype = typetests_posint, \
+             multirange_type_name = typetests_posmultirange)"
+            .replace(
+                ", \
+             multirange_type_name = typetests_posmultirange",
+                if major >= 14 {
+                    ", multirange_type_name = typetests_posmultirange"
+                } else {
+                    ""
+                },
+            )
+            .as_str(),
+    )
+    .await
+    .unwrap();
+    let mut f = Failures::new("ranges over a domain");
+    let range = "SELECT '[1,5)'::typetests_posrange";
+    let array = "SELECT ARRAY['[1,5)'::typetests_posrange, NULL, '(,7]']";
+    let record = "SELECT ROW('[2,3]'::typetests_posrange)";
+    let multi = "SELECT '{[1,3), [5,)}'::typetests_posmultirange";
+    for text in [false, true] {
+        let format = if text { "text" } else { "binary" };
+        let step = |sql: &str| format!("{sql} ({format})");
+        let r = one_row(&mut conn, range, text).await;
+        f.push(
+            r.and_then(|r| get::<Range<i32>>(&r, 0, &step(range)))
+                .and_then(|v| equal(&step(range), &v, &Range::from(1..5))),
+        );
+        let r = one_row(&mut conn, array, text).await;
+        f.push(
+            r.and_then(|r| get::<Vec<Option<Range<i32>>>>(&r, 0, &step(array)))
+                .and_then(|v| {
+                    let want = vec![
+                        Some(Range::from(1..5)),
+                        None,
+                        Some(Range::new(Unbounded, Included(7))),
+                    ];
+                    equal(&step(array), &v, &want)
+                }),
+        );
+        let r = one_row(&mut conn, record, text).await;
+        f.push(
+            r.and_then(|r| get::<(Range<i32>,)>(&r, 0, &step(record)))
+                .and_then(|v| equal(&step(record), &v, &(Range::from(2..=3),))),
+        );
+        // Not as a range of another base type.
+        let r = one_row(&mut conn, range, text).await;
+        f.push(r.and_then(|r| match r.try_get::<Range<i64>, _>(0) {
+            Err(e) if e.to_string().contains("typetests_posrange") => Ok(()),
+            other => Err(format!("{}: Range<i64>: {other:?}", step(range))),
+        }));
+        let r = one_row(&mut conn, multi, text).await;
+        let outcome = r
+            .and_then(|r| get::<MultiRange<i32>>(&r, 0, &step(multi)))
+            .and_then(|v| {
+                let want = MultiRange(vec![Range::from(1..3), Range::from(5..)]);
+                equal(&step(multi), &v, &want)
+            });
+        f.push(needs_server(major, 14, "42704", outcome));
+    }
+    // Sent through a `RangeSubtype` that names the range type: the full round trip.
+    for (v, text) in [
+        (Range::from(PosInt(1)..PosInt(5)), "[1,5)"),
+        (Range::new(Excluded(PosInt(1)), Unbounded), "(1,)"),
+        (Range::<PosInt>::Empty, "empty"),
+    ] {
+        f.push(round_trip(&mut conn, "typetests_posrange", &v, text).await);
+    }
+    f.finish();
+    // Each bound is checked against the domain by the server.
+    let err = quarry::query("SELECT $1")
+        .bind(Range::from(PosInt(0)..PosInt(5)))
+        .execute(&mut conn)
+        .await
+        .expect_err("0 is not a typetests_posint");
+    assert!(err.is_check_violation(), "{err}");
 }

@@ -4,12 +4,13 @@
 //! the first time a value of `#[derive(PgType)]` type is bound, the connection
 //! asks the catalog for it and remembers the answer.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::Connection;
 use crate::arguments::Arguments;
 use crate::failure::{Error, Result};
-use crate::types::{Catalog, EncodeBuf, KnownType, Oid, TypeInfo, TypeRef};
+use crate::types::{Catalog, EncodeBuf, KnownType, Oid, TypeInfo, TypeRef, UserRange};
 
 /// Names -> OIDs (of the type and of its array type), and what the catalog said of each
 /// user type met (name, a domain's base, an array's element), shared with the `TypeInfo`s
@@ -76,7 +77,7 @@ impl Connection {
         }
         let list: Vec<String> = missing.iter().map(|n| literal(n)).collect();
         let sql = format!(
-            "SELECT n.name, t.oid::int8, t.typarray::int8, t.typbasetype::int8 \
+            "SELECT n.name, t.oid::int8, t.typarray::int8, t.typbasetype::int8, t.typtype::text \
              FROM unnest(ARRAY[{}]::text[]) AS n(name) \
              LEFT JOIN pg_catalog.pg_type t ON t.oid = pg_catalog.to_regtype(n.name)",
             list.join(", ")
@@ -96,6 +97,9 @@ impl Connection {
             let oid = text(1)?.and_then(|s| s.parse::<i64>().ok());
             let array = text(2)?.and_then(|s| s.parse::<i64>().ok());
             let base = text(3)?.and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+            // A range's subtype is learned by `name_user_types`, when a column of it is
+            // read: left out of the catalog here, the type is looked up there in full.
+            let is_range = matches!(text(4)?.as_deref(), Some("r" | "m"));
             let Some(&static_name) = missing.iter().find(|n| **n == name) else {
                 continue;
             };
@@ -112,6 +116,9 @@ impl Connection {
             };
             let (oid, array, base) = (to_oid(oid)?, to_oid(array)?, to_oid(base)?);
             self.types.by_name.insert(static_name, (oid, array));
+            if is_range {
+                continue;
+            }
             let catalog = &self.types.catalog;
             catalog.insert(
                 oid,
@@ -119,6 +126,7 @@ impl Connection {
                     name: name.clone().into_boxed_str(),
                     base: (base != Oid(0)).then_some(base),
                     element: None,
+                    range: None,
                 },
             );
             catalog.insert(
@@ -127,6 +135,7 @@ impl Connection {
                     name: format!("{name}[]").into_boxed_str(),
                     base: None,
                     element: Some(oid),
+                    range: None,
                 },
             );
         }
@@ -169,7 +178,16 @@ impl Connection {
             return Ok(());
         }
         // format_type gives `citext`, `citext[]`, `myschema.mood` (qualified when not on
-        // the search path): the same forms the registry records for named lookups.
+        // the search path): the same forms the registry records for named lookups. A
+        // range's subtype comes from pg_range; a multirange's (PostgreSQL 14+) through its
+        // `rngmultitypid`, read through to_jsonb so that the query also runs on 13.
+        let range_of = |t: &str| {
+            format!(
+                "SELECT r.rngsubtype FROM pg_catalog.pg_range r WHERE {t}.typtype IN ('r', 'm') \
+                 AND (r.rngtypid = {t}.oid \
+                      OR (pg_catalog.to_jsonb(r) ->> 'rngmultitypid')::oid = {t}.oid)"
+            )
+        };
         let sql = format!(
             "WITH RECURSIVE reach(oid) AS ( \
                SELECT t.oid FROM pg_catalog.pg_type t WHERE t.oid IN ({}) \
@@ -181,13 +199,17 @@ impl Connection {
                  UNION ALL SELECT a.atttypid FROM pg_catalog.pg_attribute a \
                    WHERE t.typrelid <> 0 AND a.attrelid = t.typrelid \
                      AND a.attnum > 0 AND NOT a.attisdropped \
+                 UNION ALL {} \
                ) AS d(dep) \
                WHERE d.dep >= {FIRST_USER_OID} \
              ) \
              SELECT t.oid::int8, pg_catalog.format_type(t.oid, NULL), \
-                    t.typbasetype::int8, t.typelem::int8, t.typlen::int8 \
+                    t.typbasetype::int8, t.typelem::int8, t.typlen::int8, t.typtype::text, \
+                    ({})::int8 \
              FROM reach JOIN pg_catalog.pg_type t ON t.oid = reach.oid",
-            missing.join(", ")
+            missing.join(", "),
+            range_of("t"),
+            range_of("t"),
         );
         let rows = self.simple_query_inner(&sql).await?;
         for row in rows {
@@ -207,12 +229,20 @@ impl Connection {
             // `typelem` is also set on fixed-length types read by subscript (`point`'s
             // float8): an array is a variable-length type (typlen -1) with an element.
             let is_array = text(4)? == "-1" && element != Oid(0);
+            let range = match text(5)?.as_str() {
+                kind @ ("r" | "m") => Some(UserRange {
+                    subtype: oid_at(6)?,
+                    multi: kind == "m",
+                }),
+                _ => None,
+            };
             self.types.catalog.insert(
                 oid,
                 KnownType {
                     name: name.into_boxed_str(),
                     base: (base != Oid(0)).then_some(base),
                     element: is_array.then_some(element),
+                    range,
                 },
             );
         }
@@ -264,6 +294,31 @@ impl Connection {
                     .ok_or_else(|| Error::encode(format!("type \"{n}\" could not be resolved")))
             })
             .collect()
+    }
+
+    /// The encoded values as a Bind (or COPY) carries them to this server: refused when a
+    /// value needs a newer server than this one (see [`Connection::check_server_needs`]),
+    /// with every user-type placeholder OID filled in (a copy only when there is one).
+    pub(crate) fn bind_values<'v>(&self, values: &'v EncodeBuf) -> Result<Cow<'v, [u8]>> {
+        self.check_server_needs(values)?;
+        Ok(if values.patches().is_empty() {
+            Cow::Borrowed(values.as_bytes())
+        } else {
+            Cow::Owned(self.patch_oids(values)?)
+        })
+    }
+
+    /// Fails when a value in `values` means what it says only on a newer server than this
+    /// one (an infinite interval before PostgreSQL 17), rather than let it store another.
+    pub(crate) fn check_server_needs(&self, values: &EncodeBuf) -> Result<()> {
+        if values.server_needs().is_empty() {
+            return Ok(());
+        }
+        values
+            .check_server(self.server_version().major())
+            .map_err(|e| {
+                Error::encode("a bound value cannot be sent to this server").with_source(e)
+            })
     }
 
     /// A copy of the encoded values with every user-type placeholder OID filled in.

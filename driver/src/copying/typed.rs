@@ -209,6 +209,7 @@ impl<'c, T: CopyRow> CopyInWriter<'c, T> {
         }
         let start = self.buf.len();
         let patches = self.buf.patches().len();
+        let needs = self.buf.server_needs().len();
         // COLUMNS fits i16: checked when the writer was made.
         let count = i16::try_from(T::COLUMNS).unwrap_or(i16::MAX);
         self.buf.extend_from_slice(&count.to_be_bytes());
@@ -225,12 +226,19 @@ impl<'c, T: CopyRow> CopyInWriter<'c, T> {
                 short_type_name::<T>(),
                 T::COLUMNS
             )),
-            Ok(()) => None,
+            // A value this server would store as something else (an infinite interval
+            // before PostgreSQL 17) is refused here, before its row is sent.
+            Ok(()) => self
+                .buf
+                .check_server(self.copy.conn.server_version().major())
+                .err()
+                .map(|e| e.to_string()),
         };
         if let Some(problem) = problem {
             let message = format!("row {}: {problem}", self.rows + 1);
             if self.buf.patches().len() == patches {
                 self.buf.truncate(start);
+                self.buf.truncate_needs(needs);
             } else {
                 // A type placeholder was recorded inside the bad row; the buffer
                 // cannot be rolled back safely.

@@ -162,14 +162,7 @@ impl Connection {
             ));
         }
         let resolved = self.known_param_types(args)?;
-        let patched = if args.encoded().patches().is_empty() {
-            None
-        } else {
-            Some(self.patch_oids(args.encoded())?)
-        };
-        let values = patched
-            .as_deref()
-            .unwrap_or_else(|| args.encoded().as_bytes());
+        let values = self.bind_values(args.encoded())?;
         let fits = |p: &Plan| p.oids.iter().copied().eq(args.oids_iter(&resolved));
         let found = if cacheable {
             plans.iter().position(fits)
@@ -180,12 +173,12 @@ impl Connection {
         match found {
             Some(i) => {
                 let plan = &plans[i];
-                self.append_to_batch(|buf| plan.encode_bind_execute(buf, values))
+                self.append_to_batch(|buf| plan.encode_bind_execute(buf, &values))
             }
             None => {
                 let oids = args.oids(&resolved);
                 let plan = self.plan_statement(sql, oids, None, cacheable);
-                self.append_to_batch(|buf| plan.encode_run(buf, sql, values))?;
+                self.append_to_batch(|buf| plan.encode_run(buf, sql, &values))?;
                 self.parse_sent(&plan);
                 plans.push(plan);
                 Ok(())

@@ -203,11 +203,7 @@ impl Connection {
         for q in queries {
             let resolved = self.resolve_param_types(q.arguments()).await?;
             let oids = q.arguments().oids(&resolved);
-            values.push(if q.arguments().encoded().patches().is_empty() {
-                std::borrow::Cow::Borrowed(q.arguments().encoded().as_bytes())
-            } else {
-                std::borrow::Cow::Owned(self.patch_oids(q.arguments().encoded())?)
-            });
+            values.push(self.bind_values(q.arguments().encoded())?);
             let sql = q.sql();
             // A statement an earlier query of this pipeline binds (parsed by it, or found in
             // the cache) is bound again: not parsed twice, not looked up again.

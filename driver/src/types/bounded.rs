@@ -65,6 +65,10 @@ impl<'a> Reader<'a> {
         Ok(u32::from_be_bytes(self.array()?))
     }
 
+    pub(crate) fn u64(&mut self) -> Result<u64, DecodeError> {
+        Ok(u64::from_be_bytes(self.array()?))
+    }
+
     pub(crate) fn f64(&mut self) -> Result<f64, DecodeError> {
         Ok(f64::from_be_bytes(self.array()?))
     }

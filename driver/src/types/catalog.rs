@@ -25,6 +25,18 @@ pub(crate) struct KnownType {
     pub(crate) base: Option<Oid>,
     /// For an array type, its element type (`typelem`).
     pub(crate) element: Option<Oid>,
+    /// For a range or multirange type, what it ranges over (`pg_range.rngsubtype`).
+    pub(crate) range: Option<UserRange>,
+}
+
+/// A user range (`CREATE TYPE r AS RANGE (subtype = positive_int)`) or the multirange
+/// PostgreSQL 14+ makes with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct UserRange {
+    /// The subtype, which may be a domain.
+    pub(crate) subtype: Oid,
+    /// Whether this is the multirange type rather than the range type.
+    pub(crate) multi: bool,
 }
 
 /// The user types one connection knows (see the module docs), and the server's major
@@ -84,6 +96,11 @@ impl Catalog {
         self.read(|m| m.get(&oid).and_then(|k| k.element))
     }
 
+    /// What user range or multirange type `oid` ranges over, if it was looked up.
+    pub(crate) fn range(&self, oid: Oid) -> Option<UserRange> {
+        self.read(|m| m.get(&oid).and_then(|k| k.range))
+    }
+
     /// The type a value of type `oid` is read as: a domain's base type (followed through
     /// domains over domains), else `oid` itself; with the name when it is a user type the
     /// connection looked up.
@@ -128,6 +145,14 @@ impl TypeInfo {
             .or_else(|| self.catalog.as_ref().and_then(|c| c.element(self.oid)))
     }
 
+    /// For a user range or multirange type the connection looked up, its subtype as the
+    /// bounds are read (a domain as its base type: see [`TypeInfo::nested`]), and whether
+    /// it is the multirange.
+    pub(crate) fn user_range(&self) -> Option<(TypeInfo, bool)> {
+        let range = self.catalog.as_ref()?.range(self.oid)?;
+        Some((self.nested(range.subtype), range.multi))
+    }
+
     /// The major version of the server this type's values came from, when known (values
     /// read through a connection). Some bit patterns mean different things on different
     /// servers (an interval with every part at its maximum is `infinity` from
@@ -153,6 +178,7 @@ mod tests {
             name: name.into(),
             base,
             element,
+            range: None,
         };
         // positive_int over int4, small_positive over positive_int, its array, citext.
         c.insert(Oid(20_000), known("positive_int", Some(Oid::INT4), None));
@@ -200,12 +226,40 @@ mod tests {
     }
 
     #[test]
+    fn user_ranges_read_as_ranges_of_the_base_type() {
+        use crate::types::{MultiRange, Range, Type};
+
+        let c = catalog();
+        let range = |subtype, multi| KnownType {
+            name: "r".into(),
+            base: None,
+            element: None,
+            range: Some(UserRange { subtype, multi }),
+        };
+        // A range and a multirange over positive_int, a range over citext.
+        c.insert(Oid(20_010), range(Oid(20_000), false));
+        c.insert(Oid(20_011), range(Oid(20_000), true));
+        c.insert(Oid(20_012), range(Oid(20_003), false));
+        let ty = |oid| TypeInfo::from_oid(oid).with_catalog(&c);
+        assert_eq!(ty(Oid(20_010)).user_range().unwrap().0.oid(), Oid::INT4);
+        assert!(Range::<i32>::compatible(&ty(Oid(20_010))));
+        assert!(!Range::<i64>::compatible(&ty(Oid(20_010))));
+        assert!(!Range::<i32>::compatible(&ty(Oid(20_011))));
+        assert!(MultiRange::<i32>::compatible(&ty(Oid(20_011))));
+        assert!(!MultiRange::<i32>::compatible(&ty(Oid(20_010))));
+        assert!(!Range::<i32>::compatible(&ty(Oid(20_012))));
+        // Unknown to the catalog: not a range of anything built in.
+        assert!(!Range::<i32>::compatible(&ty(Oid(30_000))));
+    }
+
+    #[test]
     fn a_looping_catalog_does_not_hang() {
         let c = Catalog::default();
         let looped = |base| KnownType {
             name: "d".into(),
             base: Some(base),
             element: None,
+            range: None,
         };
         c.insert(Oid(20_000), looped(Oid(20_001)));
         c.insert(Oid(20_001), looped(Oid(20_000)));

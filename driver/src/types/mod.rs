@@ -87,20 +87,30 @@
 //! | [`Array<T>`] (up to 6 dimensions, lower bounds kept) | `T[]` | always |
 //! | [`Range<T>`] (`T`: [`RangeSubtype`]: `i32`, `i64`, [`Numeric`], [`Date`], [`Timestamp`], [`TimestampTz`] and the feature types for the same columns) | `int4range`, `int8range`, `numrange`, `daterange`, `tsrange`, `tstzrange` | always |
 //! | [`MultiRange<T>`] | `int4multirange`, ... (PostgreSQL 14+) | always |
+//! | `Range<T>`, `MultiRange<T>` of a built-in subtype | reads a user range type over that subtype or a domain over it (`CREATE TYPE r AS RANGE (subtype = positive_int)` into `Range<i32>`); sent through a [`RangeSubtype`] that names the user range type | always |
 //! | tuples `(A,)` .. `(A, ..., P)`, and `()` for `ROW()` (read only) | `record`, composite types, and arrays of them into `Vec` | always |
 //! | [`CompositeEncoder`], [`CompositeDecoder`] (for `#[derive(PgType)]` composites) | composite types | always |
 //! | [`PgValue`] | any type (raw bytes, type, format) | always |
 //! | `std::net::IpAddr` (host addresses) | `inet`, `cidr` | always |
 //! | [`IpNetwork`] | `inet`, `cidr` | always |
+//! | `ipnetwork::IpNetwork` | `inet` (sent; an `inet` to `cidr` cast clears host bits, so send [`IpNetwork::cidr`] to have them refused); reads `cidr` | `ipnetwork` |
+//! | `ipnet::IpNet` | `inet` (as `ipnetwork`); reads `cidr` | `ipnet` |
 //! | [`MacAddr`] / [`MacAddr8`] | `macaddr` / `macaddr8` | always |
+//! | `mac_address::MacAddress` | `macaddr` (the crate has no 8-byte address) | `mac_address` |
 //! | [`Point`], [`Line`], [`LineSegment`], [`Rect`], [`Path`], [`Polygon`], [`Circle`] | `point`, `line`, `lseg`, `box`, `path`, `polygon`, `circle` | always |
+//! | `geo_types::Point<f64>`, `Rect<f64>`, `LineString<f64>`, `Polygon<f64>` | `point`, `box`, `path` (closed: read with the first point repeated at the end; a line string that ends at its start is sent closed), `polygon` (no holes: an encode error) | `geo-types` |
 //! | [`BitString`] | `bit(n)`, `varbit` | always |
+//! | `bit_vec::BitVec` | `varbit`; reads `bit(n)` | `bit-vec` |
 //! | [`Xml`] | `xml` | always |
 //! | [`TsVector`] / [`TsQuery`] | `tsvector` / `tsquery` | always |
 //! | `HashMap<String, Option<String>>`, `BTreeMap<String, Option<String>>` | `hstore` (extension) | always |
 //! | [`Ltree`], [`Lquery`], [`Ltxtquery`] | `ltree`, `lquery`, `ltxtquery` (extension) | always |
 //! | [`PgLsn`] | `pg_lsn` | always |
 //! | [`Xid`], [`Xid8`], [`Tid`] | `xid`, `xid8` (PostgreSQL 13+), `tid` (`ctid`) | always |
+//! | [`Snapshot`] | `pg_snapshot` (PostgreSQL 13+); reads `txid_snapshot` | always |
+//! | [`JsonPath`] | `jsonpath` (read back in the server's spelling: `$.a` is `$."a"`) | always |
+//! | [`AclItem`] (read only, text format only: the server has no binary `aclitem`, so read it with `simple_query` or as `::text`) | `aclitem` | always |
+//! | [`Cube`] | `cube` (extension, 1.5+ for binary) | always |
 //! | [`Oid`], [`OidVector`], [`Int2Vector`] | `oid`, `oidvector`, `int2vector` | always |
 //!
 //! Container elements (array elements, range bounds, record fields) are
@@ -133,7 +143,7 @@ use std::fmt;
 mod catalog;
 mod oid;
 
-pub(crate) use catalog::{Catalog, KnownType};
+pub(crate) use catalog::{Catalog, KnownType, UserRange};
 pub use oid::{BUILTIN_TYPES, BuiltinType, Oid};
 
 // Scalar families: one file (or folder) per family.
@@ -163,18 +173,23 @@ pub use numeric::Numeric;
 pub use value_error::ValueError;
 
 // Container and "other" families.
+mod aclitem;
 mod array;
 mod bits;
 mod bounded;
 #[cfg(test)]
 mod container_golden;
+mod cube;
+mod foreign;
 mod geo;
 mod hstore;
+mod jsonpath;
 mod lsn;
 mod ltree;
 mod net;
 mod range;
 mod record;
+mod snapshot;
 #[cfg(test)]
 mod test_elements;
 mod tsearch;
@@ -183,14 +198,18 @@ mod value;
 mod vector;
 mod xml;
 
+pub use aclitem::AclItem;
 pub use array::{Array, MAX_DIMS};
 pub use bits::BitString;
+pub use cube::Cube;
 pub use geo::{Circle, Line, LineSegment, Path, Point, Polygon, Rect};
+pub use jsonpath::JsonPath;
 pub use lsn::PgLsn;
 pub use ltree::{Lquery, Ltree, Ltxtquery};
 pub use net::{IpNetwork, MacAddr, MacAddr8};
 pub use range::{MultiRange, Range, RangeSubtype};
 pub use record::{CompositeDecoder, CompositeEncoder};
+pub use snapshot::Snapshot;
 pub use tsearch::{TsQuery, TsVector};
 pub use txid::{Tid, Xid, Xid8};
 pub use value::{InvalidValue, PgValue};
@@ -387,6 +406,19 @@ pub enum IsNull {
 pub struct EncodeBuf {
     bytes: Vec<u8>,
     patches: Vec<OidPatch>,
+    /// Values written whose bits mean what they say only from some server version on.
+    needs: Vec<ServerNeed>,
+}
+
+/// A value in an [`EncodeBuf`] that a server older than `major` would store as something
+/// else (`Interval::INFINITY` before PostgreSQL 17 is a finite interval): the connection
+/// refuses to send it there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ServerNeed {
+    /// The oldest PostgreSQL major version that reads the value as meant.
+    pub(crate) major: u32,
+    /// What the value is and what an older server would make of it.
+    pub(crate) why: Cow<'static, str>,
 }
 
 /// A placeholder OID in an [`EncodeBuf`] that the connection fills in.
@@ -435,6 +467,41 @@ impl EncodeBuf {
     /// The placeholders still to be filled in.
     pub fn patches(&self) -> &[OidPatch] {
         &self.patches
+    }
+
+    /// Records that the value just written means what it says only on PostgreSQL `major`
+    /// or later; `why` says what it is and what an older server would store instead.
+    pub(crate) fn needs_server(&mut self, major: u32, why: impl Into<Cow<'static, str>>) {
+        self.needs.push(ServerNeed {
+            major,
+            why: why.into(),
+        });
+    }
+
+    /// The recorded needs (see [`EncodeBuf::needs_server`]), oldest first.
+    pub(crate) fn server_needs(&self) -> &[ServerNeed] {
+        &self.needs
+    }
+
+    /// Drops the needs recorded after the first `len` (a row rolled back).
+    pub(crate) fn truncate_needs(&mut self, len: usize) {
+        self.needs.truncate(len);
+    }
+
+    /// Fails with the first recorded need a server of version `major` does not meet
+    /// (`major` 0: the server did not say its version, so no need is known to be met).
+    pub(crate) fn check_server(&self, major: u32) -> Result<(), EncodeError> {
+        match self.needs.iter().find(|n| major < n.major) {
+            None => Ok(()),
+            Some(need) if major == 0 => Err(EncodeError::new(format!(
+                "{} (the server did not report its version)",
+                need.why
+            ))),
+            Some(need) => Err(EncodeError::new(format!(
+                "{} (this server is PostgreSQL {major})",
+                need.why
+            ))),
+        }
     }
 
     /// The bytes written so far.

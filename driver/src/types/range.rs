@@ -38,7 +38,10 @@ const UB_INF: u8 = 0x10;
 /// Implemented here for `i32` (`int4range`) and `i64` (`int8range`). The
 /// numeric and date/time codecs implement it for their types (`numrange`,
 /// `daterange`, `tsrange`, `tstzrange`). A user-defined range type
-/// (`CREATE TYPE ... AS RANGE`) can implement it with [`TypeRef::Named`].
+/// (`CREATE TYPE ... AS RANGE`) can implement it with [`TypeRef::Named`], which is
+/// how a `Range` is sent as that type. Reading needs none: `Range<i32>` reads a user
+/// range whose subtype is `int4` or a domain over it (and `MultiRange<i32>` its
+/// multirange), once the connection has looked the column's type up.
 pub trait RangeSubtype {
     /// The range type over this subtype (`int4` -> `int4range`).
     fn range_type() -> TypeRef;
@@ -111,6 +114,37 @@ fn range_subtype(oid: Oid) -> Oid {
         Oid::DATERANGE | Oid::DATEMULTIRANGE => Oid::DATE,
         _ => Oid::UNSPECIFIED,
     }
+}
+
+/// The subtype of range or multirange type `ty`, as its bounds are read: a built-in one's
+/// from the table above; a user range's (`CREATE TYPE r AS RANGE (subtype = positive_int)`)
+/// from what the connection looked up, a domain as its base type (`int4`).
+fn subtype_of(ty: &TypeInfo) -> TypeInfo {
+    match range_subtype(ty.oid()) {
+        Oid::UNSPECIFIED => match ty.user_range() {
+            Some((subtype, _)) => subtype,
+            None => TypeInfo::from_oid(Oid::UNSPECIFIED),
+        },
+        builtin => TypeInfo::from_oid(builtin),
+    }
+}
+
+/// Whether a range (`multi` false) or multirange Rust type sent as `expected` reads `ty`:
+/// its own type, or, for a built-in one, a user range (or multirange) type whose subtype
+/// is the same built-in type or a domain over it. Their binary and text forms are the
+/// built-in range's, so `Range<i32>` reads a range over `positive_int`.
+fn accepts_range(expected: TypeRef, ty: &TypeInfo, multi: bool) -> bool {
+    if type_ref_accepts(expected, ty) {
+        return true;
+    }
+    let TypeRef::Oid(oid) = expected else {
+        return false;
+    };
+    let want = range_subtype(oid);
+    want != Oid::UNSPECIFIED
+        && ty
+            .user_range()
+            .is_some_and(|(subtype, is_multi)| is_multi == multi && subtype.oid() == want)
 }
 
 // --- Range -----------------------------------------------------------------------------
@@ -219,7 +253,7 @@ impl<T: RangeSubtype> Type for Range<T> {
         T::range_type()
     }
     fn compatible(ty: &TypeInfo) -> bool {
-        type_ref_accepts(T::range_type(), ty)
+        accepts_range(T::range_type(), ty, false)
     }
 }
 
@@ -493,7 +527,7 @@ fn utf8<'a>(bytes: &'a [u8], what: &str) -> Result<&'a str, DecodeError> {
 impl<'r, T: for<'a> Decode<'a>> Decode<'r> for Range<T> {
     fn decode(value: ValueRef<'r>) -> Result<Self, DecodeError> {
         let bytes = value.non_null::<Self>()?;
-        let subtype = TypeInfo::from_oid(range_subtype(value.type_info().oid()));
+        let subtype = subtype_of(value.type_info());
         match value.format() {
             Format::Binary => decode_range_binary(bytes, &subtype),
             Format::Text => decode_range_text(utf8(bytes, "range")?, &subtype),
@@ -581,7 +615,7 @@ impl<T: RangeSubtype> Type for MultiRange<T> {
         T::multirange_type()
     }
     fn compatible(ty: &TypeInfo) -> bool {
-        type_ref_accepts(T::multirange_type(), ty)
+        accepts_range(T::multirange_type(), ty, true)
     }
 }
 
@@ -683,7 +717,7 @@ fn split_multirange_text(text: &str) -> Result<Vec<&str>, DecodeError> {
 impl<'r, T: for<'a> Decode<'a>> Decode<'r> for MultiRange<T> {
     fn decode(value: ValueRef<'r>) -> Result<Self, DecodeError> {
         let bytes = value.non_null::<Self>()?;
-        let subtype = TypeInfo::from_oid(range_subtype(value.type_info().oid()));
+        let subtype = subtype_of(value.type_info());
         match value.format() {
             Format::Binary => {
                 let mut r = Reader::new(bytes, "multirange");

@@ -71,6 +71,21 @@ impl Config {
         if cfg!(feature = "bigdecimal") {
             f.push("bigdecimal");
         }
+        if cfg!(feature = "ipnetwork") {
+            f.push("ipnetwork");
+        }
+        if cfg!(feature = "ipnet") {
+            f.push("ipnet");
+        }
+        if cfg!(feature = "mac_address") {
+            f.push("mac_address");
+        }
+        if cfg!(feature = "bit-vec") {
+            f.push("bit-vec");
+        }
+        if cfg!(feature = "geo-types") {
+            f.push("geo-types");
+        }
         f
     }
 

@@ -8,6 +8,10 @@
 //! |---|---|
 //! | `date`, `time`, `timestamp`, `timestamptz` | `chrono` (feature `chrono`), then `time` (feature `time`), then Quarry's own `Date`, `Time`, `Timestamp`, `TimestampTz` |
 //! | `numeric` | `rust_decimal::Decimal`, then `bigdecimal::BigDecimal`, then Quarry's `Numeric` |
+//! | `inet`, `cidr` | `ipnetwork::IpNetwork` (feature `ipnetwork`), then `ipnet::IpNet` (feature `ipnet`), then Quarry's `IpNetwork` |
+//! | `macaddr` | `mac_address::MacAddress` (feature `mac_address`), then Quarry's `MacAddr` |
+//! | `bit`, `varbit` | `bit_vec::BitVec` (feature `bit-vec`), then Quarry's `BitString` |
+//! | `point`, `box`, `path`, `polygon` | geo-types' `Point<f64>`, `Rect<f64>`, `LineString<f64>`, `Polygon<f64>` (feature `geo-types`), then Quarry's `Point`, `Rect`, `Path`, `Polygon` |
 //!
 //! `[macros] date-time = "time"` or `numeric = "bigdecimal"` in `quarry.toml`
 //! picks one explicitly (features unify across a dependency graph, so a crate
@@ -223,6 +227,25 @@ fn date_time(config: &Config, ours: &str, chrono: &str, time: &str, marker_name:
     marker(&rust, marker_name)
 }
 
+/// The type of the first enabled feature among `crates` (feature, path below the
+/// facade's `__private`), else Quarry's own `ours`; arguments of any of them bind (`sql`
+/// marker `marker_name`).
+fn feature_first(
+    config: &Config,
+    crates: &[(&str, &str)],
+    ours: &str,
+    marker_name: &str,
+) -> Mapping {
+    let rust = crates
+        .iter()
+        .find(|(feature, _)| config.has_feature(feature))
+        .map_or_else(
+            || format!("{T}::{ours}"),
+            |(_, path)| format!("{P}::{path}"),
+        );
+    marker(&rust, marker_name)
+}
+
 fn numeric(config: &Config) -> Mapping {
     let rust = match config.numeric() {
         NumericCrate::RustDecimal => format!("{P}::rust_decimal::Decimal"),
@@ -277,17 +300,55 @@ fn builtin(oid: Oid, config: &Config) -> Option<Mapping> {
         // chrono's and time's durations cannot hold months and days: always Quarry's.
         Oid::INTERVAL => marker(&format!("{T}::Interval"), "interval"),
         Oid::TIMETZ => same(&format!("{T}::TimeTz")),
-        Oid::INET | Oid::CIDR => same(&format!("{T}::IpNetwork")),
-        Oid::MACADDR => same(&format!("{T}::MacAddr")),
+        Oid::INET | Oid::CIDR => feature_first(
+            config,
+            &[
+                ("ipnetwork", "ipnetwork::IpNetwork"),
+                ("ipnet", "ipnet::IpNet"),
+            ],
+            "IpNetwork",
+            "inet",
+        ),
+        Oid::MACADDR => feature_first(
+            config,
+            &[("mac_address", "mac_address::MacAddress")],
+            "MacAddr",
+            "macaddr",
+        ),
         Oid::MACADDR8 => same(&format!("{T}::MacAddr8")),
-        Oid::POINT => same(&format!("{T}::Point")),
+        Oid::POINT => feature_first(
+            config,
+            &[("geo-types", "geo_types::Point<f64>")],
+            "Point",
+            "point",
+        ),
         Oid::LINE => same(&format!("{T}::Line")),
         Oid::LSEG => same(&format!("{T}::LineSegment")),
-        Oid::BOX => same(&format!("{T}::Rect")),
-        Oid::PATH => same(&format!("{T}::Path")),
-        Oid::POLYGON => same(&format!("{T}::Polygon")),
+        Oid::BOX => feature_first(
+            config,
+            &[("geo-types", "geo_types::Rect<f64>")],
+            "Rect",
+            "r#box",
+        ),
+        Oid::PATH => feature_first(
+            config,
+            &[("geo-types", "geo_types::LineString<f64>")],
+            "Path",
+            "path",
+        ),
+        Oid::POLYGON => feature_first(
+            config,
+            &[("geo-types", "geo_types::Polygon<f64>")],
+            "Polygon",
+            "polygon",
+        ),
         Oid::CIRCLE => same(&format!("{T}::Circle")),
-        Oid::BIT | Oid::VARBIT => same(&format!("{T}::BitString")),
+        Oid::BIT | Oid::VARBIT => feature_first(
+            config,
+            &[("bit-vec", "bit_vec::BitVec")],
+            "BitString",
+            "varbit",
+        ),
         Oid::XML => same(&format!("{T}::Xml")),
         Oid::PG_LSN => same(&format!("{T}::PgLsn")),
         Oid::OIDVECTOR => same(&format!("{T}::OidVector")),
@@ -355,6 +416,42 @@ mod tests {
             map(&builtin_desc(Oid::OIDVECTOR), &c).unwrap().rust,
             "::quarry::types::OidVector"
         );
+    }
+
+    #[test]
+    fn feature_crates_come_first() {
+        let mut c = Config {
+            features: vec!["ipnet", "ipnetwork", "mac_address", "bit-vec"],
+            ..Config::default()
+        };
+        let rust = |oid, c: &Config| map(&builtin_desc(oid), c).unwrap().rust;
+        assert_eq!(
+            rust(Oid::CIDR, &c),
+            "::quarry::__private::ipnetwork::IpNetwork"
+        );
+        assert_eq!(
+            rust(Oid::MACADDR, &c),
+            "::quarry::__private::mac_address::MacAddress"
+        );
+        assert_eq!(
+            rust(Oid::VARBIT, &c),
+            "::quarry::__private::bit_vec::BitVec"
+        );
+        c.features = vec!["geo-types"];
+        assert_eq!(
+            rust(Oid::BOX, &c),
+            "::quarry::__private::geo_types::Rect<f64>"
+        );
+        assert_eq!(
+            map(&builtin_desc(Oid::BOX), &c).unwrap().param,
+            ParamCheck::Marker("r#box".to_owned())
+        );
+        c.features = vec!["ipnet"];
+        assert_eq!(rust(Oid::INET, &c), "::quarry::__private::ipnet::IpNet");
+        c.features = vec![];
+        assert_eq!(rust(Oid::INET, &c), "::quarry::types::IpNetwork");
+        assert_eq!(rust(Oid::BIT, &c), "::quarry::types::BitString");
+        assert_eq!(rust(Oid::MACADDR, &c), "::quarry::types::MacAddr");
     }
 
     #[test]

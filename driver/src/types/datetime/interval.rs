@@ -383,6 +383,28 @@ impl Type for Interval {
 
 impl Encode for Interval {
     fn encode(&self, buf: &mut EncodeBuf) -> Result<IsNull, EncodeError> {
+        if self.is_infinite() {
+            // The same bits are an ordinary interval before PostgreSQL 17: the connection
+            // refuses to send them to such a server rather than store a finite value.
+            let (sign, finite) = if *self == Interval::INFINITY {
+                ("", MAX_BEFORE_17)
+            } else {
+                ("-", MIN_BEFORE_17)
+            };
+            buf.needs_server(
+                17,
+                format!(
+                    "interval `{sign}infinity` exists only from PostgreSQL 17 on: an older \
+                     server stores the bits of Interval::{} as the finite interval `{finite}`; \
+                     send a finite interval, or NULL",
+                    if sign.is_empty() {
+                        "INFINITY"
+                    } else {
+                        "NEG_INFINITY"
+                    }
+                ),
+            );
+        }
         buf.extend_from_slice(&self.micros.to_be_bytes());
         buf.extend_from_slice(&self.days.to_be_bytes());
         buf.extend_from_slice(&self.months.to_be_bytes());
@@ -395,6 +417,11 @@ impl Encode for Interval {
         16
     }
 }
+
+/// What PostgreSQL before 17 prints for the bits of [`Interval::INFINITY`] and
+/// [`Interval::NEG_INFINITY`].
+const MAX_BEFORE_17: &str = "178956970 years 7 mons 2147483647 days 2562047788:00:54.775807";
+const MIN_BEFORE_17: &str = "-178956970 years -8 mons -2147483648 days -2562047788:00:54.775808";
 
 /// Refuses the two bit patterns that mean `±infinity` from PostgreSQL 17 on when they come
 /// from an older server, where they are ordinary (huge) intervals: [`Interval`] would

@@ -111,6 +111,15 @@ impl Type for Numeric {
 
 impl Encode for Numeric {
     fn encode(&self, buf: &mut EncodeBuf) -> Result<IsNull, EncodeError> {
+        if self.is_infinite() {
+            // Refused by the connection with this message, rather than by an older server
+            // with "invalid sign in external numeric value".
+            buf.needs_server(
+                14,
+                "numeric `Infinity` and `-Infinity` exist only from PostgreSQL 14 on; \
+                 send a finite value, or NULL",
+            );
+        }
         self.write_binary(buf)?;
         Ok(IsNull::No)
     }
