@@ -164,6 +164,7 @@ impl Connection {
                 name: name.into_boxed_str(),
                 base: None,
                 element: None,
+                range: None,
             },
         );
     }
