@@ -4,7 +4,8 @@
 //! - `quarry.toml` maps `public.order_status` to `crate::OrderStatus`, a type of the
 //!   library; its integration test uses that column too, and `cargo pgprepare` (which
 //!   checks `--all-targets`) must prepare it (issue 20, item 1);
-//! - editing only `quarry.toml` must re-expand the queries (item 2).
+//! - editing only `quarry.toml` must re-expand the queries (item 2);
+//! - building Quarry's crates prints no warning into the user's build (item 7).
 #![cfg(unix)]
 
 use std::path::{Path, PathBuf};
@@ -75,9 +76,19 @@ fn quarry_toml_types_work_in_every_target_and_an_edit_rebuilds() {
     let prepared = std::fs::read_dir(dir.join(".pgprepare")).unwrap().count();
     assert_eq!(prepared, 3, "one file per query (lib: 1, tests: 2)\n{}", text(&o));
 
-    // Offline, every target builds.
-    let o = cargo(&dir, &target, &["check", "--all-targets", "--quiet"]);
+    // Offline, every target builds, and Quarry's crates compiled afresh print no
+    // warning into the user's build (item 7).
+    let o = cargo(
+        &dir,
+        &target,
+        &["clean", "-p", "quarry", "-p", "quarry-driver", "-p", "quarry-macros"],
+    );
     assert!(o.status.success(), "{}", text(&o));
+    let o = cargo(&dir, &target, &["build", "--all-targets"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("Compiling quarry-driver"), "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
 
     // Item 2: only quarry.toml changes; the queries must be expanded again and see it.
     std::fs::write(
