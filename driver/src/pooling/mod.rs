@@ -772,8 +772,9 @@ fn backoff_error(info: BackoffInfo) -> Error {
 
 /// A number in `[0, 1)` from the OS (0.5 if it has none to give).
 pub(crate) fn jitter() -> f64 {
-    match getrandom::u64() {
-        Ok(x) => (x >> 11) as f64 / (1u64 << 53) as f64,
+    let mut bytes = [0u8; 8];
+    match getrandom::getrandom(&mut bytes) {
+        Ok(()) => (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64,
         Err(_) => 0.5,
     }
 }
