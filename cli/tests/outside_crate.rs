@@ -5,7 +5,9 @@
 //!   library; its integration test uses that column too, and `cargo pgprepare` (which
 //!   checks `--all-targets`) must prepare it (issue 20, item 1);
 //! - editing only `quarry.toml` must re-expand the queries (item 2);
-//! - building Quarry's crates prints no warning into the user's build (item 7).
+//! - building Quarry's crates prints no warning into the user's build (item 7);
+//! - a production build has no test server, and `#[quarry::test]` without the
+//!   `temp-server` feature is one clear error (item 6).
 #![cfg(unix)]
 
 use std::path::{Path, PathBuf};
@@ -83,6 +85,31 @@ fn quarry_toml_types_work_in_every_target_and_an_edit_rebuilds() {
     assert!(o.status.success(), "{}", text(&o));
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(!stderr.contains("warning"), "{stderr}");
+
+    // Item 6: a production build (`quarry` with its default features) carries no test
+    // server nor its certificate generator; `#[quarry::test]` there is one error that
+    // names the feature.
+    let o = cargo(&dir, &target, &["tree", "--edges", "normal", "--prefix", "none"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let tree = String::from_utf8_lossy(&o.stdout);
+    assert!(tree.contains("quarry-driver"), "{tree}");
+    assert!(!tree.contains("rcgen"), "{tree}");
+    std::fs::create_dir_all(dir.join("src/bin")).unwrap();
+    std::fs::write(
+        dir.join("src/bin/needs_feature.rs"),
+        "#[quarry::test]\nasync fn t() {}\n\nfn main() {}\n",
+    )
+    .unwrap();
+    let o = cargo(&dir, &target, &["build", "--bin", "needs_feature"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("#[quarry::test] needs quarry's `temp-server` feature"),
+        "{stderr}"
+    );
+    let errors = stderr.lines().filter(|l| l.starts_with("error")).count();
+    assert_eq!(errors, 2, "one error, then cargo's summary: {stderr}");
+    std::fs::remove_file(dir.join("src/bin/needs_feature.rs")).unwrap();
 
     // Item 2: only quarry.toml changes; the queries must be expanded again and see it.
     std::fs::write(
