@@ -5,7 +5,7 @@ use std::borrow::Borrow;
 use std::fmt;
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
@@ -62,6 +62,9 @@ pub(crate) struct Shared {
     pub(crate) check_role: bool,
     /// The cancel keys of the open connections (for `terminate`).
     cancel_keys: Arc<Mutex<CancelKeys>>,
+    /// Nanoseconds callers have spent in `acquire`, summed (`PoolStatus::acquire_wait`):
+    /// an atomic, so that counting takes no lock.
+    acquire_wait_ns: AtomicU64,
 }
 
 impl fmt::Debug for Pool {
@@ -107,7 +110,13 @@ impl Pool {
     /// The future does not borrow the pool. Dropping it at any point leaks nothing.
     pub fn acquire(&self) -> impl Future<Output = Result<PoolConnection>> + Send + use<> {
         let shared = self.0.clone();
-        async move { shared.acquire().await }
+        async move {
+            let start = Instant::now();
+            let result = shared.clone().acquire().await;
+            let waited = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            shared.acquire_wait_ns.fetch_add(waited, Ordering::Relaxed);
+            result
+        }
     }
 
     /// Starts a transaction on a pooled connection. The connection goes back to the pool
@@ -150,7 +159,9 @@ impl Pool {
 
     /// The gauges and counters: size, idle, in use, waiters, totals.
     pub fn status(&self) -> PoolStatus {
-        self.0.lock().status()
+        let mut status = self.0.lock().status();
+        status.acquire_wait = Duration::from_nanos(self.0.acquire_wait_ns.load(Ordering::Relaxed));
+        status
     }
 
     /// Connections the pool holds (idle, in use, or being opened) (asyncpg `get_size`).
@@ -314,6 +325,7 @@ impl PoolOptions {
             maintenance_started: AtomicBool::new(false),
             check_role,
             cancel_keys: Arc::default(),
+            acquire_wait_ns: AtomicU64::new(0),
         });
         Ok(Pool(shared))
     }
