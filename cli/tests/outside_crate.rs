@@ -23,7 +23,10 @@ fn text(o: &Output) -> String {
 }
 
 fn repository() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
 }
 
 /// Copies the crate's sources (not `target/` nor `.pgprepare/`) to `to`, with its path
@@ -76,7 +79,12 @@ fn quarry_toml_types_work_in_every_target_and_an_edit_rebuilds() {
         .expect("running cargo-pgprepare");
     assert!(o.status.success(), "{}", text(&o));
     let prepared = std::fs::read_dir(dir.join(".pgprepare")).unwrap().count();
-    assert_eq!(prepared, 3, "one file per query (lib: 1, tests: 2)\n{}", text(&o));
+    assert_eq!(
+        prepared,
+        3,
+        "one file per query (lib: 1, tests: 2)\n{}",
+        text(&o)
+    );
 
     // Offline, every target builds, and Quarry's crates print no warning into the
     // user's build (item 7). Cargo replays a path dependency's warnings on a fresh
@@ -89,7 +97,11 @@ fn quarry_toml_types_work_in_every_target_and_an_edit_rebuilds() {
     // Item 6: a production build (`quarry` with its default features) carries no test
     // server nor its certificate generator; `#[quarry::test]` there is one error that
     // names the feature.
-    let o = cargo(&dir, &target, &["tree", "--edges", "normal", "--prefix", "none"]);
+    let o = cargo(
+        &dir,
+        &target,
+        &["tree", "--edges", "normal", "--prefix", "none"],
+    );
     assert!(o.status.success(), "{}", text(&o));
     let tree = String::from_utf8_lossy(&o.stdout);
     assert!(tree.contains("quarry-driver"), "{tree}");

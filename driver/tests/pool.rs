@@ -166,7 +166,11 @@ async fn status_counts_a_pool_under_load() {
     }
     let st = pool.status();
     assert_eq!(st.acquired, 20, "{st:?}");
-    assert_eq!((st.opened, st.connect_failures, st.timed_out), (2, 0, 0), "{st:?}");
+    assert_eq!(
+        (st.opened, st.connect_failures, st.timed_out),
+        (2, 0, 0),
+        "{st:?}"
+    );
     // 20 holds of at least `hold` on 2 connections: the k-th acquire (from 0) waited at
     // least k/2 holds, so the waits add up to at least 90 holds.
     assert!(st.acquire_wait >= hold * 90, "{st:?}");

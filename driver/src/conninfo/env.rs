@@ -82,7 +82,10 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn the_user_database_entry_is_the_systems() {
-        let id = std::process::Command::new("id").arg("-un").output().unwrap();
+        let id = std::process::Command::new("id")
+            .arg("-un")
+            .output()
+            .unwrap();
         assert!(id.status.success());
         let name = String::from_utf8(id.stdout).unwrap().trim().to_owned();
         assert_eq!(os_user(&|_| None), Some(name.clone()));

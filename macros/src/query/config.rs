@@ -408,7 +408,10 @@ mod tests {
             library: Some("my_app".into()),
         };
         assert_eq!(lib("my_app", false).library_outside(), None, "the library");
-        assert_eq!(lib("it", false).library_outside().as_deref(), Some("my_app"));
+        assert_eq!(
+            lib("it", false).library_outside().as_deref(),
+            Some("my_app")
+        );
         assert_eq!(
             lib("my_app", true).library_outside().as_deref(),
             Some("my_app"),
@@ -419,7 +422,11 @@ mod tests {
             not_library: true,
             library: None,
         };
-        assert_eq!(no_lib.library_outside(), None, "a package without a library");
+        assert_eq!(
+            no_lib.library_outside(),
+            None,
+            "a package without a library"
+        );
 
         assert_eq!(
             library_name("[package]\nname = \"my-app\"\n", "my-app", true).as_deref(),

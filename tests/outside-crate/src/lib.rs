@@ -11,7 +11,10 @@ pub enum OrderStatus {
 
 /// Inserts an order and returns its id.
 pub async fn place(conn: &mut quarry::Connection, status: OrderStatus) -> quarry::Result<i64> {
-    quarry::query_scalar!("INSERT INTO orders (status) VALUES ($1) RETURNING id", status)
-        .fetch_one(conn)
-        .await
+    quarry::query_scalar!(
+        "INSERT INTO orders (status) VALUES ($1) RETURNING id",
+        status
+    )
+    .fetch_one(conn)
+    .await
 }
