@@ -23,6 +23,11 @@
 //! "public.address" = "crate::Address"
 //! ```
 //!
+//! `crate::` names the package's library in every target (its tests, examples and
+//! binaries too). This example defines the types in itself, so this repository's
+//! `quarry.toml` starts the paths at the module of the queries instead:
+//! `"self::ShipmentStatus"`.
+//!
 //! Then a `shipment_status` column is a `ShipmentStatus`, an `address[]` column a
 //! `Vec<Address>`, and passing a `String` where an `address` is expected does not
 //! compile.

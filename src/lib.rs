@@ -31,8 +31,30 @@ pub use quarry_macros::PgType;
 pub use quarry_macros::CopyRow;
 
 #[doc = include_str!("../docs/quarry_test.md")]
-#[cfg(all(feature = "temp-server", unix))]
 pub use quarry_macros::test;
+
+/// `#[quarry::test]` expands through this: the test, with the `temp-server` feature.
+#[cfg(all(feature = "temp-server", unix))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __quarry_test {
+    ($($test:tt)*) => { $($test)* };
+}
+
+/// `#[quarry::test]` expands through this: without the `temp-server` feature, one error
+/// that says how to turn it on.
+#[cfg(not(all(feature = "temp-server", unix)))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __quarry_test {
+    ($($test:tt)*) => {
+        ::core::compile_error!(
+            "#[quarry::test] needs quarry's `temp-server` feature (Unix only): add \
+             `quarry = { version = \"0.1\", features = [\"temp-server\"] }` under \
+             [dev-dependencies] in Cargo.toml"
+        );
+    };
+}
 
 // Compile-time checked queries; their guide is the `query_macros` module below.
 pub use quarry_macros::{

@@ -221,7 +221,7 @@ fn process_tag() -> &'static str {
     TAG.get_or_init(|| {
         let mut bytes = [0u8; 4];
         // Without randomness the PID and counter still make names unique on one machine.
-        let _ = getrandom::fill(&mut bytes);
+        let _ = getrandom::getrandom(&mut bytes);
         bytes.iter().map(|b| format!("{b:02x}")).collect()
     })
 }

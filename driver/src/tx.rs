@@ -667,7 +667,7 @@ fn backoff_delay((first, max): (Duration, Duration), attempt: u32) -> Duration {
     );
     let full = exp.min(max);
     let mut b = [0u8; 2];
-    let r = match getrandom::fill(&mut b) {
+    let r = match getrandom::getrandom(&mut b) {
         Ok(()) => u16::from_be_bytes(b),
         Err(_) => u16::MAX / 2,
     };

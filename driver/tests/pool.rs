@@ -130,6 +130,71 @@ async fn thousand_concurrent_acquires_over_ten_connections() {
     assert_server_agrees(server(), &pool, app).await;
 }
 
+/// The stats a user exports (`Pool::status`) under load: gauges while tasks queue, the
+/// counters and the summed acquire wait afterwards, and a timeout counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_counts_a_pool_under_load() {
+    let app = "pool_status_load";
+    let pool = PoolOptions::new()
+        .max_connections(2)
+        .connect_lazy(&url(server(), app))
+        .unwrap();
+    let hold = Duration::from_millis(10);
+    let release = Arc::new(tokio::sync::Semaphore::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let pool = pool.clone();
+        let release = release.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut conn = pool.acquire().await?;
+            // The first two hold their connections until the gauges are read.
+            release.acquire().await.expect("open semaphore").forget();
+            tokio::time::sleep(hold).await;
+            query_scalar::<i32>("SELECT 1").fetch_one(&mut conn).await
+        }));
+    }
+    eventually("18 tasks wait for the 2 connections", || {
+        let st = pool.status();
+        st.waiters == 18 && st.in_use == 2
+    })
+    .await;
+    let st = pool.status();
+    assert_eq!((st.size, st.idle, st.opening), (2, 0, 0), "{st:?}");
+    release.add_permits(20);
+    for t in tasks {
+        assert_eq!(t.await.expect("task").expect("query"), 1);
+    }
+    let st = pool.status();
+    assert_eq!(st.acquired, 20, "{st:?}");
+    assert_eq!(
+        (st.opened, st.connect_failures, st.timed_out),
+        (2, 0, 0),
+        "{st:?}"
+    );
+    // 20 holds of at least `hold` on 2 connections: the k-th acquire (from 0) waited at
+    // least k/2 holds, so the waits add up to at least 90 holds.
+    assert!(st.acquire_wait >= hold * 90, "{st:?}");
+    assert_quiet(&pool);
+
+    // A timeout is counted, and its wait too.
+    let before = st.acquire_wait;
+    let one = PoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_millis(50))
+        .connect_lazy(&url(server(), app))
+        .unwrap();
+    let held = one.acquire().await.unwrap();
+    let err = one.acquire().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PoolTimedOut);
+    drop(held);
+    let st = one.status();
+    assert_eq!((st.timed_out, st.acquired), (1, 1), "{st:?}");
+    assert!(st.acquire_wait >= Duration::from_millis(50), "{st:?}");
+    assert!(pool.status().acquire_wait == before, "pools count apart");
+    one.close().await;
+    pool.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acquire_timeout_fires_on_time() {
     let app = "pool_timeout";

@@ -128,7 +128,7 @@ impl ScramClient {
         limits: ScramLimits,
     ) -> Result<(Self, Vec<u8>)> {
         let mut raw = [0u8; NONCE_BYTES];
-        getrandom::fill(&mut raw).map_err(|e| {
+        getrandom::getrandom(&mut raw).map_err(|e| {
             Error::io(
                 "could not read random bytes from the operating system for the SCRAM nonce",
                 e.into(),

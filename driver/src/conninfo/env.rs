@@ -55,57 +55,49 @@ pub(crate) fn home_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> 
         .or_else(|| passwd_entry().map(|(_, home)| home))
 }
 
-/// The `/etc/passwd` entry (name, home) of the effective user, read once per process
-/// (only when `USER`/`HOME` are unset; every connect would otherwise read the file).
+/// The user database's entry (name, home) of the effective user, asked once per process
+/// (only when `USER`/`HOME` are unset). The system's lookup (`getpwuid_r`), so users
+/// from NSS (LDAP, SSSD) and macOS directory services are found as libpq finds them.
 fn passwd_entry() -> Option<(String, PathBuf)> {
     static ENTRY: std::sync::OnceLock<Option<(String, PathBuf)>> = std::sync::OnceLock::new();
-    ENTRY
-        .get_or_init(|| {
-            let uid = effective_uid()?;
-            let text = std::fs::read_to_string("/etc/passwd").ok()?;
-            passwd_lookup(&text, uid)
-        })
-        .clone()
+    ENTRY.get_or_init(effective_user).clone()
 }
 
-/// The effective user id, without `unsafe`: `/proc/self` belongs to it.
 #[cfg(unix)]
-fn effective_uid() -> Option<u32> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").ok().map(|m| m.uid())
+fn effective_user() -> Option<(String, PathBuf)> {
+    let user = nix::unistd::User::from_uid(nix::unistd::Uid::effective()).ok()??;
+    (!user.name.is_empty()).then_some((user.name, user.dir))
 }
 
 #[cfg(not(unix))]
-fn effective_uid() -> Option<u32> {
+fn effective_user() -> Option<(String, PathBuf)> {
     None
-}
-
-/// Finds `uid` in `/etc/passwd` text (`name:password:uid:gid:gecos:home:shell`).
-pub(crate) fn passwd_lookup(text: &str, uid: u32) -> Option<(String, PathBuf)> {
-    text.lines().find_map(|line| {
-        let fields: Vec<&str> = line.split(':').collect();
-        match fields.as_slice() {
-            [name, _, id, _, _, home, ..] if id.parse() == Ok(uid) && !name.is_empty() => {
-                Some(((*name).to_owned(), PathBuf::from(home)))
-            }
-            _ => None,
-        }
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The entry is the system's: what `id` (which asks NSS too) says.
+    #[cfg(unix)]
     #[test]
-    fn passwd_lookup_by_uid() {
-        let text = "root:x:0:0:root:/root:/bin/bash\n# comment\nbad line\nalice:x:1000:1000:Alice:/home/alice:/bin/sh\n";
-        assert_eq!(
-            passwd_lookup(text, 1000),
-            Some(("alice".to_owned(), PathBuf::from("/home/alice")))
-        );
-        assert_eq!(passwd_lookup(text, 0).unwrap().0, "root");
-        assert_eq!(passwd_lookup(text, 7), None);
+    fn the_user_database_entry_is_the_systems() {
+        let id = std::process::Command::new("id")
+            .arg("-un")
+            .output()
+            .unwrap();
+        assert!(id.status.success());
+        let name = String::from_utf8(id.stdout).unwrap().trim().to_owned();
+        assert_eq!(os_user(&|_| None), Some(name.clone()));
+        let getent = std::process::Command::new("getent")
+            .args(["passwd", &name])
+            .output()
+            .unwrap();
+        if getent.status.success() {
+            let line = String::from_utf8(getent.stdout).unwrap();
+            let home = line.trim_end().split(':').nth(5).unwrap().to_owned();
+            assert_eq!(home_dir(&|_| None), Some(PathBuf::from(home)));
+        }
     }
 
     #[test]

@@ -190,7 +190,7 @@ impl ConnectOptions {
     /// [`parse`](Self::parse) with `env` standing in for the process environment.
     /// It is asked for the `PG*` variables and for `USER`, `LOGNAME`, `HOME` and
     /// `PGSYSCONFDIR`; `|_| None` parses the string alone. The OS user and home
-    /// directory still fall back to `/etc/passwd`.
+    /// directory still fall back to the system's user database.
     pub fn parse_with_env(s: &str, env: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
         let pairs = parse::parse(s)?;
         Self::resolve(pairs, &env)

@@ -5,7 +5,7 @@ use std::borrow::Borrow;
 use std::fmt;
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
@@ -67,6 +67,9 @@ pub(crate) struct Shared {
     cancel_keys: Arc<Mutex<CancelKeys>>,
     /// The connections lent to queries that share them (`share_connections`).
     mux: multiplex::Multiplexer,
+    /// Nanoseconds callers have spent in `acquire`, summed (`PoolStatus::acquire_wait`):
+    /// an atomic, so that counting takes no lock.
+    acquire_wait_ns: AtomicU64,
 }
 
 impl fmt::Debug for Pool {
@@ -112,7 +115,13 @@ impl Pool {
     /// The future does not borrow the pool. Dropping it at any point leaks nothing.
     pub fn acquire(&self) -> impl Future<Output = Result<PoolConnection>> + Send + use<> {
         let shared = self.0.clone();
-        async move { shared.acquire().await }
+        async move {
+            let start = Instant::now();
+            let result = shared.clone().acquire().await;
+            let waited = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            shared.acquire_wait_ns.fetch_add(waited, Ordering::Relaxed);
+            result
+        }
     }
 
     /// Starts a transaction on a pooled connection. The connection goes back to the pool
@@ -155,7 +164,9 @@ impl Pool {
 
     /// The gauges and counters: size, idle, in use, waiters, totals.
     pub fn status(&self) -> PoolStatus {
-        self.0.lock().status()
+        let mut status = self.0.lock().status();
+        status.acquire_wait = Duration::from_nanos(self.0.acquire_wait_ns.load(Ordering::Relaxed));
+        status
     }
 
     /// The connections shared by queries now (see
@@ -327,6 +338,7 @@ impl PoolOptions {
             check_role,
             cancel_keys: Arc::default(),
             mux: multiplex::Multiplexer::default(),
+            acquire_wait_ns: AtomicU64::new(0),
         });
         Ok(Pool(shared))
     }
@@ -785,8 +797,9 @@ fn backoff_error(info: BackoffInfo) -> Error {
 
 /// A number in `[0, 1)` from the OS (0.5 if it has none to give).
 pub(crate) fn jitter() -> f64 {
-    match getrandom::u64() {
-        Ok(x) => (x >> 11) as f64 / (1u64 << 53) as f64,
+    let mut bytes = [0u8; 8];
+    match getrandom::getrandom(&mut bytes) {
+        Ok(()) => (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64,
         Err(_) => 0.5,
     }
 }

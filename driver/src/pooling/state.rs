@@ -192,6 +192,11 @@ pub struct PoolStatus {
     pub closed: u64,
     /// Connection attempts that failed since the pool was created.
     pub connect_failures: u64,
+    /// Time callers have spent in [`Pool::acquire`](super::Pool::acquire) (waiting for a
+    /// connection, or for one to open), summed over every call since the pool was created,
+    /// those that timed out or failed included. Its growth over an interval divided by the
+    /// growth of `acquired` is the mean wait.
+    pub acquire_wait: std::time::Duration,
     /// Whether the pool is closed.
     pub is_closed: bool,
 }
@@ -264,6 +269,7 @@ impl<C> State<C> {
             opened: self.opened,
             closed: self.closed_count,
             connect_failures: self.connect_failures,
+            acquire_wait: std::time::Duration::ZERO,
             is_closed: self.closed,
         }
     }

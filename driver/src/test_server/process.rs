@@ -8,7 +8,7 @@
 use std::ffi::OsStr;
 use std::fs;
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -44,9 +44,8 @@ impl RunAs {
                         euid,
                     });
                 }
-                let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
                 for name in ["postgres", "nobody"] {
-                    if let Some((uid, gid)) = passwd_ids(&passwd, name) {
+                    if let Some((uid, gid)) = user_ids(name) {
                         if uid != 0 {
                             return Ok(RunAs {
                                 ids: Some((uid, gid)),
@@ -133,42 +132,16 @@ pub(super) fn clear_pg_env(command: &mut Command) {
     }
 }
 
-/// The effective user id, without `unsafe` (no `geteuid` binding): from `/proc/self/status`,
-/// else from the owner of a file this process creates.
+/// The effective user id.
 fn effective_uid() -> io::Result<u32> {
-    if let Ok(status) = fs::read_to_string("/proc/self/status") {
-        let euid = status
-            .lines()
-            .find_map(|line| line.strip_prefix("Uid:"))
-            .and_then(|ids| ids.split_whitespace().nth(1))
-            .and_then(|euid| euid.parse().ok());
-        if let Some(euid) = euid {
-            return Ok(euid);
-        }
-    }
-    let probe = std::env::temp_dir().join(format!(
-        "quarry-uid-probe-{}-{}",
-        std::process::id(),
-        unique()
-    ));
-    fs::write(&probe, b"")?;
-    let uid = fs::metadata(&probe).map(|m| m.uid());
-    let _ = fs::remove_file(&probe);
-    uid
+    Ok(nix::unistd::Uid::effective().as_raw())
 }
 
-/// `(uid, gid)` of `name` in an `/etc/passwd` text.
-fn passwd_ids(passwd: &str, name: &str) -> Option<(u32, u32)> {
-    passwd.lines().find_map(|line| {
-        let mut fields = line.split(':');
-        if fields.next()? != name {
-            return None;
-        }
-        let _password = fields.next()?;
-        let uid = fields.next()?.parse().ok()?;
-        let gid = fields.next()?.parse().ok()?;
-        Some((uid, gid))
-    })
+/// `(uid, gid)` of the user `name`, from the system's user database (`getpwnam_r`: NSS
+/// too, not only `/etc/passwd`).
+fn user_ids(name: &str) -> Option<(u32, u32)> {
+    let user = nix::unistd::User::from_name(name).ok()??;
+    Some((user.uid.as_raw(), user.gid.as_raw()))
 }
 
 /// A number unique within this process.
@@ -364,17 +337,14 @@ pub(super) fn tail(path: &Path, lines: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::MetadataExt;
+
     use super::*;
 
     #[test]
-    fn reads_passwd_entries() {
-        let passwd = "root:x:0:0:root:/root:/bin/bash\n\
-                      postgres:x:101:104:PostgreSQL administrator,,,:/var/lib/postgresql:/bin/bash\n\
-                      broken:x:zz:1::/:/bin/sh\n";
-        assert_eq!(passwd_ids(passwd, "postgres"), Some((101, 104)));
-        assert_eq!(passwd_ids(passwd, "root"), Some((0, 0)));
-        assert_eq!(passwd_ids(passwd, "broken"), None);
-        assert_eq!(passwd_ids(passwd, "nobody"), None);
+    fn finds_users_in_the_system_database() {
+        assert_eq!(user_ids("root"), Some((0, 0)));
+        assert_eq!(user_ids("no-such-user-quarry"), None);
     }
 
     #[test]

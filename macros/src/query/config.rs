@@ -15,7 +15,7 @@
 //! TOML is read (sections, `key = "string"`, comments); anything else is an
 //! error that names the line, rather than something silently ignored.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The crate's settings.
 #[derive(Clone, Debug, Default)]
@@ -89,16 +89,28 @@ impl Config {
         f
     }
 
-    /// Reads `quarry.toml` in `dir`, if there is one.
-    pub(crate) fn load(dir: &Path) -> Result<Config, String> {
+    /// Reads `quarry.toml` in `dir`, if there is one, for the target being compiled:
+    /// `crate::` in a `[types]` path names the package's library, so outside the
+    /// library (integration tests, examples, benches, binaries, doctests) it is
+    /// written `::library_name::`. Returns the file's path too when it exists, for
+    /// the caller to track (an edit must re-expand the macro).
+    pub(crate) fn load(dir: &Path) -> Result<(Config, Option<PathBuf>), String> {
         let path = dir.join(FILE_NAME);
-        let mut config = match std::fs::read_to_string(&path) {
-            Ok(text) => parse(&text).map_err(|e| format!("{}: {e}", path.display()))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Config::default(),
+        let (mut config, found) = match std::fs::read_to_string(&path) {
+            Ok(text) => (
+                parse(&text).map_err(|e| format!("{}: {e}", path.display()))?,
+                Some(path),
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Config::default(), None),
             Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
         };
+        if let Some(library) = Target::from_env(dir).library_outside() {
+            for (_, rust) in &mut config.types {
+                *rust = rewrite_crate(rust, &library);
+            }
+        }
         config.features = Config::enabled_features();
-        Ok(config)
+        Ok((config, found))
     }
 
     pub(crate) fn has_feature(&self, name: &str) -> bool {
@@ -202,6 +214,97 @@ pub(crate) fn parse(text: &str) -> Result<Config, String> {
     Ok(config)
 }
 
+/// The target of the package being compiled, as cargo describes it to rustc (and so to
+/// the macros) through the environment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Target {
+    /// `CARGO_CRATE_NAME`: the crate being compiled.
+    pub(crate) crate_name: String,
+    /// Cargo sets `CARGO_BIN_NAME` for binaries and examples, `CARGO_TARGET_TMPDIR` for
+    /// integration tests and benches, rustdoc `UNSTABLE_RUSTDOC_TEST_PATH` for doctests:
+    /// any of them means this is not the library.
+    pub(crate) not_library: bool,
+    /// The package's library crate name, if it has a library.
+    pub(crate) library: Option<String>,
+}
+
+impl Target {
+    fn from_env(manifest_dir: &Path) -> Target {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let manifest = std::fs::read_to_string(manifest_dir.join("Cargo.toml")).unwrap_or_default();
+        let package = var("CARGO_PKG_NAME").unwrap_or_default();
+        Target {
+            crate_name: var("CARGO_CRATE_NAME").unwrap_or_default(),
+            not_library: var("CARGO_BIN_NAME").is_some()
+                || var("CARGO_TARGET_TMPDIR").is_some()
+                || var("UNSTABLE_RUSTDOC_TEST_PATH").is_some(),
+            library: library_name(
+                &manifest,
+                &package,
+                manifest_dir.join("src").join("lib.rs").is_file(),
+            ),
+        }
+    }
+
+    /// The library's name when the crate being compiled is another target of the
+    /// package (where `crate::` would name that target, not the library).
+    pub(crate) fn library_outside(&self) -> Option<String> {
+        let library = self.library.as_ref()?;
+        (self.not_library || &self.crate_name != library).then(|| library.clone())
+    }
+}
+
+/// The package's library crate name: `[lib] name`, else the package name with `-` as
+/// `_`; `None` when the package has no library (no `[lib]` and no `src/lib.rs`). Reads
+/// only the `[lib]` table of `Cargo.toml`, line by line.
+pub(crate) fn library_name(manifest: &str, package: &str, has_lib_rs: bool) -> Option<String> {
+    let mut in_lib = false;
+    let mut lib_table = false;
+    let mut name = None;
+    for raw in manifest.lines() {
+        let line = strip_comment(raw).trim();
+        if line.starts_with('[') {
+            in_lib = line.trim_start_matches('[').trim_end_matches(']').trim() == "lib";
+            lib_table |= in_lib;
+            continue;
+        }
+        if in_lib {
+            if let Ok((key, value)) = split_key_value(line) {
+                if key == "name" {
+                    name = Some(value);
+                }
+            }
+        }
+    }
+    if !lib_table && !has_lib_rs {
+        return None;
+    }
+    Some(name.unwrap_or_else(|| package.replace('-', "_")))
+}
+
+/// `rust` with each path that starts at `crate::` started at `::library::` instead.
+pub(crate) fn rewrite_crate(rust: &str, library: &str) -> String {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(rust.len() + library.len());
+    let mut rest = rust;
+    while let Some(at) = rest.find("crate") {
+        let (before, after) = rest.split_at(at);
+        let after_word = &after["crate".len()..];
+        let starts_word = !before.ends_with(|c: char| ident(c) || c == ':');
+        let is_root = starts_word && after_word.trim_start().starts_with("::");
+        out.push_str(before);
+        if is_root {
+            out.push_str("::");
+            out.push_str(library);
+        } else {
+            out.push_str("crate");
+        }
+        rest = after_word;
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The line without a `#` comment (a `#` inside quotes is kept).
 fn strip_comment(line: &str) -> &str {
     let mut quote = None;
@@ -295,6 +398,68 @@ mod tests {
         assert_eq!(c.type_for("public.nothing"), None);
         assert_eq!(c.date_time, Some(DateTime::Time));
         assert_eq!(c.numeric, Some(NumericCrate::Quarry));
+    }
+
+    #[test]
+    fn crate_paths_name_the_library_outside_it() {
+        assert_eq!(
+            rewrite_crate("crate::OrderStatus", "my_app"),
+            "::my_app::OrderStatus"
+        );
+        assert_eq!(
+            rewrite_crate("Vec<crate::a::B>", "my_app"),
+            "Vec<::my_app::a::B>"
+        );
+        assert_eq!(
+            rewrite_crate("my_crate::X", "my_app"),
+            "my_crate::X",
+            "only a path's first segment"
+        );
+        assert_eq!(rewrite_crate("crates::X", "my_app"), "crates::X");
+
+        let lib = |crate_name: &str, not_library: bool| Target {
+            crate_name: crate_name.into(),
+            not_library,
+            library: Some("my_app".into()),
+        };
+        assert_eq!(lib("my_app", false).library_outside(), None, "the library");
+        assert_eq!(
+            lib("it", false).library_outside().as_deref(),
+            Some("my_app")
+        );
+        assert_eq!(
+            lib("my_app", true).library_outside().as_deref(),
+            Some("my_app"),
+            "a binary named like the package"
+        );
+        let no_lib = Target {
+            crate_name: "tool".into(),
+            not_library: true,
+            library: None,
+        };
+        assert_eq!(
+            no_lib.library_outside(),
+            None,
+            "a package without a library"
+        );
+
+        assert_eq!(
+            library_name("[package]\nname = \"my-app\"\n", "my-app", true).as_deref(),
+            Some("my_app")
+        );
+        assert_eq!(
+            library_name("[package]\nname = \"my-app\"\n", "my-app", false),
+            None
+        );
+        assert_eq!(
+            library_name(
+                "[package]\nname = \"my-app\"\n[lib]\nname = \"core_lib\" # x\npath = \"lib.rs\"\n[dependencies]\nname = \"no\"\n",
+                "my-app",
+                false
+            )
+            .as_deref(),
+            Some("core_lib")
+        );
     }
 
     #[test]

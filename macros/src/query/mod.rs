@@ -88,7 +88,11 @@ fn expand_inner(tokens: TokenStream, kind: Kind) -> syn::Result<TokenStream> {
         });
     }
 
-    let config = Config::load(&manifest_dir).map_err(|e| syn::Error::new(first, e))?;
+    let (config, config_file) =
+        Config::load(&manifest_dir).map_err(|e| syn::Error::new(first, e))?;
+    if let Some(path) = config_file {
+        tracked.push(path.display().to_string());
+    }
     let data = description(&sql, &manifest_dir, &locate, &mut tracked)?;
 
     if data.params.len() != input.args.len() {
