@@ -148,10 +148,14 @@ async fn w2(args: &WorkerArgs) -> Result<Outcome, BoxError> {
 }
 
 /// The pool of W2h and W9: W2's, a plain `&pool` user.
+/// The pool of W2, W2h and W9: queries on `&pool` share its connections, pipelined
+/// (issue 18; `QUARRY_BENCH_SHARE=0` measures the checkout pool instead).
 async fn pool(args: &WorkerArgs) -> Result<Pool, BoxError> {
+    let share = std::env::var("QUARRY_BENCH_SHARE").map_or(true, |v| v != "0");
     Ok(PoolOptions::new()
         .max_connections(W2_POOL)
         .min_connections(W2_POOL)
+        .share_connections(share)
         .connect(&args.url)
         .await?)
 }

@@ -243,7 +243,7 @@ impl<'a> Engine<'a> {
         };
         for m in msgs {
             match m {
-                Msg::Run(job) => self.waiting.push_back(job),
+                Msg::Run(job) => self.waiting.push_back(*job),
                 Msg::Abandon(id) => self.abandon(id),
             }
         }

@@ -65,7 +65,7 @@ impl Job {
 }
 
 enum Msg {
-    Run(Job),
+    Run(Box<Job>),
     /// The caller of this query went away (dropped, or timed out).
     Abandon(u64),
 }
@@ -309,7 +309,7 @@ impl Shared {
             reply: tx,
             retried: false,
         };
-        if let Err(mpsc::error::SendError(msg)) = slot.inbox.send(Msg::Run(job)) {
+        if let Err(mpsc::error::SendError(msg)) = slot.inbox.send(Msg::Run(Box::new(job))) {
             // Its driver stopped meanwhile (the connection broke): run it elsewhere.
             slot.load.fetch_sub(1, Ordering::AcqRel);
             let Msg::Run(job) = msg else {
@@ -460,7 +460,7 @@ async fn drive(
     inbox.close();
     while let Ok(msg) = inbox.try_recv() {
         if let Msg::Run(job) = msg {
-            job.send(Reply::NotRun);
+            (*job).send(Reply::NotRun);
             slot.load.fetch_sub(1, Ordering::AcqRel);
         }
     }
