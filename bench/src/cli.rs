@@ -7,12 +7,16 @@ use crate::workload::{Driver, Flavor, Workload};
 pub(crate) const USAGE: &str = "\
 usage: quarry-bench [all | w1 .. w9 | w2h]... [options]
        quarry-bench connect [--runs N]
+       quarry-bench replication [--runs N] [--rows N]
 
 Runs each workload for Quarry, tokio-postgres and sqlx in the same run, drivers
 interleaved, and prints throughput (median, min-max) with the ratio Quarry / best peer.
 W2h (W2 with 1 query in 100 taking 50 ms) and W9 (a service mix) also report latencies;
 W2 and W2h also run tokio-postgres with 8 clients shared by the tasks (no pool).
 `connect` times opening and closing a connection instead (and libpq's, by pgbench -C).
+`replication` decodes a logical replication stream of one large insert transaction
+(text and binary values) against pg_recvlogical reading the same changes (default 3
+rounds of 1,000,000 rows).
 
 options:
   --runs N           rounds per workload (default 5; the median is reported)
@@ -37,6 +41,11 @@ pub(crate) enum Command {
     /// Connection setup time, `runs` rounds.
     Connect {
         runs: usize,
+    },
+    /// Logical replication decode throughput, `runs` rounds of `rows` rows.
+    Replication {
+        runs: usize,
+        rows: u64,
     },
 }
 
@@ -79,6 +88,25 @@ pub(crate) struct WorkerArgs {
 pub(crate) fn parse(args: &[String]) -> Result<Command, String> {
     if args.first().map(String::as_str) == Some("worker") {
         return parse_worker(&args[1..]).map(Command::Worker);
+    }
+    if args.first().map(String::as_str) == Some("replication") {
+        let (mut runs, mut rows) = (3usize, 1_000_000u64);
+        let mut it = args[1..].iter();
+        while let Some(arg) = it.next() {
+            let number = |v: &str| v.parse::<u64>().ok().filter(|n| *n > 0);
+            match arg.as_str() {
+                "--runs" => {
+                    runs = number(value(&mut it, arg)?)
+                        .and_then(|n| usize::try_from(n).ok())
+                        .ok_or("--runs takes a positive number")?;
+                }
+                "--rows" => {
+                    rows = number(value(&mut it, arg)?).ok_or("--rows takes a positive number")?;
+                }
+                other => return Err(format!("replication: unknown argument {other:?}")),
+            }
+        }
+        return Ok(Command::Replication { runs, rows });
     }
     let mut options = RunOptions {
         workloads: Vec::new(),

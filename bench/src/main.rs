@@ -5,6 +5,7 @@
 //! cargo run -p quarry-bench --release -- all --runs 7 --runtime multi
 //! cargo run -p quarry-bench --release -- w1 w4           # some workloads only
 //! cargo run -p quarry-bench --release -- connect         # connection setup time
+//! cargo run -p quarry-bench --release -- replication     # logical replication decode
 //! cargo run -p quarry-bench --release -- help
 //! ```
 //!
@@ -23,6 +24,7 @@ mod instructions;
 mod orchestrate;
 mod peers;
 mod reference;
+mod replication;
 mod report;
 mod server;
 mod stats;
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         }
         cli::Command::Worker(w) => worker::main(&w),
         cli::Command::Connect { runs } => connect::main(runs),
+        cli::Command::Replication { runs, rows } => replication::main(runs, rows),
         cli::Command::Run(options) => orchestrate::main(&options),
     };
     match result {
