@@ -104,11 +104,7 @@ async fn w1(args: &WorkerArgs) -> Result<Outcome, BoxError> {
 }
 
 async fn w2(args: &WorkerArgs) -> Result<Outcome, BoxError> {
-    let pool: Pool = PoolOptions::new()
-        .max_connections(W2_POOL)
-        .min_connections(W2_POOL)
-        .connect(&args.url)
-        .await?;
+    let pool: Pool = pool(args).await?;
     let round = |total: u64, seed: u64| {
         let tasks: Vec<_> = (0..W2_TASKS)
             .map(|t| {
@@ -143,7 +139,7 @@ async fn w2(args: &WorkerArgs) -> Result<Outcome, BoxError> {
     Ok(Outcome::Done {
         ops: args.count,
         elapsed,
-        method: Some("Pool (8 connections), query_scalar(..).fetch_one(&pool)"),
+        method: Some("Pool (8 connections, share_connections), query_scalar(..).fetch_one(&pool)"),
     })
 }
 
