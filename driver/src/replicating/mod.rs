@@ -548,6 +548,30 @@ fn lsn(s: &str) -> Result<PgLsn> {
         .map_err(|e| Error::protocol(format!("the server sent an invalid LSN: {e}")))
 }
 
+/// The acknowledged position after `ack(lsn)`: it only moves forward, and never past
+/// what the stream has handed out (`delivered`). Shared by both kinds of stream.
+pub(crate) fn advance_ack(acked: PgLsn, delivered: PgLsn, lsn: PgLsn) -> PgLsn {
+    acked.max(lsn.min(delivered))
+}
+
+/// Sends a standby status update on a streaming connection, stamped with the time now.
+pub(crate) async fn send_standby_status(
+    conn: &mut Connection,
+    write: PgLsn,
+    flush: PgLsn,
+    apply: PgLsn,
+) -> Result<()> {
+    let status = crate::protocol::replication::StandbyStatus {
+        write: write.0,
+        flush: flush.0,
+        apply: apply.0,
+        client_time: crate::protocol::replication::now_micros(),
+        reply_requested: false,
+    };
+    conn.copy_both_queue(|buf| crate::protocol::replication::standby_status_update(buf, &status))?;
+    conn.copy_both_flush().await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,9 +9,7 @@ use super::{ReplicationConnection, check_slot_name, lsn};
 use crate::Connection;
 use crate::connection::CopyBothIncoming;
 use crate::failure::Result;
-use crate::protocol::replication::{
-    ReplicationMessage, StandbyStatus, now_micros, standby_status_update,
-};
+use crate::protocol::replication::ReplicationMessage;
 use crate::types::PgLsn;
 
 /// One event of a physical stream.
@@ -194,10 +192,7 @@ impl PhysicalStream {
     /// Acknowledges that WAL up to `lsn` is written and flushed on your side. Positions
     /// only move forward, never past what was handed out.
     pub fn ack(&mut self, lsn: PgLsn) {
-        let lsn = lsn.min(self.delivered);
-        if lsn > self.acked {
-            self.acked = lsn;
-        }
+        self.acked = super::advance_ack(self.acked, self.delivered, lsn);
     }
 
     /// The highest acknowledged position.
@@ -207,16 +202,7 @@ impl PhysicalStream {
 
     /// Sends a status update now.
     pub async fn send_status(&mut self) -> Result<()> {
-        let status = StandbyStatus {
-            write: self.acked.0,
-            flush: self.acked.0,
-            apply: 0,
-            client_time: now_micros(),
-            reply_requested: false,
-        };
-        self.conn
-            .copy_both_queue(|buf| standby_status_update(buf, &status))?;
-        self.conn.copy_both_flush().await?;
+        super::send_standby_status(&mut self.conn, self.acked, self.acked, PgLsn(0)).await?;
         self.next_status = Instant::now() + self.status_interval;
         Ok(())
     }

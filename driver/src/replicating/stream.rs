@@ -18,9 +18,7 @@ use crate::Connection;
 use crate::connection::CopyBothIncoming;
 use crate::failure::{Error, Result};
 use crate::protocol::pgoutput::{self, TupleValue};
-use crate::protocol::replication::{
-    ReplicationMessage, StandbyStatus, now_micros, standby_status_update,
-};
+use crate::protocol::replication::ReplicationMessage;
 use crate::row::{Column, Columns, Row};
 use crate::types::{Format, Oid, PgLsn};
 
@@ -137,10 +135,7 @@ impl ReplicationStream {
     /// update reports it as flushed, and the slot will not send it again. Positions only
     /// move forward, and never past what the stream has handed out.
     pub fn ack(&mut self, lsn: PgLsn) {
-        let lsn = lsn.min(self.delivered);
-        if lsn > self.acked {
-            self.acked = lsn;
-        }
+        self.acked = super::advance_ack(self.acked, self.delivered, lsn);
     }
 
     /// The highest acknowledged position.
@@ -155,16 +150,13 @@ impl ReplicationStream {
 
     /// Sends a status update now (the acknowledged position as flushed and applied).
     pub async fn send_status(&mut self) -> Result<()> {
-        let status = StandbyStatus {
-            write: self.delivered.0.max(self.acked.0),
-            flush: self.acked.0,
-            apply: self.acked.0,
-            client_time: now_micros(),
-            reply_requested: false,
-        };
-        self.conn
-            .copy_both_queue(|buf| standby_status_update(buf, &status))?;
-        self.conn.copy_both_flush().await?;
+        super::send_standby_status(
+            &mut self.conn,
+            self.delivered.max(self.acked),
+            self.acked,
+            self.acked,
+        )
+        .await?;
         self.next_status = Instant::now() + self.status_interval;
         Ok(())
     }
