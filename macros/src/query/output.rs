@@ -254,6 +254,18 @@ fn field_ident(name: &str, index: usize, span: Span) -> syn::Result<syn::Ident> 
     if valid_raw {
         return Ok(syn::Ident::new_raw(name, span));
     }
+    // PostgreSQL calls an expression without a name `?column?` (its last `?`
+    // reads as the nullable mark, so `name` is `?column` here).
+    if name == "?column" {
+        return Err(syn::Error::new(
+            span,
+            format!(
+                "column {} has no name (PostgreSQL calls it `?column?`); give it an alias: \
+                 `AS some_name`",
+                index + 1
+            ),
+        ));
+    }
     Err(syn::Error::new(
         span,
         format!(
