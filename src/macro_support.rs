@@ -335,76 +335,190 @@ pub fn reads<C, Name, F: FieldCheck<C, Name>>(_: F) {}
 
 // --- query_as! records: every field's column is in the query -------------------------
 
-/// Implemented by `#[derive(FromRecord)]` on a struct with named fields, for any
-/// `Q` that has every column a field reads (fields with `default`, `skip` or
-/// `flatten` apart). `Q` is the set of columns of one `query_as!` query.
-pub trait RecordColumns<Q> {}
-
-/// The columns `Self` of one `query_as!` query include column `COLUMN` (a
-/// [`column_key`]), read by a field of `R`.
-#[diagnostic::on_unimplemented(
-    message = "a field of `{R}` reads a column that this query does not return",
-    label = "the query has no column for one of `{R}`'s fields",
-    note = "the field is the one the \"required by a bound\" note below points at: rename it \
-            (or fix its `#[quarry(rename = \"...\")]`), return the column from the query, or \
-            mark the field `#[quarry(default)]`"
-)]
-pub trait HasColumn<R, const COLUMN: u64> {}
-
-/// Implemented by `#[derive(FromRecord)]` on a struct with named fields: its
-/// columns can be checked against a query's (see [`RecordColumns`]).
-pub trait DerivedRecord {}
-
-/// Selects the column check of [`RecordColumns`] when the record is derived, and
-/// nothing otherwise (autoref specialization, as [`ColumnProbe`]).
-pub struct RecordProbe<R>(std::marker::PhantomData<R>);
-
-impl<R> RecordProbe<R> {
-    /// A probe for record `R`.
-    #[allow(clippy::new_without_default)] // generated code calls `new`; nothing else does
-    #[inline(always)]
-    pub fn new() -> Self {
-        RecordProbe(std::marker::PhantomData)
-    }
+/// How a field of a derived record got its column name (for the help line of
+/// the missing-column error).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Naming {
+    /// The field's own name.
+    Field,
+    /// `#[quarry(rename = "...")]`.
+    Rename,
+    /// The struct's `#[quarry(rename_all = "...")]`.
+    RenameAll,
 }
 
-/// The probe found a derived record.
-pub trait ProbeRecord {
-    /// The record.
-    type Record;
-    /// Stands for the record.
-    #[inline(always)]
-    fn record(&self) -> CheckedRecord<Self::Record> {
-        CheckedRecord(std::marker::PhantomData)
-    }
+/// Implemented by `#[derive(FromRecord)]` on a struct with named fields: the
+/// columns its fields must find in a query (fields with `default`, `skip` or
+/// `flatten` apart). `query_as!` checks them in a `const` item, so the error
+/// is a message in the user's words, not an unsatisfied trait bound.
+pub trait RecordColumnNames {
+    /// The struct's name.
+    const STRUCT: &'static str;
+    /// `(field, column, how the column was named)`.
+    const FIELDS: &'static [(&'static str, &'static str, Naming)];
 }
 
-impl<R: DerivedRecord> ProbeRecord for RecordProbe<R> {
-    type Record = R;
-}
-
-/// The probe found no derived record (hand-written `FromRecord`, tuples):
-/// checked when rows are read instead.
-pub trait ProbeNoRecord {
-    /// Accepts any columns.
-    #[inline(always)]
-    fn record(&self) -> Unchecked {
-        Unchecked
-    }
-}
-
-impl<R> ProbeNoRecord for &RecordProbe<R> {}
-
-/// A derived record to check.
+/// Selects [`RecordColumnNames::FIELDS`] when the record is derived, and no
+/// fields otherwise (hand-written `FromRecord`, tuples: checked when rows are
+/// read). An inherent associated const whose bound holds is chosen before the
+/// trait's ([`NoRecordColumnNames`]), which makes the choice in a `const`.
 #[allow(missing_debug_implementations)]
-pub struct CheckedRecord<R>(std::marker::PhantomData<R>);
+pub struct RecordColumnsProbe<R: ?Sized>(std::marker::PhantomData<R>);
 
-/// The check of a record against the columns `Q` of a query.
-pub trait ColumnsCheck<Q> {}
+impl<R: RecordColumnNames + ?Sized> RecordColumnsProbe<R> {
+    /// The struct's name.
+    pub const STRUCT: &'static str = R::STRUCT;
+    /// The record's fields and columns.
+    pub const FIELDS: &'static [(&'static str, &'static str, Naming)] = R::FIELDS;
+}
 
-impl<Q, R: RecordColumns<Q>> ColumnsCheck<Q> for CheckedRecord<R> {}
-impl<Q> ColumnsCheck<Q> for Unchecked {}
+/// The fallback of [`RecordColumnsProbe`]: nothing to check.
+pub trait NoRecordColumnNames {
+    /// No name.
+    const STRUCT: &'static str = "";
+    /// No fields.
+    const FIELDS: &'static [(&'static str, &'static str, Naming)] = &[];
+}
 
-/// The check that the query's columns `Q` include every column the record reads.
-#[inline(always)]
-pub fn has_columns<Q, X: ColumnsCheck<Q>>(_: X) {}
+impl<R: ?Sized> NoRecordColumnNames for RecordColumnsProbe<R> {}
+
+/// A message built at compile time (a `const` panic takes one `&str`).
+#[derive(Debug)]
+pub struct ConstMessage {
+    buf: [u8; 1024],
+    len: usize,
+    truncated: bool,
+}
+
+impl ConstMessage {
+    const fn new() -> Self {
+        ConstMessage {
+            buf: [0; 1024],
+            len: 0,
+            truncated: false,
+        }
+    }
+
+    /// Appends `s` whole, or nothing (so the text stays valid UTF-8) and
+    /// remembers that something was left out.
+    const fn push(&mut self, s: &str) {
+        let bytes = s.as_bytes();
+        // Room for the " ..." that marks a cut.
+        if self.truncated || self.len + bytes.len() + 4 > self.buf.len() {
+            self.truncated = true;
+            return;
+        }
+        let mut i = 0;
+        while i < bytes.len() {
+            self.buf[self.len + i] = bytes[i];
+            i += 1;
+        }
+        self.len += bytes.len();
+    }
+
+    /// The text.
+    pub const fn as_str(&self) -> &str {
+        match std::str::from_utf8(self.buf.split_at(self.len).0) {
+            Ok(s) => s,
+            Err(_) => "a field of the record reads a column that the query does not return",
+        }
+    }
+
+    const fn finish(mut self) -> Self {
+        if self.truncated {
+            let mut i = 0;
+            let cut = b" ...";
+            while i < cut.len() {
+                self.buf[self.len + i] = cut[i];
+                i += 1;
+            }
+            self.len += cut.len();
+        }
+        self
+    }
+}
+
+const fn same_str(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The error for the first field of `record` whose column is not among
+/// `columns` (a query's result columns), or `None` when every field finds its
+/// column. `query_as!` panics with it in a `const` item:
+///
+/// ```text
+/// struct `User` has field `name` reading column `nmae`, but the query returns no column `nmae` (its columns: id, name)
+/// help: correct `#[quarry(rename = "nmae")]`, return a column `nmae` from the query, or mark the field `#[quarry(default)]`
+/// ```
+pub const fn missing_column(
+    record: &str,
+    fields: &[(&str, &str, Naming)],
+    columns: &[&str],
+) -> Option<ConstMessage> {
+    let mut f = 0;
+    while f < fields.len() {
+        let (field, column, naming) = fields[f];
+        let mut c = 0;
+        let mut found = false;
+        while c < columns.len() {
+            if same_str(column, columns[c]) {
+                found = true;
+            }
+            c += 1;
+        }
+        if !found {
+            let mut m = ConstMessage::new();
+            m.push("struct `");
+            m.push(record);
+            m.push("` has field `");
+            m.push(field);
+            if !same_str(field, column) {
+                m.push("` reading column `");
+                m.push(column);
+            }
+            m.push("`, but the query returns no column `");
+            m.push(column);
+            m.push("` (its columns: ");
+            let mut c = 0;
+            while c < columns.len() {
+                if c > 0 {
+                    m.push(", ");
+                }
+                m.push(columns[c]);
+                c += 1;
+            }
+            if columns.is_empty() {
+                m.push("none");
+            }
+            m.push(")\nhelp: ");
+            match naming {
+                Naming::Rename => {
+                    m.push("correct `#[quarry(rename = \"");
+                    m.push(column);
+                    m.push("\")]`, ");
+                }
+                Naming::RenameAll => m.push("check the struct's `#[quarry(rename_all = ...)]`, "),
+                Naming::Field => m.push("rename the field, "),
+            }
+            m.push("return a column `");
+            m.push(column);
+            m.push("` from the query (`AS \"");
+            m.push(column);
+            m.push("\"`), or mark the field `#[quarry(default)]`");
+            return Some(m.finish());
+        }
+        f += 1;
+    }
+    None
+}

@@ -4,6 +4,8 @@
 
 CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
 CREATE DOMAIN positive_int AS integer CHECK (VALUE > 0);
+-- Mapped to `String` in tests/quarry.toml: takes `&str` arguments too.
+CREATE DOMAIN email_text AS text CHECK (VALUE LIKE '%@%');
 CREATE TYPE address AS (street text, city text);
 
 CREATE TABLE users (

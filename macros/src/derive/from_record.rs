@@ -152,8 +152,8 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
     let mut inits: Vec<TokenStream> = Vec::new();
     // (column name, type read from it) for `query_as!`'s compile-time column checks.
     let mut record_fields: Vec<(String, syn::Type)> = Vec::new();
-    // (column name, the field's span): the columns a query must return.
-    let mut required: Vec<(String, Span)> = Vec::new();
+    // (field, column, how the column was named): the columns a query must return.
+    let mut required: Vec<(String, String, TokenStream)> = Vec::new();
     let mut bounds: Vec<TokenStream> = Vec::new();
     let mut positional = 0usize;
 
@@ -215,13 +215,13 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
             let slot = names.len();
             names.push(name.clone());
             if !attrs.default {
-                // The error points at what names the column: the rename, or the field.
-                let at = match (&attrs.rename, &field.ident) {
-                    (Some(lit), _) => lit.span(),
-                    (None, Some(ident)) => ident.span(),
-                    (None, None) => field.span(),
+                let naming = match (&attrs.rename, container.rename_all) {
+                    (Some(_), _) => quote!(Rename),
+                    (None, Some(_)) => quote!(RenameAll),
+                    (None, None) => quote!(Field),
                 };
-                required.push((name.clone(), at));
+                let field_name = ident.strip_prefix("r#").unwrap_or(&ident).to_owned();
+                required.push((field_name, name.clone(), naming));
             }
             if !attrs.json && !record_fields.iter().any(|(c, _)| *c == name) {
                 let read_ty = attrs.try_from.clone().unwrap_or_else(|| ty.clone());
@@ -328,41 +328,24 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
         Vec::new()
     };
 
-    // ... and that the query returns every column a field needs.
+    // ... and that the query returns every column a field needs (checked in a
+    // `const` item by `query_as!`, which knows the query's columns).
     let columns_impl = if container.krate.is_none() && named {
-        let mut q_generics = input.generics.clone();
-        q_generics.params.insert(
-            0,
-            GenericParam::Type(syn::TypeParam::from(syn::Ident::new(
-                "__QuarryColumns",
-                Span::call_site(),
-            ))),
-        );
-        let (q_impl_generics, _, _) = q_generics.split_for_impl();
         let (plain_impl_generics, _, plain_where) = input.generics.split_for_impl();
-        let mut wheres: Vec<TokenStream> = where_clause
-            .map(|w| w.predicates.iter().map(|p| quote!(#p)).collect())
-            .unwrap_or_default();
-        wheres.extend(required.iter().map(|(column, span)| {
-            quote_spanned! {*span=>
-                __QuarryColumns: ::quarry::__private::HasColumn<
-                    #ident #ty_generics,
-                    { ::quarry::__private::column_key(#column) }
-                >
-            }
-        }));
+        let struct_name = ident.to_string();
+        let struct_name = struct_name.strip_prefix("r#").unwrap_or(&struct_name);
+        let fields = required.iter().map(|(field, column, naming)| {
+            quote!((#field, #column, ::quarry::__private::Naming::#naming))
+        });
         quote! {
             #[automatically_derived]
-            impl #q_impl_generics ::quarry::__private::RecordColumns<__QuarryColumns>
-                for #ident #ty_generics
-            where
-                #(#wheres,)*
-            {}
-
-            #[automatically_derived]
-            impl #plain_impl_generics ::quarry::__private::DerivedRecord for #ident #ty_generics
+            impl #plain_impl_generics ::quarry::__private::RecordColumnNames for #ident #ty_generics
                 #plain_where
-            {}
+            {
+                const STRUCT: &'static str = #struct_name;
+                const FIELDS: &'static [(&'static str, &'static str, ::quarry::__private::Naming)] =
+                    &[#(#fields),*];
+            }
         }
     } else {
         quote!()

@@ -81,6 +81,31 @@ fn column(i: usize, c: &ColumnDesc, config: &Config, span: Span) -> syn::Result<
         ty: override_ty,
     } = split_override(&c.name);
     let nullable = forced.unwrap_or(c.nullable);
+    if let Some(elements) = elements_nullable {
+        let mark = if elements { "[?]" } else { "[!]" };
+        if !types::is_array(&c.ty) {
+            return Err(syn::Error::new(
+                span,
+                format!(
+                    "`{mark}` in `AS \"{raw}\"` is about the elements of an array, but column \
+                     `{name}` is `{ty}`, not an array; remove `{mark}` (`!` or `?` before it is \
+                     about the column itself)",
+                    raw = c.name,
+                    ty = c.ty.name,
+                ),
+            ));
+        }
+        if override_ty.is_some() {
+            return Err(syn::Error::new(
+                span,
+                format!(
+                    "`AS \"{raw}\"` says both `{mark}` and a type; the type decides the \
+                     elements (`Vec<T>` or `Vec<Option<T>>`): remove `{mark}`",
+                    raw = c.name,
+                ),
+            ));
+        }
+    }
     let elements_nullable = elements_nullable.unwrap_or(!c.elements_not_null);
     let (base, overridden) = match override_ty {
         Some(text) => {
@@ -229,6 +254,18 @@ fn field_ident(name: &str, index: usize, span: Span) -> syn::Result<syn::Ident> 
     if valid_raw {
         return Ok(syn::Ident::new_raw(name, span));
     }
+    // PostgreSQL calls an expression without a name `?column?` (its last `?`
+    // reads as the nullable mark, so `name` is `?column` here).
+    if name == "?column" {
+        return Err(syn::Error::new(
+            span,
+            format!(
+                "column {} has no name (PostgreSQL calls it `?column?`); give it an alias: \
+                 `AS some_name`",
+                index + 1
+            ),
+        ));
+    }
     Err(syn::Error::new(
         span,
         format!(
@@ -275,6 +312,7 @@ pub(crate) fn generate(g: Generate<'_>) -> syn::Result<TokenStream> {
     }
     let span = g.sql_span;
     let mut column_checks = TokenStream::new();
+    let mut record_check = TokenStream::new();
     let (items, call) = match (g.output, &g.columns) {
         (Output::Record, Some(columns)) if columns.is_empty() => {
             (quote!(), quote!(::quarry::__private::query(#sql)))
@@ -340,21 +378,32 @@ pub(crate) fn generate(g: Generate<'_>) -> syn::Result<TokenStream> {
                 .record
                 .ok_or_else(|| syn::Error::new(span, "missing type"))?;
             if let Some(columns) = columns {
-                // Every column a derived record's field reads must be in the query.
-                let mut keys: Vec<u64> = columns.iter().map(|c| column_key(&c.name)).collect();
-                keys.sort_unstable();
-                keys.dedup();
-                column_checks.extend(quote_spanned! {span=>
+                // Every column a derived record's field reads must be in the query:
+                // checked in a `const`, whose panic message says which field and
+                // which columns the query has.
+                let names = columns.iter().map(|c| c.name.as_str());
+                let record_span = syn::spanned::Spanned::span(record);
+                let body = quote_spanned! {record_span=>
                     {
-                        struct QueryColumns;
-                        #(impl<R> ::quarry::__private::HasColumn<R, #keys> for QueryColumns {})*
                         #[allow(unused_imports)]
-                        use ::quarry::__private::{ProbeNoRecord as _, ProbeRecord as _};
-                        ::quarry::__private::has_columns::<QueryColumns, _>(
-                            (&::quarry::__private::RecordProbe::<#record>::new()).record(),
-                        );
+                        use ::quarry::__private::NoRecordColumnNames as _;
+                        if let ::std::option::Option::Some(m) = &::quarry::__private::missing_column(
+                            ::quarry::__private::RecordColumnsProbe::<#record>::STRUCT,
+                            ::quarry::__private::RecordColumnsProbe::<#record>::FIELDS,
+                            &[#(#names),*],
+                        ) {
+                            ::std::panic!("{}", m.as_str())
+                        }
                     }
-                });
+                };
+                if names_outer_generics(record) {
+                    // A `const` item cannot name the enclosing function's generic
+                    // parameters (or `Self`): an inline `const`, checked when the
+                    // function is instantiated.
+                    record_check = quote!(let () = const #body;);
+                } else {
+                    record_check = quote!(const _: () = #body;);
+                }
                 for c in columns {
                     let key = column_key(&c.name);
                     let ty = &c.ty;
@@ -408,6 +457,7 @@ pub(crate) fn generate(g: Generate<'_>) -> syn::Result<TokenStream> {
         {
             #tracked
             #items
+            #record_check
             #lets
             if false {
                 #checks
@@ -416,6 +466,26 @@ pub(crate) fn generate(g: Generate<'_>) -> syn::Result<TokenStream> {
             #call #binds
         }
     })
+}
+
+/// Whether a record type may name a generic parameter of the function around
+/// the macro (or `Self`), which a `const` item cannot see: `Self`, or a path
+/// segment named like a type parameter (`T`, `R2`).
+fn names_outer_generics(ty: &syn::Type) -> bool {
+    fn scan(tokens: TokenStream) -> bool {
+        tokens.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Ident(i) => {
+                let s = i.to_string();
+                let mut chars = s.chars();
+                s == "Self"
+                    || (chars.next().is_some_and(|c| c.is_ascii_uppercase())
+                        && chars.all(|c| c.is_ascii_digit()))
+            }
+            proc_macro2::TokenTree::Group(g) => scan(g.stream()),
+            _ => false,
+        })
+    }
+    scan(quote!(#ty))
 }
 
 /// 64-bit FNV-1a, as `quarry::__private::column_key`.
@@ -469,6 +539,18 @@ mod tests {
         assert_eq!(field_ident("type", 0, s).unwrap().to_string(), "r#type");
         assert!(field_ident("?column?", 0, s).is_err());
         assert!(field_ident("self", 0, s).is_err());
+    }
+
+    #[test]
+    fn outer_generics() {
+        let ty = |s: &str| syn::parse_str::<syn::Type>(s).unwrap();
+        assert!(!names_outer_generics(&ty("User")));
+        assert!(!names_outer_generics(&ty("crate::db::User")));
+        assert!(!names_outer_generics(&ty("(i64, String)")));
+        assert!(!names_outer_generics(&ty("Page<User>")));
+        assert!(names_outer_generics(&ty("T")));
+        assert!(names_outer_generics(&ty("Page<R2>")));
+        assert!(names_outer_generics(&ty("Self")));
     }
 
     #[test]

@@ -238,7 +238,71 @@ async fn query_as_and_files(conn: &mut Connection, id: i64) -> quarry::Result<()
     Ok(())
 }
 
+/// `query_as!` with `Self` and with a generic parameter of the enclosing
+/// function: the columns are checked where the type is known (a `const` item
+/// cannot name `Self` or `T`).
+#[derive(quarry::FromRecord, Debug)]
+pub struct Named {
+    pub id: i64,
+    pub name: String,
+}
+
+impl Named {
+    async fn all(conn: &mut Connection) -> quarry::Result<Vec<Self>> {
+        quarry::query_as!(Self, "SELECT id, name FROM users")
+            .fetch_all(conn)
+            .await
+    }
+}
+
+async fn generic<T>(conn: &mut Connection) -> quarry::Result<Vec<T>>
+where
+    T: for<'r> quarry::FromRecord<'r> + Send + 'static,
+{
+    quarry::query_as!(T, "SELECT id, name FROM users")
+        .fetch_all(conn)
+        .await
+}
+
+/// A hand-written `FromRecord` is not checked at compile time (only when rows
+/// are read), whatever columns the query returns.
+pub struct Hand(i64);
+
+impl<'r> quarry::FromRecord<'r> for Hand {
+    fn from_record(row: &'r quarry::Row) -> quarry::Result<Self> {
+        Ok(Hand(row.try_get("anything")?))
+    }
+}
+
+async fn hand(conn: &mut Connection) -> quarry::Result<Vec<Hand>> {
+    quarry::query_as!(Hand, "SELECT id, name FROM users")
+        .fetch_all(conn)
+        .await
+}
+
+/// A domain mapped to `String` in quarry.toml takes `&str` and `String`, and
+/// reads as `String`; `[!]` asserts an array's elements are never NULL.
+async fn domains_and_elements(conn: &mut Connection, email: &str) -> quarry::Result<()> {
+    let r = quarry::query!("SELECT $1::email_text AS email", email)
+        .fetch_one(&mut *conn)
+        .await?;
+    let _: Option<String> = r.email;
+    let owned = email.to_owned();
+    let _ = quarry::query!("SELECT $1::email_text AS email", owned)
+        .fetch_one(&mut *conn)
+        .await?;
+    let r = quarry::query!(r#"SELECT ARRAY[name] AS "names![!]" FROM users"#)
+        .fetch_one(&mut *conn)
+        .await?;
+    let _: Vec<String> = r.names;
+    Ok(())
+}
+
 fn main() {
+    let _ = domains_and_elements;
+    let _ = Named::all;
+    let _ = generic::<Named>;
+    let _ = hand;
     let _ = records;
     let _ = scalars_and_types;
     let _ = query_as_and_files;
