@@ -285,7 +285,7 @@ pub fn scram(data: &[u8]) {
             // Without a certificate there is nothing to bind to, so never PLUS here.
             assert_eq!(name, "SCRAM-SHA-256", "{policy:?} tls {tls}");
             assert!(plain, "{name} picked from {offered:?}");
-            assert!(!(plus && !tls), "PLUS offered without TLS must be refused");
+            assert!(!plus || tls, "PLUS offered without TLS must be refused");
             assert_ne!(policy, ChannelBinding::Require);
         }
     }

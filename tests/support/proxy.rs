@@ -44,6 +44,9 @@ pub enum Fault {
     Cut { dir: Dir, after: u64, reset: bool },
 }
 
+/// Chunks read, each with the direction it went.
+type Chunks = Vec<(Dir, Vec<u8>)>;
+
 struct Shared {
     /// The mode and its epoch (bumped by every change, so a cut counts from its start).
     mode: Mutex<(u64, Fault)>,
@@ -53,7 +56,7 @@ struct Shared {
     cuts: AtomicU64,
     forwarded: [AtomicU64; 2],
     /// Every chunk read, in the order the proxy read them, while recording.
-    recording: Mutex<Option<Vec<(Dir, Vec<u8>)>>>,
+    recording: Mutex<Option<Chunks>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,7 +150,7 @@ impl Proxy {
     }
 
     /// Stops recording and returns the chunks.
-    pub fn recorded(&self) -> Vec<(Dir, Vec<u8>)> {
+    pub fn recorded(&self) -> Chunks {
         self.shared
             .recording
             .lock()
