@@ -1158,6 +1158,44 @@ mod fuzz_on_stable {
         ]
     }
 
+    /// The `scram` target's seeds reach every end: a finished exchange (RFC 7677's server
+    /// messages with PostgreSQL's empty user name), a huge iteration count refused before
+    /// any work, and a server error.
+    #[test]
+    fn scram_seeds_reach_a_finished_exchange() {
+        use quarry_driver::internals::scram::Exchange;
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/scram");
+        let mut ends = Vec::new();
+        for name in ["rfc7677", "sixteen", "huge_count", "server_error"] {
+            let seed = std::fs::read(dir.join(name)).unwrap();
+            let (min, max) = [(1, 1), (1, 16), (2, 4096), (4096, 4096)][usize::from(seed[0] % 4)];
+            let mut parts = seed[1..].splitn(3, |&b| b == b'\n');
+            let (mut exchange, _) = Exchange::start(
+                targets::SCRAM_PASSWORD.as_bytes(),
+                targets::SCRAM_NONCE,
+                min,
+                max,
+                None,
+            )
+            .unwrap();
+            let end = match exchange.server_first(parts.next().unwrap()) {
+                Err(e) => format!("first: {e}"),
+                Ok(_) => match exchange.server_final(parts.next().unwrap()) {
+                    Ok(()) => "finished".to_owned(),
+                    Err(e) => format!("final: {e}"),
+                },
+            };
+            ends.push((name, end));
+        }
+        assert_eq!(ends[0], ("rfc7677", "finished".to_owned()));
+        assert_eq!(ends[1], ("sixteen", "finished".to_owned()));
+        assert!(
+            ends[2].1.contains("4294967296 SCRAM iterations"),
+            "{ends:?}"
+        );
+        assert!(ends[3].1.contains("invalid-proof"), "{ends:?}");
+    }
+
     macro_rules! stable_fuzz {
         ($($name:ident),* $(,)?) => {$(
             #[test]
@@ -1179,6 +1217,9 @@ mod fuzz_on_stable {
         pgoutput,
         connect_options,
         certificate,
+        scram,
+        pgpass,
+        service_file,
         decode_bool,
         decode_int,
         decode_float,

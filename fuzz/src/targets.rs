@@ -190,6 +190,195 @@ pub fn certificate(data: &[u8]) {
     }
 }
 
+// --- Authentication ------------------------------------------------------------------
+
+/// The client nonce of the `scram` target (RFC 7677's), so that inputs can extend it.
+pub const SCRAM_NONCE: &str = "rOprNGfwEbeRWgbNEkqO";
+/// The password of the `scram` target.
+pub const SCRAM_PASSWORD: &str = "pencil";
+
+/// A SCRAM-SHA-256 exchange against a hostile server: `data` is a limit byte, then
+/// server-first-message, `\n`, server-final-message, `\n`, and a NUL-separated
+/// `AuthenticationSASL` mechanism list. The iteration count is accepted only within the
+/// limits (refused before any PBKDF2 work, so a huge count costs nothing), the reply
+/// extends the server's nonce, the exchange finishes only on the right signature, a
+/// failed exchange stays failed, and no error shows the password.
+pub fn scram(data: &[u8]) {
+    use quarry_driver::config::ChannelBinding;
+    use quarry_driver::internals::scram::{Exchange, select_mechanism};
+
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
+    // Small maxima keep an execution cheap; 4,096 lets the RFC 7677 seed through.
+    let (min, max) = [(1, 1), (1, 16), (2, 4096), (4096, 4096)][usize::from(pick % 4)];
+    let mut parts = rest.splitn(3, |&b| b == b'\n');
+    let first = parts.next().unwrap_or_default();
+    let last = parts.next();
+    let mechanisms = parts.next();
+    let password = SCRAM_PASSWORD.as_bytes();
+    let shows_password = |e: &quarry_driver::Error| {
+        let text = format!("{e} {e:?}");
+        !data.windows(password.len()).any(|w| w == password) && text.contains(SCRAM_PASSWORD)
+    };
+
+    let (mut exchange, client_first) =
+        Exchange::start(password, SCRAM_NONCE, min, max, None).expect("valid limits");
+    assert_eq!(client_first, format!("n,,n=,r={SCRAM_NONCE}").as_bytes());
+    assert!(!format!("{exchange:?}").contains(SCRAM_PASSWORD));
+    match exchange.server_first(first) {
+        Ok(reply) => {
+            let count = scram_attribute(first, b'i').expect("accepted without i=");
+            let count: u64 = std::str::from_utf8(count).unwrap().parse().unwrap();
+            assert!(
+                (u64::from(min)..=u64::from(max)).contains(&count),
+                "{count} iterations accepted outside {min}..={max}"
+            );
+            let nonce = scram_attribute(first, b'r').expect("accepted without r=");
+            assert!(nonce.starts_with(SCRAM_NONCE.as_bytes()) && nonce.len() > SCRAM_NONCE.len());
+            let mut expected = b"c=biws,r=".to_vec();
+            expected.extend_from_slice(nonce);
+            expected.extend_from_slice(b",p=");
+            assert!(reply.starts_with(&expected), "{reply:?}");
+            assert_eq!(
+                reply.len(),
+                expected.len() + 44,
+                "proof of 32 bytes in base64"
+            );
+            if let Some(last) = last {
+                match exchange.server_final(last) {
+                    Ok(()) => assert!(exchange.is_finished()),
+                    Err(e) => {
+                        assert!(!exchange.is_finished());
+                        assert!(!shows_password(&e), "{e}");
+                        assert!(exchange.server_final(last).is_err(), "a failed exchange");
+                    }
+                }
+                assert!(exchange.server_first(first).is_err(), "second server-first");
+            }
+        }
+        Err(e) => {
+            assert!(!shows_password(&e), "{e}");
+            assert!(!exchange.is_finished());
+            assert!(exchange.server_first(first).is_err(), "a failed exchange");
+            if let Some(last) = last {
+                assert!(exchange.server_final(last).is_err(), "a failed exchange");
+            }
+        }
+    }
+
+    let Some(list) = mechanisms else {
+        return;
+    };
+    let offered: Vec<&[u8]> = list.split(|&b| b == 0).collect();
+    let plus = offered.contains(&&b"SCRAM-SHA-256-PLUS"[..]);
+    let plain = offered.contains(&&b"SCRAM-SHA-256"[..]);
+    for policy in [
+        ChannelBinding::Disable,
+        ChannelBinding::Prefer,
+        ChannelBinding::Require,
+    ] {
+        for tls in [false, true] {
+            let Ok(name) = select_mechanism(&offered, policy, tls, None) else {
+                continue;
+            };
+            // Without a certificate there is nothing to bind to, so never PLUS here.
+            assert_eq!(name, "SCRAM-SHA-256", "{policy:?} tls {tls}");
+            assert!(plain, "{name} picked from {offered:?}");
+            assert!(!plus || tls, "PLUS offered without TLS must be refused");
+            assert_ne!(policy, ChannelBinding::Require);
+        }
+    }
+}
+
+/// The value of attribute `name=` in a SCRAM message's comma-separated list.
+fn scram_attribute(message: &[u8], name: u8) -> Option<&[u8]> {
+    message
+        .split(|&b| b == b',')
+        .find_map(|part| part.strip_prefix(&[name, b'='][..]))
+}
+
+/// The password file: a host, port, database and user picked by the first byte, looked up
+/// in the rest. A found password comes from a line of the file, and a lookup is
+/// deterministic; a file never panics the parser, whatever its bytes.
+pub fn pgpass(data: &[u8]) {
+    let Some((&pick, file)) = data.split_first() else {
+        return;
+    };
+    let hosts = ["localhost", "db.example.org", "/tmp", "*", "h:1", ""];
+    let users = ["postgres", "app", "*", "u\\:x", ""];
+    let dbs = ["postgres", "app", "*", ""];
+    let ports = [5432, 5433, 1, 65535];
+    let host = hosts[usize::from(pick) % hosts.len()];
+    let user = users[usize::from(pick / 8) % users.len()];
+    let db = dbs[usize::from(pick / 64) % dbs.len()];
+    let port = ports[usize::from(pick / 16) % ports.len()];
+    let found = quarry_driver::internals::pgpass_password(file, host, port, db, user);
+    if let Some(password) = &found {
+        assert!(!password.is_empty(), "an empty password means none");
+        // Every character of the password is in the file (escapes only remove).
+        let text = String::from_utf8_lossy(file);
+        assert!(
+            password.chars().all(|c| text.contains(c)),
+            "{password:?} not from the file"
+        );
+    }
+    assert_eq!(
+        found,
+        quarry_driver::internals::pgpass_password(file, host, port, db, user)
+    );
+    // Comments and a line that is not UTF-8 before the file change nothing.
+    let mut commented = b"# a comment: *:*:*:*:no\n\xff:*:*:*:no\n".to_vec();
+    commented.extend_from_slice(file);
+    assert_eq!(
+        found,
+        quarry_driver::internals::pgpass_password(&commented, host, port, db, user)
+    );
+}
+
+/// The service file: section `[name]` (name picked by the first byte) of the rest. An
+/// error never shows a value of the section (they may hold a password); what parses has
+/// only known keywords, none of them `service` or `servicefile`, with trimmed values.
+pub fn service_file(data: &[u8]) {
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(rest) else {
+        return;
+    };
+    let name = ["mydb", "", "a]b", "s"][usize::from(pick) % 4];
+    match quarry_driver::internals::service_section(text, name) {
+        Ok(Some(values)) => {
+            for (keyword, value) in values {
+                assert!(!matches!(keyword, "service" | "servicefile"));
+                assert_eq!(value, value.trim());
+            }
+        }
+        Ok(None) => {}
+        Err(e) => {
+            let message = format!("{e} {e:?}");
+            assert!(message.contains("pg_service.conf"), "{message}");
+            // A value made of letters no fixed message has, and found in no keyword (a
+            // keyword is named in an error).
+            let keys: String = text
+                .lines()
+                .map(|l| l.split_once('=').map_or(l, |(k, _)| k))
+                .collect();
+            for line in text.lines() {
+                if let Some((_, value)) = line.split_once('=') {
+                    let value = value.trim();
+                    if value.len() >= 12
+                        && value.chars().all(|c| "QXZJqxzj".contains(c))
+                        && !keys.contains(value)
+                    {
+                        assert!(!message.contains(value), "{message}");
+                    }
+                }
+            }
+        }
+    }
+}
+
 // --- Connection strings ------------------------------------------------------------------
 
 /// `ConnectOptions::parse` on arbitrary text, without the process environment. What

@@ -9,6 +9,7 @@
 pub mod fake;
 pub mod pgbouncer;
 pub mod proxy;
+pub mod replay;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};

@@ -44,6 +44,9 @@ pub enum Fault {
     Cut { dir: Dir, after: u64, reset: bool },
 }
 
+/// Chunks read, each with the direction it went.
+type Chunks = Vec<(Dir, Vec<u8>)>;
+
 struct Shared {
     /// The mode and its epoch (bumped by every change, so a cut counts from its start).
     mode: Mutex<(u64, Fault)>,
@@ -52,6 +55,8 @@ struct Shared {
     accepted: AtomicU64,
     cuts: AtomicU64,
     forwarded: [AtomicU64; 2],
+    /// Every chunk read, in the order the proxy read them, while recording.
+    recording: Mutex<Option<Chunks>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,6 +86,7 @@ impl Proxy {
             accepted: AtomicU64::new(0),
             cuts: AtomicU64::new(0),
             forwarded: [AtomicU64::new(0), AtomicU64::new(0)],
+            recording: Mutex::new(None),
         });
         let s = shared.clone();
         let accept = tokio::spawn(async move {
@@ -137,6 +143,22 @@ impl Proxy {
         self.shared.cuts.load(Ordering::Relaxed)
     }
 
+    /// Starts keeping every chunk read from either side, in the order read (a chunk is
+    /// recorded before it is forwarded, so an answer always follows what it answers).
+    pub fn record(&self) {
+        *self.shared.recording.lock().unwrap() = Some(Vec::new());
+    }
+
+    /// Stops recording and returns the chunks.
+    pub fn recorded(&self) -> Chunks {
+        self.shared
+            .recording
+            .lock()
+            .unwrap()
+            .take()
+            .unwrap_or_default()
+    }
+
     /// Bytes forwarded in `dir` so far.
     pub fn forwarded(&self, dir: Dir) -> u64 {
         self.shared.forwarded[dir as usize].load(Ordering::Relaxed)
@@ -178,6 +200,9 @@ async fn pump(
             since = 0;
         }
         let chunk = &buf[..n];
+        if let Some(r) = shared.recording.lock().unwrap().as_mut() {
+            r.push((dir, chunk.to_vec()));
+        }
         let sent = match fault {
             Fault::Pass => to.write_all(chunk).await.map(|()| n),
             Fault::Delay(d) => {

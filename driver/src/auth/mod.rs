@@ -71,6 +71,8 @@ use std::fmt;
 use crate::failure::{Error, Result};
 
 pub use channel_binding::ChannelBinding;
+#[cfg(feature = "__internals")]
+pub(crate) use channel_binding::ScramBinding;
 pub(crate) use channel_binding::{Transport, select_mechanism};
 pub(crate) use md5::{cleartext_password, md5_password};
 pub(crate) use require_auth::RequireAuth;

@@ -138,9 +138,10 @@ impl ScramClient {
         Ok(Self::start(password.as_ref(), binding, limits, "", nonce))
     }
 
-    /// [`new`](Self::new) with a chosen user name and nonce, for test vectors.
-    #[cfg(test)]
-    fn with_user_and_nonce(
+    /// [`new`](Self::new) with a chosen user name and nonce, for test vectors and the
+    /// fuzz target `scram` (through `internals`).
+    #[cfg(any(test, feature = "__internals"))]
+    pub(crate) fn with_user_and_nonce(
         password: &[u8],
         binding: ScramBinding,
         limits: ScramLimits,

@@ -432,3 +432,29 @@ impl FromStr for ConnectOptions {
         Self::parse(s)
     }
 }
+
+/// The password file's parser and matcher, for the fuzz target `pgpass` (through
+/// `internals`): the password of the first entry of `file` matching the four values.
+#[cfg(feature = "__internals")]
+pub(crate) fn pgpass_password(
+    file: &[u8],
+    host: &str,
+    port: u16,
+    dbname: &str,
+    user: &str,
+) -> Option<String> {
+    pgpass::PassFile::parse(file)
+        .password_for(host, port, dbname, user)
+        .map(|p| p.expose().to_owned())
+}
+
+/// The service file's section reader, for the fuzz target `service_file` (through
+/// `internals`): the keyword names and values of section `[name]`.
+#[cfg(feature = "__internals")]
+pub(crate) fn service_section(
+    text: &str,
+    name: &str,
+) -> Result<Option<Vec<(&'static str, String)>>, Error> {
+    let values = service::parse_section(text, name, Path::new("pg_service.conf"))?;
+    Ok(values.map(|v| v.into_iter().map(|(k, s)| (k.name(), s)).collect()))
+}

@@ -5,6 +5,7 @@ mod binaries;
 mod certs;
 mod cluster;
 mod process;
+mod proxy;
 mod reaper;
 pub mod roles;
 
@@ -169,6 +170,8 @@ pub struct TempServer {
     config: ServerConfig,
     state: Mutex<State>,
     reaper: Option<Reaper>,
+    /// `QUARRY_TEST_PROXY=one-byte`: the proxy [`port`](Self::port) leads to.
+    proxy: Option<proxy::OneByteProxy>,
 }
 
 #[derive(Debug)]
@@ -224,6 +227,7 @@ impl TempServer {
                 standby: primary.is_some(),
             }),
             reaper: Some(reaper),
+            proxy: None,
         };
         match primary {
             None => {
@@ -237,6 +241,13 @@ impl TempServer {
             Some(primary) => server.base_backup_of(primary)?,
         }
         server.start_on_free_port()?;
+        if proxy::wanted()? {
+            server.proxy = Some(proxy::OneByteProxy::start(
+                &server.config.listen,
+                &server.layout.run,
+                server.config.port,
+            )?);
+        }
         Ok(server)
     }
 
@@ -250,7 +261,13 @@ impl TempServer {
                 command
                     .arg("-h")
                     .arg(&primary.layout.run)
-                    .args(["-p", &primary.port().to_string(), "-U", "postgres", "-D"])
+                    .args([
+                        "-p",
+                        &primary.config.port.to_string(),
+                        "-U",
+                        "postgres",
+                        "-D",
+                    ])
                     .arg(&self.layout.data)
                     .args(["-X", "stream", "-c", "fast", "--no-sync"]);
                 process::run(&mut command, "making the standby's base backup")?;
@@ -265,7 +282,7 @@ impl TempServer {
         let mut text = std::fs::read_to_string(&auto_conf).unwrap_or_default();
         text.push_str(&format!(
             "primary_conninfo = 'host={HOST} port={} user=postgres sslmode=disable'\n",
-            primary.port()
+            primary.config.port
         ));
         self.run_as.write_file(&auto_conf, text.as_bytes(), 0o600)?;
         for (from, to) in [
@@ -439,9 +456,13 @@ impl TempServer {
         HOST
     }
 
-    /// The TCP port.
+    /// The TCP port (and the number of the Unix socket in [`socket_dir`](Self::socket_dir)).
+    /// With `QUARRY_TEST_PROXY=one-byte` in the environment, the port of a proxy in front of
+    /// the server that forwards one byte per write (for running a suite through it).
     pub fn port(&self) -> u16 {
-        self.config.port
+        self.proxy
+            .as_ref()
+            .map_or(self.config.port, proxy::OneByteProxy::port)
     }
 
     /// The directory of the server's Unix socket (`.s.PGSQL.<port>`).
@@ -677,7 +698,7 @@ impl TempServer {
             .arg(&self.layout.run)
             .args([
                 "-p",
-                &self.port().to_string(),
+                &self.config.port.to_string(),
                 "-U",
                 "postgres",
                 "-d",
@@ -710,6 +731,7 @@ impl Drop for TempServer {
     /// Stops the server at once (immediate shutdown), waits for the postmaster to exit and
     /// removes the server's directory; then the reaper exits with nothing to do.
     fn drop(&mut self) {
+        drop(self.proxy.take());
         if let Some(pid) = self.postmaster_pid() {
             // SIGQUIT is what `pg_ctl stop -m immediate` sends; sending it ourselves saves
             // pg_ctl's 100 ms polling.
