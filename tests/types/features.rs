@@ -811,7 +811,10 @@ mod with_bigdecimal {
 /// edges in both families, host bits in an `inet`, networks read from `cidr`.
 #[cfg(any(feature = "ipnetwork", feature = "ipnet"))]
 mod with_ip_crates {
+    use quarry::types::AsCidr;
+
     use super::*;
+    use crate::support::chain;
 
     /// (text as `inet` prints it, is it a network `cidr` accepts too)
     const CASES: &[(&str, bool)] = &[
@@ -841,7 +844,8 @@ mod with_ip_crates {
             + quarry::types::Type
             + PartialEq
             + Clone
-            + std::fmt::Debug,
+            + std::fmt::Debug
+            + Send,
     {
         let mut conn = connect().await;
         let mut f = Failures::new("ip crates");
@@ -854,14 +858,71 @@ mod with_ip_crates {
             }
         }
         f.finish();
-        // Bound to a `cidr`, PostgreSQL's inet -> cidr cast clears host bits (what the
-        // module docs say); `cidr` input with host bits is refused.
+        // Sent as `inet`, a value bound to a `cidr` parameter is cast by the server, which
+        // clears host bits; `AsCidr` (what `query!` binds to a `cidr` parameter) sends it
+        // as `cidr` and refuses them, with nothing sent.
         let truncated: String = quarry::query_scalar("SELECT $1::cidr::text")
             .bind(parse("10.1.2.3/8"))
             .fetch_one(&mut conn)
             .await
             .unwrap();
         assert_eq!(truncated, "10.0.0.0/8");
+        for host in ["10.1.2.3/8", "2001:db8::1/64", "192.168.1.1/31"] {
+            let err = quarry::query("SELECT $1::cidr")
+                .bind(AsCidr(&parse(host)))
+                .execute(&mut conn)
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), quarry::ErrorKind::Encode, "{err}");
+            let why = chain(&err);
+            assert!(
+                why.contains(host) && why.contains("right of the netmask"),
+                "{why}"
+            );
+        }
+        quarry::query("CREATE TEMP TABLE nets (n cidr, a cidr[])")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let err = quarry::query("INSERT INTO nets (n) VALUES ($1)")
+            .bind(AsCidr(&Some(parse("10.1.2.3/8"))))
+            .execute(&mut conn)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), quarry::ErrorKind::Encode, "{err}");
+        for (net, text) in [
+            (Some(parse("10.0.0.0/8")), Some("10.0.0.0/8")),
+            (Some(parse("2001:db8::/32")), Some("2001:db8::/32")),
+            (Some(parse("1.2.3.4/32")), Some("1.2.3.4/32")),
+            (None, None),
+        ] {
+            let (back, printed): (Option<T>, Option<String>) =
+                quarry::query_as("INSERT INTO nets (n) VALUES ($1) RETURNING n, n::text")
+                    .bind(AsCidr(&net))
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap();
+            assert_eq!(back, net);
+            assert_eq!(printed.as_deref(), text);
+        }
+        // A statement prepared without types has a `cidr` parameter: the server's cidr
+        // input refuses host bits sent as `inet` (22P03), never clears them.
+        let stmt = conn
+            .prepare("INSERT INTO nets (n) VALUES ($1)")
+            .await
+            .unwrap();
+        let err = stmt
+            .query()
+            .bind(parse("10.1.2.3/8"))
+            .execute(&mut conn)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code().map(|c| c.code()), Some("22P03"), "{err}");
+        let stored: i64 = quarry::query_scalar("SELECT count(*) FROM nets WHERE n = '10.0.0.0/8'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(stored, 1, "only the network inserted above");
         let refused = simple_row(&mut conn, "SELECT '10.1.2.3/8'::cidr").await;
         assert!(refused.is_err_and(|e| e.contains("22P02")));
     }

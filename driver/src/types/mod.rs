@@ -99,8 +99,9 @@
 //! | [`PgValue`] | any type (raw bytes, type, format) | always |
 //! | `std::net::IpAddr` (host addresses) | `inet`, `cidr` | always |
 //! | [`IpNetwork`] | `inet`, `cidr` | always |
-//! | `ipnetwork::IpNetwork` | `inet` (sent; an `inet` to `cidr` cast clears host bits, so send [`IpNetwork::cidr`] to have them refused); reads `cidr` | `ipnetwork` |
+//! | `ipnetwork::IpNetwork` | `inet` (sent; an `inet` to `cidr` cast clears host bits, so `query!` sends an argument for a `cidr` parameter through [`AsCidr`], which refuses them; wrap it yourself with `query`); reads `cidr` | `ipnetwork` |
 //! | `ipnet::IpNet` | `inet` (as `ipnetwork`); reads `cidr` | `ipnet` |
+//! | [`AsCidr`] of any of the above (and `IpAddr`) | `cidr` (host bits are an encode error) | always |
 //! | [`MacAddr`] / [`MacAddr8`] | `macaddr` / `macaddr8` | always |
 //! | `mac_address::MacAddress` | `macaddr` (the crate has no 8-byte address) | `mac_address` |
 //! | [`Point`], [`Line`], [`LineSegment`], [`Rect`], [`Path`], [`Polygon`], [`Circle`] | `point`, `line`, `lseg`, `box`, `path`, `polygon`, `circle` | always |
@@ -212,7 +213,7 @@ pub use geo::{Circle, Line, LineSegment, Path, Point, Polygon, Rect};
 pub use jsonpath::JsonPath;
 pub use lsn::PgLsn;
 pub use ltree::{Lquery, Ltree, Ltxtquery};
-pub use net::{IpNetwork, MacAddr, MacAddr8};
+pub use net::{AsCidr, IpNetwork, MacAddr, MacAddr8};
 pub use range::{MultiRange, Range, RangeSubtype};
 pub use record::{CompositeDecoder, CompositeEncoder};
 pub use snapshot::Snapshot;
