@@ -443,6 +443,8 @@ mod tests {
             rust(Oid::MACADDR, &c),
             "::quarry::__private::mac_address::MacAddress"
         );
+        // mac_address has no 8-byte address.
+        assert_eq!(rust(Oid::MACADDR8, &c), "::quarry::types::MacAddr8");
         assert_eq!(
             rust(Oid::VARBIT, &c),
             "::quarry::__private::bit_vec::BitVec"
