@@ -377,7 +377,7 @@ impl<'r> Decode<'r> for IpNetwork {
 /// to `cidr` cast clears the bits right of the netmask without an error (`10.1.2.3/8`
 /// becomes `10.0.0.0/8`). `query!` wraps an argument in `AsCidr` when the parameter is
 /// `cidr`, so there the value is sent as `cidr` and a host bit is an encode error, as
-/// for [`IpNetwork::cidr`]; wrap it yourself to get the same with [`query`](crate::query).
+/// for [`IpNetwork::cidr`]; wrap it yourself to get the same with [`query`](fn@crate::query).
 /// A value of any other type is sent unchanged.
 ///
 /// ```
