@@ -30,6 +30,8 @@ pub use geo_types;
 pub use ipnet;
 #[cfg(feature = "ipnetwork")]
 pub use ipnetwork;
+#[cfg(feature = "jiff")]
+pub use jiff;
 #[cfg(feature = "mac_address")]
 pub use mac_address;
 #[cfg(feature = "rust_decimal")]
@@ -193,6 +195,16 @@ bindable!(timestamp: time::PrimitiveDateTime);
 bindable!(timestamptz: time::OffsetDateTime);
 #[cfg(feature = "time")]
 bindable!(interval: time::Duration);
+#[cfg(feature = "jiff")]
+bindable!(date: jiff::civil::Date);
+#[cfg(feature = "jiff")]
+bindable!(time: jiff::civil::Time);
+#[cfg(feature = "jiff")]
+bindable!(timestamp: jiff::civil::DateTime);
+#[cfg(feature = "jiff")]
+bindable!(timestamptz: jiff::Timestamp, jiff::ZonedDateTime);
+#[cfg(feature = "jiff")]
+bindable!(interval: jiff::SignedDuration, jiff::Span);
 bindable!(inet: quarry_driver::types::IpNetwork);
 #[cfg(feature = "ipnetwork")]
 bindable!(inet: ipnetwork::IpNetwork);

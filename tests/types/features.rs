@@ -1,5 +1,5 @@
 //! The optional integrations, each behind the facade feature of the same name:
-//! `chrono`, `time`, `rust_decimal`, `bigdecimal` (`uuid` and `json` are in
+//! `chrono`, `time`, `jiff`, `rust_decimal`, `bigdecimal` (`uuid` and `json` are in
 //! `scalar.rs` and `other.rs`). Each converts through Quarry's own type; what
 //! the target cannot hold (infinity, out-of-range years, `24:00:00`, months in
 //! a duration, NaN in a decimal) is a decode error naming the column.
@@ -7,6 +7,7 @@
 #[cfg(any(
     feature = "chrono",
     feature = "time",
+    feature = "jiff",
     feature = "rust_decimal",
     feature = "bigdecimal",
     feature = "ipnetwork",
@@ -22,6 +23,7 @@ use crate::support::{Failures, connect, needs_server, round_trip, round_trip_by,
 #[cfg(any(
     feature = "chrono",
     feature = "time",
+    feature = "jiff",
     feature = "rust_decimal",
     feature = "bigdecimal"
 ))]
@@ -390,6 +392,285 @@ mod with_time {
     }
 }
 
+/// jiff's types: edges of both ranges (jiff's years -9999..=9999 against PostgreSQL's
+/// 4714 BC..294276 AD), BC dates, the instant of a zoned value, rounding to the
+/// microsecond, and the errors for what one side cannot hold.
+#[cfg(feature = "jiff")]
+mod with_jiff {
+    use jiff::civil::{self, date, time};
+    use jiff::{SignedDuration, Span, Timestamp, ToSpan, ZonedDateTime};
+    use quarry::types::Range;
+
+    use super::*;
+    use crate::support::chain;
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn round_trips() {
+        let mut conn = connect().await;
+        let mut f = Failures::new("jiff");
+        let major = conn.server_version().major();
+        for (v, text) in [
+            (date(2000, 1, 1), "2000-01-01"),
+            (date(1970, 1, 1), "1970-01-01"),
+            (date(2024, 2, 29), "2024-02-29"),
+            (date(0, 1, 1), "0001-01-01 BC"),
+            (date(-43, 3, 15), "0044-03-15 BC"),
+            (date(-4713, 11, 24), "4714-11-24 BC"),
+            (civil::Date::MAX, "9999-12-31"),
+        ] {
+            f.push(round_trip(&mut conn, "date", &v, text).await);
+        }
+        for (v, text) in [
+            (civil::Time::MIN, "00:00:00"),
+            (time(23, 59, 59, 999_999_000), "23:59:59.999999"),
+            (time(12, 34, 56, 500_000_000), "12:34:56.5"),
+            (time(1, 2, 3, 4_000), "01:02:03.000004"),
+        ] {
+            f.push(round_trip(&mut conn, "time", &v, text).await);
+        }
+        for (v, text) in [
+            (
+                date(2024, 5, 6).at(7, 8, 9, 123_456_000),
+                "2024-05-06 07:08:09.123456",
+            ),
+            (date(-4713, 11, 24).at(0, 0, 0, 0), "4714-11-24 00:00:00 BC"),
+            (
+                civil::Date::MAX.at(23, 59, 59, 999_999_000),
+                "9999-12-31 23:59:59.999999",
+            ),
+        ] {
+            f.push(round_trip(&mut conn, "timestamp", &v, text).await);
+        }
+        for (v, text) in [
+            (
+                ts("2024-05-06T07:08:09.123456Z"),
+                "2024-05-06 07:08:09.123456+00",
+            ),
+            (
+                ts("1969-12-31T23:59:59.999999Z"),
+                "1969-12-31 23:59:59.999999+00",
+            ),
+            (ts("-004713-11-24T00:00:00Z"), "4714-11-24 00:00:00+00 BC"),
+            // jiff's latest instant, to the microsecond.
+            (
+                ts("9999-12-30T22:00:00.999999Z"),
+                "9999-12-30 22:00:00.999999+00",
+            ),
+        ] {
+            f.push(round_trip(&mut conn, "timestamptz", &v, text).await);
+        }
+        for (v, text) in [
+            (SignedDuration::ZERO, "00:00:00"),
+            (SignedDuration::from_millis(-1_500), "-00:00:01.5"),
+            (SignedDuration::from_hours(100), "100:00:00"),
+            (
+                SignedDuration::from_micros(i64::MAX - 1),
+                "2562047788:00:54.775806",
+            ),
+            (
+                SignedDuration::from_micros(i64::MIN + 1),
+                "-2562047788:00:54.775807",
+            ),
+        ] {
+            // PostgreSQL 13 prints no interval of 2^31 hours or more (22008).
+            let since = if v.as_hours().abs() > i64::from(i32::MAX) {
+                14
+            } else {
+                0
+            };
+            let outcome = round_trip(&mut conn, "interval", &v, text).await;
+            f.push(needs_server(major, since, "22008", outcome));
+        }
+        let fieldwise = |a: &Span, b: &Span| a.fieldwise() == b.fieldwise();
+        for (v, text) in [
+            (Span::new(), "00:00:00"),
+            (
+                1.year()
+                    .months(2)
+                    .days(3)
+                    .hours(4)
+                    .minutes(5)
+                    .seconds(6)
+                    .microseconds(7),
+                "1 year 2 mons 3 days 04:05:06.000007",
+            ),
+            (
+                (-1).year().months(-2).days(-3).hours(-4),
+                "-1 years -2 mons -3 days -04:00:00",
+            ),
+            (19_998.years(), "19998 years"),
+            (7_304_484.days(), "7304484 days"),
+        ] {
+            f.push(round_trip_by(&mut conn, "interval", &v, text, fieldwise).await);
+        }
+        let r = Range::from(date(2020, 1, 1)..date(2020, 2, 1));
+        f.push(round_trip(&mut conn, "daterange", &r, "[2020-01-01,2020-02-01)").await);
+        let r = Range::from(ts("2024-05-06T07:08:09.123456Z")..);
+        f.push(
+            round_trip(
+                &mut conn,
+                "tstzrange",
+                &r,
+                "[\"2024-05-06 07:08:09.123456+00\",)",
+            )
+            .await,
+        );
+        f.finish();
+
+        // A zoned value is sent as its instant; it reads back as a Timestamp.
+        let zoned: ZonedDateTime = ts("2024-05-06T07:08:09.123456Z")
+            .to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::offset(-4)));
+        let (back, text): (Timestamp, String) =
+            quarry::query_as("SELECT $1::timestamptz, $1::timestamptz::text")
+                .bind(&zoned)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+        assert_eq!(back, zoned.timestamp());
+        assert_eq!(text, "2024-05-06 07:08:09.123456+00");
+        let zoned_array: Vec<Option<Timestamp>> = quarry::query_scalar("SELECT $1::timestamptz[]")
+            .bind(vec![Some(zoned.clone()), None])
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(zoned_array, vec![Some(zoned.timestamp()), None]);
+    }
+
+    /// Nanoseconds round to the nearest microsecond, ties to even, as the server rounds text.
+    #[tokio::test]
+    async fn nanoseconds_round_like_the_server() {
+        let mut conn = connect().await;
+        for (nanos, text) in [
+            (1_499, "00:00:00.000001"),
+            (1_500, "00:00:00.000002"),
+            (2_500, "00:00:00.000002"),
+            (2_501, "00:00:00.000003"),
+        ] {
+            let (ours, dt, instant, span, duration, server): (
+                String,
+                String,
+                String,
+                String,
+                String,
+                String,
+            ) = quarry::query_as(
+                "SELECT $1::time::text, $2::timestamp::time::text, \
+                 ($3::timestamptz AT TIME ZONE 'UTC')::time::text, $4::interval::text, \
+                 $5::interval::text, ('00:00:00.' || lpad($6::text, 9, '0'))::time::text",
+            )
+            .bind(time(0, 0, 0, nanos))
+            .bind(date(2000, 1, 1).at(0, 0, 0, nanos))
+            .bind(Timestamp::new(0, nanos).unwrap())
+            .bind(i64::from(nanos).nanoseconds())
+            .bind(SignedDuration::from_nanos(i64::from(nanos)))
+            .bind(nanos)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+            assert_eq!(server, text, "{nanos} ns, as the server rounds it");
+            for ours in [ours, dt, instant, span, duration] {
+                assert_eq!(ours, text, "{nanos} ns");
+            }
+        }
+    }
+
+    /// Values jiff cannot hold are decode errors naming the column and what to use
+    /// instead; values PostgreSQL cannot hold are encode errors, with nothing sent.
+    #[tokio::test]
+    async fn errors() {
+        let mut conn = connect().await;
+        for e in
+            decode_errors::<civil::DateTime>(&mut conn, "SELECT 'infinity'::timestamp AS ts").await
+        {
+            assert!(e.contains("column \"ts\"") && e.contains("infinite"), "{e}");
+            assert!(e.contains("quarry's own type"), "{e}");
+        }
+        for e in
+            decode_errors::<Timestamp>(&mut conn, "SELECT '-infinity'::timestamptz AS ts").await
+        {
+            assert!(e.contains("column \"ts\"") && e.contains("infinite"), "{e}");
+        }
+        for e in decode_errors::<civil::Date>(&mut conn, "SELECT 'infinity'::date AS d").await {
+            assert!(e.contains("column \"d\"") && e.contains("infinite"), "{e}");
+        }
+        for e in decode_errors::<civil::Date>(&mut conn, "SELECT '10000-01-01'::date AS d").await {
+            assert!(e.contains("column \"d\"") && e.contains("range"), "{e}");
+        }
+        for e in decode_errors::<civil::DateTime>(
+            &mut conn,
+            "SELECT '10000-01-01 00:00'::timestamp AS ts",
+        )
+        .await
+        {
+            assert!(e.contains("column \"ts\"") && e.contains("range"), "{e}");
+        }
+        // Past jiff's last instant, though still in year 9999.
+        for e in decode_errors::<Timestamp>(
+            &mut conn,
+            "SELECT '9999-12-31 00:00:00+00'::timestamptz AS ts",
+        )
+        .await
+        {
+            assert!(e.contains("column \"ts\"") && e.contains("range"), "{e}");
+        }
+        for e in decode_errors::<civil::Time>(&mut conn, "SELECT '24:00:00'::time AS t").await {
+            assert!(e.contains("column \"t\"") && e.contains("24:00:00"), "{e}");
+        }
+        for e in decode_errors::<SignedDuration>(&mut conn, "SELECT '1 mon'::interval AS i").await {
+            assert!(e.contains("column \"i\"") && e.contains("month"), "{e}");
+        }
+        for e in decode_errors::<SignedDuration>(&mut conn, "SELECT '1 day'::interval AS i").await {
+            assert!(e.contains("column \"i\"") && e.contains("day"), "{e}");
+        }
+        for e in decode_errors::<Span>(&mut conn, "SELECT '1 mon -1 days'::interval AS i").await {
+            assert!(e.contains("column \"i\"") && e.contains("signs"), "{e}");
+        }
+        for e in decode_errors::<Span>(&mut conn, "SELECT '20000 years'::interval AS i").await {
+            assert!(
+                e.contains("column \"i\"") && e.contains("jiff::Span"),
+                "{e}"
+            );
+        }
+        // Before 4714-11-24 BC, PostgreSQL's first day: encode errors, nothing sent.
+        let err = quarry::query("SELECT $1::date")
+            .bind(civil::Date::MIN)
+            .execute(&mut conn)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), quarry::ErrorKind::Encode, "{err}");
+        assert!(chain(&err).contains("4714-11-24 BC"), "{}", chain(&err));
+        for err in [
+            quarry::query("SELECT $1::timestamp")
+                .bind(civil::DateTime::MIN)
+                .execute(&mut conn)
+                .await
+                .unwrap_err(),
+            quarry::query("SELECT $1::timestamptz")
+                .bind(Timestamp::MIN)
+                .execute(&mut conn)
+                .await
+                .unwrap_err(),
+            quarry::query("SELECT $1::interval")
+                .bind(SignedDuration::MAX)
+                .execute(&mut conn)
+                .await
+                .unwrap_err(),
+        ] {
+            assert_eq!(err.kind(), quarry::ErrorKind::Encode, "{err}");
+        }
+        // The connection is still usable.
+        let one: i32 = quarry::query_scalar("SELECT 1")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(one, 1);
+    }
+}
+
 #[cfg(feature = "rust_decimal")]
 mod with_rust_decimal {
     use rust_decimal::Decimal;
@@ -530,7 +811,10 @@ mod with_bigdecimal {
 /// edges in both families, host bits in an `inet`, networks read from `cidr`.
 #[cfg(any(feature = "ipnetwork", feature = "ipnet"))]
 mod with_ip_crates {
+    use quarry::types::AsCidr;
+
     use super::*;
+    use crate::support::chain;
 
     /// (text as `inet` prints it, is it a network `cidr` accepts too)
     const CASES: &[(&str, bool)] = &[
@@ -560,7 +844,8 @@ mod with_ip_crates {
             + quarry::types::Type
             + PartialEq
             + Clone
-            + std::fmt::Debug,
+            + std::fmt::Debug
+            + Send,
     {
         let mut conn = connect().await;
         let mut f = Failures::new("ip crates");
@@ -573,14 +858,71 @@ mod with_ip_crates {
             }
         }
         f.finish();
-        // Bound to a `cidr`, PostgreSQL's inet -> cidr cast clears host bits (what the
-        // module docs say); `cidr` input with host bits is refused.
+        // Sent as `inet`, a value bound to a `cidr` parameter is cast by the server, which
+        // clears host bits; `AsCidr` (what `query!` binds to a `cidr` parameter) sends it
+        // as `cidr` and refuses them, with nothing sent.
         let truncated: String = quarry::query_scalar("SELECT $1::cidr::text")
             .bind(parse("10.1.2.3/8"))
             .fetch_one(&mut conn)
             .await
             .unwrap();
         assert_eq!(truncated, "10.0.0.0/8");
+        for host in ["10.1.2.3/8", "2001:db8::1/64", "192.168.1.1/31"] {
+            let err = quarry::query("SELECT $1::cidr")
+                .bind(AsCidr(&parse(host)))
+                .execute(&mut conn)
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), quarry::ErrorKind::Encode, "{err}");
+            let why = chain(&err);
+            assert!(
+                why.contains(host) && why.contains("right of the netmask"),
+                "{why}"
+            );
+        }
+        quarry::query("CREATE TEMP TABLE nets (n cidr, a cidr[])")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let err = quarry::query("INSERT INTO nets (n) VALUES ($1)")
+            .bind(AsCidr(&Some(parse("10.1.2.3/8"))))
+            .execute(&mut conn)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), quarry::ErrorKind::Encode, "{err}");
+        for (net, text) in [
+            (Some(parse("10.0.0.0/8")), Some("10.0.0.0/8")),
+            (Some(parse("2001:db8::/32")), Some("2001:db8::/32")),
+            (Some(parse("1.2.3.4/32")), Some("1.2.3.4/32")),
+            (None, None),
+        ] {
+            let (back, printed): (Option<T>, Option<String>) =
+                quarry::query_as("INSERT INTO nets (n) VALUES ($1) RETURNING n, n::text")
+                    .bind(AsCidr(&net))
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap();
+            assert_eq!(back, net);
+            assert_eq!(printed.as_deref(), text);
+        }
+        // A statement prepared without types has a `cidr` parameter: the server's cidr
+        // input refuses host bits sent as `inet` (22P03), never clears them.
+        let stmt = conn
+            .prepare("INSERT INTO nets (n) VALUES ($1)")
+            .await
+            .unwrap();
+        let err = stmt
+            .query()
+            .bind(parse("10.1.2.3/8"))
+            .execute(&mut conn)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code().map(|c| c.code()), Some("22P03"), "{err}");
+        let stored: i64 = quarry::query_scalar("SELECT count(*) FROM nets WHERE n = '10.0.0.0/8'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(stored, 1, "only the network inserted above");
         let refused = simple_row(&mut conn, "SELECT '10.1.2.3/8'::cidr").await;
         assert!(refused.is_err_and(|e| e.contains("22P02")));
     }

@@ -65,15 +65,21 @@
 //! | `time::Date` / `Time` / `PrimitiveDateTime` | `date` / `time` / `timestamp` | `time` |
 //! | `time::OffsetDateTime` | `timestamptz` | `time` |
 //! | `time::Duration` | `interval` (months and days must be 0) | `time` |
+//! | `jiff::civil::Date` / `civil::Time` / `civil::DateTime` | `date` / `time` / `timestamp` (years -9999 to 9999 are jiff's; before 4714-11-24 BC PostgreSQL's) | `jiff` |
+//! | `jiff::Timestamp` | `timestamptz` (jiff's last instant is 9999-12-30 22:00 UTC) | `jiff` |
+//! | `jiff::ZonedDateTime` (send only) | `timestamptz` (its instant: the zone is not stored, so read a `Timestamp` and attach the zone) | `jiff` |
+//! | `jiff::SignedDuration` | `interval` (months and days must be 0) | `jiff` |
+//! | `jiff::Span` | `interval` (years and months, weeks and days, the time units; read back as years, months, days, hours, minutes, seconds, microseconds; parts of different signs such as `1 mon -1 days`, and parts beyond jiff's limits, are decode errors) | `jiff` |
 //!
 //! Conversions that can lose information (`Numeric` into `i64`, `infinity`
 //! into `chrono`, a year beyond the target's range, `24:00:00` into a
-//! `chrono`/`time` time, an interval with months or days into a fixed
+//! `chrono`/`time`/`jiff` time, an interval with months or days into a fixed
 //! duration) return a [`ValueError`], surfacing as a decode or encode error,
-//! never a panic, wrap or truncation. `chrono`/`time` values with
+//! never a panic, wrap or truncation. `chrono`/`time`/`jiff` values with
 //! sub-microsecond precision are rounded to the nearest microsecond (ties to
 //! even), as PostgreSQL rounds a literal; `DateTime<FixedOffset>` and
-//! `OffsetDateTime` decode in UTC, since `timestamptz` stores an instant.
+//! `OffsetDateTime` decode in UTC, since `timestamptz` stores an instant (for
+//! the same reason `jiff::ZonedDateTime` is sent but not read).
 //! `money`'s text format is read only in the `C` locale form (`$1,234.56`).
 //! `u8` implements none of these traits, so `Vec<u8>` is `bytea`.
 //!
@@ -93,8 +99,9 @@
 //! | [`PgValue`] | any type (raw bytes, type, format) | always |
 //! | `std::net::IpAddr` (host addresses) | `inet`, `cidr` | always |
 //! | [`IpNetwork`] | `inet`, `cidr` | always |
-//! | `ipnetwork::IpNetwork` | `inet` (sent; an `inet` to `cidr` cast clears host bits, so send [`IpNetwork::cidr`] to have them refused); reads `cidr` | `ipnetwork` |
+//! | `ipnetwork::IpNetwork` | `inet` (sent; an `inet` to `cidr` cast clears host bits, so `query!` sends an argument for a `cidr` parameter through [`AsCidr`], which refuses them; wrap it yourself with `query`); reads `cidr` | `ipnetwork` |
 //! | `ipnet::IpNet` | `inet` (as `ipnetwork`); reads `cidr` | `ipnet` |
+//! | [`AsCidr`] of any of the above (and `IpAddr`) | `cidr` (host bits are an encode error) | always |
 //! | [`MacAddr`] / [`MacAddr8`] | `macaddr` / `macaddr8` | always |
 //! | `mac_address::MacAddress` | `macaddr` (the crate has no 8-byte address) | `mac_address` |
 //! | [`Point`], [`Line`], [`LineSegment`], [`Rect`], [`Path`], [`Polygon`], [`Circle`] | `point`, `line`, `lseg`, `box`, `path`, `polygon`, `circle` | always |
@@ -206,7 +213,7 @@ pub use geo::{Circle, Line, LineSegment, Path, Point, Polygon, Rect};
 pub use jsonpath::JsonPath;
 pub use lsn::PgLsn;
 pub use ltree::{Lquery, Ltree, Ltxtquery};
-pub use net::{IpNetwork, MacAddr, MacAddr8};
+pub use net::{AsCidr, IpNetwork, MacAddr, MacAddr8};
 pub use range::{MultiRange, Range, RangeSubtype};
 pub use record::{CompositeDecoder, CompositeEncoder};
 pub use snapshot::Snapshot;

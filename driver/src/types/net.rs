@@ -369,6 +369,75 @@ impl<'r> Decode<'r> for IpNetwork {
     }
 }
 
+/// Sends an `inet`-typed value as `cidr`, refusing host bits: an address, an
+/// [`IpNetwork`], or the `ipnetwork`/`ipnet` crates' networks (features), also inside
+/// `Option` or behind a reference.
+///
+/// Those types are sent as `inet`, and bound to a `cidr` parameter PostgreSQL's `inet`
+/// to `cidr` cast clears the bits right of the netmask without an error (`10.1.2.3/8`
+/// becomes `10.0.0.0/8`). `query!` wraps an argument in `AsCidr` when the parameter is
+/// `cidr`, so there the value is sent as `cidr` and a host bit is an encode error, as
+/// for [`IpNetwork::cidr`]; wrap it yourself to get the same with [`query`](fn@crate::query).
+/// A value of any other type is sent unchanged.
+///
+/// ```
+/// use std::net::{IpAddr, Ipv4Addr};
+/// use quarry_driver::types::{AsCidr, IpNetwork};
+/// # use quarry_driver::types::{Encode, EncodeBuf};
+/// let host = IpNetwork::new(IpAddr::V4(Ipv4Addr::new(10, 1, 2, 3)), 8).unwrap();
+/// let err = AsCidr(&host).encode(&mut EncodeBuf::new()).unwrap_err();
+/// assert!(err.to_string().contains("right of the netmask"));
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct AsCidr<'a, T: ?Sized>(pub &'a T);
+
+/// Whether `ty` is sent as an `inet` (or already a `cidr`).
+fn is_network_type(ty: TypeRef) -> bool {
+    matches!(ty, TypeRef::Oid(Oid::INET | Oid::CIDR))
+}
+
+/// Checks an encoded `inet` value for host bits and marks it a `cidr`.
+fn inet_bytes_to_cidr(bytes: &mut [u8]) -> Result<(), EncodeError> {
+    let (addr, prefix, flag) = match bytes {
+        [PGSQL_AF_INET, prefix, flag, 4, a @ ..] => <[u8; 4]>::try_from(&*a)
+            .ok()
+            .map(|b| (IpAddr::V4(Ipv4Addr::from(b)), *prefix, flag)),
+        [PGSQL_AF_INET6, prefix, flag, 16, a @ ..] => <[u8; 16]>::try_from(&*a)
+            .ok()
+            .map(|b| (IpAddr::V6(Ipv6Addr::from(b)), *prefix, flag)),
+        _ => None,
+    }
+    .ok_or_else(|| EncodeError::new("the value to send as cidr is not an inet value"))?;
+    let cidr = IpNetwork::cidr(addr, prefix).map_err(|e| {
+        EncodeError::new(format!(
+            "the parameter is cidr: {e}; send the network ({}) or make the parameter inet",
+            IpNetwork::new(addr, prefix).map_or(addr, |n| n.network())
+        ))
+    })?;
+    *flag = u8::from(cidr.is_cidr());
+    Ok(())
+}
+
+impl<T: Encode + ?Sized> Encode for AsCidr<'_, T> {
+    fn encode(&self, buf: &mut EncodeBuf) -> Result<IsNull, EncodeError> {
+        let at = buf.len();
+        let is_null = self.0.encode(buf)?;
+        if is_null == IsNull::No && is_network_type(self.0.param_type()) {
+            inet_bytes_to_cidr(&mut buf[at..])?;
+        }
+        Ok(is_null)
+    }
+    fn param_type(&self) -> TypeRef {
+        match self.0.param_type() {
+            t if is_network_type(t) => TypeRef::Oid(Oid::CIDR),
+            other => other,
+        }
+    }
+    fn size_hint(&self) -> usize {
+        self.0.size_hint()
+    }
+}
+
 // --- MAC addresses ---------------------------------------------------------------------
 
 macro_rules! mac_type {
@@ -481,6 +550,41 @@ pub(crate) mod tests {
 
     fn v4(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn as_cidr_refuses_host_bits_and_marks_networks() {
+        let sent = |v: &dyn Fn(&mut EncodeBuf) -> Result<IsNull, EncodeError>| {
+            let mut buf = EncodeBuf::new();
+            v(&mut buf).map(|n| (n, buf.as_bytes().to_vec()))
+        };
+        let host = IpNetwork::new(v4("10.1.2.3"), 8).unwrap();
+        let err = sent(&|b| AsCidr(&host).encode(b)).unwrap_err();
+        assert!(
+            err.to_string().contains("10.1.2.3/8") && err.to_string().contains("10.0.0.0"),
+            "{err}"
+        );
+        let net = IpNetwork::new(v4("10.0.0.0"), 8).unwrap();
+        assert_eq!(
+            sent(&|b| AsCidr(&net).encode(b)).unwrap(),
+            (IsNull::No, vec![2, 8, 1, 4, 10, 0, 0, 0])
+        );
+        assert_eq!(AsCidr(&net).param_type(), TypeRef::Oid(Oid::CIDR));
+        let v6: IpAddr = "2001:db8::1".parse().unwrap();
+        assert!(sent(&|b| AsCidr(&IpNetwork::new(v6, 64).unwrap()).encode(b)).is_err());
+        assert!(
+            sent(&|b| AsCidr(&v6).encode(b)).is_ok(),
+            "/128 has no host bits"
+        );
+        let null: Option<IpNetwork> = None;
+        assert_eq!(sent(&|b| AsCidr(&null).encode(b)).unwrap().0, IsNull::Yes);
+        assert_eq!(AsCidr(&null).param_type(), TypeRef::Oid(Oid::CIDR));
+        // Not a network type: sent unchanged.
+        assert_eq!(AsCidr(&5i32).param_type(), TypeRef::Oid(Oid::INT4));
+        assert_eq!(
+            sent(&|b| AsCidr(&5i32).encode(b)).unwrap().1,
+            vec![0, 0, 0, 5]
+        );
     }
 
     /// (golden row, address, prefix, is cidr)

@@ -91,16 +91,19 @@ range_subtype!(DATERANGE, DATEMULTIRANGE:
     super::Date,
     #[cfg(feature = "chrono")] chrono::NaiveDate,
     #[cfg(feature = "time")] time::Date,
+    #[cfg(feature = "jiff")] jiff::civil::Date,
 );
 range_subtype!(TSRANGE, TSMULTIRANGE:
     super::Timestamp,
     #[cfg(feature = "chrono")] chrono::NaiveDateTime,
     #[cfg(feature = "time")] time::PrimitiveDateTime,
+    #[cfg(feature = "jiff")] jiff::civil::DateTime,
 );
 range_subtype!(TSTZRANGE, TSTZMULTIRANGE:
     super::TimestampTz,
     #[cfg(feature = "chrono")] chrono::DateTime<chrono::Utc>,
     #[cfg(feature = "time")] time::OffsetDateTime,
+    #[cfg(feature = "jiff")] jiff::Timestamp,
 );
 
 /// The subtype of a built-in range or multirange type.

@@ -36,7 +36,17 @@ pub(crate) fn generate(
         let expr = &arg.expr;
         let span = arg.span;
         lets.extend(quote_spanned!(span=> let #var = &(#expr);));
-        binds.extend(quote!(.bind(#var)));
+        // An inet-typed value (an address, a network of ours or a feature crate's) bound
+        // to a `cidr` parameter goes as `cidr`: the server's inet -> cidr cast would clear
+        // its host bits silently, and `AsCidr` refuses them instead.
+        let cidr = params
+            .and_then(|p| p.get(i))
+            .is_some_and(|p| p.oid == quarry_driver::types::Oid::CIDR.0);
+        if cidr {
+            binds.extend(quote!(.bind(::quarry::types::AsCidr(#var))));
+        } else {
+            binds.extend(quote!(.bind(#var)));
+        }
         let n = i + 1;
         let check = match (&arg.ty, params) {
             (ArgType::Skip, _) | (_, None) => continue,
@@ -130,4 +140,52 @@ pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
             t
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use quarry_driver::types::Oid;
+
+    use super::*;
+    use crate::query::offline::TypeKind;
+
+    fn builtin(oid: Oid) -> TypeDesc {
+        TypeDesc {
+            oid: oid.0,
+            name: oid.builtin_name().unwrap_or("?").to_owned(),
+            kind: TypeKind::Builtin,
+            of: None,
+        }
+    }
+
+    fn arg(expr: &str, ty: ArgType) -> Arg {
+        Arg {
+            name: None,
+            expr: syn::parse_str(expr).unwrap(),
+            ty,
+            span: Span::call_site(),
+        }
+    }
+
+    /// A `cidr` parameter gets its argument through `AsCidr` (checked or not), so the
+    /// server's inet -> cidr cast cannot clear host bits; an `inet` one does not.
+    #[test]
+    fn cidr_parameters_bind_as_cidr() {
+        let args = [
+            arg("net", ArgType::Infer),
+            arg("host", ArgType::Infer),
+            arg("other", ArgType::Skip),
+        ];
+        let params = [builtin(Oid::CIDR), builtin(Oid::INET), builtin(Oid::CIDR)];
+        let code = generate(&args, Some(&params), &Config::default(), Span::call_site()).unwrap();
+        let binds = code.binds.to_string().replace(' ', "");
+        assert_eq!(
+            binds,
+            ".bind(::quarry::types::AsCidr(__quarry_arg0))\
+             .bind(__quarry_arg1)\
+             .bind(::quarry::types::AsCidr(__quarry_arg2))"
+        );
+        let unchecked = generate(&args, None, &Config::default(), Span::call_site()).unwrap();
+        assert!(!unchecked.binds.to_string().contains("AsCidr"));
+    }
 }

@@ -7,7 +7,7 @@
 //! "address" = "crate::Address"
 //!
 //! [macros]
-//! date-time = "time"     # "chrono", "time" or "quarry"
+//! date-time = "time"     # "chrono", "time", "jiff" or "quarry"
 //! numeric = "bigdecimal" # "rust_decimal", "bigdecimal" or "quarry"
 //! ```
 //!
@@ -35,6 +35,7 @@ pub(crate) struct Config {
 pub(crate) enum DateTime {
     Chrono,
     Time,
+    Jiff,
     Quarry,
 }
 
@@ -64,6 +65,9 @@ impl Config {
         }
         if cfg!(feature = "time") {
             f.push("time");
+        }
+        if cfg!(feature = "jiff") {
+            f.push("jiff");
         }
         if cfg!(feature = "rust_decimal") {
             f.push("rust_decimal");
@@ -128,12 +132,14 @@ impl Config {
             .map(|(_, v)| v.as_str())
     }
 
-    /// chrono, then time, then Quarry's own types, unless configured.
+    /// chrono, then time, then jiff, then Quarry's own types, unless configured.
     pub(crate) fn date_time(&self) -> DateTime {
         self.date_time.unwrap_or(if self.has_feature("chrono") {
             DateTime::Chrono
         } else if self.has_feature("time") {
             DateTime::Time
+        } else if self.has_feature("jiff") {
+            DateTime::Jiff
         } else {
             DateTime::Quarry
         })
@@ -184,13 +190,14 @@ pub(crate) fn parse(text: &str) -> Result<Config, String> {
             "macros" => match (key.as_str(), value.as_str()) {
                 ("date-time", "chrono") => config.date_time = Some(DateTime::Chrono),
                 ("date-time", "time") => config.date_time = Some(DateTime::Time),
+                ("date-time", "jiff") => config.date_time = Some(DateTime::Jiff),
                 ("date-time", "quarry") => config.date_time = Some(DateTime::Quarry),
                 ("numeric", "rust_decimal") => config.numeric = Some(NumericCrate::RustDecimal),
                 ("numeric", "bigdecimal") => config.numeric = Some(NumericCrate::BigDecimal),
                 ("numeric", "quarry") => config.numeric = Some(NumericCrate::Quarry),
                 ("date-time", v) => {
                     return Err(format!(
-                        "line {n}: date-time = \"{v}\": expected \"chrono\", \"time\" or \"quarry\""
+                        "line {n}: date-time = \"{v}\": expected \"chrono\", \"time\", \"jiff\" or \"quarry\""
                     ));
                 }
                 ("numeric", v) => {
@@ -398,6 +405,8 @@ mod tests {
         assert_eq!(c.type_for("public.nothing"), None);
         assert_eq!(c.date_time, Some(DateTime::Time));
         assert_eq!(c.numeric, Some(NumericCrate::Quarry));
+        let jiff = parse("[macros]\ndate-time = \"jiff\"\n").unwrap();
+        assert_eq!(jiff.date_time, Some(DateTime::Jiff));
     }
 
     #[test]

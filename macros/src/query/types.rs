@@ -6,7 +6,8 @@
 //!
 //! | PostgreSQL | Rust (first enabled wins) |
 //! |---|---|
-//! | `date`, `time`, `timestamp`, `timestamptz` | `chrono` (feature `chrono`), then `time` (feature `time`), then Quarry's own `Date`, `Time`, `Timestamp`, `TimestampTz` |
+//! | `date`, `time`, `timestamp`, `timestamptz` | `chrono` (feature `chrono`), then `time` (feature `time`), then `jiff` (feature `jiff`: `civil::Date`, `civil::Time`, `civil::DateTime`, `Timestamp`), then Quarry's own `Date`, `Time`, `Timestamp`, `TimestampTz` |
+//! | `interval` | Quarry's `Interval` always (chrono's, time's and jiff's durations hold no months or days; jiff's `Span` cannot hold `1 mon -1 days`) |
 //! | `numeric` | `rust_decimal::Decimal`, then `bigdecimal::BigDecimal`, then Quarry's `Numeric` |
 //! | `inet`, `cidr` | `ipnetwork::IpNetwork` (feature `ipnetwork`), then `ipnet::IpNet` (feature `ipnet`), then Quarry's `IpNetwork` |
 //! | `macaddr` | `mac_address::MacAddress` (feature `mac_address`), then Quarry's `MacAddr` |
@@ -218,10 +219,16 @@ fn same(rust: &str) -> Mapping {
     }
 }
 
-fn date_time(config: &Config, ours: &str, chrono: &str, time: &str, marker_name: &str) -> Mapping {
+fn date_time(
+    config: &Config,
+    ours: &str,
+    [chrono, time, jiff]: [&str; 3],
+    marker_name: &str,
+) -> Mapping {
     let rust = match config.date_time() {
         DateTime::Chrono => format!("{P}::chrono::{chrono}"),
         DateTime::Time => format!("{P}::time::{time}"),
+        DateTime::Jiff => format!("{P}::jiff::{jiff}"),
         DateTime::Quarry => format!("{T}::{ours}"),
     };
     marker(&rust, marker_name)
@@ -281,23 +288,26 @@ fn builtin(oid: Oid, config: &Config) -> Option<Mapping> {
         Oid::JSON | Oid::JSONB if config.has_feature("json") => {
             marker(&format!("{P}::serde_json::Value"), "json")
         }
-        Oid::DATE => date_time(config, "Date", "NaiveDate", "Date", "date"),
-        Oid::TIME => date_time(config, "Time", "NaiveTime", "Time", "time"),
+        Oid::DATE => date_time(config, "Date", ["NaiveDate", "Date", "civil::Date"], "date"),
+        Oid::TIME => date_time(config, "Time", ["NaiveTime", "Time", "civil::Time"], "time"),
         Oid::TIMESTAMP => date_time(
             config,
             "Timestamp",
-            "NaiveDateTime",
-            "PrimitiveDateTime",
+            ["NaiveDateTime", "PrimitiveDateTime", "civil::DateTime"],
             "timestamp",
         ),
         Oid::TIMESTAMPTZ => date_time(
             config,
             "TimestampTz",
-            "DateTime<::quarry::__private::chrono::Utc>",
-            "OffsetDateTime",
+            [
+                "DateTime<::quarry::__private::chrono::Utc>",
+                "OffsetDateTime",
+                "Timestamp",
+            ],
             "timestamptz",
         ),
-        // chrono's and time's durations cannot hold months and days: always Quarry's.
+        // chrono's, time's and jiff's durations cannot hold months and days, and jiff's
+        // Span not parts of different signs (`1 mon -1 days`): always Quarry's.
         Oid::INTERVAL => marker(&format!("{T}::Interval"), "interval"),
         Oid::TIMETZ => same(&format!("{T}::TimeTz")),
         Oid::INET | Oid::CIDR => feature_first(
@@ -433,6 +443,8 @@ mod tests {
             rust(Oid::MACADDR, &c),
             "::quarry::__private::mac_address::MacAddress"
         );
+        // mac_address has no 8-byte address.
+        assert_eq!(rust(Oid::MACADDR8, &c), "::quarry::types::MacAddr8");
         assert_eq!(
             rust(Oid::VARBIT, &c),
             "::quarry::__private::bit_vec::BitVec"
@@ -468,6 +480,41 @@ mod tests {
         assert_eq!(
             map(&builtin_desc(Oid::DATE), &c).unwrap().rust,
             "::quarry::__private::time::Date"
+        );
+        c.features = vec!["time", "jiff"];
+        assert_eq!(
+            map(&builtin_desc(Oid::DATE), &c).unwrap().rust,
+            "::quarry::__private::time::Date",
+            "time before jiff"
+        );
+        c.features = vec!["jiff"];
+        let rust = |oid, c: &Config| map(&builtin_desc(oid), c).unwrap().rust;
+        assert_eq!(
+            rust(Oid::DATE, &c),
+            "::quarry::__private::jiff::civil::Date"
+        );
+        assert_eq!(
+            rust(Oid::TIME, &c),
+            "::quarry::__private::jiff::civil::Time"
+        );
+        assert_eq!(
+            rust(Oid::TIMESTAMP, &c),
+            "::quarry::__private::jiff::civil::DateTime"
+        );
+        assert_eq!(
+            rust(Oid::TIMESTAMPTZ, &c),
+            "::quarry::__private::jiff::Timestamp"
+        );
+        assert_eq!(rust(Oid::INTERVAL, &c), "::quarry::types::Interval");
+        assert_eq!(
+            rust(Oid::TSTZRANGE, &c),
+            "::quarry::types::Range<::quarry::__private::jiff::Timestamp>"
+        );
+        c.features = vec!["chrono", "time", "jiff"];
+        c.date_time = Some(DateTime::Jiff);
+        assert_eq!(
+            rust(Oid::DATE, &c),
+            "::quarry::__private::jiff::civil::Date"
         );
         c.date_time = Some(DateTime::Quarry);
         assert_eq!(

@@ -4,8 +4,8 @@
 //! These types hold every value the server can send, `infinity` and
 //! `-infinity` included, from 4714-11-24 BC to 5874897-12-31 (dates) and
 //! 294276-12-31 23:59:59.999999 (timestamps), at microsecond precision.
-//! Conversions to `chrono` (feature `chrono`) and `time` (feature `time`)
-//! types are `TryFrom`: a value the target cannot hold (`infinity`, a year
+//! Conversions to `chrono` (feature `chrono`), `time` (feature `time`) and
+//! `jiff` (feature `jiff`) types are `TryFrom`: a value the target cannot hold (`infinity`, a year
 //! beyond its range, `24:00:00`) is an error, never a panic, a wrap or a clamp.
 //! Conversions from those crates round sub-microsecond precision to the
 //! nearest microsecond (ties to even), as PostgreSQL rounds a literal.
@@ -34,6 +34,8 @@ mod time_of_day;
 mod timestamp;
 #[cfg(feature = "chrono")]
 mod with_chrono;
+#[cfg(feature = "jiff")]
+mod with_jiff;
 mod with_std;
 #[cfg(feature = "time")]
 mod with_time;

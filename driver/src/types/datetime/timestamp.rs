@@ -114,7 +114,7 @@ macro_rules! timestamp_type {
             }
 
             /// A finite value `micros` after 2000-01-01 00:00:00, checked against the range.
-            #[cfg(any(feature = "chrono", feature = "time"))]
+            #[cfg(any(feature = "chrono", feature = "time", feature = "jiff"))]
             pub(super) fn from_finite_micros(micros: i64) -> Result<$name, ValueError> {
                 check_finite(micros).map($name)
             }

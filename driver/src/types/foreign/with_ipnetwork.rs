@@ -2,8 +2,11 @@
 //!
 //! Sent as `inet`, which holds an address with any netmask. Read from a `cidr` column it
 //! is the network (no host bits: PostgreSQL refuses them in a `cidr`). Bound to a `cidr`
-//! column, PostgreSQL's `inet` to `cidr` assignment cast clears host bits without an
-//! error; to have them refused, send [`IpNetwork::cidr`] instead.
+//! parameter as `inet`, PostgreSQL's `inet` to `cidr` cast clears host bits without an
+//! error; `query!` therefore sends an argument for a `cidr` parameter through
+//! [`AsCidr`](crate::types::AsCidr), which sends it as `cidr` and refuses host bits (an
+//! encode error). With `query`, wrap it in `AsCidr` yourself. A statement prepared without
+//! types has a `cidr` parameter, and the server refuses host bits there (22P03).
 
 use super::via_own_type;
 use crate::types::{IpNetwork, ValueError};
