@@ -200,23 +200,29 @@ enum Decision {
 /// (`spare`; the first needs none: it waits in the pool's queue); else the least loaded
 /// with room (fewer than `depth` in flight), preferring ones not stalled; else wait.
 fn decide(
-    slots: &[Weight],
+    slots: impl IntoIterator<Item = Weight>,
     opening: usize,
     max_slots: usize,
     depth: usize,
     spare: impl FnOnce() -> bool,
 ) -> Decision {
-    let best = slots
-        .iter()
-        .enumerate()
-        .filter(|(_, w)| w.accepting && w.load < depth)
-        .min_by_key(|(_, w)| (w.stalled, w.load));
+    let mut count = 0;
+    let mut best: Option<(usize, Weight)> = None;
+    for (i, w) in slots.into_iter().enumerate() {
+        count += 1;
+        if w.accepting
+            && w.load < depth
+            && best.is_none_or(|(_, b)| (w.stalled, w.load) < (b.stalled, b.load))
+        {
+            best = Some((i, w));
+        }
+    }
     if let Some((i, w)) = best
         && w.load == 0
     {
         return Decision::Use(i);
     }
-    let total = slots.len() + opening;
+    let total = count + opening;
     if total < max_slots && (total == 0 || spare()) {
         return Decision::Open;
     }
@@ -273,7 +279,7 @@ impl Shared {
             && query
                 .timeout_setting()
                 .is_none_or(|t| o.exclusive_timeout.is_none_or(|limit| t <= limit))
-            && rule::may_share(query.sql())
+            && rule::may_share_text(query.sql(), query.static_sql())
     }
 
     /// Whether the pool wants its shared connections back: someone waits for a connection
@@ -349,19 +355,27 @@ impl Shared {
     async fn route(self: &Arc<Self>) -> Result<Arc<Slot>> {
         let max_slots = self.options.max_connections;
         let depth = self.options.max_in_flight.max(1);
-        let deadline = Instant::now() + self.options.acquire_timeout;
+        let mut deadline = None;
         loop {
             let notified = self.mux.wake.room.notified();
             let mut notified = std::pin::pin!(notified);
-            notified.as_mut().enable();
+            // Armed only once a first look found no room (most queries find room at once,
+            // and an armed `Notified` costs a lock on the way in and out); the look after
+            // arming sees any room freed before it, the wake-up any freed after.
+            if deadline.is_some() {
+                notified.as_mut().enable();
+            }
             let route = {
                 let mut m = self.mux.lock();
                 let now = micros_since_epoch(Instant::now());
-                let weights: Vec<Weight> = m.slots.iter().map(|s| s.weight(now)).collect();
                 let opening = m.opening;
-                match decide(&weights, opening, max_slots, depth, || {
-                    self.has_spare(opening)
-                }) {
+                match decide(
+                    m.slots.iter().map(|s| s.weight(now)),
+                    opening,
+                    max_slots,
+                    depth,
+                    || self.has_spare(opening),
+                ) {
                     Decision::Use(i) => {
                         let s = m.slots[i].clone();
                         s.load.fetch_add(1, Ordering::AcqRel);
@@ -376,9 +390,15 @@ impl Shared {
             };
             match route {
                 Route::Use(s) => return Ok(s),
-                Route::Open => return self.open_slot().await,
+                // Boxed: rare, and its future (a pool acquire) would otherwise make every
+                // shared query's future larger.
+                Route::Open => return Box::pin(self.open_slot()).await,
                 Route::Wait => {
                     let now = Instant::now();
+                    let Some(deadline) = deadline else {
+                        deadline = Some(now + self.options.acquire_timeout);
+                        continue;
+                    };
                     if now >= deadline {
                         return Err(Error::new(
                             crate::ErrorKind::PoolTimedOut,
@@ -484,28 +504,28 @@ mod tests {
     #[test]
     fn an_idle_shared_connection_comes_first() {
         let slots = [w(3), w(0), w(1)];
-        assert_eq!(decide(&slots, 0, 8, 8, || true), Decision::Use(1));
+        assert_eq!(decide(slots, 0, 8, 8, || true), Decision::Use(1));
     }
 
     #[test]
     fn a_new_one_opens_while_the_pool_has_one_to_spare() {
         let slots = [w(3), w(1)];
-        assert_eq!(decide(&slots, 0, 8, 8, || true), Decision::Open);
+        assert_eq!(decide(slots, 0, 8, 8, || true), Decision::Open);
         // Not past max_connections, counting those being opened.
-        assert_eq!(decide(&slots, 6, 8, 8, || true), Decision::Use(1));
+        assert_eq!(decide(slots, 6, 8, 8, || true), Decision::Use(1));
         // Not while the pool has none to spare: pipeline instead.
-        assert_eq!(decide(&slots, 0, 8, 8, || false), Decision::Use(1));
+        assert_eq!(decide(slots, 0, 8, 8, || false), Decision::Use(1));
         // The first one needs none: it waits in the pool's queue.
-        assert_eq!(decide(&[], 0, 8, 8, || false), Decision::Open);
-        assert_eq!(decide(&[], 1, 1, 8, || true), Decision::Wait);
+        assert_eq!(decide([], 0, 8, 8, || false), Decision::Open);
+        assert_eq!(decide([], 1, 1, 8, || true), Decision::Wait);
     }
 
     #[test]
     fn depth_is_bounded_and_then_queries_wait() {
         let slots = [w(8), w(8)];
-        assert_eq!(decide(&slots, 0, 2, 8, || true), Decision::Wait);
+        assert_eq!(decide(slots, 0, 2, 8, || true), Decision::Wait);
         let slots = [w(8), w(7)];
-        assert_eq!(decide(&slots, 0, 2, 8, || true), Decision::Use(1));
+        assert_eq!(decide(slots, 0, 2, 8, || true), Decision::Use(1));
     }
 
     #[test]
@@ -518,10 +538,10 @@ mod tests {
             accepting: false,
             ..w(0)
         };
-        assert_eq!(decide(&[stalled, w(4)], 0, 2, 8, || true), Decision::Use(1));
+        assert_eq!(decide([stalled, w(4)], 0, 2, 8, || true), Decision::Use(1));
         // A stalled one is still used when it is the only one with room.
-        assert_eq!(decide(&[stalled, w(8)], 0, 2, 8, || true), Decision::Use(0));
-        assert_eq!(decide(&[closed, w(2)], 0, 2, 8, || true), Decision::Use(1));
-        assert_eq!(decide(&[closed], 0, 1, 8, || true), Decision::Wait);
+        assert_eq!(decide([stalled, w(8)], 0, 2, 8, || true), Decision::Use(0));
+        assert_eq!(decide([closed, w(2)], 0, 2, 8, || true), Decision::Use(1));
+        assert_eq!(decide([closed], 0, 1, 8, || true), Decision::Wait);
     }
 }
