@@ -116,10 +116,23 @@ impl Pool {
     pub fn acquire(&self) -> impl Future<Output = Result<PoolConnection>> + Send + use<> {
         let shared = self.0.clone();
         async move {
+            let span = tracing::debug_span!(
+                target: "quarry_driver::pool",
+                "acquire",
+                db.system.name = "postgresql",
+                wait_us = tracing::field::Empty,
+                outcome = tracing::field::Empty,
+                error.type = tracing::field::Empty,
+                otel.status_code = tracing::field::Empty,
+                otel.status_description = tracing::field::Empty,
+            );
             let start = Instant::now();
-            let result = shared.clone().acquire().await;
-            let waited = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            let result =
+                tracing::Instrument::instrument(shared.clone().acquire(), span.clone()).await;
+            let elapsed = start.elapsed();
+            let waited = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
             shared.acquire_wait_ns.fetch_add(waited, Ordering::Relaxed);
+            shared.observe_acquire(&span, elapsed, &result);
             result
         }
     }
@@ -347,6 +360,38 @@ impl PoolOptions {
 // --- The shell around the bookkeeping ----------------------------------------------------
 
 impl Shared {
+    /// Ends an acquire's span: how long it waited and how it ended.
+    fn observe_acquire(
+        &self,
+        span: &tracing::Span,
+        waited: Duration,
+        result: &Result<PoolConnection>,
+    ) {
+        if span.is_disabled() {
+            return;
+        }
+        span.record(
+            "wait_us",
+            u64::try_from(waited.as_micros()).unwrap_or(u64::MAX),
+        );
+        match result {
+            Ok(_) => {
+                span.record("outcome", "acquired");
+            }
+            Err(e) => {
+                span.record(
+                    "outcome",
+                    if e.kind() == ErrorKind::PoolTimedOut {
+                        "timed_out"
+                    } else {
+                        "failed"
+                    },
+                );
+                crate::connection::record_error(span, e);
+            }
+        }
+    }
+
     pub(crate) fn lock(&self) -> MutexGuard<'_, State<Box<Live>>> {
         // The state is only changed by short, non-panicking methods; a poisoned lock still
         // holds consistent books.
