@@ -19,6 +19,8 @@ use crate::failure::{Error, ErrorKind, Result};
 
 mod connection;
 mod maintenance;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod multiplex;
 mod options;
 mod state;
@@ -70,6 +72,9 @@ pub(crate) struct Shared {
     /// Nanoseconds callers have spent in `acquire`, summed (`PoolStatus::acquire_wait`):
     /// an atomic, so that counting takes no lock.
     acquire_wait_ns: AtomicU64,
+    /// The pool's name in its metrics (the `pool` label).
+    #[cfg(feature = "metrics")]
+    metrics_name: Arc<str>,
 }
 
 impl fmt::Debug for Pool {
@@ -343,7 +348,6 @@ impl PoolOptions {
         let check_role = options.get_target_session_attrs() != TargetSessionAttrs::Any;
         let shared = Arc::new(Shared {
             state: Mutex::new(State::new(limits)),
-            options: self,
             connect_options: options,
             drained: Notify::new(),
             maintenance: Arc::new(Notify::new()),
@@ -352,6 +356,9 @@ impl PoolOptions {
             cancel_keys: Arc::default(),
             mux: multiplex::Multiplexer::default(),
             acquire_wait_ns: AtomicU64::new(0),
+            #[cfg(feature = "metrics")]
+            metrics_name: metrics::pool_name(self.name.as_ref()),
+            options: self,
         });
         Ok(Pool(shared))
     }
@@ -367,6 +374,12 @@ impl Shared {
         waited: Duration,
         result: &Result<PoolConnection>,
     ) {
+        #[cfg(feature = "metrics")]
+        {
+            metrics::acquired(&self.metrics_name, waited);
+            let status = self.lock().status();
+            metrics::publish(&self.metrics_name, &status, self.options.max_connections);
+        }
         if span.is_disabled() {
             return;
         }
@@ -402,6 +415,12 @@ impl Shared {
     pub(crate) fn after(&self, st: MutexGuard<'_, State<Box<Live>>>, waker: Option<Waker>) {
         let drained = st.is_drained();
         let below_min = st.below_min();
+        #[cfg(feature = "metrics")]
+        metrics::publish(
+            &self.metrics_name,
+            &st.status(),
+            self.options.max_connections,
+        );
         drop(st);
         if let Some(w) = waker {
             w.wake();
