@@ -86,7 +86,25 @@ impl Connection {
     /// set or a slow-query threshold is. The fields are computed only when the span is
     /// enabled (the macro evaluates them behind its `enabled` check).
     pub(crate) fn watch(&self, sql: &str) -> Watch {
-        let span = tracing::debug_span!(
+        // The span's construction (16 fields) stays out of line: with DEBUG off (no
+        // subscriber, or a higher level) a query pays one load and compare for it.
+        let span = if tracing::level_enabled!(tracing::Level::DEBUG) {
+            self.query_span(sql)
+        } else {
+            tracing::Span::none()
+        };
+        let timed = !span.is_disabled()
+            || self.query_logger.is_some()
+            || self.settings.slow_query_threshold.is_some();
+        Watch {
+            span,
+            started: timed.then(Instant::now),
+        }
+    }
+
+    #[inline(never)]
+    fn query_span(&self, sql: &str) -> tracing::Span {
+        tracing::debug_span!(
             target: "quarry_driver::query",
             "query",
             otel.name = operation_name(sql).unwrap_or("postgresql"),
@@ -103,14 +121,7 @@ impl Connection {
             otel.status_description = tracing::field::Empty,
             rows = tracing::field::Empty,
             elapsed_us = tracing::field::Empty,
-        );
-        let timed = !span.is_disabled()
-            || self.query_logger.is_some()
-            || self.settings.slow_query_threshold.is_some();
-        Watch {
-            span,
-            started: timed.then(Instant::now),
-        }
+        )
     }
 
     /// The span of a transaction or savepoint (`depth` > 0; target
