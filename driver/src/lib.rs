@@ -97,6 +97,9 @@ pub mod listen {}
 #[doc = include_str!("../docs/cursors.md")]
 pub mod cursor {}
 
+#[doc = include_str!("../docs/observability.md")]
+pub mod observability {}
+
 #[doc = include_str!("../docs/errors.md")]
 pub mod error {
     pub use crate::failure::{BoxError, ErrorPosition, Severity};

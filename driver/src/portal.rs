@@ -236,15 +236,30 @@ impl<'t> Cursor<'t> {
     /// cursor's timeout. A timeout cancels the fetch on the server, which fails the
     /// transaction: the next use of the cursor reports that.
     async fn execute(&mut self, n: u32, on_row: &mut (dyn FnMut(Row) + Send)) -> Result<()> {
-        self.conn.ready().await?;
-        let r = match self.timeout {
-            None => self.execute_inner(n, on_row).await,
-            Some(d) => match tokio::time::timeout(d, self.execute_inner(n, on_row)).await {
-                Ok(r) => r,
-                Err(_) => Err(self.conn.after_timeout(d).await),
-            },
+        let span = self.conn.cursor_span(&self.sql, u64::from(n));
+        let mut rows = 0u64;
+        let mut counted = |row: Row| {
+            rows += 1;
+            on_row(row);
         };
-        self.conn.note(r)
+        let work = async {
+            self.conn.ready().await?;
+            let r = match self.timeout {
+                None => self.execute_inner(n, &mut counted).await,
+                Some(d) => match tokio::time::timeout(d, self.execute_inner(n, &mut counted)).await
+                {
+                    Ok(r) => r,
+                    Err(_) => Err(self.conn.after_timeout(d).await),
+                },
+            };
+            self.conn.note(r)
+        };
+        let r = tracing::Instrument::instrument(work, span.clone()).await;
+        span.record("rows", rows);
+        if let Err(e) = &r {
+            crate::connection::record_error(&span, e);
+        }
+        r
     }
 
     async fn execute_inner(&mut self, n: u32, on_row: &mut (dyn FnMut(Row) + Send)) -> Result<()> {

@@ -1075,10 +1075,21 @@ impl Connection {
     /// [prepared statements you hold](mod@crate::query#prepared-statements-you-hold).
     pub async fn prepare(&mut self, sql: impl IntoSql) -> Result<Statement> {
         let sql = sql.into_sql();
-        self.ready().await?;
-        let timeout = self.command_timeout();
-        let r = crate::connection::within_timeout!(self, timeout, self.prepare_inner(&sql));
-        self.note(r)
+        let span = self.prepare_span(&sql);
+        let r = tracing::Instrument::instrument(
+            async {
+                self.ready().await?;
+                let timeout = self.command_timeout();
+                let r = crate::connection::within_timeout!(self, timeout, self.prepare_inner(&sql));
+                self.note(r)
+            },
+            span.clone(),
+        )
+        .await;
+        if let Err(e) = &r {
+            crate::connection::record_error(&span, e);
+        }
+        r
     }
 
     async fn prepare_inner(&mut self, sql: &str) -> Result<Statement> {

@@ -135,6 +135,9 @@ pub struct Transaction<'c> {
     /// 0 for the transaction itself, n for the n-th nested savepoint.
     depth: u32,
     state: State,
+    /// The `transaction` span (target `quarry_driver::transaction`), from BEGIN (or
+    /// SAVEPOINT) to its end, which records the outcome.
+    span: tracing::Span,
 }
 
 impl fmt::Debug for Transaction<'_> {
@@ -152,36 +155,71 @@ impl fmt::Debug for Transaction<'_> {
 /// The transaction exists only once the server acknowledged BEGIN; if this future is
 /// dropped after BEGIN went out, a ROLLBACK is queued (see the module docs).
 pub(crate) async fn begin_in<'c>(conn: ConnBox<'c>, options: TxOptions) -> Result<Transaction<'c>> {
+    let span = conn.transaction_span(0);
     let mut tx = Transaction {
         conn,
         depth: 0,
         state: State::NotStarted,
+        span,
     };
-    tx.conn.ready().await?;
-    if tx.conn.transaction_status() != TransactionStatus::Idle {
-        return Err(Error::new(
-            ErrorKind::Unsupported,
-            "the connection is already inside a transaction (begun with SQL?); \
+    let r = tx.open(&options.begin_sql()).await;
+    tx.outcome_if_failed(&r);
+    r.map(|()| tx)
+}
+
+impl Transaction<'_> {
+    /// BEGIN, on a connection that must not be in a transaction.
+    async fn open(&mut self, begin: &str) -> Result<()> {
+        let tx = self;
+        tx.conn.ready().await?;
+        if tx.conn.transaction_status() != TransactionStatus::Idle {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "the connection is already inside a transaction (begun with SQL?); \
              use the Transaction's begin() for a savepoint, or end the open transaction first",
-        ));
+            ));
+        }
+        tx.control(begin, State::Starting).await?;
+        tx.started()
     }
-    tx.control(&options.begin_sql(), State::Starting).await?;
-    tx.started()?;
-    Ok(tx)
+
+    /// Records a failure to start (BEGIN, SAVEPOINT) on the span.
+    fn outcome_if_failed(&self, r: &Result<()>) {
+        if let Err(e) = r {
+            self.ended("failed", Some(e));
+        }
+    }
+
+    /// Records how the transaction ended on its span.
+    fn ended(&self, outcome: &'static str, error: Option<&Error>) {
+        if self.span.is_disabled() {
+            return;
+        }
+        self.span.record("outcome", outcome);
+        if let Some(e) = error {
+            crate::connection::record_error(&self.span, e);
+        }
+    }
 }
 
 /// Opens savepoint number `depth` on `conn`, which is inside a transaction.
 async fn savepoint_in(conn: ConnBox<'_>, depth: u32) -> Result<Transaction<'_>> {
+    let span = conn.transaction_span(depth);
     let mut sp = Transaction {
         conn,
         depth,
         state: State::NotStarted,
+        span,
     };
-    sp.conn.ready().await?;
-    let sql = format!("SAVEPOINT {}", sp.savepoint_name());
-    sp.control(&sql, State::Starting).await?;
-    sp.started()?;
-    Ok(sp)
+    let r = async {
+        sp.conn.ready().await?;
+        let sql = format!("SAVEPOINT {}", sp.savepoint_name());
+        sp.control(&sql, State::Starting).await?;
+        sp.started()
+    }
+    .await;
+    sp.outcome_if_failed(&r);
+    r.map(|()| sp)
 }
 
 impl<'c> ConnectionRef<'c> {
@@ -282,6 +320,18 @@ impl<'c> Transaction<'c> {
     /// (`in_failed_sql_transaction`) is returned. If the connection fails while
     /// COMMIT is on its way, the error says that the outcome is unknown.
     pub async fn commit(mut self) -> Result<()> {
+        let r = self.commit_inner().await;
+        match &r {
+            Ok(()) => self.ended("committed", None),
+            Err(e) if e.code().map(|c| c.code()) == Some("25P02") => {
+                self.ended("rolled_back", Some(e));
+            }
+            Err(e) => self.ended("failed", Some(e)),
+        }
+        r
+    }
+
+    async fn commit_inner(&mut self) -> Result<()> {
         self.conn.ready().await?;
         self.check_open()?;
         if self.conn.transaction_status() == TransactionStatus::InFailedTransaction {
@@ -316,10 +366,18 @@ impl<'c> Transaction<'c> {
 
     /// Rolls back: `ROLLBACK`, or `ROLLBACK TO SAVEPOINT` (then `RELEASE`) for a savepoint.
     pub async fn rollback(mut self) -> Result<()> {
-        self.conn.ready().await?;
-        self.check_open()?;
-        let sql = self.rollback_sql();
-        self.control(&sql, State::Ending).await.map(drop)
+        let r = async {
+            self.conn.ready().await?;
+            self.check_open()?;
+            let sql = self.rollback_sql();
+            self.control(&sql, State::Ending).await.map(drop)
+        }
+        .await;
+        match &r {
+            Ok(()) => self.ended("rolled_back", None),
+            Err(e) => self.ended("failed", Some(e)),
+        }
+        r
     }
 
     /// Two-phase commit, first phase: `PREPARE TRANSACTION 'gid'`. The transaction is
@@ -330,6 +388,15 @@ impl<'c> Transaction<'c> {
     /// (Named `prepare_transaction` rather than `prepare` so that it cannot be confused
     /// with [`Connection::prepare`], which prepares a statement.)
     pub async fn prepare_transaction(mut self, gid: &str) -> Result<()> {
+        let r = self.prepare_inner(gid).await;
+        match &r {
+            Ok(()) => self.ended("prepared", None),
+            Err(e) => self.ended("failed", Some(e)),
+        }
+        r
+    }
+
+    async fn prepare_inner(&mut self, gid: &str) -> Result<()> {
         if self.depth != 0 {
             return Err(Error::new(
                 ErrorKind::Unsupported,
@@ -413,6 +480,10 @@ impl Drop for Transaction<'_> {
             // withdrawn by the next `ready()`, so the transaction must be rolled back.
             State::Ending => !conn.request_went_out(),
         };
+        if undo {
+            self.ended("dropped", None);
+        }
+        let conn: &mut Connection = &mut self.conn;
         if !undo || conn.is_closed() {
             return;
         }

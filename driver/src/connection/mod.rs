@@ -58,8 +58,8 @@ pub(crate) fn certificate_version_and_host_match(der: &[u8], host: &str) -> Opti
 pub use cancel::CancelToken;
 pub(crate) use copy_io::{CopyDirection, EarlyAnswer};
 pub(crate) use extended::{AfterError, Plan};
-pub(crate) use observe::Watch;
 pub use observe::{QueryLog, QueryLogger};
+pub(crate) use observe::{Watch, record_error};
 use pending::Pending;
 pub(crate) use recv::{CommandTag, Incoming};
 pub(crate) use replication::CopyBothIncoming;
@@ -302,6 +302,12 @@ pub(crate) struct Settings {
     /// `host:port/database/user`: where a transaction-mode pooler, once seen, is
     /// remembered for the process (see `extended.rs`).
     pub(crate) endpoint: Box<str>,
+    /// For the spans (OpenTelemetry's `server.address`, `server.port`, `db.namespace`):
+    /// the host as given (a name, an address, or a socket directory), its port, and the
+    /// database.
+    pub(crate) server_address: Box<str>,
+    pub(crate) server_port: u16,
+    pub(crate) database: Box<str>,
 }
 
 impl Default for Settings {
@@ -312,6 +318,9 @@ impl Default for Settings {
             command_timeout: None,
             slow_query_threshold: None,
             endpoint: Box::from(""),
+            server_address: Box::from(""),
+            server_port: 0,
+            database: Box::from(""),
         }
     }
 }

@@ -141,31 +141,47 @@ async fn connect(options: &ConnectOptions) -> Result<Connection> {
             };
             for addr in addrs {
                 let label = format!("{} ({addr})", ep.host);
-                let attempt = connect_addr(options, ep, &addr);
+                let span = connect_span(options, ep, &addr);
+                let attempt =
+                    tracing::Instrument::instrument(connect_addr(options, ep, &addr), span.clone());
                 let result = match options.get_connect_timeout() {
                     Some(d) => tokio::time::timeout(d, attempt).await.unwrap_or_else(|_| {
                         Err(Error::timeout(format!("connecting timed out after {d:?}")))
                     }),
                     None => attempt.await,
                 };
+                if let Err(e) = &result {
+                    span.record("outcome", "failed");
+                    super::record_error(&span, e);
+                }
                 match result {
-                    Ok(mut conn) => match conn.matches(want).await {
-                        Ok(None) => return Ok(conn),
-                        Ok(Some(mismatch)) => {
-                            let _ = conn.close().await;
-                            failures.push((
-                                label,
-                                Error::new(
-                                    ErrorKind::ServerRole,
-                                    format!("{mismatch} (target_session_attrs={want})"),
-                                ),
-                            ));
+                    Ok(mut conn) => {
+                        match tracing::Instrument::instrument(conn.matches(want), span.clone())
+                            .await
+                        {
+                            Ok(None) => {
+                                span.record("outcome", "connected");
+                                return Ok(conn);
+                            }
+                            Ok(Some(mismatch)) => {
+                                span.record("outcome", "wrong_role");
+                                let _ = conn.close().await;
+                                failures.push((
+                                    label,
+                                    Error::new(
+                                        ErrorKind::ServerRole,
+                                        format!("{mismatch} (target_session_attrs={want})"),
+                                    ),
+                                ));
+                            }
+                            Err(e) => {
+                                span.record("outcome", "failed");
+                                super::record_error(&span, &e);
+                                failures.push((label, e));
+                                return Err(combine(failures));
+                            }
                         }
-                        Err(e) => {
-                            failures.push((label, e));
-                            return Err(combine(failures));
-                        }
-                    },
+                    }
                     Err(e) => {
                         let next = moves_on(&e);
                         failures.push((label, e));
@@ -182,6 +198,27 @@ async fn connect(options: &ConnectOptions) -> Result<Connection> {
         }
     }
     Err(combine(failures))
+}
+
+/// The span of one attempt at one address of one host (target `quarry_driver::connect`):
+/// where it went, and (recorded when it ends) its outcome: `connected`, `wrong_role` (up,
+/// but not what `target_session_attrs` asks for) or `failed`, with the error's type.
+fn connect_span(options: &ConnectOptions, ep: &Endpoint, addr: &Addr) -> tracing::Span {
+    tracing::debug_span!(
+        target: "quarry_driver::connect",
+        "connect",
+        otel.kind = "client",
+        db.system.name = "postgresql",
+        db.namespace = options.get_dbname().unwrap_or_default(),
+        server.address = tracing::field::display(&ep.host),
+        server.port = ep.port,
+        network.peer.address = tracing::field::display(addr),
+        outcome = tracing::field::Empty,
+        db.response.status_code = tracing::field::Empty,
+        error.type = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+        otel.status_description = tracing::field::Empty,
+    )
 }
 
 /// Whether a failed attempt lets the next address or host be tried, as in libpq 18:
@@ -576,6 +613,9 @@ async fn establish(
             options.get_user().unwrap_or_default()
         )
         .into_boxed_str(),
+        server_address: ep.host.to_string().into_boxed_str(),
+        server_port: ep.port,
+        database: Box::from(options.get_dbname().unwrap_or_default()),
     });
     let is_tls = socket.is_tls();
     let limits = Limits {

@@ -88,6 +88,8 @@ pub struct CopyIn<'c> {
     response: CopyResponse,
     /// The server finished the COPY (successfully or not) and we read its ReadyForQuery.
     done: bool,
+    /// The `copy` span, from the COPY statement to the end (rows, or the failure).
+    span: tracing::Span,
 }
 
 impl std::fmt::Debug for CopyIn<'_> {
@@ -103,12 +105,17 @@ impl std::fmt::Debug for CopyIn<'_> {
 impl Connection {
     /// Starts `COPY ... FROM STDIN` with raw data: `sql` is the whole COPY statement.
     pub async fn copy_in_raw(&mut self, sql: &str) -> Result<CopyIn<'_>> {
-        let response = self.start_copy(sql, CopyDirection::In).await?;
+        let span = self.copy_span(sql, "in");
+        let response =
+            tracing::Instrument::instrument(self.start_copy(sql, CopyDirection::In), span.clone())
+                .await
+                .inspect_err(|e| crate::connection::record_error(&span, e))?;
         Ok(CopyIn {
             conn: self,
             sql: sql.to_owned(),
             response,
             done: false,
+            span,
         })
     }
 
@@ -206,12 +213,26 @@ impl<'c> CopyIn<'c> {
 
     /// Ends the COPY successfully; returns the number of rows copied.
     pub async fn finish(mut self) -> Result<u64> {
-        self.finish_in_place().await
+        let span = self.span.clone();
+        let r = tracing::Instrument::instrument(self.finish_in_place(), span.clone()).await;
+        match &r {
+            Ok(rows) => {
+                span.record("rows", rows);
+            }
+            Err(e) => crate::connection::record_error(&span, e),
+        }
+        r
     }
 
     /// Aborts the COPY with `message` (sent as CopyFail); nothing is committed.
     pub async fn abort(mut self, message: &str) -> Result<()> {
-        self.abort_in_place(message).await
+        let span = self.span.clone();
+        let r = tracing::Instrument::instrument(self.abort_in_place(message), span.clone()).await;
+        span.record("rows", 0);
+        if let Err(e) = &r {
+            crate::connection::record_error(&span, e);
+        }
+        r
     }
 
     fn check_open(&self) -> Result<()> {
@@ -322,6 +343,8 @@ pub struct CopyOut<'c> {
     response: CopyResponse,
     rows: Option<u64>,
     done: bool,
+    /// The `copy` span, from the COPY statement to the end (rows, or the failure).
+    span: tracing::Span,
 }
 
 impl std::fmt::Debug for CopyOut<'_> {
@@ -337,13 +360,18 @@ impl std::fmt::Debug for CopyOut<'_> {
 impl Connection {
     /// Starts `COPY ... TO STDOUT`: `sql` is the whole COPY statement.
     pub async fn copy_out_raw(&mut self, sql: &str) -> Result<CopyOut<'_>> {
-        let response = self.start_copy(sql, CopyDirection::Out).await?;
+        let span = self.copy_span(sql, "out");
+        let response =
+            tracing::Instrument::instrument(self.start_copy(sql, CopyDirection::Out), span.clone())
+                .await
+                .inspect_err(|e| crate::connection::record_error(&span, e))?;
         Ok(CopyOut {
             conn: self,
             sql: sql.to_owned(),
             response,
             rows: None,
             done: false,
+            span,
         })
     }
 
@@ -432,11 +460,16 @@ impl<'c> CopyOut<'c> {
         );
         if matches!(r, Ok(None)) {
             self.done = true;
+            self.span.record("rows", self.rows.unwrap_or(0));
         }
         if r.is_err() {
             self.done = true;
         }
-        self.conn.note(r)
+        let r = self.conn.note(r);
+        if let Err(e) = &r {
+            crate::connection::record_error(&self.span, e);
+        }
+        r
     }
 
     /// The data as a `Stream` of chunks.

@@ -59,7 +59,7 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             ErrorKind::Config => "configuration error",
             ErrorKind::Io => "I/O error",

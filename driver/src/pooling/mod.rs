@@ -19,6 +19,8 @@ use crate::failure::{Error, ErrorKind, Result};
 
 mod connection;
 mod maintenance;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod multiplex;
 mod options;
 mod state;
@@ -70,6 +72,9 @@ pub(crate) struct Shared {
     /// Nanoseconds callers have spent in `acquire`, summed (`PoolStatus::acquire_wait`):
     /// an atomic, so that counting takes no lock.
     acquire_wait_ns: AtomicU64,
+    /// The pool's name in its metrics (the `pool` label).
+    #[cfg(feature = "metrics")]
+    metrics_name: Arc<str>,
 }
 
 impl fmt::Debug for Pool {
@@ -116,10 +121,23 @@ impl Pool {
     pub fn acquire(&self) -> impl Future<Output = Result<PoolConnection>> + Send + use<> {
         let shared = self.0.clone();
         async move {
+            let span = tracing::debug_span!(
+                target: "quarry_driver::pool",
+                "acquire",
+                db.system.name = "postgresql",
+                wait_us = tracing::field::Empty,
+                outcome = tracing::field::Empty,
+                error.type = tracing::field::Empty,
+                otel.status_code = tracing::field::Empty,
+                otel.status_description = tracing::field::Empty,
+            );
             let start = Instant::now();
-            let result = shared.clone().acquire().await;
-            let waited = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            let result =
+                tracing::Instrument::instrument(shared.clone().acquire(), span.clone()).await;
+            let elapsed = start.elapsed();
+            let waited = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
             shared.acquire_wait_ns.fetch_add(waited, Ordering::Relaxed);
+            shared.observe_acquire(&span, elapsed, &result);
             result
         }
     }
@@ -330,7 +348,6 @@ impl PoolOptions {
         let check_role = options.get_target_session_attrs() != TargetSessionAttrs::Any;
         let shared = Arc::new(Shared {
             state: Mutex::new(State::new(limits)),
-            options: self,
             connect_options: options,
             drained: Notify::new(),
             maintenance: Arc::new(Notify::new()),
@@ -339,6 +356,9 @@ impl PoolOptions {
             cancel_keys: Arc::default(),
             mux: multiplex::Multiplexer::default(),
             acquire_wait_ns: AtomicU64::new(0),
+            #[cfg(feature = "metrics")]
+            metrics_name: metrics::pool_name(self.name.as_ref()),
+            options: self,
         });
         Ok(Pool(shared))
     }
@@ -347,6 +367,44 @@ impl PoolOptions {
 // --- The shell around the bookkeeping ----------------------------------------------------
 
 impl Shared {
+    /// Ends an acquire's span: how long it waited and how it ended.
+    fn observe_acquire(
+        &self,
+        span: &tracing::Span,
+        waited: Duration,
+        result: &Result<PoolConnection>,
+    ) {
+        #[cfg(feature = "metrics")]
+        {
+            metrics::acquired(&self.metrics_name, waited);
+            let status = self.lock().status();
+            metrics::publish(&self.metrics_name, &status, self.options.max_connections);
+        }
+        if span.is_disabled() {
+            return;
+        }
+        span.record(
+            "wait_us",
+            u64::try_from(waited.as_micros()).unwrap_or(u64::MAX),
+        );
+        match result {
+            Ok(_) => {
+                span.record("outcome", "acquired");
+            }
+            Err(e) => {
+                span.record(
+                    "outcome",
+                    if e.kind() == ErrorKind::PoolTimedOut {
+                        "timed_out"
+                    } else {
+                        "failed"
+                    },
+                );
+                crate::connection::record_error(span, e);
+            }
+        }
+    }
+
     pub(crate) fn lock(&self) -> MutexGuard<'_, State<Box<Live>>> {
         // The state is only changed by short, non-panicking methods; a poisoned lock still
         // holds consistent books.
@@ -357,6 +415,12 @@ impl Shared {
     pub(crate) fn after(&self, st: MutexGuard<'_, State<Box<Live>>>, waker: Option<Waker>) {
         let drained = st.is_drained();
         let below_min = st.below_min();
+        #[cfg(feature = "metrics")]
+        metrics::publish(
+            &self.metrics_name,
+            &st.status(),
+            self.options.max_connections,
+        );
         drop(st);
         if let Some(w) = waker {
             w.wake();

@@ -88,6 +88,8 @@ pub struct PoolOptions {
     pub(crate) share_connections: bool,
     pub(crate) max_in_flight: usize,
     pub(crate) exclusive_timeout: Option<Duration>,
+    /// The pool's name in its metrics (`pool` label); `None`: `pool-<n>`.
+    pub(crate) name: Option<Arc<str>>,
 }
 
 impl Default for PoolOptions {
@@ -115,6 +117,7 @@ impl fmt::Debug for PoolOptions {
             .field("share_connections", &self.share_connections)
             .field("max_in_flight", &self.max_in_flight)
             .field("exclusive_timeout", &self.exclusive_timeout)
+            .field("name", &self.name)
             .finish()
     }
 }
@@ -141,6 +144,7 @@ impl PoolOptions {
             share_connections: false,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             exclusive_timeout: Some(Duration::from_secs(1)),
+            name: None,
         }
     }
 
@@ -167,6 +171,14 @@ impl PoolOptions {
     /// Default 1 s; `None`: a timeout never decides.
     pub fn exclusive_timeout(mut self, limit: impl Into<Option<Duration>>) -> Self {
         self.exclusive_timeout = limit.into();
+        self
+    }
+
+    /// The pool's name: the `pool` label of its metrics (with the `metrics` feature; see
+    /// the [observability guide](crate::observability)). Default `pool-<n>`, numbered in
+    /// the order the process creates pools, so that two pools never share a series.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(Arc::from(name.into()));
         self
     }
 
