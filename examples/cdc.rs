@@ -161,7 +161,7 @@ async fn main() -> quarry::Result<()> {
         }
         // Written (and flushed) before acknowledged: at-least-once.
         stream.ack(event.lsn);
-        if changes % 100 == 0 && changes > reported {
+        if changes.is_multiple_of(100) && changes > reported {
             reported = changes;
             eprint!(
                 "\rstreamed {changes} changes, acknowledged up to {}",

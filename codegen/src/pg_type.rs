@@ -66,16 +66,16 @@ pub(crate) fn parse(text: &str) -> Result<Table, Error> {
         return Err(Error::whole("no types found"));
     }
     for pair in types.windows(2) {
-        if let [a, b] = pair {
-            if a.oid >= b.oid {
-                return Err(Error::at(
-                    b.line,
-                    format!(
-                        "OID {} follows {}: rows must be sorted by OID",
-                        b.oid, a.oid
-                    ),
-                ));
-            }
+        if let [a, b] = pair
+            && a.oid >= b.oid
+        {
+            return Err(Error::at(
+                b.line,
+                format!(
+                    "OID {} follows {}: rows must be sorted by OID",
+                    b.oid, a.oid
+                ),
+            ));
         }
     }
     link(&mut types)?;

@@ -52,7 +52,7 @@ async fn run(pool: &Pool, secs: f64, slow_every: Option<u64>) -> (f64, Vec<Durat
                 x ^= x << 17;
                 let aid = i32::try_from(x % ROWS_U64).expect("below ROWS") + 1;
                 n += 1;
-                if slow_every.is_some_and(|k| n % k == 0) {
+                if slow_every.is_some_and(|k| n.is_multiple_of(k)) {
                     let _: i32 = query_scalar(
                         "SELECT abalance FROM pgbench_accounts, pg_sleep(0.05) WHERE aid = $1",
                     )

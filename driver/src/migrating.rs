@@ -756,10 +756,11 @@ impl Table {
 // --- Running one migration --------------------------------------------------------------
 
 async fn rollback(conn: &mut Connection) {
-    if !conn.is_closed() && conn.transaction_status() != TransactionStatus::Idle {
-        if let Err(e) = conn.batch_execute("ROLLBACK").await {
-            tracing::warn!(error = %e.display_chain(), "rolling back a failed migration failed");
-        }
+    if !conn.is_closed()
+        && conn.transaction_status() != TransactionStatus::Idle
+        && let Err(e) = conn.batch_execute("ROLLBACK").await
+    {
+        tracing::warn!(error = %e.display_chain(), "rolling back a failed migration failed");
     }
 }
 

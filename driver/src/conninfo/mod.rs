@@ -288,12 +288,12 @@ impl ConnectOptions {
                 "channel_binding=require needs TLS, but sslmode is \"disable\"",
             ));
         }
-        if let Some(max) = self.ssl_max_protocol_version {
-            if self.ssl_min_protocol_version > max {
-                return Err(Error::config(
-                    "ssl_min_protocol_version is greater than ssl_max_protocol_version",
-                ));
-            }
+        if let Some(max) = self.ssl_max_protocol_version
+            && self.ssl_min_protocol_version > max
+        {
+            return Err(Error::config(
+                "ssl_min_protocol_version is greater than ssl_max_protocol_version",
+            ));
         }
         if self.min_protocol_version > self.get_max_protocol_version() {
             return Err(Error::config(
@@ -344,10 +344,10 @@ impl ConnectOptions {
         {
             return Err(Error::config("host contains a NUL byte"));
         }
-        if let Some(PasswordSource::Value(p)) = &self.password {
-            if p.expose().contains('\0') {
-                return Err(Error::config("the password contains a NUL byte"));
-            }
+        if let Some(PasswordSource::Value(p)) = &self.password
+            && p.expose().contains('\0')
+        {
+            return Err(Error::config("the password contains a NUL byte"));
         }
         Ok(())
     }

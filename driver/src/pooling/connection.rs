@@ -368,10 +368,10 @@ async fn clean(shared: &Shared, live: &mut Live, meta: &Meta) -> Result<bool> {
         // cancel it (the cancel returns once the server has it, so it cannot hit a later
         // query) and read to its end.
         let grace = ABANDONED_GRACE.min(shared.options.release_timeout / 4);
-        if tokio::time::timeout(grace, conn.ready()).await.is_err() {
-            if let Some(token) = conn.cancel_token() {
-                token.cancel_query().await?;
-            }
+        if tokio::time::timeout(grace, conn.ready()).await.is_err()
+            && let Some(token) = conn.cancel_token()
+        {
+            token.cancel_query().await?;
         }
     }
     // Sends what a dropped transaction queued (its ROLLBACK) and reads what is owed.

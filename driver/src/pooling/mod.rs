@@ -766,11 +766,11 @@ impl Shared {
     /// Opens and initialises one connection (no bookkeeping).
     pub(crate) async fn open_connection(&self) -> Result<Box<Live>> {
         let mut conn = Connection::connect_with(&self.connect_options).await?;
-        if let Some(hook) = &self.options.after_connect {
-            if let Err(e) = hook(&mut conn).await {
-                let _ = conn.close_in_place(CLOSE_TIMEOUT).await;
-                return Err(e.context("the pool's after_connect hook failed"));
-            }
+        if let Some(hook) = &self.options.after_connect
+            && let Err(e) = hook(&mut conn).await
+        {
+            let _ = conn.close_in_place(CLOSE_TIMEOUT).await;
+            return Err(e.context("the pool's after_connect hook failed"));
         }
         conn.clear_session_changed();
         let role = Role::of(&conn);

@@ -1327,7 +1327,7 @@ mod tests {
                 },
                 2 if !held.is_empty() => {
                     let (c, m) = held.swap_remove(usize::try_from(x % 7).unwrap() % held.len());
-                    if x % 11 == 0 {
+                    if x.is_multiple_of(11) {
                         s.discard();
                         s.close_finished();
                     } else if let Release::Retire(..) = s.release(c, m, now) {
@@ -1336,10 +1336,10 @@ mod tests {
                 }
                 3 if !waiting.is_empty() => {
                     let k = waiting.remove(0);
-                    if let Some(g) = s.cancel_wait(k) {
-                        if let Release::Retire(..) = s.return_grant(g, now) {
-                            s.close_finished();
-                        }
+                    if let Some(g) = s.cancel_wait(k)
+                        && let Release::Retire(..) = s.return_grant(g, now)
+                    {
+                        s.close_finished();
                     }
                 }
                 _ => {

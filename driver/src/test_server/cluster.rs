@@ -348,10 +348,11 @@ fn build_template(binaries: &ServerBinaries, run_as: &RunAs, data: &Path) -> Res
 /// Where templates are cached: `<target>/quarry-pg/templates`, with `<target>` from
 /// `CARGO_TARGET_DIR` or the `target` directory above this executable; else the temp dir.
 fn cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) {
-        if dir.is_absolute() && dir.is_dir() {
-            return dir.join("quarry-pg").join("templates");
-        }
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from)
+        && dir.is_absolute()
+        && dir.is_dir()
+    {
+        return dir.join("quarry-pg").join("templates");
     }
     if let Ok(exe) = std::env::current_exe() {
         let target = exe.ancestors().skip(1).find(|dir| {

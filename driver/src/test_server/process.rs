@@ -45,14 +45,14 @@ impl RunAs {
                     });
                 }
                 for name in ["postgres", "nobody"] {
-                    if let Some((uid, gid)) = user_ids(name) {
-                        if uid != 0 {
-                            return Ok(RunAs {
-                                ids: Some((uid, gid)),
-                                name,
-                                euid,
-                            });
-                        }
+                    if let Some((uid, gid)) = user_ids(name)
+                        && uid != 0
+                    {
+                        return Ok(RunAs {
+                            ids: Some((uid, gid)),
+                            name,
+                            euid,
+                        });
                     }
                 }
                 Err(

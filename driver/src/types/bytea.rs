@@ -42,7 +42,7 @@ pub(crate) fn parse_text(text: &[u8]) -> Result<Vec<u8>, DecodeError> {
 }
 
 fn parse_hex(hex: &[u8]) -> Result<Vec<u8>, DecodeError> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return Err(DecodeError::new(
             "bytea hex text has an odd number of digits",
         ));

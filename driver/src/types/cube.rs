@@ -96,10 +96,10 @@ impl FromStr for Cube {
                 upper: parse_coords(upper).ok_or_else(bad)?,
             },
         };
-        if let Cube::Box { lower, upper } = &cube {
-            if lower.len() != upper.len() {
-                return Err(bad());
-            }
+        if let Cube::Box { lower, upper } = &cube
+            && lower.len() != upper.len()
+        {
+            return Err(bad());
         }
         Ok(cube)
     }

@@ -59,7 +59,7 @@ impl fmt::Display for Money {
         }
         f.write_str("$")?;
         for (i, digit) in units.chars().enumerate() {
-            if i > 0 && (units.len() - i) % 3 == 0 {
+            if i > 0 && (units.len() - i).is_multiple_of(3) {
                 f.write_str(",")?;
             }
             write!(f, "{digit}")?;

@@ -81,7 +81,7 @@ pub(crate) mod testing {
     /// Bytes from psql's bytea output (`\x0001ff`), as the goldens were recorded.
     pub(crate) fn hex(s: &str) -> Vec<u8> {
         let digits = s.strip_prefix("\\x").expect("golden starts with \\x");
-        assert!(digits.len() % 2 == 0, "odd hex golden {s}");
+        assert!(digits.len().is_multiple_of(2), "odd hex golden {s}");
         (0..digits.len())
             .step_by(2)
             .map(|i| u8::from_str_radix(&digits[i..i + 2], 16).expect("hex golden"))

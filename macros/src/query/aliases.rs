@@ -65,20 +65,21 @@ impl Aliases {
                 }
             }
             // ( query ) [AS] alias [(cols)]
-            if toks[i].is("(") && starts_query(&toks, i + 1) {
-                if let Some(close) = matching(&toks, i) {
-                    let mut j = close + 1;
-                    if toks.get(j).is_some_and(|t| t.is_word("as")) {
-                        j += 1;
+            if toks[i].is("(")
+                && starts_query(&toks, i + 1)
+                && let Some(close) = matching(&toks, i)
+            {
+                let mut j = close + 1;
+                if toks.get(j).is_some_and(|t| t.is_word("as")) {
+                    j += 1;
+                }
+                if let Some(alias) = toks.get(j).and_then(Tok::ident).filter(|a| !keyword(a)) {
+                    let mut cols = None;
+                    if toks.get(j + 1).is_some_and(|t| t.is("(")) {
+                        cols = ident_list(&toks, j + 1).0;
                     }
-                    if let Some(alias) = toks.get(j).and_then(Tok::ident).filter(|a| !keyword(a)) {
-                        let mut cols = None;
-                        if toks.get(j + 1).is_some_and(|t| t.is("(")) {
-                            cols = ident_list(&toks, j + 1).0;
-                        }
-                        let query = select_names(&toks, i + 1);
-                        out.define(alias, merge(cols, query));
-                    }
+                    let query = select_names(&toks, i + 1);
+                    out.define(alias, merge(cols, query));
                 }
             }
             // [AS] alias ( ... after a name: a relation alias with its own column names.

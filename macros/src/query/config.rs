@@ -275,12 +275,11 @@ pub(crate) fn library_name(manifest: &str, package: &str, has_lib_rs: bool) -> O
             lib_table |= in_lib;
             continue;
         }
-        if in_lib {
-            if let Ok((key, value)) = split_key_value(line) {
-                if key == "name" {
-                    name = Some(value);
-                }
-            }
+        if in_lib
+            && let Ok((key, value)) = split_key_value(line)
+            && key == "name"
+        {
+            name = Some(value);
         }
     }
     if !lib_table && !has_lib_rs {
