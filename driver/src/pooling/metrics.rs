@@ -23,19 +23,22 @@ pub(crate) const CONNECT_FAILURES: &str = "quarry_pool_connect_failures_total";
 pub(crate) const CLOSED: &str = "quarry_pool_connections_closed_total";
 pub(crate) const ACQUIRE_SECONDS: &str = "quarry_pool_acquire_seconds";
 
-/// The pool's name: the one given, else `pool-<n>` in creation order.
+/// The pool's name: the one given, else `pool-<n>` in creation order. Called once per
+/// pool, when it is built: it also describes the series to the recorder in place then.
 pub(crate) fn pool_name(given: Option<&Arc<str>>) -> Arc<str> {
     static NEXT: AtomicU64 = AtomicU64::new(1);
+    describe();
     match given {
         Some(name) => name.clone(),
         None => Arc::from(format!("pool-{}", NEXT.fetch_add(1, Ordering::Relaxed))),
     }
 }
 
-/// Describes the series once per process (units and help text for exporters).
+/// Describes the series (units and help text for exporters) to the current recorder.
+/// Once per pool, not once per process: a recorder installed after an earlier pool was
+/// built (or a thread-local one, as in tests) still gets the descriptions.
 fn describe() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
+    {
         use metrics::Unit;
         metrics::describe_gauge!(
             CONNECTIONS,
@@ -62,12 +65,11 @@ fn describe() {
             Unit::Seconds,
             "Time spent in Pool::acquire, failed and timed-out acquires included"
         );
-    });
+    }
 }
 
 /// Publishes the gauges and counters of `status`.
 pub(crate) fn publish(name: &Arc<str>, status: &PoolStatus, max: usize) {
-    describe();
     for (state, v) in [
         ("idle", status.idle),
         ("in_use", status.in_use),
@@ -86,6 +88,5 @@ pub(crate) fn publish(name: &Arc<str>, status: &PoolStatus, max: usize) {
 
 /// Records one acquire's wait.
 pub(crate) fn acquired(name: &Arc<str>, waited: Duration) {
-    describe();
     metrics::histogram!(ACQUIRE_SECONDS, "pool" => name.clone()).record(waited.as_secs_f64());
 }
